@@ -1,0 +1,120 @@
+//! The `ilm` command line: argument parsing, logging setup and exit codes. Each command
+//! group lives in its own module and returns an [`Outcome`].
+
+mod command;
+mod instance;
+mod output;
+mod plugin;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes: 0 success, 1 error, 2 bad usage (clap), 3 the command ran but at least
+/// one vendor result failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    VendorFailure,
+}
+
+const EXIT_ERROR: u8 = 1;
+const EXIT_VENDOR_FAILURE: u8 = 3;
+
+#[derive(Parser)]
+#[command(name = "ilm", version, about = "Identity lifecycle runtime: HR-driven provisioning through sandboxed WebAssembly integrations")]
+pub struct Cli {
+    /// Where the database, the plugin cache and generated keys live.
+    #[arg(long, global = true, env = "ILM_HOME", default_value = ".ilm")]
+    data_dir: PathBuf,
+
+    /// Folder of installed plugins (`<name>.wasm` with `<name>.toml` beside it).
+    /// Defaults to `<data-dir>/plugins`.
+    #[arg(long, global = true, env = "ILM_PLUGINS_DIR")]
+    plugins_dir: Option<PathBuf>,
+
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    /// Log filter (e.g. `info`, `ilm=debug`); also read from `ILM_LOG`.
+    #[arg(long, global = true, env = "ILM_LOG", default_value = "warn")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List, inspect and install integration plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Configure integration instances (a plugin plus its parameters and secrets).
+    #[command(subcommand)]
+    Instance(instance::InstanceCommand),
+    /// Run an IAM or plugin command on one or more instances.
+    Command(command::CommandArgs),
+}
+
+/// Paths and settings every command needs.
+pub struct Context {
+    pub data_dir: PathBuf,
+    pub plugins_dir: PathBuf,
+}
+
+impl Context {
+    pub fn store(&self) -> Result<crate::store::Store> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
+        crate::store::Store::open(&self.data_dir.join("ilm.db"))
+    }
+
+    pub fn host(&self) -> Result<crate::plugins::Host> {
+        crate::plugins::Host::new(crate::plugins::HostConfig {
+            plugins_dir: self.plugins_dir.clone(),
+            cache_dir: self.data_dir.join("cache"),
+        })
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, &cli.log);
+    let ctx = Context {
+        plugins_dir: cli.plugins_dir.unwrap_or_else(|| cli.data_dir.join("plugins")),
+        data_dir: cli.data_dir,
+    };
+    let result = match cli.command {
+        Command::Plugin(cmd) => plugin::run(&ctx, cmd),
+        Command::Instance(cmd) => instance::run(&ctx, cmd),
+        Command::Command(args) => command::run(&ctx, args),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::VendorFailure) => ExitCode::from(EXIT_VENDOR_FAILURE),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,7 @@
+//! The ILM runtime: HR-driven identity lifecycle through sandboxed WebAssembly integrations.
+
+pub mod cli;
+pub mod iam;
+pub mod mappers;
+pub mod plugins;
+pub mod store;
