@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod iam;
+pub mod integrations;
 pub mod mappers;
 pub mod plugins;
 pub mod store;

@@ -6,7 +6,7 @@ mod instance;
 mod output;
 mod plugin;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +23,11 @@ const EXIT_ERROR: u8 = 1;
 const EXIT_VENDOR_FAILURE: u8 = 3;
 
 #[derive(Parser)]
-#[command(name = "ilm", version, about = "Identity lifecycle runtime: HR-driven provisioning through sandboxed WebAssembly integrations")]
+#[command(
+    name = "ilm",
+    version,
+    about = "Identity lifecycle runtime: HR-driven provisioning through sandboxed WebAssembly integrations"
+)]
 pub struct Cli {
     /// Where the database, the plugin cache and generated keys live.
     #[arg(long, global = true, env = "ILM_HOME", default_value = ".ilm")]
@@ -33,6 +37,15 @@ pub struct Cli {
     /// Defaults to `<data-dir>/plugins`.
     #[arg(long, global = true, env = "ILM_PLUGINS_DIR")]
     plugins_dir: Option<PathBuf>,
+
+    /// Folder of playbooks, mappers (`mappers/`) and transformers (`transformers/`).
+    #[arg(
+        long,
+        global = true,
+        env = "ILM_PLAYBOOKS_DIR",
+        default_value = "playbooks"
+    )]
+    playbooks_dir: PathBuf,
 
     /// Log line format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -68,6 +81,7 @@ enum Command {
 pub struct Context {
     pub data_dir: PathBuf,
     pub plugins_dir: PathBuf,
+    pub playbooks_dir: PathBuf,
 }
 
 impl Context {
@@ -75,6 +89,10 @@ impl Context {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
         crate::store::Store::open(&self.data_dir.join("ilm.db"))
+    }
+
+    pub fn mappers(&self) -> crate::mappers::MapperCache {
+        crate::mappers::MapperCache::new(&self.playbooks_dir.join("mappers"))
     }
 
     pub fn host(&self) -> Result<crate::plugins::Host> {
@@ -89,8 +107,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, &cli.log);
     let ctx = Context {
-        plugins_dir: cli.plugins_dir.unwrap_or_else(|| cli.data_dir.join("plugins")),
+        plugins_dir: cli
+            .plugins_dir
+            .unwrap_or_else(|| cli.data_dir.join("plugins")),
         data_dir: cli.data_dir,
+        playbooks_dir: cli.playbooks_dir,
     };
     let result = match cli.command {
         Command::Plugin(cmd) => plugin::run(&ctx, cmd),

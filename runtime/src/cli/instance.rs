@@ -1,0 +1,214 @@
+//! `ilm instance add|list|show|remove|test`.
+
+use super::{output, Context, Outcome};
+use crate::integrations::Integrations;
+use crate::plugins::{settings::parse_params, InstanceSettings, Limits};
+use crate::store::Instance;
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use serde_json::{Map, Value};
+
+#[derive(Subcommand)]
+pub enum InstanceCommand {
+    /// Configure a new instance of a plugin.
+    Add(AddArgs),
+    /// List configured instances.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an instance's parameters (secrets are never shown).
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an instance and its integration context.
+    Remove { name: String },
+    /// Check that the instance reaches its app with its credentials.
+    Test { name: String },
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    /// The instance name, used with `--using`.
+    name: String,
+    /// The plugin this is an instance of.
+    #[arg(long)]
+    plugin: String,
+    /// A non-secret parameter, NAME=VALUE (repeatable).
+    #[arg(long = "param", value_parser = output::key_value)]
+    params: Vec<(String, String)>,
+    /// A secret parameter, NAME=VALUE (repeatable). Prefer --secret-env: argv is visible to other users.
+    #[arg(long = "secret", value_parser = output::key_value)]
+    secrets: Vec<(String, String)>,
+    /// A secret parameter read from an environment variable, NAME=VARIABLE (repeatable).
+    #[arg(long = "secret-env", value_parser = output::key_value)]
+    secret_env: Vec<(String, String)>,
+    /// An extra allow-list entry, e.g. https://*.example.com (repeatable).
+    #[arg(long = "allow")]
+    allow: Vec<String>,
+    /// Deadline of one call into the plugin, in milliseconds.
+    #[arg(long)]
+    deadline_ms: Option<u64>,
+    /// Memory cap of the plugin, in MiB.
+    #[arg(long)]
+    memory_mib: Option<usize>,
+    /// Timeout of one outbound HTTP request, in milliseconds.
+    #[arg(long)]
+    http_timeout_ms: Option<u64>,
+    /// Add the instance disabled.
+    #[arg(long)]
+    disabled: bool,
+}
+
+pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
+    let store = ctx.store()?;
+    match cmd {
+        InstanceCommand::Add(args) => {
+            let host = ctx.host()?;
+            let plugin = host.plugin(&args.plugin)?;
+            let mut given = args.params.clone();
+            for (name, value) in args.secrets {
+                if !plugin.manifest.param(&name).is_some_and(|p| p.secret) {
+                    bail!(
+                        "{name:?} is not a secret parameter of {}; pass it with --param",
+                        args.plugin
+                    );
+                }
+                given.push((name, value));
+            }
+            for (name, var) in args.secret_env {
+                let value = std::env::var(&var).with_context(|| {
+                    format!("--secret-env {name}: environment variable {var} is not set")
+                })?;
+                given.push((name, value));
+            }
+            let (params, secrets) = parse_params(&plugin.manifest, &given)?;
+            if let Some(p) = args.params.iter().find(|(n, _)| secrets.contains_key(n)) {
+                bail!(
+                    "{:?} is a secret parameter: pass it with --secret or --secret-env",
+                    p.0
+                );
+            }
+            let mut limits = Map::new();
+            let mut set = |key: &str, value: Option<u64>| {
+                if let Some(v) = value {
+                    limits.insert(key.to_owned(), Value::from(v));
+                }
+            };
+            set("deadline_ms", args.deadline_ms);
+            set("memory_mib", args.memory_mib.map(|m| m as u64));
+            set("http_timeout_ms", args.http_timeout_ms);
+            let instance = Instance {
+                name: args.name.clone(),
+                plugin: args.plugin.clone(),
+                params,
+                secrets,
+                allow_hosts: args.allow,
+                limits,
+                enabled: !args.disabled,
+            };
+            // Building the settings checks limits, allow-list entries and credentials.
+            InstanceSettings::new(&plugin.manifest, &instance, "{}".to_owned()).with_context(
+                || {
+                    format!(
+                        "instance {:?} is misconfigured; nothing was saved",
+                        args.name
+                    )
+                },
+            )?;
+            store.add_instance(&instance)?;
+            println!("added instance {} of plugin {}", args.name, args.plugin);
+            Ok(Outcome::Success)
+        }
+        InstanceCommand::List { json } => {
+            let list = store.instances()?;
+            if json {
+                println!("{}", output::json(&list)?);
+            } else {
+                println!(
+                    "{}",
+                    output::table(
+                        &["name", "plugin", "enabled", "created"],
+                        list.into_iter().map(|i| vec![
+                            i.name,
+                            i.plugin,
+                            i.enabled.to_string(),
+                            i.created_at
+                        ]),
+                    )
+                );
+            }
+            Ok(Outcome::Success)
+        }
+        InstanceCommand::Show { name, json } => {
+            let store_ref = &store;
+            let host = ctx.host()?;
+            let mappers = ctx.mappers();
+            let instance = Integrations {
+                store: store_ref,
+                host: &host,
+                mappers: &mappers,
+            }
+            .instance(&name)?;
+            let limits = Limits::from_map(&instance.limits)?;
+            let secret_names: Vec<&String> = instance.secrets.keys().collect();
+            if json {
+                let mut value = serde_json::to_value(&instance)?;
+                value["limits"] = serde_json::to_value(&limits)?;
+                value["secrets_set"] = serde_json::to_value(&secret_names)?;
+                println!("{}", output::json(&value)?);
+            } else {
+                println!(
+                    "{} (plugin {}, {})",
+                    instance.name,
+                    instance.plugin,
+                    if instance.enabled {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    }
+                );
+                for (k, v) in &instance.params {
+                    println!("  {k} = {v}");
+                }
+                for k in secret_names {
+                    println!("  {k} = <secret, set>");
+                }
+                println!(
+                    "  allow: {}",
+                    if instance.allow_hosts.is_empty() {
+                        "manifest hosts only".to_owned()
+                    } else {
+                        instance.allow_hosts.join(", ")
+                    }
+                );
+                println!(
+                    "  limits: deadline {} ms, memory {} MiB, http timeout {} ms, max response {} MiB",
+                    limits.deadline_ms, limits.memory_mib, limits.http_timeout_ms, limits.max_response_mib
+                );
+            }
+            Ok(Outcome::Success)
+        }
+        InstanceCommand::Remove { name } => {
+            if !store.remove_instance(&name)? {
+                bail!("no instance named {name:?}");
+            }
+            println!("removed instance {name}");
+            Ok(Outcome::Success)
+        }
+        InstanceCommand::Test { name } => {
+            let host = ctx.host()?;
+            let mappers = ctx.mappers();
+            Integrations {
+                store: &store,
+                host: &host,
+                mappers: &mappers,
+            }
+            .test(&name)?;
+            println!("ok: {name} reaches its app");
+            Ok(Outcome::Success)
+        }
+    }
+}

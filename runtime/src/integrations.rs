@@ -1,0 +1,162 @@
+//! Running commands on configured instances: resolves an instance to its plugin, settings
+//! and mapper, runs the IAM algorithm or a plugin command, and keeps the instance's
+//! integration context.
+
+use crate::iam::{self, Command};
+use crate::mappers::MapperCache;
+use crate::plugins::{Host, InstanceSettings, LoadedPlugin, WasmApp};
+use crate::store::{Instance, Store};
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct Integrations<'a> {
+    pub store: &'a Store,
+    pub host: &'a Host,
+    pub mappers: &'a MapperCache,
+}
+
+impl<'a> Integrations<'a> {
+    /// The stored instance, or an error naming the known ones.
+    pub fn instance(&self, name: &str) -> Result<Instance> {
+        match self.store.instance(name)? {
+            Some(instance) => Ok(instance),
+            None => {
+                let known: Vec<String> = self
+                    .store
+                    .instances()?
+                    .into_iter()
+                    .map(|i| i.name)
+                    .collect();
+                bail!(
+                    "no instance named {name:?} (configured: {}); add one with `ilm instance add`",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            }
+        }
+    }
+
+    /// An enabled instance's plugin and call settings.
+    fn prepare(&self, name: &str) -> Result<(Instance, Arc<LoadedPlugin>, InstanceSettings)> {
+        let instance = self.instance(name)?;
+        if !instance.enabled {
+            bail!("instance {name:?} is disabled");
+        }
+        let plugin = self
+            .host
+            .plugin(&instance.plugin)
+            .with_context(|| format!("instance {name:?}"))?;
+        let context = self.store.integration_context(name)?;
+        let settings = InstanceSettings::new(&plugin.manifest, &instance, context)
+            .with_context(|| format!("instance {name:?} is misconfigured"))?;
+        Ok((instance, plugin, settings))
+    }
+
+    fn app(&self, name: &str, command: &str) -> Result<(WasmApp<'a>, Instance)> {
+        let (instance, plugin, settings) = self.prepare(name)?;
+        Ok((WasmApp::new(self.host, plugin, settings, command), instance))
+    }
+
+    fn keep_context(&self, app: &WasmApp) -> Result<()> {
+        if let Some(context) = &app.changed_context {
+            self.store
+                .set_integration_context(&app.settings().name, context)?;
+        }
+        Ok(())
+    }
+
+    /// Runs an IAM command on one instance. Only a configuration problem is an error; what
+    /// the app or plugin does wrong is in the vendor result.
+    pub fn iam(
+        &self,
+        name: &str,
+        command: Command,
+        profile: &Value,
+        allow_enable: bool,
+    ) -> Result<iam::Outcome> {
+        if !profile.is_object() {
+            bail!("user-profile must be a JSON object");
+        }
+        let (mut app, instance) = self.app(name, command.name())?;
+        let mapper_name = app
+            .settings()
+            .param_str("mapper")
+            .unwrap_or(&instance.plugin)
+            .to_owned();
+        let mapper = self
+            .mappers
+            .get(&mapper_name)
+            .with_context(|| format!("instance {name:?}"))?;
+        let settings = app.settings();
+        let flags = iam::Flags {
+            create_enabled: settings.flag("create-user-enabled"),
+            update_enabled: settings.flag("update-user-enabled"),
+            enable_enabled: settings.flag("enable-user-enabled"),
+            disable_enabled: settings.flag("disable-user-enabled"),
+            create_if_not_exists: settings.flag("create-if-not-exists"),
+        };
+        let request = iam::Request {
+            command,
+            profile,
+            allow_enable,
+            flags,
+        };
+        let outcome = iam::execute(&mut app, mapper.as_ref(), &request);
+        self.keep_context(&app)?;
+        Ok(outcome)
+    }
+
+    /// Runs a plugin-specific command; returns its JSON output.
+    pub fn command(&self, name: &str, command: &str, args: &Value) -> Result<Value> {
+        let (mut app, instance) = self.app(name, command)?;
+        let plugin = self.host.plugin(&instance.plugin)?;
+        let Some(spec) = plugin.manifest.command(command) else {
+            let known: Vec<&str> = plugin
+                .manifest
+                .commands
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            bail!(
+                "plugin {} has no command {command:?} (its commands: {}, and {})",
+                plugin.manifest.name,
+                known.join(", "),
+                Command::NAMES.join(", ")
+            );
+        };
+        for arg in spec.args.iter().filter(|a| a.required) {
+            if args.get(&arg.name).is_none() {
+                bail!("{command} needs the argument {:?}: {}", arg.name, arg.help);
+            }
+        }
+        let result = app.run_command(command, args);
+        self.keep_context(&app)?;
+        match result? {
+            Ok(text) => Ok(serde_json::from_str(&text).unwrap_or(Value::String(text))),
+            Err(e) => bail!(
+                "{command} on {name} failed: {} (code {})",
+                e.message,
+                e.code
+            ),
+        }
+    }
+
+    /// Checks that the instance reaches its app.
+    pub fn test(&self, name: &str) -> Result<()> {
+        let (mut app, _) = self.app(name, "test-module")?;
+        let result = app.test_connection();
+        self.keep_context(&app)?;
+        match result? {
+            Ok(()) => Ok(()),
+            Err(e) => bail!(
+                "instance {name} cannot reach its app: {} (code {})",
+                e.message,
+                e.code
+            ),
+        }
+    }
+}

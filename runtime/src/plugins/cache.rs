@@ -1,0 +1,52 @@
+//! Precompiled components, cached on disk by the component's content hash and the engine's
+//! compatibility hash, so a plugin is compiled once and then loads in about a millisecond.
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+/// Loads `wasm_path` as a component, from the cache when possible.
+pub fn load_component(engine: &Engine, cache_dir: &Path, wasm_path: &Path) -> Result<Component> {
+    let bytes =
+        std::fs::read(wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
+    let cached = cache_path(engine, cache_dir, &bytes);
+    if cached.exists() {
+        // SAFETY: the file was written by `Component::serialize` of this same engine
+        // configuration (its hash is in the name) into the runtime's own data directory.
+        if let Ok(component) = unsafe { Component::deserialize_file(engine, &cached) } {
+            return Ok(component);
+        }
+        tracing::warn!(path = %cached.display(), "unreadable precompiled plugin; compiling again");
+    }
+    let component = Component::new(engine, &bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a valid WebAssembly component ({}); rebuild the plugin or reinstall it",
+            wasm_path.display(),
+            e.root_cause()
+        )
+    })?;
+    if let Err(err) = store(&component, &cached) {
+        tracing::warn!(path = %cached.display(), "could not cache the precompiled plugin: {err:#}");
+    }
+    Ok(component)
+}
+
+fn cache_path(engine: &Engine, cache_dir: &Path, bytes: &[u8]) -> PathBuf {
+    let content = hex::encode(Sha256::digest(bytes));
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    cache_dir.join(format!("{content}-{:016x}.cwasm", hasher.finish()))
+}
+
+fn store(component: &Component, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, component.serialize()?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! The wasmtime engine: component model, epoch interruption driven by a ticker thread, and
+//! a pooling allocator sized for a small machine (2 cores, 24 GiB).
+
+use anyhow::Result;
+use std::time::Duration;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// The largest memory cap an instance may ask for.
+pub const MAX_MEMORY_CAP_BYTES: usize = 1024 * 1024 * 1024;
+
+/// Sandboxes alive at once. Each call gets a fresh one and returns it when done, so this
+/// bounds concurrent calls, not calls in total.
+const POOL_INSTANCES: u32 = 64;
+
+pub fn new_engine() -> Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_INSTANCES)
+        .total_core_instances(POOL_INSTANCES * 4)
+        .total_memories(POOL_INSTANCES * 2)
+        .total_tables(POOL_INSTANCES * 4)
+        .max_memory_size(MAX_MEMORY_CAP_BYTES)
+        // Keep a little memory resident between calls so a fresh sandbox is cheap.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(1 << 16);
+
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(1 << 20)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config)?;
+    start_epoch_ticker(&engine);
+    Ok(engine)
+}
+
+/// Advances the engine's epoch until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("ilm-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => break,
+            }
+        })
+        .ok();
+}
+
+/// The ticks that make up a deadline, at least one.
+pub fn deadline_ticks(deadline: Duration) -> u64 {
+    (deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}

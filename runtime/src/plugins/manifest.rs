@@ -1,0 +1,285 @@
+//! The plugin manifest (`<name>.toml` beside `<name>.wasm`): what a plugin is, which
+//! commands and parameters it has, which hosts it may call and how the host adds its
+//! credentials.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// WIT package versions this host can load.
+pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub name: String,
+    pub brand: String,
+    pub version: String,
+    /// The WIT package version the component was built against.
+    pub wit: String,
+    #[serde(default)]
+    pub description: String,
+    /// Allow-list entries; `{param}` stands for the origin of that URL parameter.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub credentials: Option<Credentials>,
+    #[serde(default)]
+    pub params: Vec<Param>,
+    #[serde(default)]
+    pub commands: Vec<CommandSpec>,
+}
+
+/// How the host authenticates the plugin's outbound requests with secret parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Credentials {
+    /// `Authorization: Bearer <token param>`.
+    Bearer { token: String },
+    /// HTTP Basic with two parameters.
+    Basic { username: String, password: String },
+    /// A header whose value is a template, e.g. `SSWS {token}`.
+    Header { header: String, value: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    String,
+    Url,
+    Bool,
+    Int,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Param {
+    pub name: String,
+    #[serde(rename = "type", default = "default_param_type")]
+    pub kind: ParamType,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub help: String,
+}
+
+fn default_param_type() -> ParamType {
+    ParamType::String
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    pub name: String,
+    #[serde(default)]
+    pub help: String,
+    #[serde(default)]
+    pub args: Vec<ArgSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgSpec {
+    pub name: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub help: String,
+}
+
+/// Parameters the host itself gives every IAM instance (spec §3), on top of the plugin's.
+pub fn iam_params() -> Vec<Param> {
+    let flag = |name: &str, help: &str| Param {
+        name: name.to_owned(),
+        kind: ParamType::Bool,
+        required: false,
+        secret: false,
+        default: Some("true".to_owned()),
+        help: help.to_owned(),
+    };
+    vec![
+        flag(
+            "create-user-enabled",
+            "If false, iam-create-user is skipped (\"Command is disabled.\").",
+        ),
+        flag(
+            "update-user-enabled",
+            "If false, iam-update-user is skipped (\"Command is disabled.\").",
+        ),
+        flag("enable-user-enabled", "If false, allow-enable is ignored."),
+        flag(
+            "disable-user-enabled",
+            "If false, iam-disable-user is skipped (\"Command is disabled.\").",
+        ),
+        flag(
+            "create-if-not-exists",
+            "iam-update-user on a missing user creates it.",
+        ),
+        Param {
+            name: "mapper".to_owned(),
+            kind: ParamType::String,
+            required: false,
+            secret: false,
+            default: None,
+            help:
+                "Mapper script in playbooks/mappers/ (without .rhai); defaults to the plugin name."
+                    .to_owned(),
+        },
+    ]
+}
+
+impl Manifest {
+    /// Reads and checks a manifest file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the plugin manifest {}", path.display()))?;
+        let manifest: Manifest = toml::from_str(&text)
+            .with_context(|| format!("the plugin manifest {} is not valid", path.display()))?;
+        manifest
+            .check()
+            .with_context(|| format!("the plugin manifest {} is not valid", path.display()))?;
+        Ok(manifest)
+    }
+
+    fn check(&self) -> Result<()> {
+        if !SUPPORTED_WIT_VERSIONS.contains(&self.wit.as_str()) {
+            bail!(
+                "plugin {:?} was built against WIT ilm:plugin@{}, which this host does not support (supported: {})",
+                self.name,
+                self.wit,
+                SUPPORTED_WIT_VERSIONS.join(", ")
+            );
+        }
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            bail!(
+                "plugin name {:?} must be letters, digits, '-' or '_'",
+                self.name
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        for param in self.params.iter().chain(iam_params().iter()) {
+            if !seen.insert(param.name.as_str()) {
+                bail!(
+                    "parameter {:?} is declared twice (or clashes with a host IAM parameter)",
+                    param.name
+                );
+            }
+        }
+        if let Some(creds) = &self.credentials {
+            for name in creds.param_names() {
+                match self.param(&name) {
+                    Some(p) if p.secret => {}
+                    Some(_) => bail!("credential parameter {name:?} must be declared secret"),
+                    None => bail!("credential parameter {name:?} is not declared in [[params]]"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A parameter declared by the plugin or given by the host.
+    pub fn param(&self, name: &str) -> Option<Param> {
+        self.params
+            .iter()
+            .find(|p| p.name == name)
+            .cloned()
+            .or_else(|| iam_params().into_iter().find(|p| p.name == name))
+    }
+
+    /// Every parameter an instance of this plugin takes: the plugin's, then the host's.
+    pub fn all_params(&self) -> Vec<Param> {
+        self.params.iter().cloned().chain(iam_params()).collect()
+    }
+
+    pub fn command(&self, name: &str) -> Option<&CommandSpec> {
+        self.commands.iter().find(|c| c.name == name)
+    }
+}
+
+impl Credentials {
+    /// The secret parameters this credential reads.
+    pub fn param_names(&self) -> Vec<String> {
+        match self {
+            Credentials::Bearer { token } => vec![token.clone()],
+            Credentials::Basic { username, password } => vec![username.clone(), password.clone()],
+            Credentials::Header { value, .. } => template_params(value),
+        }
+    }
+}
+
+/// The `{name}` placeholders in a template, in order.
+pub fn template_params(template: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        names.push(rest[start + 1..start + len].to_owned());
+        rest = &rest[start + len + 1..];
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest> {
+        let m: Manifest = toml::from_str(text)?;
+        m.check()?;
+        Ok(m)
+    }
+
+    const BASE: &str = r#"
+name = "x"
+brand = "X"
+version = "1.0.0"
+wit = "0.1.0"
+"#;
+
+    #[test]
+    fn unknown_wit_version_is_refused_with_the_version_named() {
+        let err = parse(&BASE.replace("0.1.0", "9.9.9"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ilm:plugin@9.9.9"), "{err}");
+        assert!(err.contains("supported: 0.1.0"), "{err}");
+    }
+
+    #[test]
+    fn credentials_must_name_a_secret_param() {
+        let text = format!(
+            "{BASE}[credentials]\nkind = \"bearer\"\ntoken = \"token\"\n[[params]]\nname = \"token\"\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("must be declared secret"), "{err}");
+        let ok = text.replace("name = \"token\"\n", "name = \"token\"\nsecret = true\n");
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn a_param_clashing_with_a_host_iam_param_is_refused() {
+        let text = format!("{BASE}[[params]]\nname = \"create-user-enabled\"\n");
+        assert!(parse(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("declared twice"));
+    }
+
+    #[test]
+    fn template_params_are_found() {
+        assert_eq!(template_params("SSWS {token} {x}"), vec!["token", "x"]);
+        assert!(template_params("plain").is_empty());
+    }
+}
