@@ -155,7 +155,7 @@ impl Host {
             );
         }
         let component = cache::load_component(&self.engine, &self.config.cache_dir, wasm_path)?;
-        self.check_wit_version(&manifest, &component)?;
+        // Imports first: a plugin asking for WASI files, sockets or clocks is refused here.
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
             anyhow::anyhow!(
                 "plugin {:?} needs a capability this host does not grant: {}",
@@ -163,6 +163,7 @@ impl Host {
                 e.root_cause()
             )
         })?;
+        self.check_wit_version(&manifest, &component)?;
         let pre = PluginPre::new(instance_pre).map_err(|e| {
             anyhow::anyhow!(
                 "plugin {:?} does not implement the ilm:plugin world: {e:#}",

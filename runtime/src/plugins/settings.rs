@@ -89,11 +89,17 @@ impl InstanceSettings {
         for entry in &instance.allow_hosts {
             allow.push(AllowEntry::parse(entry)?);
         }
-        let credentials = manifest
-            .credentials
-            .as_ref()
-            .map(|c| credential_header(c, &instance.secrets))
-            .transpose()?;
+        let credentials = match &manifest.credentials {
+            // Optional credentials that are not set are simply not sent.
+            Some(c)
+                if c.param_names()
+                    .iter()
+                    .all(|n| instance.secrets.contains_key(n)) =>
+            {
+                Some(credential_header(c, &instance.secrets)?)
+            }
+            _ => None,
+        };
         let net = NetPolicy {
             allow,
             credentials,

@@ -1,0 +1,319 @@
+//! The sandbox against a deliberately hostile plugin (`plugins/testkit/hostile`): every
+//! escape it tries is contained, the error names plugin, command and cause, and the next
+//! call works.
+
+mod support;
+
+use ilm::plugins::{FailureCause, Host, HostConfig, InstanceSettings, PluginError, WasmApp};
+use ilm::store::Instance;
+use serde_json::{json, Map, Value};
+use std::path::Path;
+use std::sync::Arc;
+use support::{dist, RecordingPeer};
+
+const SECRET: &str = "s3cr3t-token-never-in-the-guest";
+
+fn host(plugins_dir: &Path) -> (tempfile::TempDir, Host) {
+    let cache = tempfile::tempdir().unwrap();
+    let host = Host::new(HostConfig {
+        plugins_dir: plugins_dir.to_owned(),
+        cache_dir: cache.path().to_owned(),
+    })
+    .unwrap();
+    (cache, host)
+}
+
+fn instance(url: &str, allow: &[&str]) -> Instance {
+    let mut params = Map::new();
+    params.insert("url".into(), json!(url));
+    let mut secrets = Map::new();
+    secrets.insert("token".into(), json!(SECRET));
+    let mut limits = Map::new();
+    limits.insert("deadline_ms".into(), json!(1000));
+    limits.insert("memory_mib".into(), json!(64));
+    limits.insert("http_timeout_ms".into(), json!(2000));
+    Instance {
+        name: "hostile_1".into(),
+        plugin: "hostile".into(),
+        params,
+        secrets,
+        allow_hosts: allow.iter().map(|s| s.to_string()).collect(),
+        limits,
+        enabled: true,
+    }
+}
+
+struct Hostile {
+    _cache: tempfile::TempDir,
+    host: Host,
+    settings: InstanceSettings,
+}
+
+impl Hostile {
+    fn new(url: &str, allow: &[&str]) -> Self {
+        let (cache, host) = host(&dist("test-plugins"));
+        let plugin = host.plugin("hostile").unwrap();
+        let settings =
+            InstanceSettings::new(&plugin.manifest, &instance(url, allow), "{}".into()).unwrap();
+        Self {
+            _cache: cache,
+            host,
+            settings,
+        }
+    }
+
+    fn run(
+        &self,
+        command: &str,
+        args: Value,
+    ) -> Result<Result<String, ilm::plugins::AppError>, PluginError> {
+        let plugin = self.host.plugin("hostile").unwrap();
+        WasmApp::new(
+            &self.host,
+            Arc::clone(&plugin),
+            self.settings.clone(),
+            command,
+        )
+        .run_command(command, &args)
+    }
+
+    /// After any failure the next call must work.
+    fn assert_still_works(&self) {
+        let echoed = self
+            .run("echo", json!({"n": 1}))
+            .expect("echo after a failure")
+            .expect("echo result");
+        assert!(echoed.contains("\"n\""), "{echoed}");
+    }
+}
+
+#[test]
+fn reading_a_file_gets_nothing() {
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let out = h.run("read-file", json!({})).unwrap().unwrap();
+    assert!(!out.contains("root:"), "the guest read /etc/passwd: {out}");
+}
+
+#[test]
+fn reading_the_environment_gets_nothing() {
+    std::env::set_var("ILM_TEST_HOST_SECRET", SECRET);
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let out = h.run("read-env", json!({})).unwrap().unwrap();
+    assert!(
+        !out.contains(SECRET) && !out.contains("PATH"),
+        "the guest saw the environment: {out}"
+    );
+}
+
+#[test]
+fn opening_a_socket_fails() {
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let out: Value =
+        serde_json::from_str(&h.run("open-socket", json!({})).unwrap().unwrap()).unwrap();
+    assert_eq!(out["ok"], json!(false), "{out}");
+}
+
+#[test]
+fn a_host_off_the_allow_list_is_refused() {
+    let peer = RecordingPeer::start("{}");
+    let h = Hostile::new(&peer.url(), &[]);
+    let other = format!("http://127.0.0.1:{}/", support::free_port());
+    let err = h
+        .run("call-host", json!({"url": other}))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.code, "sandbox-refused");
+    assert!(
+        err.message.contains("not on this instance's allow-list"),
+        "{}",
+        err.message
+    );
+    let err = h
+        .run(
+            "call-host",
+            json!({"url": format!("https://127.0.0.1:{}/", peer.port)}),
+        )
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        err.code, "sandbox-refused",
+        "another scheme on the same host:port is refused"
+    );
+    assert!(peer.requests().is_empty());
+}
+
+#[test]
+fn the_metadata_address_is_refused_even_when_allow_listed() {
+    let h = Hostile::new("http://127.0.0.1:9", &["http://169.254.169.254"]);
+    let err = h
+        .run(
+            "call-host",
+            json!({"url": "http://169.254.169.254/latest/meta-data/"}),
+        )
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.code, "sandbox-refused");
+    assert!(err.message.contains("metadata"), "{}", err.message);
+}
+
+#[test]
+fn the_host_adds_credentials_the_guest_never_sees() {
+    let peer = RecordingPeer::start(r#"{"fine":true}"#);
+    let h = Hostile::new(&peer.url(), &[]);
+    let out = h
+        .run("call-host", json!({"url": format!("{}/probe", peer.url())}))
+        .unwrap()
+        .unwrap();
+    assert!(!out.contains(SECRET), "the secret reached the guest: {out}");
+    let seen = peer.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+    let params = h.run("echo-params", json!({})).unwrap().unwrap();
+    assert!(
+        !params.contains(SECRET) && !params.contains("token"),
+        "secret params reached the guest: {params}"
+    );
+}
+
+fn expect_failure(h: &Hostile, command: &str) -> PluginError {
+    match h.run(command, json!({})) {
+        Err(err) => {
+            assert_eq!(err.plugin, "hostile");
+            assert_eq!(err.command, command);
+            let text = err.to_string();
+            assert!(
+                text.contains("plugin hostile") && text.contains(command),
+                "{text}"
+            );
+            err
+        }
+        Ok(out) => panic!("{command} was not stopped: {out:?}"),
+    }
+}
+
+#[test]
+fn an_endless_loop_hits_the_deadline() {
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let err = expect_failure(&h, "loop-forever");
+    assert!(matches!(err.cause, FailureCause::Deadline(1000)), "{err}");
+    assert!(err.to_string().contains("1000 ms deadline"), "{err}");
+    h.assert_still_works();
+}
+
+#[test]
+fn growing_memory_to_a_gibibyte_hits_the_cap() {
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let err = expect_failure(&h, "grow-memory");
+    assert!(matches!(err.cause, FailureCause::Memory(64)), "{err}");
+    h.assert_still_works();
+}
+
+#[test]
+fn returning_a_hundred_megabytes_is_contained() {
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let err = expect_failure(&h, "return-big");
+    assert!(matches!(err.cause, FailureCause::Memory(64)), "{err}");
+    h.assert_still_works();
+}
+
+#[test]
+fn a_panic_is_a_trap_that_names_the_plugin() {
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let err = expect_failure(&h, "panic");
+    assert!(matches!(err.cause, FailureCause::Trap(_)), "{err}");
+    h.assert_still_works();
+}
+
+#[test]
+fn there_is_no_clock() {
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let err = expect_failure(&h, "clock");
+    assert!(matches!(err.cause, FailureCause::Trap(_)), "{err}");
+    h.assert_still_works();
+}
+
+/// Copies a test plugin into a fresh folder, letting the test tamper with the pair.
+fn plugin_pair(
+    name: &str,
+    edit: impl FnOnce(&Path, &Path),
+) -> (tempfile::TempDir, Host, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dist("test-plugins");
+    let wasm = dir.path().join(format!("{name}.wasm"));
+    let toml = dir.path().join(format!("{name}.toml"));
+    std::fs::copy(src.join(format!("{name}.wasm")), &wasm).unwrap();
+    std::fs::copy(src.join(format!("{name}.toml")), &toml).unwrap();
+    edit(&wasm, &toml);
+    let (cache, host) = host(dir.path());
+    (dir, host, cache)
+}
+
+fn load_error(name: &str, edit: impl FnOnce(&Path, &Path)) -> String {
+    let (_dir, host, _cache) = plugin_pair(name, edit);
+    match host.plugin(name) {
+        Ok(_) => panic!("the tampered plugin loaded"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[test]
+fn a_manifest_that_disagrees_with_its_component_is_refused() {
+    let err = load_error("memory-app", |_, toml| {
+        let text = std::fs::read_to_string(toml).unwrap();
+        std::fs::write(toml, text.replacen("version = \"", "version = \"9.", 1)).unwrap();
+    });
+    assert!(
+        err.contains("the manifest and the component disagree"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_wit_version_is_refused() {
+    let err = load_error("memory-app", |_, toml| {
+        let text = std::fs::read_to_string(toml).unwrap();
+        std::fs::write(toml, text.replace("wit = \"0.1.0\"", "wit = \"0.7.0\"")).unwrap();
+    });
+    assert!(
+        err.contains("ilm:plugin@0.7.0") && err.contains("does not support"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_wasm_or_is_truncated_is_refused() {
+    let err = load_error("memory-app", |wasm, _| {
+        std::fs::write(wasm, b"#!/bin/sh\necho hi\n").unwrap()
+    });
+    assert!(
+        err.contains("is not a valid WebAssembly component"),
+        "{err}"
+    );
+    let err = load_error("memory-app", |wasm, _| {
+        let bytes = std::fs::read(wasm).unwrap();
+        std::fs::write(wasm, &bytes[..bytes.len() / 2]).unwrap();
+    });
+    assert!(
+        err.contains("is not a valid WebAssembly component"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_component_importing_wasi_is_refused() {
+    let err = load_error("memory-app", |wasm, _| {
+        std::fs::write(
+            wasm,
+            r#"(component (import "wasi:filesystem/preopens@0.2.0" (instance)))"#,
+        )
+        .unwrap();
+    });
+    assert!(
+        err.contains("needs a capability this host does not grant"),
+        "{err}"
+    );
+    assert!(err.contains("wasi:filesystem/preopens"), "{err}");
+}

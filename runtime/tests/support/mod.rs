@@ -1,0 +1,216 @@
+//! Shared helpers for the integration tests: where the built plugins are, real servers
+//! started on loopback, and a tiny HTTP peer that records what it receives.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `dist/<kind>`, built by `scripts/build-plugins`.
+pub fn dist(kind: &str) -> PathBuf {
+    let dir = repo_root().join("dist").join(kind);
+    assert!(
+        dir.is_dir(),
+        "{} is missing: run scripts/build-plugins first (the README's test command does)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited early with {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not listen on port {port} within 20 s");
+}
+
+/// A running process, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// PyPI's scim2-server on loopback with tenants `github` and `slack`, installed by
+/// `scripts/install-test-services`.
+pub fn scim2_server(token: &str) -> Server {
+    let bin = repo_root().join(".services/venv/bin/scim2-server");
+    assert!(
+        bin.exists(),
+        "{} is missing: run scripts/install-test-services",
+        bin.display()
+    );
+    let port = free_port();
+    let mut child = Command::new(bin)
+        .args([
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--bearer-token",
+            token,
+        ])
+        .args(["--tenant", "github", "--tenant", "slack"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting scim2-server");
+    wait_for_port(port, &mut child, "scim2-server");
+    Server { child, port }
+}
+
+/// One request as the recording peer saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub request_line: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP/1.1 peer on loopback that answers every request with `body` and records the
+/// request lines and headers.
+pub struct RecordingPeer {
+    pub port: u16,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl RecordingPeer {
+    pub fn start(body: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                if let Some(s) = serve_one(stream, body) {
+                    record.lock().unwrap().push(s);
+                }
+            }
+        });
+        Self { port, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn serve_one(mut stream: TcpStream, body: &str) -> Option<Seen> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    let mut headers = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    let mut sink = vec![0; length];
+    reader.read_exact(&mut sink).ok()?;
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).ok()?;
+    Some(Seen {
+        request_line: request_line.trim_end().to_owned(),
+        headers,
+    })
+}
+
+/// The `ilm` binary with its own data directory.
+pub struct Ilm {
+    pub data_dir: tempfile::TempDir,
+    pub plugins_dir: PathBuf,
+}
+
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ilm {
+    pub fn new(plugins_dir: PathBuf) -> Self {
+        Self {
+            data_dir: tempfile::tempdir().expect("tempdir"),
+            plugins_dir,
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Ran {
+        let out = Command::new(env!("CARGO_BIN_EXE_ilm"))
+            .args(args)
+            .env("ILM_HOME", self.data_dir.path())
+            .env("ILM_PLUGINS_DIR", &self.plugins_dir)
+            .env("ILM_PLAYBOOKS_DIR", repo_root().join("playbooks"))
+            .env_remove("ILM_LOG")
+            .output()
+            .expect("running ilm");
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and expects exit code 0.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let ran = self.run(args);
+        assert_eq!(
+            ran.code, 0,
+            "ilm {args:?} failed:\n{}\n{}",
+            ran.stdout, ran.stderr
+        );
+        ran.stdout
+    }
+}
