@@ -105,7 +105,7 @@ impl<'a> Integrations<'a> {
             allow_enable,
             flags,
         };
-        let outcome = iam::execute(&mut app, mapper.as_ref(), &request);
+        let outcome = iam::execute(&mut app, &mapper, &request);
         self.keep_context(&app)?;
         Ok(outcome)
     }

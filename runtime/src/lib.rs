@@ -5,4 +5,5 @@ pub mod iam;
 pub mod integrations;
 pub mod mappers;
 pub mod plugins;
+pub mod scripting;
 pub mod store;

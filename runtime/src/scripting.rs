@@ -1,0 +1,181 @@
+//! The Rhai side shared by mappers, transformers and playbooks: one engine with limits
+//! always on and the host functions every script may use, and a cache that compiles each
+//! script once per file version.
+
+use anyhow::{Context, Result};
+use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+/// A Rhai engine with every limit on and the common host functions registered.
+pub fn engine() -> Engine {
+    let mut engine = Engine::new();
+    engine
+        .set_max_operations(1_000_000)
+        .set_max_call_levels(32)
+        .set_max_expr_depths(64, 32)
+        .set_max_string_size(256 * 1024)
+        .set_max_array_size(10_000)
+        .set_max_map_size(10_000);
+    engine.register_fn("secure_random", secure_random);
+    engine
+}
+
+/// A uniformly random integer in `0..n` from the OS CSPRNG (for password generation).
+fn secure_random(n: i64) -> Result<i64, Box<EvalAltResult>> {
+    if n <= 0 {
+        return Err(format!("secure_random needs a positive bound, got {n}").into());
+    }
+    let n = n as u64;
+    // Rejection sampling: draws above the largest multiple of n would bias the result.
+    let zone = u64::MAX - (u64::MAX % n);
+    loop {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|e| format!("the OS random source failed: {e}"))?;
+        let draw = u64::from_le_bytes(bytes);
+        if draw < zone {
+            return Ok((draw % n) as i64);
+        }
+    }
+}
+
+/// One compiled script.
+pub struct Script {
+    engine: Arc<Engine>,
+    pub ast: AST,
+    pub path: PathBuf,
+}
+
+impl Script {
+    /// Calls `function` with JSON arguments; returns its result as JSON. Errors name the
+    /// script, the function, the line and the cause.
+    pub fn call(&self, function: &str, args: &[Value]) -> Result<Value, String> {
+        let args = args
+            .iter()
+            .map(|v| rhai::serde::to_dynamic(v).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<Dynamic>, String>>()?;
+        let out: Dynamic = self
+            .engine
+            .call_fn(&mut Scope::new(), &self.ast, function, args)
+            .map_err(|e| format!("{} failed in {function}: {e}", self.path.display()))?;
+        rhai::serde::from_dynamic(&out).map_err(|e| {
+            format!(
+                "{}: {function} returned a value that is not JSON: {e}",
+                self.path.display()
+            )
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Scripts of one folder by name (`<dir>/<name>.rhai`), recompiled when their file changes.
+pub struct ScriptCache {
+    dir: PathBuf,
+    kind: &'static str,
+    engine: Arc<Engine>,
+    compiled: Mutex<HashMap<String, (SystemTime, Arc<Script>)>>,
+}
+
+impl ScriptCache {
+    /// `kind` names the scripts in errors ("mapper", "transformer", "playbook").
+    pub fn new(dir: &Path, kind: &'static str, engine: Engine) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            kind,
+            engine: Arc::new(engine),
+            compiled: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Names of the scripts in the folder.
+    pub fn names(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .with_context(|| format!("reading {}", self.dir.display()))?
+            .filter_map(|e| {
+                let path = e.ok()?.path();
+                (path.extension()? == "rhai")
+                    .then(|| path.file_stem()?.to_str().map(str::to_owned))?
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    pub fn get(&self, name: &str) -> Result<Arc<Script>> {
+        let path = self.dir.join(format!("{name}.rhai"));
+        let modified = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .with_context(|| format!("no {} script {}", self.kind, path.display()))?;
+        let mut compiled = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, script)) = compiled.get(name) {
+            if *at == modified {
+                return Ok(script.clone());
+            }
+        }
+        let ast = self.engine.compile_file(path.clone()).map_err(|e| {
+            anyhow::anyhow!(
+                "{} script {} does not compile: {e}",
+                self.kind,
+                path.display()
+            )
+        })?;
+        let script = Arc::new(Script {
+            engine: self.engine.clone(),
+            ast,
+            path,
+        });
+        compiled.insert(name.to_owned(), (modified, script.clone()));
+        Ok(script)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_random_stays_in_range_and_covers_it() {
+        let mut seen = [false; 5];
+        for _ in 0..500 {
+            let n = secure_random(5).unwrap();
+            assert!((0..5).contains(&n));
+            seen[n as usize] = true;
+        }
+        assert!(seen.iter().all(|s| *s));
+        assert!(secure_random(0).is_err());
+    }
+
+    #[test]
+    fn a_changed_file_is_recompiled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.rhai");
+        std::fs::write(&path, "fn f() { 1 }").unwrap();
+        let cache = ScriptCache::new(dir.path(), "test", engine());
+        assert_eq!(
+            cache.get("t").unwrap().call("f", &[]).unwrap(),
+            Value::from(1)
+        );
+        std::fs::write(&path, "fn f() { 2 }").unwrap();
+        filetime_bump(&path).unwrap();
+        assert_eq!(
+            cache.get("t").unwrap().call("f", &[]).unwrap(),
+            Value::from(2)
+        );
+    }
+
+    /// Makes sure the modification time moves even on coarse-grained filesystems.
+    fn filetime_bump(path: &Path) -> std::io::Result<()> {
+        let file = std::fs::OpenOptions::new().write(true).open(path)?;
+        file.set_modified(SystemTime::now() + std::time::Duration::from_secs(1))
+    }
+}
