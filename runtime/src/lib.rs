@@ -7,3 +7,4 @@ pub mod mappers;
 pub mod plugins;
 pub mod scripting;
 pub mod store;
+pub mod transformers;

@@ -5,6 +5,7 @@ mod command;
 mod instance;
 mod output;
 mod plugin;
+mod transform;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -75,6 +76,8 @@ enum Command {
     Instance(instance::InstanceCommand),
     /// Run an IAM or plugin command on one or more instances.
     Command(command::CommandArgs),
+    /// Try a transformer script (OU mapping, password generation, ...) on an input.
+    Transform(transform::TransformArgs),
 }
 
 /// Paths and settings every command needs.
@@ -93,6 +96,10 @@ impl Context {
 
     pub fn mappers(&self) -> crate::mappers::MapperCache {
         crate::mappers::MapperCache::new(&self.playbooks_dir.join("mappers"))
+    }
+
+    pub fn transformers(&self) -> crate::transformers::Transformers {
+        crate::transformers::Transformers::new(&self.playbooks_dir.join("transformers"))
     }
 
     pub fn host(&self) -> Result<crate::plugins::Host> {
@@ -117,6 +124,7 @@ pub fn main() -> ExitCode {
         Command::Plugin(cmd) => plugin::run(&ctx, cmd),
         Command::Instance(cmd) => instance::run(&ctx, cmd),
         Command::Command(args) => command::run(&ctx, args),
+        Command::Transform(args) => transform::run(&ctx, args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
