@@ -1,0 +1,173 @@
+//! **Deliberately hostile test plugin** for the sandbox tests: each command tries one
+//! escape or abuse (files, environment, sockets, hosts off the allow-list, endless loops,
+//! memory, huge results, panics, the clock). The host must contain every one of them and
+//! keep serving the next call. Never install it in production.
+
+use guest_common::{app_error, commands, fetch, http, iam, instance, AppError, AppUser, Field};
+use guest_common::{FetchResult, Lookup, PluginInfo};
+use serde_json::{json, Value};
+
+struct Hostile;
+
+guest_common::export!(Hostile with_types_in guest_common);
+
+const COMMANDS: &[&str] = &[
+    "read-file",
+    "read-env",
+    "open-socket",
+    "call-host",
+    "loop-forever",
+    "grow-memory",
+    "return-big",
+    "panic",
+    "echo",
+    "echo-params",
+    "clock",
+];
+
+const MIB: usize = 1 << 20;
+
+/// Variables a host process has or a test sets.
+const PROBED_VARS: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "PWD",
+    "ILM_HOME",
+    "ILM_TEST_HOST_SECRET",
+    "AWS_SECRET_ACCESS_KEY",
+    "CARGO_MANIFEST_DIR",
+];
+
+fn no_users<T>() -> Result<T, AppError> {
+    Err(app_error("400", "hostile plugin has no users"))
+}
+
+/// What an attempt gave, as `{"ok": bool, ...}`.
+fn outcome<T: std::fmt::Debug, E: std::fmt::Display>(result: Result<T, E>) -> String {
+    match result {
+        Ok(value) => json!({"ok": true, "value": format!("{value:?}")}),
+        Err(e) => json!({"ok": false, "error": e.to_string()}),
+    }
+    .to_string()
+}
+
+impl commands::Guest for Hostile {
+    fn run(name: String, args: String) -> Result<String, AppError> {
+        match name.as_str() {
+            "read-file" => Ok(outcome(std::fs::read_to_string("/etc/passwd"))),
+            "read-env" => {
+                // std::env::vars() itself aborts on this target ("not supported"), which
+                // would hide whether anything leaks; asking by name answers that.
+                let seen: Vec<(&str, String)> = PROBED_VARS
+                    .iter()
+                    .filter_map(|name| Some((*name, std::env::var(name).ok()?)))
+                    .collect();
+                let args: Vec<String> = std::env::args().collect();
+                Ok(
+                    json!({"ok": !seen.is_empty() || !args.is_empty(), "vars": seen, "args": args})
+                        .to_string(),
+                )
+            }
+            "open-socket" => Ok(outcome(std::net::TcpStream::connect("127.0.0.1:22"))),
+            "call-host" => call_host(&args),
+            "loop-forever" => {
+                // black_box hides the exit condition from the optimizer.
+                let mut n: u64 = 0;
+                while core::hint::black_box(true) {
+                    n = core::hint::black_box(n.wrapping_add(1));
+                }
+                Ok(n.to_string())
+            }
+            "grow-memory" => {
+                // Touch every page so the memory is really committed.
+                let mut chunks: Vec<Vec<u8>> = Vec::new();
+                for i in 0..64 {
+                    chunks.push(vec![i as u8 | 1; 16 * MIB]);
+                }
+                let total: usize = chunks.iter().map(Vec::len).sum();
+                Ok(core::hint::black_box(total).to_string())
+            }
+            "return-big" => Ok("x".repeat(100 * 1000 * 1000)),
+            "panic" => panic!("hostile panic"),
+            "echo" => Ok(args),
+            "echo-params" => Ok(instance::params()),
+            "clock" => {
+                let now = std::time::SystemTime::now();
+                Ok(format!("{now:?}"))
+            }
+            other => Err(app_error(
+                "400",
+                format!("hostile has no command {other:?}"),
+            )),
+        }
+    }
+}
+
+/// GET `args.url` through the host; the host's refusal is returned as the command's error.
+fn call_host(args: &str) -> Result<String, AppError> {
+    let args = guest_common::json_object(args, "the arguments")?;
+    let Some(url) = args.get("url").and_then(Value::as_str) else {
+        return Err(app_error("400", "call-host needs a url argument"));
+    };
+    let response = http::send(&http::Request {
+        method: "GET".into(),
+        url: url.to_owned(),
+        headers: Vec::new(),
+        body: None,
+    })?;
+    Ok(json!({
+        "status": response.status,
+        "headers": response.headers,
+        "body": String::from_utf8_lossy(&response.body),
+    })
+    .to_string())
+}
+
+impl iam::Guest for Hostile {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    fn identify_attributes() -> Vec<String> {
+        vec!["id".into()]
+    }
+
+    fn find_user(_by: Lookup) -> Result<Option<AppUser>, AppError> {
+        no_users()
+    }
+
+    fn create_user(_profile: String) -> Result<AppUser, AppError> {
+        no_users()
+    }
+
+    fn update_user(_id: String, _profile: String) -> Result<AppUser, AppError> {
+        no_users()
+    }
+
+    fn enable_user(_id: String) -> Result<AppUser, AppError> {
+        no_users()
+    }
+
+    fn disable_user(_id: String) -> Result<AppUser, AppError> {
+        no_users()
+    }
+
+    fn get_mapping_fields() -> Result<Vec<Field>, AppError> {
+        no_users()
+    }
+
+    fn test_connection() -> Result<(), AppError> {
+        no_users()
+    }
+}
+
+impl fetch::Guest for Hostile {
+    fn fetch(_state: String) -> Result<FetchResult, AppError> {
+        no_users()
+    }
+}
