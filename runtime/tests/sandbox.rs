@@ -307,7 +307,7 @@ fn a_component_importing_wasi_is_refused() {
     let err = load_error("memory-app", |wasm, _| {
         std::fs::write(
             wasm,
-            r#"(component (import "wasi:filesystem/preopens@0.2.0" (instance)))"#,
+            r#"(component (import "wasi:filesystem/preopens@0.2.0" (instance (export "get-directories" (func)))))"#,
         )
         .unwrap();
     });
