@@ -158,9 +158,8 @@ impl Host {
         // Imports first: a plugin asking for WASI files, sockets or clocks is refused here.
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
             anyhow::anyhow!(
-                "plugin {:?} needs a capability this host does not grant: {}",
-                manifest.name,
-                e.root_cause()
+                "plugin {:?} needs a capability this host does not grant: {e:#}",
+                manifest.name
             )
         })?;
         self.check_wit_version(&manifest, &component)?;
