@@ -1,9 +1,24 @@
 //! The SQLite store: one module owns the SQL. Each concern has its own file with the
 //! queries for its tables; this file opens the database and applies the migrations.
 
+mod api_keys;
+mod audit;
+mod incidents;
 mod instances;
+mod json;
+mod paging;
+mod people;
+mod profiles;
+mod refusal;
 
+pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
+pub use audit::{Actor, AuditEntry};
+pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord};
+pub use paging::{Page, PageRequest};
+pub use people::{NewUser, Permission, Role, User};
+pub use profiles::{ProfileFilter, UserProfile};
+pub use refusal::Refusal;
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -27,6 +42,86 @@ const MIGRATIONS: &[&str] = &[
         instance TEXT PRIMARY KEY REFERENCES instances(name) ON DELETE CASCADE,
         json     TEXT NOT NULL
     );",
+    // 2: the runtime's people (users, roles), API keys and the audit log, with the built-in
+    // roles and the `admin` user.
+    r#"CREATE TABLE roles (
+        id          TEXT PRIMARY KEY,   -- also the role's name: XSOAR keeps id == name
+        permissions TEXT NOT NULL,      -- JSON array of permission strings
+        builtin     INTEGER NOT NULL DEFAULT 0,
+        version     INTEGER NOT NULL DEFAULT 1,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );
+    CREATE TABLE users (
+        id         TEXT PRIMARY KEY,    -- the login name, as in XSOAR
+        username   TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL,
+        first_name TEXT NOT NULL DEFAULT '',
+        last_name  TEXT NOT NULL DEFAULT '',
+        email      TEXT NOT NULL DEFAULT '',
+        disabled   INTEGER NOT NULL DEFAULT 0,
+        version    INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );
+    CREATE TABLE user_roles (
+        user_id  TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role_id  TEXT NOT NULL REFERENCES roles(id),
+        position INTEGER NOT NULL,      -- keeps the order the roles were given in
+        PRIMARY KEY (user_id, role_id)
+    );
+    CREATE INDEX user_roles_role ON user_roles(role_id);
+    CREATE TABLE api_keys (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT, -- the key id; never reused
+        lookup     TEXT NOT NULL UNIQUE, -- the key's first characters, to find its row
+        hash       BLOB NOT NULL,        -- SHA-256 of the key; the key itself is never stored
+        user_id    TEXT NOT NULL REFERENCES users(id),
+        role_id    TEXT NOT NULL REFERENCES roles(id),
+        comment    TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        expires_at TEXT,                 -- NULL: never
+        revoked_at TEXT
+    );
+    CREATE TABLE audit_log (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        actor   TEXT NOT NULL,          -- the user id behind the API key, or 'cli'
+        api_key INTEGER,                -- the key used, for API requests
+        action  TEXT NOT NULL,          -- e.g. 'user.set-roles'
+        target  TEXT NOT NULL,
+        before  TEXT,                   -- JSON
+        after   TEXT                    -- JSON
+    );
+    INSERT INTO roles (id, permissions, builtin) VALUES
+        ('Administrator', '["users.read","users.write","roles.read","roles.write","incidents.read","incidents.write","profiles.read","profiles.write"]', 1),
+        ('Analyst', '["users.read","roles.read","incidents.read","incidents.write","profiles.read"]', 1),
+        ('Read-Only', '["users.read","roles.read","incidents.read","profiles.read"]', 1);
+    INSERT INTO users (id, username, name) VALUES ('admin', 'admin', 'Admin');
+    INSERT INTO user_roles (user_id, role_id, position) VALUES ('admin', 'Administrator', 0);"#,
+    // 3: user profiles (spec §2.1), keyed by work email. `fields` is the only copy of the
+    // profile; the generated columns make it searchable.
+    "CREATE TABLE user_profiles (
+        email        TEXT PRIMARY KEY COLLATE NOCASE,
+        fields       TEXT NOT NULL,     -- JSON object, cli name -> value
+        employee_id  TEXT GENERATED ALWAYS AS (CAST(json_extract(fields, '$.employeeid') AS TEXT)) VIRTUAL,
+        display_name TEXT GENERATED ALWAYS AS (json_extract(fields, '$.displayname')) VIRTUAL,
+        created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );
+    CREATE INDEX user_profiles_employee_id ON user_profiles(employee_id);",
+    // 4: incidents (spec §2.2); `email` is generated from the fields for searching.
+    "CREATE TABLE incidents (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        type       TEXT NOT NULL,       -- e.g. 'IAM - New Hire'
+        name       TEXT NOT NULL,       -- the employee's email for IAM incidents
+        status     TEXT NOT NULL DEFAULT 'pending',
+        owner      TEXT REFERENCES users(id),
+        fields     TEXT NOT NULL DEFAULT '{}', -- JSON object, cli name -> value
+        email      TEXT GENERATED ALWAYS AS (lower(json_extract(fields, '$.email'))) VIRTUAL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        closed_at  TEXT
+    );
+    CREATE INDEX incidents_type_status ON incidents(type, status);
+    CREATE INDEX incidents_email ON incidents(email);",
 ];
 
 /// A handle on the runtime's database.
@@ -58,6 +153,15 @@ impl Store {
     /// The underlying connection, for the store's own modules.
     fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// A write transaction that takes the write lock at once: with several connections,
+    /// a deferred one could fail when its first read turns into a write.
+    fn write(&self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?)
     }
 }
 

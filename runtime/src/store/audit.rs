@@ -1,0 +1,100 @@
+//! The audit log: who changed which user, role or API key, when, and from what to what.
+//! Entries are written in the same transaction as the change they describe.
+
+use super::Store;
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Who made a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// Someone at the `ilm` command line (who can read the database anyway).
+    Cli,
+    /// A request through the API, made with this key of this user.
+    ApiKey { user: String, key_id: i64 },
+}
+
+impl Actor {
+    fn columns(&self) -> (&str, Option<i64>) {
+        match self {
+            Actor::Cli => ("cli", None),
+            Actor::ApiKey { user, key_id } => (user, Some(*key_id)),
+        }
+    }
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    /// The user id behind the API key, or `cli`.
+    pub actor: String,
+    pub api_key: Option<i64>,
+    /// e.g. `user.set-roles`, `apikey.revoke`.
+    pub action: String,
+    /// The user, role or key acted on.
+    pub target: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// Appends an entry; `Value::Null` marks "nothing" (before a creation).
+pub(super) fn record(
+    conn: &Connection,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    before: Value,
+    after: Value,
+) -> Result<()> {
+    let (who, key) = actor.columns();
+    let text = |v: Value| (!v.is_null()).then(|| v.to_string());
+    conn.execute(
+        "INSERT INTO audit_log (actor, api_key, action, target, before, after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![who, key, action, target, text(before), text(after)],
+    )
+    .context("writing the audit log")?;
+    Ok(())
+}
+
+impl Store {
+    /// The newest `limit` entries, newest first.
+    pub fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, at, actor, api_key, action, target, before, after
+             FROM audit_log ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok((
+                AuditEntry {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    api_key: r.get(3)?,
+                    action: r.get(4)?,
+                    target: r.get(5)?,
+                    before: Value::Null,
+                    after: Value::Null,
+                },
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })?;
+        let parse = |text: Option<String>| -> Result<Value> {
+            text.map_or(Ok(Value::Null), |t| {
+                serde_json::from_str(&t).context("an audit entry's JSON")
+            })
+        };
+        rows.map(|row| {
+            let (mut entry, before, after) = row?;
+            entry.before = parse(before)?;
+            entry.after = parse(after)?;
+            Ok(entry)
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,198 @@
+//! Incidents (spec §2.2): a typed piece of work (New Hire, Terminate, ...) with its fields,
+//! a status and, when it needs a person, an owner. Playbooks run on them.
+
+use super::json;
+use super::paging::{Page, PageRequest};
+use super::{Refusal, Store};
+use anyhow::{Context, Result};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Where an incident is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentStatus {
+    /// Created, not yet picked up.
+    Pending,
+    /// A playbook is running on it.
+    Active,
+    /// Suspended until a person answers a question.
+    Waiting,
+    /// The playbook stopped on an error; a person must fix it and re-run.
+    Failed,
+    Closed,
+}
+
+impl IncidentStatus {
+    const ALL: [IncidentStatus; 5] = [
+        IncidentStatus::Pending,
+        IncidentStatus::Active,
+        IncidentStatus::Waiting,
+        IncidentStatus::Failed,
+        IncidentStatus::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Pending => "pending",
+            IncidentStatus::Active => "active",
+            IncidentStatus::Waiting => "waiting",
+            IncidentStatus::Failed => "failed",
+            IncidentStatus::Closed => "closed",
+        }
+    }
+}
+
+impl ToSql for IncidentStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for IncidentStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown incident status {text:?}").into()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Incident {
+    pub id: i64,
+    /// The incident type, e.g. `IAM - New Hire`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// For IAM incidents, the employee's email.
+    pub name: String,
+    pub status: IncidentStatus,
+    /// The user id it is assigned to.
+    pub owner: Option<String>,
+    pub fields: Map<String, Value>,
+    pub created_at: String,
+    pub closed_at: Option<String>,
+}
+
+/// What `create_incident` needs.
+#[derive(Debug, Clone)]
+pub struct NewIncident<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub fields: &'a Map<String, Value>,
+}
+
+/// Search criteria; each one given must match (the email, from `fields.email`, ignores case).
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub kind: Option<String>,
+    pub status: Option<IncidentStatus>,
+    pub email: Option<String>,
+}
+
+const COLUMNS: &str = "id, type, name, status, owner, fields, created_at, closed_at";
+const FILTER: &str = "(?1 IS NULL OR type = ?1)
+    AND (?2 IS NULL OR status = ?2)
+    AND (?3 IS NULL OR email = lower(?3))";
+
+impl Store {
+    /// Files a new pending incident.
+    pub fn create_incident(&self, new: &NewIncident<'_>) -> Result<Incident> {
+        if new.kind.trim().is_empty() {
+            return Err(Refusal::Invalid("an incident needs a type".into()).into());
+        }
+        self.conn().execute(
+            "INSERT INTO incidents (type, name, fields) VALUES (?1, ?2, ?3)",
+            params![
+                new.kind,
+                new.name,
+                Value::Object(new.fields.clone()).to_string()
+            ],
+        )?;
+        let id = self.conn().last_insert_rowid();
+        self.incident(id)?.context("reading back the new incident")
+    }
+
+    /// The incident with this id, if any.
+    pub fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM incidents WHERE id = ?1"),
+                [id],
+                raw_incident,
+            )
+            .optional()?
+            .map(into_incident)
+            .transpose()
+    }
+
+    /// One page of the incidents matching `filter`, newest first.
+    pub fn search_incidents(
+        &self,
+        filter: &IncidentFilter,
+        page: PageRequest,
+    ) -> Result<Page<Incident>> {
+        let total: u64 = self.conn().query_row(
+            &format!("SELECT count(*) FROM incidents WHERE {FILTER}"),
+            params![filter.kind, filter.status, filter.email],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM incidents WHERE {FILTER} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                filter.kind,
+                filter.status,
+                filter.email,
+                page.limit(),
+                page.offset()
+            ],
+            raw_incident,
+        )?;
+        let data = rows.map(|row| into_incident(row?)).collect::<Result<_>>()?;
+        Ok(page.page(total, data))
+    }
+
+    /// Moves an incident to `status`; closing stamps `closed_at`, reopening clears it.
+    pub fn set_incident_status(&self, id: i64, status: IncidentStatus) -> Result<Incident> {
+        let changed = self.conn().execute(
+            "UPDATE incidents SET status = ?2,
+                 closed_at = CASE WHEN ?2 = 'closed'
+                     THEN coalesce(closed_at, strftime('%Y-%m-%dT%H:%M:%SZ','now')) END
+             WHERE id = ?1",
+            params![id, status],
+        )?;
+        if changed == 0 {
+            return Err(Refusal::NotFound(format!("no incident {id}")).into());
+        }
+        self.incident(id)?.context("reading back the incident")
+    }
+}
+
+type RawIncident = (Incident, String);
+
+fn raw_incident(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawIncident> {
+    Ok((
+        Incident {
+            id: row.get(0)?,
+            kind: row.get(1)?,
+            name: row.get(2)?,
+            status: row.get(3)?,
+            owner: row.get(4)?,
+            fields: Map::new(),
+            created_at: row.get(6)?,
+            closed_at: row.get(7)?,
+        },
+        row.get(5)?,
+    ))
+}
+
+fn into_incident((mut incident, fields): RawIncident) -> Result<Incident> {
+    incident.fields =
+        json::object(&fields).with_context(|| format!("the fields of incident {}", incident.id))?;
+    Ok(incident)
+}

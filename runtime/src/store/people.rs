@@ -1,0 +1,413 @@
+//! The runtime's people: users and the roles that grant them permissions. The XSOAR API
+//! shows them to ConductorOne, which grants and revokes roles; playbooks assign failed
+//! incidents to them.
+
+use super::audit::{self, Actor};
+use super::{Refusal, Store};
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// What a role may do. Roles store these as strings, which is also how the API shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    UsersRead,
+    UsersWrite,
+    RolesRead,
+    RolesWrite,
+    IncidentsRead,
+    IncidentsWrite,
+    ProfilesRead,
+    ProfilesWrite,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 8] = [
+        Permission::UsersRead,
+        Permission::UsersWrite,
+        Permission::RolesRead,
+        Permission::RolesWrite,
+        Permission::IncidentsRead,
+        Permission::IncidentsWrite,
+        Permission::ProfilesRead,
+        Permission::ProfilesWrite,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::UsersRead => "users.read",
+            Permission::UsersWrite => "users.write",
+            Permission::RolesRead => "roles.read",
+            Permission::RolesWrite => "roles.write",
+            Permission::IncidentsRead => "incidents.read",
+            Permission::IncidentsWrite => "incidents.write",
+            Permission::ProfilesRead => "profiles.read",
+            Permission::ProfilesWrite => "profiles.write",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Permission {
+    type Err = Refusal;
+
+    fn from_str(text: &str) -> Result<Self, Refusal> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == text)
+            .ok_or_else(|| {
+                let known: Vec<_> = Self::ALL.iter().map(|p| p.as_str()).collect();
+                Refusal::Invalid(format!(
+                    "unknown permission {text:?}; known: {}",
+                    known.join(", ")
+                ))
+            })
+    }
+}
+
+/// A user of the runtime (not an HR user profile).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct User {
+    /// Stable id; XSOAR uses the login name, and so do we.
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub disabled: bool,
+    /// Bumped on every change.
+    pub version: i64,
+    /// Role names, in the order they were given.
+    pub roles: Vec<String>,
+}
+
+/// What `add_user` needs; the id is the username.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub roles: Vec<String>,
+}
+
+/// A role: a name (which is also its id, as in XSOAR) and the permissions it grants.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Role {
+    pub name: String,
+    /// Permission strings as stored; see [`Permission`].
+    pub permissions: Vec<String>,
+    /// Administrator, Analyst and Read-Only come with the runtime.
+    pub builtin: bool,
+    pub version: i64,
+}
+
+impl Role {
+    pub fn grants(&self, permission: Permission) -> bool {
+        self.permissions.iter().any(|p| p == permission.as_str())
+    }
+}
+
+const USER_COLUMNS: &str = "id, username, name, first_name, last_name, email, disabled, version";
+const ROLE_COLUMNS: &str = "id, permissions, builtin, version";
+
+impl Store {
+    /// Every user, by id, with their roles.
+    pub fn users(&self) -> Result<Vec<User>> {
+        // Two queries and a merge: one pass each, instead of a role query per user.
+        let mut roles: HashMap<String, Vec<String>> = HashMap::new();
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT user_id, role_id FROM user_roles ORDER BY user_id, position")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+            let (user, role) = row?;
+            roles.entry(user).or_default().push(role);
+        }
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?;
+        let users = stmt
+            .query_map([], user_row)?
+            .map(|user| {
+                user.map(|mut user| {
+                    user.roles = roles.remove(&user.id).unwrap_or_default();
+                    user
+                })
+            })
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(users)
+    }
+
+    /// The user with this id, if any.
+    pub fn user(&self, id: &str) -> Result<Option<User>> {
+        load_user(self.conn(), id)
+    }
+
+    /// Adds a user with at least one role; the id is the username.
+    pub fn add_user(&self, new: &NewUser, actor: &Actor) -> Result<User> {
+        check_name("user name", &new.username)?;
+        let tx = self.write()?;
+        let roles = checked_roles(&tx, &new.roles)?;
+        let added = tx.execute(
+            "INSERT INTO users (id, username, name, first_name, last_name, email)
+             VALUES (?1, ?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            params![
+                new.username,
+                new.name,
+                new.first_name,
+                new.last_name,
+                new.email
+            ],
+        )?;
+        if added == 0 {
+            return Err(
+                Refusal::Conflict(format!("a user {:?} already exists", new.username)).into(),
+            );
+        }
+        write_roles(&tx, &new.username, &roles)?;
+        let user = load_user(&tx, &new.username)?.context("reading back the new user")?;
+        audit::record(&tx, actor, "user.add", &user.id, json!(null), json!(user))?;
+        tx.commit()?;
+        Ok(user)
+    }
+
+    /// Replaces a user's roles (duplicates dropped, order kept). A user keeps at least one
+    /// role. Writing the same roles again changes nothing and is not audited.
+    pub fn set_user_roles(&self, id: &str, roles: &[String], actor: &Actor) -> Result<User> {
+        let tx = self.write()?;
+        let before = load_user(&tx, id)?.ok_or_else(|| no_user(id))?;
+        let roles = checked_roles(&tx, roles)?;
+        if roles == before.roles {
+            return Ok(before);
+        }
+        write_roles(&tx, id, &roles)?;
+        touch_user(&tx, id)?;
+        let after = load_user(&tx, id)?.context("reading back the user")?;
+        audit::record(
+            &tx,
+            actor,
+            "user.set-roles",
+            id,
+            json!(before.roles),
+            json!(after.roles),
+        )?;
+        tx.commit()?;
+        Ok(after)
+    }
+
+    /// Disables or enables a user. A disabled user's API keys stop working.
+    pub fn set_user_disabled(&self, id: &str, disabled: bool, actor: &Actor) -> Result<User> {
+        let tx = self.write()?;
+        let before = load_user(&tx, id)?.ok_or_else(|| no_user(id))?;
+        if before.disabled == disabled {
+            return Ok(before);
+        }
+        tx.execute(
+            "UPDATE users SET disabled = ?2 WHERE id = ?1",
+            params![id, disabled],
+        )?;
+        touch_user(&tx, id)?;
+        let after = load_user(&tx, id)?.context("reading back the user")?;
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        audit::record(
+            &tx,
+            actor,
+            action,
+            id,
+            json!(before.disabled),
+            json!(disabled),
+        )?;
+        tx.commit()?;
+        Ok(after)
+    }
+
+    /// Every role: the built-in ones first, then by name.
+    pub fn roles(&self) -> Result<Vec<Role>> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {ROLE_COLUMNS} FROM roles ORDER BY builtin DESC, id"
+        ))?;
+        let rows = stmt.query_map([], role_row)?;
+        rows.map(|row| row?.into_role()).collect()
+    }
+
+    /// The role with this name, if any.
+    pub fn role(&self, name: &str) -> Result<Option<Role>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {ROLE_COLUMNS} FROM roles WHERE id = ?1"),
+                [name],
+                role_row,
+            )
+            .optional()?
+            .map(RawRole::into_role)
+            .transpose()
+    }
+
+    /// Adds a custom role.
+    pub fn add_role(&self, name: &str, permissions: &[Permission], actor: &Actor) -> Result<Role> {
+        check_name("role name", name)?;
+        let mut names: Vec<&str> = Vec::new();
+        for p in permissions {
+            if !names.contains(&p.as_str()) {
+                names.push(p.as_str());
+            }
+        }
+        let tx = self.write()?;
+        let added = tx.execute(
+            "INSERT INTO roles (id, permissions) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![name, serde_json::to_string(&names)?],
+        )?;
+        if added == 0 {
+            return Err(Refusal::Conflict(format!("a role {name:?} already exists")).into());
+        }
+        audit::record(&tx, actor, "role.add", name, json!(null), json!(names))?;
+        tx.commit()?;
+        self.role(name)?.context("reading back the new role")
+    }
+}
+
+/// Names (user ids, role names) are shown in tables and sent over the API: keep them tame.
+pub(super) fn check_name(what: &str, name: &str) -> Result<(), Refusal> {
+    if name.is_empty() || name.len() > 128 {
+        return Err(Refusal::Invalid(format!(
+            "a {what} must have 1 to 128 characters"
+        )));
+    }
+    if name.trim() != name || name.chars().any(char::is_control) {
+        return Err(Refusal::Invalid(format!(
+            "the {what} {name:?} has leading or trailing spaces or control characters"
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn no_user(id: &str) -> anyhow::Error {
+    Refusal::NotFound(format!("no user {id:?}")).into()
+}
+
+pub(super) fn no_role(name: &str) -> anyhow::Error {
+    Refusal::NotFound(format!("no role {name:?}")).into()
+}
+
+pub(super) fn load_user(conn: &Connection, id: &str) -> Result<Option<User>> {
+    let Some(mut user) = conn
+        .query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            [id],
+            user_row,
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT role_id FROM user_roles WHERE user_id = ?1 ORDER BY position")?;
+    user.roles = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(user))
+}
+
+fn user_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        name: row.get(2)?,
+        first_name: row.get(3)?,
+        last_name: row.get(4)?,
+        email: row.get(5)?,
+        disabled: row.get(6)?,
+        version: row.get(7)?,
+        roles: Vec::new(),
+    })
+}
+
+/// A role row before its permissions JSON is parsed (which can fail outside rusqlite).
+pub(super) struct RawRole {
+    name: String,
+    permissions: String,
+    builtin: bool,
+    version: i64,
+}
+
+impl RawRole {
+    pub(super) fn into_role(self) -> Result<Role> {
+        Ok(Role {
+            permissions: serde_json::from_str(&self.permissions)
+                .with_context(|| format!("the permissions of role {:?}", self.name))?,
+            name: self.name,
+            builtin: self.builtin,
+            version: self.version,
+        })
+    }
+}
+
+/// Reads `ROLE_COLUMNS` starting at column 0.
+fn role_row(row: &Row<'_>) -> rusqlite::Result<RawRole> {
+    role_row_at(row, 0)
+}
+
+/// Reads `ROLE_COLUMNS` starting at column `at`, for queries that join roles.
+pub(super) fn role_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<RawRole> {
+    Ok(RawRole {
+        name: row.get(at)?,
+        permissions: row.get(at + 1)?,
+        builtin: row.get(at + 2)?,
+        version: row.get(at + 3)?,
+    })
+}
+
+/// The roles as given, without duplicates; refuses an empty list or an unknown role.
+fn checked_roles(conn: &Connection, roles: &[String]) -> Result<Vec<String>> {
+    if roles.is_empty() {
+        return Err(Refusal::Invalid("a user needs at least one role".into()).into());
+    }
+    let mut exists = conn.prepare_cached("SELECT 1 FROM roles WHERE id = ?1")?;
+    let mut checked: Vec<String> = Vec::with_capacity(roles.len());
+    for role in roles {
+        if checked.contains(role) {
+            continue;
+        }
+        if !exists.exists([role])? {
+            return Err(no_role(role));
+        }
+        checked.push(role.clone());
+    }
+    Ok(checked)
+}
+
+fn write_roles(conn: &Connection, user: &str, roles: &[String]) -> Result<()> {
+    conn.execute("DELETE FROM user_roles WHERE user_id = ?1", [user])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO user_roles (user_id, role_id, position) VALUES (?1, ?2, ?3)",
+    )?;
+    for (position, role) in roles.iter().enumerate() {
+        insert.execute(params![user, role, position as i64])?;
+    }
+    Ok(())
+}
+
+fn touch_user(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE users SET version = version + 1,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
+         WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
