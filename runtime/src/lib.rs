@@ -3,8 +3,11 @@
 pub mod cli;
 pub mod iam;
 pub mod integrations;
+pub mod mail;
 pub mod mappers;
+pub mod playbooks;
 pub mod plugins;
 pub mod scripting;
 pub mod store;
 pub mod transformers;
+pub mod worker;

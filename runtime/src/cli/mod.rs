@@ -2,9 +2,13 @@
 //! group lives in its own module and returns an [`Outcome`].
 
 mod command;
+mod incident;
 mod instance;
+mod list;
 mod output;
+mod playbook;
 mod plugin;
+mod profile;
 mod transform;
 
 use anyhow::{Context as _, Result};
@@ -48,6 +52,15 @@ pub struct Cli {
     )]
     playbooks_dir: PathBuf,
 
+    /// The SMTP server playbooks send mail through: smtp://host:port (plain),
+    /// smtp://host:port?tls=required (STARTTLS) or smtps://host:port.
+    #[arg(long, global = true, env = "ILM_SMTP")]
+    smtp: Option<String>,
+
+    /// The sender of playbook mail.
+    #[arg(long, global = true, env = "ILM_MAIL_FROM", default_value = "ilm@localhost")]
+    mail_from: String,
+
     /// Log line format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -78,6 +91,20 @@ enum Command {
     Command(command::CommandArgs),
     /// Try a transformer script (OU mapping, password generation, ...) on an input.
     Transform(transform::TransformArgs),
+    /// Incidents: create, inspect, run their playbooks, answer their questions.
+    #[command(subcommand)]
+    Incident(incident::IncidentCommand),
+    /// Stored user profiles.
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+    /// Lists playbooks read (e.g. app-provisioning-settings).
+    #[command(subcommand)]
+    List(list::ListCommand),
+    /// Playbooks: list them, or run one on an ad-hoc incident.
+    #[command(subcommand)]
+    Playbook(playbook::PlaybookCommand),
+    /// Run pending incidents' playbooks until stopped.
+    Worker(playbook::WorkerArgs),
 }
 
 /// Paths and settings every command needs.
@@ -85,13 +112,19 @@ pub struct Context {
     pub data_dir: PathBuf,
     pub plugins_dir: PathBuf,
     pub playbooks_dir: PathBuf,
+    pub smtp: Option<String>,
+    pub mail_from: String,
 }
 
 impl Context {
     pub fn store(&self) -> Result<crate::store::Store> {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
-        crate::store::Store::open(&self.data_dir.join("ilm.db"))
+        crate::store::Store::open(&self.db_path())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("ilm.db")
     }
 
     pub fn mappers(&self) -> crate::mappers::MapperCache {
@@ -100,6 +133,29 @@ impl Context {
 
     pub fn transformers(&self) -> crate::transformers::Transformers {
         crate::transformers::Transformers::new(&self.playbooks_dir.join("transformers"))
+    }
+
+    pub fn playbook_config(&self) -> Result<crate::playbooks::PlaybookConfig> {
+        crate::playbooks::PlaybookConfig::load(&self.playbooks_dir)
+    }
+
+    /// Everything playbook runs need, for this process.
+    pub fn services(&self) -> Result<std::sync::Arc<crate::playbooks::Services>> {
+        self.store()?; // creates the data directory and brings the schema up to date
+        let mailer = self
+            .smtp
+            .as_deref()
+            .map(|url| crate::mail::Mailer::new(url, &self.mail_from))
+            .transpose()?;
+        Ok(std::sync::Arc::new(crate::playbooks::Services {
+            db_path: self.db_path(),
+            host: std::sync::Arc::new(self.host()?),
+            mappers: self.mappers(),
+            transformers: self.transformers(),
+            playbooks: crate::scripting::ScriptCache::new(&self.playbooks_dir, "playbook", crate::scripting::engine()),
+            config: self.playbook_config()?,
+            mailer,
+        }))
     }
 
     pub fn host(&self) -> Result<crate::plugins::Host> {
@@ -119,12 +175,19 @@ pub fn main() -> ExitCode {
             .unwrap_or_else(|| cli.data_dir.join("plugins")),
         data_dir: cli.data_dir,
         playbooks_dir: cli.playbooks_dir,
+        smtp: cli.smtp,
+        mail_from: cli.mail_from,
     };
     let result = match cli.command {
         Command::Plugin(cmd) => plugin::run(&ctx, cmd),
         Command::Instance(cmd) => instance::run(&ctx, cmd),
         Command::Command(args) => command::run(&ctx, args),
         Command::Transform(args) => transform::run(&ctx, args),
+        Command::Incident(cmd) => incident::run(&ctx, cmd),
+        Command::Profile(cmd) => profile::run(&ctx, cmd),
+        Command::List(cmd) => list::run(&ctx, cmd),
+        Command::Playbook(cmd) => playbook::run(&ctx, cmd),
+        Command::Worker(args) => playbook::worker(&ctx, args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -5,7 +5,9 @@ mod api_keys;
 mod audit;
 mod incidents;
 mod instances;
+mod journal;
 mod json;
+mod lists;
 mod paging;
 mod people;
 mod profiles;
@@ -15,6 +17,7 @@ pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
 pub use audit::{Actor, AuditEntry};
 pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord};
+pub use journal::{JournalEntry, RunState, REDACTED};
 pub use paging::{Page, PageRequest};
 pub use people::{NewUser, Permission, Role, User};
 pub use profiles::{ProfileFilter, UserProfile};
@@ -122,6 +125,27 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX incidents_type_status ON incidents(type, status);
     CREATE INDEX incidents_email ON incidents(email);",
+    // 5: durable playbooks: the journal of side effects, the incident's run state, lists.
+    "ALTER TABLE incidents ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE incidents ADD COLUMN context TEXT NOT NULL DEFAULT '{}'; -- survives re-runs
+    ALTER TABLE incidents ADD COLUMN error TEXT;
+    CREATE TABLE journal (
+        incident    INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+        attempt     INTEGER NOT NULL,
+        seq         INTEGER NOT NULL,
+        call        TEXT NOT NULL,      -- e.g. 'iam', 'mail', 'ask'
+        args        TEXT NOT NULL,      -- JSON
+        result      TEXT,               -- JSON; NULL while in flight or unanswered
+        sensitive   INTEGER NOT NULL DEFAULT 0, -- redacted once the incident closes
+        started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        finished_at TEXT,
+        PRIMARY KEY (incident, attempt, seq)
+    );
+    CREATE TABLE lists (
+        name       TEXT PRIMARY KEY,
+        body       TEXT NOT NULL,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );",
 ];
 
 /// A handle on the runtime's database.
@@ -148,6 +172,13 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
         Ok(Self { conn })
+    }
+
+    /// Today's date (UTC) as `YYYY-MM-DD`.
+    pub fn today(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT date('now')", [], |r| r.get(0))?)
     }
 
     /// The underlying connection, for the store's own modules.

@@ -63,6 +63,14 @@ impl Store {
             .transpose()
     }
 
+    /// Deletes the profile of `email`; false when there was none.
+    pub fn delete_profile(&self, email: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM user_profiles WHERE email = ?1", [email])?
+            > 0)
+    }
+
     /// One page of the profiles matching `filter`, by email.
     pub fn search_profiles(
         &self,

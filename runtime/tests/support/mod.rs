@@ -171,6 +171,7 @@ fn serve_one(mut stream: TcpStream, body: &str) -> Option<Seen> {
 pub struct Ilm {
     pub data_dir: tempfile::TempDir,
     pub plugins_dir: PathBuf,
+    pub playbooks_dir: PathBuf,
 }
 
 pub struct Ran {
@@ -184,16 +185,23 @@ impl Ilm {
         Self {
             data_dir: tempfile::tempdir().expect("tempdir"),
             plugins_dir,
+            playbooks_dir: repo_root().join("playbooks"),
         }
     }
 
     pub fn run(&self, args: &[&str]) -> Ran {
+        self.run_with(args, &[])
+    }
+
+    /// Runs with extra environment variables.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
         let out = Command::new(env!("CARGO_BIN_EXE_ilm"))
             .args(args)
             .env("ILM_HOME", self.data_dir.path())
             .env("ILM_PLUGINS_DIR", &self.plugins_dir)
-            .env("ILM_PLAYBOOKS_DIR", repo_root().join("playbooks"))
+            .env("ILM_PLAYBOOKS_DIR", &self.playbooks_dir)
             .env_remove("ILM_LOG")
+            .envs(env.iter().copied())
             .output()
             .expect("running ilm");
         Ran {
@@ -212,5 +220,60 @@ impl Ilm {
             ran.stdout, ran.stderr
         );
         ran.stdout
+    }
+}
+
+/// PyPI's aiosmtpd on loopback, writing every message into a Maildir.
+pub struct SmtpSink {
+    pub server: Server,
+    pub maildir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    pub fn start() -> Self {
+        let python = repo_root().join(".services/venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run scripts/install-test-services",
+            python.display()
+        );
+        let maildir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let mut child = Command::new(python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(maildir.path().join("Maildir"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting aiosmtpd");
+        wait_for_port(port, &mut child, "aiosmtpd");
+        Self {
+            server: Server { child, port },
+            maildir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.server.port)
+    }
+
+    /// The raw messages received so far.
+    pub fn messages(&self) -> Vec<String> {
+        let dir = self.maildir.path().join("Maildir/new");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .collect()
     }
 }

@@ -1,0 +1,91 @@
+//! `ilm playbook list|run` and `ilm worker`.
+
+use super::{output, Context, Outcome};
+use crate::store::NewIncident;
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+#[derive(Subcommand)]
+pub enum PlaybookCommand {
+    /// List the playbooks and the incident types that run them.
+    List,
+    /// Run a playbook on a new ad-hoc incident with the given fields.
+    Run {
+        name: String,
+        /// Incident fields as a JSON object.
+        #[arg(long, default_value = "{}")]
+        fields: String,
+    },
+}
+
+#[derive(Args)]
+pub struct WorkerArgs {
+    /// Incidents run at the same time.
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+    /// Stop once no pending incident is left (instead of waiting for more).
+    #[arg(long)]
+    until_idle: bool,
+}
+
+pub fn run(ctx: &Context, cmd: PlaybookCommand) -> Result<Outcome> {
+    match cmd {
+        PlaybookCommand::List => {
+            let config = ctx.playbook_config()?;
+            let services = ctx.services()?;
+            let rows = services.playbooks.names()?.into_iter().map(|name| {
+                let types: Vec<&str> = config
+                    .types
+                    .iter()
+                    .filter(|(_, p)| **p == name)
+                    .map(|(t, _)| t.as_str())
+                    .collect();
+                vec![name, types.join(", ")]
+            });
+            println!("{}", output::table(&["playbook", "incident types"], rows));
+            Ok(Outcome::Success)
+        }
+        PlaybookCommand::Run { name, fields } => {
+            let Value::Object(mut fields) =
+                serde_json::from_str(&fields).context("--fields is not valid JSON")?
+            else {
+                bail!("--fields must be a JSON object");
+            };
+            let services = ctx.services()?;
+            services.playbooks.get(&name)?;
+            fields.insert("playbook".into(), Value::from(name.clone()));
+            let store = services.open_store()?;
+            let incident = store.create_incident(&NewIncident {
+                kind: crate::playbooks::AD_HOC_TYPE,
+                name: &name,
+                fields: &fields,
+            })?;
+            println!(
+                "incident {}: {:?}",
+                incident.id,
+                services.run_incident(incident.id)?
+            );
+            Ok(Outcome::Success)
+        }
+    }
+}
+
+/// `ilm worker`: runs pending incidents until stopped (SIGTERM/SIGINT finish the
+/// incidents in flight first).
+pub fn worker(ctx: &Context, args: WorkerArgs) -> Result<Outcome> {
+    let services = ctx.services()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("installing the signal handler")?;
+    }
+    let summary = crate::worker::run(&services, args.concurrency, args.until_idle, &stop)?;
+    println!(
+        "closed {}, waiting {}, failed {}",
+        summary.closed, summary.waiting, summary.failed
+    );
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,132 @@
+//! `ilm profile list|show|set|delete`: the stored user profiles.
+
+use super::{output, Context, Outcome};
+use crate::store::{PageRequest, ProfileFilter, Refusal};
+use anyhow::{bail, Context as _, Result};
+use clap::Subcommand;
+use serde_json::Value;
+
+#[derive(Subcommand)]
+pub enum ProfileCommand {
+    /// List profiles, by email.
+    List {
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        employee_id: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        page: u32,
+        #[arg(long, default_value_t = 50)]
+        size: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one profile's fields.
+    Show { email: String },
+    /// Set fields of a profile (merged into the existing ones; --replace to replace them all).
+    Set {
+        email: String,
+        /// Fields as a JSON object.
+        #[arg(long)]
+        fields: String,
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Delete a profile.
+    Delete { email: String },
+}
+
+pub fn run(ctx: &Context, cmd: ProfileCommand) -> Result<Outcome> {
+    let store = ctx.store()?;
+    match cmd {
+        ProfileCommand::List {
+            email,
+            employee_id,
+            display_name,
+            page,
+            size,
+            json,
+        } => {
+            let filter = ProfileFilter {
+                email,
+                employee_id,
+                display_name,
+            };
+            let page = store.search_profiles(&filter, PageRequest::new(page, size)?)?;
+            if json {
+                println!("{}", output::json(&page)?);
+                return Ok(Outcome::Success);
+            }
+            let field = |f: &serde_json::Map<String, Value>, k: &str| {
+                f.get(k)
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .unwrap_or_default()
+            };
+            println!(
+                "{}",
+                output::table(
+                    &[
+                        "email",
+                        "employee id",
+                        "display name",
+                        "status",
+                        "AD account",
+                        "updated"
+                    ],
+                    page.data.iter().map(|p| {
+                        vec![
+                            p.email.clone(),
+                            field(&p.fields, "employeeid"),
+                            field(&p.fields, "displayname"),
+                            field(&p.fields, "employmentstatus"),
+                            field(&p.fields, "adaccountstatus"),
+                            p.updated_at.clone(),
+                        ]
+                    }),
+                )
+            );
+            println!("{} of {} (page {})", page.data.len(), page.total, page.page);
+            Ok(Outcome::Success)
+        }
+        ProfileCommand::Show { email } => {
+            let profile = store
+                .profile(&email)?
+                .ok_or_else(|| Refusal::NotFound(format!("no user profile {email}")))?;
+            println!("{}", output::json(&profile)?);
+            Ok(Outcome::Success)
+        }
+        ProfileCommand::Set {
+            email,
+            fields,
+            replace,
+        } => {
+            let Value::Object(fields) =
+                serde_json::from_str(&fields).context("--fields is not valid JSON")?
+            else {
+                bail!("--fields must be a JSON object");
+            };
+            let mut merged = if replace {
+                Default::default()
+            } else {
+                store.profile(&email)?.map(|p| p.fields).unwrap_or_default()
+            };
+            merged.extend(fields);
+            store.put_profile(&email, &merged)?;
+            println!("saved profile {email}");
+            Ok(Outcome::Success)
+        }
+        ProfileCommand::Delete { email } => {
+            if !store.delete_profile(&email)? {
+                bail!(Refusal::NotFound(format!("no user profile {email}")));
+            }
+            println!("deleted profile {email}");
+            Ok(Outcome::Success)
+        }
+    }
+}

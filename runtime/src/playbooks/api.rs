@@ -1,0 +1,625 @@
+//! The host API a playbook script sees. Every call that reads or changes the world outside
+//! the script goes through the journal, so a replay sees exactly what the first run saw.
+
+use super::journal::{Answer, Journal};
+use super::{Services, HALT, SUSPEND};
+use crate::iam::{self, VendorResult};
+use crate::integrations::Integrations;
+use crate::mail::{recipients, Mail};
+use crate::store::{Incident, IncidentFilter, IncidentStatus, PageRequest, ProfileFilter, Store};
+use anyhow::{anyhow, bail, Context, Result};
+use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Position, Scope, AST};
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, Mutex};
+
+type Fallible = Result<Dynamic, Box<EvalAltResult>>;
+
+/// The mutable side of one run.
+pub struct State {
+    pub services: Arc<Services>,
+    pub store: Store,
+    pub incident: Incident,
+    journal: Journal,
+    /// Set when the playbook closed the incident itself.
+    pub closed: bool,
+    pub pending_question: Option<String>,
+    pub halt_message: Option<String>,
+}
+
+/// What a journaled call may use.
+struct Ctx<'a> {
+    store: &'a Store,
+    services: &'a Services,
+    incident: &'a Incident,
+}
+
+impl Ctx<'_> {
+    fn integrations(&self) -> Integrations<'_> {
+        Integrations {
+            store: self.store,
+            host: &self.services.host,
+            mappers: &self.services.mappers,
+        }
+    }
+}
+
+pub struct Run {
+    engine: Engine,
+    state: Arc<Mutex<State>>,
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn to_dyn(value: &Value) -> Fallible {
+    rhai::serde::to_dynamic(value)
+}
+
+fn from_dyn(value: &Dynamic) -> Result<Value> {
+    rhai::serde::from_dynamic(value).map_err(|e| anyhow!("{e}"))
+}
+
+fn script_error(err: anyhow::Error) -> Box<EvalAltResult> {
+    format!("{err:#}").into()
+}
+
+fn terminate(token: &str) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorTerminated(Dynamic::from(token.to_owned()), Position::NONE).into()
+}
+
+/// Runs `act` through the journal and hands its result to the script.
+fn journaled(
+    state: &Mutex<State>,
+    call: &str,
+    args: Value,
+    sensitive: bool,
+    act: impl FnOnce(Ctx) -> Result<Value>,
+) -> Fallible {
+    let mut guard = lock(state);
+    let State {
+        journal,
+        store,
+        services,
+        incident,
+        ..
+    } = &mut *guard;
+    let ctx = Ctx {
+        store,
+        services,
+        incident,
+    };
+    let result = journal
+        .step(store, call, &args, sensitive, || act(ctx))
+        .map_err(script_error)?;
+    to_dyn(&result)
+}
+
+/// `using` may be one instance name or an array of them.
+fn instance_names(using: &Dynamic) -> Result<Vec<String>> {
+    match from_dyn(using)? {
+        Value::String(name) => Ok(vec![name]),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| anyhow!("`using` must list instance names"))
+            })
+            .collect(),
+        other => bail!("`using` must be an instance name or an array of them, not {other}"),
+    }
+}
+
+fn run_iam(
+    ctx: Ctx,
+    command: &str,
+    using: &[String],
+    profile: &Value,
+    allow_enable: bool,
+) -> Result<Value> {
+    let command = iam::Command::parse(command)
+        .with_context(|| format!("{command:?} is not an IAM command"))?;
+    let integrations = ctx.integrations();
+    let results: Vec<VendorResult> = using
+        .iter()
+        .map(
+            |name| match integrations.iam(name, command, profile, allow_enable) {
+                Ok(outcome) => outcome.vendor,
+                // A misconfigured instance fails that vendor, not the playbook.
+                Err(err) => VendorResult::new("", name, command.name(), String::new())
+                    .failure("config", format!("{err:#}")),
+            },
+        )
+        .collect();
+    Ok(serde_json::to_value(results)?)
+}
+
+fn enabled_instances(ctx: &Ctx, brand: Option<&str>) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for record in ctx.store.instances()?.into_iter().filter(|i| i.enabled) {
+        let matches = match brand {
+            None => true,
+            Some(brand) => ctx
+                .services
+                .host
+                .plugin(&record.plugin)
+                .is_ok_and(|p| p.manifest.brand == brand),
+        };
+        if matches {
+            names.push(record.name);
+        }
+    }
+    Ok(names)
+}
+
+fn incident_summary(incident: &Incident) -> Value {
+    json!({"id": incident.id, "type": incident.kind, "name": incident.name, "status": incident.status,
+           "owner": incident.owner, "created_at": incident.created_at, "fields": incident.fields})
+}
+
+impl Run {
+    pub fn new(
+        services: Arc<Services>,
+        store: Store,
+        incident: Incident,
+        journal: Journal,
+    ) -> Result<Self> {
+        let state = Arc::new(Mutex::new(State {
+            services,
+            store,
+            incident,
+            journal,
+            closed: false,
+            pending_question: None,
+            halt_message: None,
+        }));
+        let mut engine = crate::scripting::engine();
+        register(&mut engine, &state);
+        Ok(Self { engine, state })
+    }
+
+    pub fn incident_id(&self) -> i64 {
+        lock(&self.state).incident.id
+    }
+
+    /// Runs the playbook with `incident` and `inputs` in scope.
+    pub fn eval(&self, playbook: &str, ast: &AST) -> Result<(), Box<EvalAltResult>> {
+        let (incident, inputs) = {
+            let state = lock(&self.state);
+            (
+                incident_summary(&state.incident),
+                Value::Object(state.services.config.inputs.clone()),
+            )
+        };
+        let mut scope = Scope::new();
+        scope.push_constant("incident", to_dyn(&incident)?);
+        scope.push_constant("inputs", to_dyn(&inputs)?);
+        scope.push_constant("PLAYBOOK", playbook.to_owned());
+        self.engine.run_ast_with_scope(&mut scope, ast)
+    }
+
+    pub fn into_state(self) -> State {
+        let Run { engine, state } = self;
+        drop(engine); // its functions hold the other references to the state
+        match Arc::try_unwrap(state) {
+            Ok(mutex) => mutex.into_inner().unwrap_or_else(|p| p.into_inner()),
+            Err(_) => unreachable!("the engine was the only other owner of the run state"),
+        }
+    }
+}
+
+/// Registers the host API on the run's engine.
+fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
+    let s = state.clone();
+    engine.register_fn(
+        "iam",
+        move |command: &str, using: Dynamic, profile: Dynamic| -> Fallible {
+            iam_call(&s, command, &using, &profile, true)
+        },
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "iam",
+        move |command: &str, using: Dynamic, profile: Dynamic, allow_enable: bool| -> Fallible {
+            iam_call(&s, command, &using, &profile, allow_enable)
+        },
+    );
+    let s = state.clone();
+    engine.register_fn("iam_brand", move |command: &str, brand: &str, profile: Dynamic, allow_enable: bool| -> Fallible {
+        let profile = from_dyn(&profile).map_err(script_error)?;
+        let args = json!({"command": command, "brand": brand, "profile": profile, "allow_enable": allow_enable});
+        journaled(&s, "iam", args, false, |ctx| {
+            let using = enabled_instances(&ctx, Some(brand))?;
+            run_iam(ctx, command, &using, &profile, allow_enable)
+        })
+    });
+    let s = state.clone();
+    engine.register_fn("enabled_instances", move || -> Fallible {
+        journaled(&s, "instances.enabled", Value::Null, false, |ctx| {
+            Ok(json!(enabled_instances(&ctx, None)?))
+        })
+    });
+    let s = state.clone();
+    engine.register_fn(
+        "plugin_command",
+        move |name: &str, using: Dynamic, args: Dynamic| -> Fallible {
+            let using = instance_names(&using).map_err(script_error)?;
+            let args = from_dyn(&args).map_err(script_error)?;
+            // Commands such as ad-set-new-password carry secrets: redact them once closed.
+            let sensitive = name.contains("password");
+            journaled(
+                &s,
+                "plugin.command",
+                json!({"name": name, "using": using, "args": args}),
+                sensitive,
+                |ctx| {
+                    let mut out = Map::new();
+                    for instance in &using {
+                        out.insert(
+                            instance.clone(),
+                            ctx.integrations().command(instance, name, &args)?,
+                        );
+                    }
+                    Ok(Value::Object(out))
+                },
+            )
+        },
+    );
+
+    let s = state.clone();
+    engine.register_fn("profile_get", move |email: &str| -> Fallible {
+        journaled(&s, "profile.get", json!(email), false, |ctx| {
+            Ok(ctx
+                .store
+                .profile(email)?
+                .map(|p| Value::Object(p.fields))
+                .unwrap_or(Value::Null))
+        })
+    });
+    let s = state.clone();
+    engine.register_fn("profile_by_employee_id", move |id: &str| -> Fallible {
+        journaled(&s, "profile.by-employee-id", json!(id), false, |ctx| {
+            let filter = ProfileFilter {
+                employee_id: Some(id.to_owned()),
+                ..ProfileFilter::default()
+            };
+            let page = ctx
+                .store
+                .search_profiles(&filter, PageRequest::new(0, 1)?)?;
+            Ok(page
+                .data
+                .into_iter()
+                .next()
+                .map(|p| Value::Object(p.fields))
+                .unwrap_or(Value::Null))
+        })
+    });
+    let s = state.clone();
+    engine.register_fn("profiles_by_display_name", move |name: &str| -> Fallible {
+        journaled(&s, "profile.by-display-name", json!(name), false, |ctx| {
+            let filter = ProfileFilter {
+                display_name: Some(name.to_owned()),
+                ..ProfileFilter::default()
+            };
+            let page = ctx
+                .store
+                .search_profiles(&filter, PageRequest::new(0, PageRequest::MAX_SIZE)?)?;
+            Ok(Value::Array(
+                page.data
+                    .into_iter()
+                    .map(|p| Value::Object(p.fields))
+                    .collect(),
+            ))
+        })
+    });
+    let s = state.clone();
+    engine.register_fn(
+        "profile_put",
+        move |email: &str, fields: Dynamic| -> Fallible {
+            let fields = from_dyn(&fields).map_err(script_error)?;
+            journaled(
+                &s,
+                "profile.put",
+                json!({"email": email, "fields": fields}),
+                false,
+                |ctx| {
+                    let Value::Object(fields) = fields else {
+                        bail!("profile_put needs an object map of fields")
+                    };
+                    Ok(Value::Object(ctx.store.put_profile(email, &fields)?.fields))
+                },
+            )
+        },
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "profile_update",
+        move |email: &str, patch: Dynamic| -> Fallible {
+            let patch = from_dyn(&patch).map_err(script_error)?;
+            journaled(
+                &s,
+                "profile.update",
+                json!({"email": email, "patch": patch}),
+                false,
+                |ctx| {
+                    let Value::Object(patch) = patch else {
+                        bail!("profile_update needs an object map of fields")
+                    };
+                    let mut fields = ctx
+                        .store
+                        .profile(email)?
+                        .with_context(|| format!("no user profile {email}"))?
+                        .fields;
+                    fields.extend(patch);
+                    Ok(Value::Object(ctx.store.put_profile(email, &fields)?.fields))
+                },
+            )
+        },
+    );
+    let s = state.clone();
+    engine.register_fn("profile_delete", move |email: &str| -> Fallible {
+        journaled(&s, "profile.delete", json!(email), false, |ctx| {
+            Ok(json!(ctx.store.delete_profile(email)?))
+        })
+    });
+
+    let s = state.clone();
+    engine.register_fn("set_field", move |name: &str, value: Dynamic| -> Fallible {
+        let value = from_dyn(&value).map_err(script_error)?;
+        journaled(
+            &s,
+            "incident.set",
+            json!({"field": name, "value": value}),
+            false,
+            |ctx| {
+                let mut patch = Map::new();
+                patch.insert(name.to_owned(), value);
+                ctx.store.update_incident_fields(ctx.incident.id, &patch)?;
+                Ok(Value::Null)
+            },
+        )
+    });
+    let s = state.clone();
+    engine.register_fn("close", move |note: &str| -> Fallible {
+        let out = journaled(&s, "incident.close", json!(note), false, |ctx| {
+            close_incident(ctx.store, ctx.incident.id, note)?;
+            Ok(Value::Null)
+        })?;
+        lock(&s).closed = true;
+        Ok(out)
+    });
+    let s = state.clone();
+    engine.register_fn("close_incident", move |id: i64, note: &str| -> Fallible {
+        journaled(
+            &s,
+            "incident.close-other",
+            json!({"id": id, "note": note}),
+            false,
+            |ctx| {
+                close_incident(ctx.store, id, note)?;
+                Ok(Value::Null)
+            },
+        )
+    });
+    let s = state.clone();
+    engine.register_fn("find_incidents", move |filter: Dynamic| -> Fallible {
+        let filter = from_dyn(&filter).map_err(script_error)?;
+        journaled(&s, "incident.find", filter.clone(), false, |ctx| {
+            let text = |k: &str| filter.get(k).and_then(Value::as_str).map(str::to_owned);
+            let status = text("status")
+                .map(|s| serde_json::from_value::<IncidentStatus>(json!(s)))
+                .transpose()?;
+            let query = IncidentFilter {
+                kind: text("type"),
+                status,
+                email: text("email"),
+            };
+            let page = ctx
+                .store
+                .search_incidents(&query, PageRequest::new(0, PageRequest::MAX_SIZE)?)?;
+            Ok(Value::Array(
+                page.data.iter().map(incident_summary).collect(),
+            ))
+        })
+    });
+    let s = state.clone();
+    engine.register_fn("assign", move |role: &str| -> Fallible {
+        journaled(&s, "incident.assign", json!(role), false, |ctx| {
+            let candidates: Vec<String> = ctx
+                .store
+                .users()?
+                .into_iter()
+                .filter(|u| !u.disabled && u.roles.iter().any(|r| r == role))
+                .map(|u| u.id)
+                .collect();
+            if candidates.is_empty() {
+                tracing::warn!(
+                    incident = ctx.incident.id,
+                    role,
+                    "no enabled user has this role; the incident stays unassigned"
+                );
+                return Ok(Value::Null);
+            }
+            let mut draw = [0u8; 8];
+            getrandom::fill(&mut draw).map_err(|e| anyhow!("{e}"))?;
+            let chosen = &candidates[(u64::from_le_bytes(draw) % candidates.len() as u64) as usize];
+            ctx.store
+                .set_incident_owner(ctx.incident.id, Some(chosen))?;
+            Ok(json!(chosen))
+        })
+    });
+
+    let s = state.clone();
+    engine.register_fn("context", move |key: &str| -> Fallible {
+        journaled(&s, "context.get", json!(key), false, |ctx| {
+            Ok(ctx
+                .store
+                .run_state(ctx.incident.id)?
+                .context
+                .get(key)
+                .cloned()
+                .unwrap_or(Value::Null))
+        })
+    });
+    let s = state.clone();
+    engine.register_fn(
+        "set_context",
+        move |key: &str, value: Dynamic| -> Fallible {
+            let value = from_dyn(&value).map_err(script_error)?;
+            journaled(
+                &s,
+                "context.set",
+                json!({"key": key, "value": value}),
+                false,
+                |ctx| {
+                    let mut context = ctx.store.run_state(ctx.incident.id)?.context;
+                    context.insert(key.to_owned(), value);
+                    ctx.store.set_incident_context(ctx.incident.id, &context)?;
+                    Ok(Value::Null)
+                },
+            )
+        },
+    );
+    let s = state.clone();
+    engine.register_fn("list", move |name: &str| -> Fallible {
+        journaled(&s, "list.get", json!(name), false, |ctx| {
+            Ok(match ctx.store.list(name)? {
+                None => Value::Null,
+                Some(body) => serde_json::from_str(&body).unwrap_or(Value::String(body)),
+            })
+        })
+    });
+    let s = state.clone();
+    engine.register_fn("set_list", move |name: &str, body: Dynamic| -> Fallible {
+        let body = from_dyn(&body).map_err(script_error)?;
+        journaled(
+            &s,
+            "list.set",
+            json!({"name": name, "body": body}),
+            false,
+            |ctx| {
+                let text = match &body {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                ctx.store.set_list(name, &text)?;
+                Ok(Value::Null)
+            },
+        )
+    });
+    let s = state.clone();
+    engine.register_fn("mail", move |message: Dynamic| -> Fallible {
+        let message = from_dyn(&message).map_err(script_error)?;
+        journaled(&s, "mail", message.clone(), false, |ctx| {
+            let field = |k: &str| message.get(k).and_then(Value::as_str).unwrap_or_default();
+            let mail = Mail {
+                to: recipients(field("to")),
+                cc: recipients(field("cc")),
+                subject: field("subject").to_owned(),
+                body: field("body").to_owned(),
+            };
+            let mailer = ctx
+                .services
+                .mailer
+                .as_ref()
+                .context("no SMTP server is configured (--smtp / ILM_SMTP)")?;
+            mailer.send(&mail)?;
+            Ok(json!(true))
+        })
+    });
+    let s = state.clone();
+    engine.register_fn("transform", move |name: &str, input: Dynamic| -> Fallible {
+        let input = from_dyn(&input).map_err(script_error)?;
+        // Transformers may generate secrets (passwords): keep them only until the incident closes.
+        journaled(
+            &s,
+            "transform",
+            json!({"name": name, "input": input}),
+            true,
+            |ctx| ctx.services.transformers.run(name, &input),
+        )
+    });
+    let s = state.clone();
+    engine.register_fn("today", move || -> Fallible {
+        journaled(&s, "today", Value::Null, false, |ctx| {
+            Ok(json!(ctx.store.today()?))
+        })
+    });
+    let s = state.clone();
+    engine.register_fn(
+        "ask",
+        move |question: &str, answers: rhai::Array| -> Fallible {
+            let answers: Vec<String> = answers.into_iter().map(|a| a.to_string()).collect();
+            let mut guard = lock(&s);
+            let State { journal, store, .. } = &mut *guard;
+            match journal
+                .ask(store, &json!({"question": question, "answers": answers}))
+                .map_err(script_error)?
+            {
+                Answer::Given(answer) => to_dyn(&answer),
+                Answer::Pending => {
+                    guard.pending_question = Some(question.to_owned());
+                    Err(terminate(SUSPEND))
+                }
+            }
+        },
+    );
+    let s = state.clone();
+    engine.register_fn("fail", move |message: &str| -> Fallible {
+        lock(&s).halt_message = Some(message.to_owned());
+        Err(terminate(HALT))
+    });
+    let s = state.clone();
+    engine.register_fn("log", move |message: &str| {
+        tracing::info!(incident = lock(&s).incident.id, "{message}");
+    });
+    let s = state.clone();
+    engine.register_fn(
+        "playbook",
+        move |context: NativeCallContext, name: &str, inputs: Dynamic| -> Fallible {
+            let (script, incident, mut merged) = {
+                let state = lock(&s);
+                let script = state.services.playbooks.get(name).map_err(script_error)?;
+                (
+                    script,
+                    incident_summary(&state.incident),
+                    state.services.config.inputs.clone(),
+                )
+            };
+            if let Value::Object(extra) = from_dyn(&inputs).map_err(script_error)? {
+                merged.extend(extra);
+            }
+            let mut scope = Scope::new();
+            scope.push_constant("incident", to_dyn(&incident)?);
+            scope.push_constant("inputs", to_dyn(&Value::Object(merged))?);
+            scope.push_constant("PLAYBOOK", name.to_owned());
+            context
+                .engine()
+                .eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
+        },
+    );
+}
+
+fn iam_call(
+    state: &Mutex<State>,
+    command: &str,
+    using: &Dynamic,
+    profile: &Dynamic,
+    allow_enable: bool,
+) -> Fallible {
+    let using = instance_names(using).map_err(script_error)?;
+    let profile = from_dyn(profile).map_err(script_error)?;
+    let args = json!({"command": command, "using": using, "profile": profile, "allow_enable": allow_enable});
+    journaled(state, "iam", args, false, |ctx| {
+        run_iam(ctx, command, &using, &profile, allow_enable)
+    })
+}
+
+fn close_incident(store: &Store, id: i64, note: &str) -> Result<()> {
+    let mut patch = Map::new();
+    patch.insert("closeNotes".into(), json!(note));
+    store.update_incident_fields(id, &patch)?;
+    store.set_incident_status(id, IncidentStatus::Closed)?;
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Replaying and extending an incident's journal while its playbook runs. Each
+//! side-effecting call gets the next sequence number; a call already recorded returns its
+//! recorded result instead of acting again. A call that began but never finished (the
+//! process died in between) is acted again: the calls journaled here are idempotent (IAM
+//! commands find the user they created) or at-least-once (mail).
+
+use crate::store::{JournalEntry, Store};
+use anyhow::{bail, Result};
+use serde_json::Value;
+
+pub struct Journal {
+    incident: i64,
+    attempt: i64,
+    recorded: Vec<JournalEntry>,
+    next: usize,
+    /// Fault injection for the durability tests: die right after acting on this call,
+    /// before its result is journaled (`ILM_FAULT_KILL_AFTER_CALL`).
+    kill_after: Option<usize>,
+}
+
+/// What `ask` finds in the journal.
+pub enum Answer {
+    Given(Value),
+    Pending,
+}
+
+impl Journal {
+    pub fn load(store: &Store, incident: i64, attempt: i64) -> Result<Self> {
+        let kill_after = std::env::var("ILM_FAULT_KILL_AFTER_CALL")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        Ok(Self {
+            incident,
+            attempt,
+            recorded: store.journal(incident, attempt)?,
+            next: 0,
+            kill_after,
+        })
+    }
+
+    fn claim(&mut self, call: &str, args: &Value) -> Result<(i64, Option<&JournalEntry>)> {
+        let seq = self.next;
+        self.next += 1;
+        match self.recorded.get(seq) {
+            Some(entry) if entry.call != call || (!entry.sensitive && entry.args != *args) => bail!(
+                "the playbook no longer matches its journal at call {seq}: it recorded {} {} but now calls {call} {args}; \
+                 re-run the incident as a new attempt (`ilm incident run --restart`)",
+                entry.call,
+                entry.args
+            ),
+            entry => Ok((seq as i64, entry)),
+        }
+    }
+
+    /// Runs `act` once per incident attempt, however often the playbook is replayed.
+    pub fn step(
+        &mut self,
+        store: &Store,
+        call: &str,
+        args: &Value,
+        sensitive: bool,
+        act: impl FnOnce() -> Result<Value>,
+    ) -> Result<Value> {
+        let (seq, entry) = self.claim(call, args)?;
+        match entry {
+            Some(JournalEntry {
+                result: Some(result),
+                ..
+            }) => return Ok(result.clone()),
+            Some(_) => tracing::info!(
+                incident = self.incident,
+                seq,
+                call,
+                "repeating a call that was in flight when the runtime stopped"
+            ),
+            None => store.journal_begin(self.incident, self.attempt, seq, call, args, sensitive)?,
+        }
+        let result = act()?;
+        if self.kill_after == Some(seq as usize) {
+            tracing::warn!(
+                seq,
+                call,
+                "fault injection: killing the process after the call acted"
+            );
+            // SIGKILL: no destructors, no flush — exactly what a power cut leaves behind.
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &std::process::id().to_string()])
+                .status();
+            std::process::abort();
+        }
+        store.journal_finish(self.incident, self.attempt, seq, &result)?;
+        Ok(result)
+    }
+
+    /// A question: the recorded answer, or `Pending` after recording the question.
+    pub fn ask(&mut self, store: &Store, args: &Value) -> Result<Answer> {
+        let (seq, entry) = self.claim("ask", args)?;
+        match entry {
+            Some(JournalEntry {
+                result: Some(answer),
+                ..
+            }) => Ok(Answer::Given(answer.clone())),
+            Some(_) => Ok(Answer::Pending),
+            None => {
+                store.journal_begin(self.incident, self.attempt, seq, "ask", args, false)?;
+                Ok(Answer::Pending)
+            }
+        }
+    }
+}

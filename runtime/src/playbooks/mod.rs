@@ -1,0 +1,198 @@
+//! Durable playbooks: an incident's Rhai playbook runs with a host API whose every
+//! side-effecting call is journaled. Re-running replays the journal (recorded calls return
+//! their results), so a crash or a question to a person never makes anything happen twice.
+//! A question suspends the incident (`waiting`) until `ilm incident answer`.
+
+mod api;
+pub mod config;
+mod journal;
+
+pub use config::PlaybookConfig;
+
+use crate::mail::Mailer;
+use crate::mappers::MapperCache;
+use crate::plugins::Host;
+use crate::scripting::ScriptCache;
+use crate::store::{IncidentStatus, Refusal, Store};
+use crate::transformers::Transformers;
+use anyhow::{bail, Context, Result};
+use rhai::EvalAltResult;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything a playbook run needs, shared by the worker's threads.
+pub struct Services {
+    pub db_path: PathBuf,
+    pub host: Arc<Host>,
+    pub mappers: MapperCache,
+    pub transformers: Transformers,
+    pub playbooks: ScriptCache,
+    pub config: PlaybookConfig,
+    pub mailer: Option<Mailer>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    Closed,
+    /// Suspended on a question.
+    Waiting {
+        question: String,
+    },
+    /// Stopped with an error a person must fix; re-running starts a new attempt.
+    Failed {
+        error: String,
+    },
+}
+
+/// The type of incidents `ilm playbook run` files; they name their playbook in the
+/// `playbook` field.
+pub const AD_HOC_TYPE: &str = "Ad hoc";
+
+/// Why a script stopped early; carried through Rhai as a termination token, which a
+/// script's `try`/`catch` cannot swallow.
+const SUSPEND: &str = "ilm:suspend";
+const HALT: &str = "ilm:halt";
+
+impl Services {
+    pub fn open_store(&self) -> Result<Store> {
+        Store::open(&self.db_path)
+    }
+
+    /// Runs (or resumes) the playbook of incident `id`. A failed incident starts a new
+    /// attempt; an interrupted or answered one replays its journal.
+    pub fn run_incident(self: &Arc<Self>, id: i64) -> Result<RunOutcome> {
+        let store = self.open_store()?;
+        let incident = store
+            .incident(id)?
+            .ok_or_else(|| Refusal::NotFound(format!("no incident {id}")))?;
+        let playbook = match incident
+            .fields
+            .get("playbook")
+            .and_then(serde_json::Value::as_str)
+        {
+            Some(name) => name.to_owned(),
+            None => self.config.playbook_for(&incident.kind)?.to_owned(),
+        };
+        let script = self.playbooks.get(&playbook)?;
+        let attempt = match incident.status {
+            IncidentStatus::Closed => bail!("incident {id} is closed"),
+            IncidentStatus::Failed => store.new_attempt(id)?,
+            _ => {
+                store.set_incident_status(id, IncidentStatus::Active)?;
+                store.run_state(id)?.attempt
+            }
+        };
+        let journal = journal::Journal::load(&store, id, attempt)?;
+        let run = api::Run::new(self.clone(), store, incident, journal)?;
+        let result = run.eval(&playbook, &script.ast);
+        run.finish(&playbook, result)
+    }
+}
+
+/// A failure message: the playbook, the line and the cause.
+fn describe_error(playbook: &str, err: &EvalAltResult) -> String {
+    format!("playbook {playbook}: {err}")
+}
+
+/// Whether a Rhai error is our termination token `token`.
+fn is_token(err: &EvalAltResult, token: &str) -> bool {
+    match err {
+        EvalAltResult::ErrorTerminated(value, _) => {
+            value.clone().into_string().is_ok_and(|s| s == token)
+        }
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => is_token(inner, token),
+        _ => false,
+    }
+}
+
+impl api::Run {
+    fn finish(self, playbook: &str, result: Result<(), Box<EvalAltResult>>) -> Result<RunOutcome> {
+        let id = self.incident_id();
+        let state = self.into_state();
+        let store = &state.store;
+        match result {
+            Ok(()) => {
+                if !state.closed {
+                    store.set_incident_status(id, IncidentStatus::Closed)?;
+                }
+                store.redact_journal(id)?;
+                Ok(RunOutcome::Closed)
+            }
+            Err(err) if is_token(&err, SUSPEND) => {
+                store.set_incident_status(id, IncidentStatus::Waiting)?;
+                Ok(RunOutcome::Waiting {
+                    question: state.pending_question.clone().unwrap_or_default(),
+                })
+            }
+            Err(err) => {
+                let error = if is_token(&err, HALT) {
+                    state
+                        .halt_message
+                        .clone()
+                        .unwrap_or_else(|| "the playbook stopped".to_owned())
+                } else {
+                    describe_error(playbook, &err)
+                };
+                store
+                    .fail_incident(id, &error)
+                    .context("recording the failure")?;
+                tracing::warn!(incident = id, "{error}");
+                Ok(RunOutcome::Failed { error })
+            }
+        }
+    }
+}
+
+/// The question an incident waits on: (question, allowed answers).
+pub fn open_question(store: &Store, id: i64) -> Result<Option<(String, Vec<String>)>> {
+    let attempt = store.run_state(id)?.attempt;
+    let entry = store
+        .journal(id, attempt)?
+        .into_iter()
+        .rev()
+        .find(|e| e.call == "ask" && e.result.is_none());
+    Ok(entry.map(|e| {
+        let question = e.args["question"].as_str().unwrap_or_default().to_owned();
+        let answers = e.args["answers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (question, answers)
+    }))
+}
+
+/// Records a person's answer to the question incident `id` waits on. The incident becomes
+/// pending again and, when run, resumes right after the question.
+pub fn answer(store: &Store, id: i64, answer: &str) -> Result<String> {
+    let incident = store
+        .incident(id)?
+        .ok_or_else(|| Refusal::NotFound(format!("no incident {id}")))?;
+    if incident.status != IncidentStatus::Waiting {
+        bail!(
+            "incident {id} is not waiting for an answer (it is {})",
+            incident.status.as_str()
+        );
+    }
+    let attempt = store.run_state(id)?.attempt;
+    let entry = store
+        .journal(id, attempt)?
+        .into_iter()
+        .rev()
+        .find(|e| e.call == "ask" && e.result.is_none())
+        .with_context(|| format!("incident {id} has no open question"))?;
+    let (question, answers) = open_question(store, id)?.unwrap_or_default();
+    if !answers.is_empty() && !answers.iter().any(|a| a == answer) {
+        bail!(
+            "{answer:?} is not an answer to {question:?}; choose one of: {}",
+            answers.join(", ")
+        );
+    }
+    store.journal_finish(id, attempt, entry.seq, &serde_json::Value::from(answer))?;
+    store.set_incident_status(id, IncidentStatus::Pending)?;
+    Ok(question)
+}

@@ -1,0 +1,219 @@
+//! Durable execution end to end: a playbook that provisions into the real scim2-server is
+//! killed with SIGKILL right after each of its side effects in turn (before the journal
+//! records it), then resumed. Every time: exactly one account, the update applied, and a
+//! complete journal. Also the worker and the question/answer round trip through the CLI.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::path::Path;
+use support::{dist, repo_root, scim2_server, Ilm, Server};
+
+const TOKEN: &str = "durable-token";
+
+const PROVISION: &str = r#"
+let p = incident.fields.userprofile;
+let created = iam("iam-create-user", "gh", p);
+if !created[0].success { fail(`create failed: ${created[0].errorMessage}`); }
+profile_put(p.email, p);
+let moved = p;
+moved.title = "Senior " + p.title;
+iam("iam-update-user", "gh", moved);
+set_field("done", true);
+"#;
+
+const APPROVE: &str = r#"
+let p = incident.fields.userprofile;
+if ask(`Provision ${p.email}?`, ["Yes", "No"]) == "Yes" {
+    iam("iam-create-user", "gh", p);
+}
+"#;
+
+/// A playbooks folder with the test playbooks and the shipped GitHub mapper.
+fn playbooks(dir: &Path) {
+    std::fs::create_dir_all(dir.join("mappers")).unwrap();
+    std::fs::copy(
+        repo_root().join("playbooks/mappers/github.rhai"),
+        dir.join("mappers/github.rhai"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("provision.rhai"), PROVISION).unwrap();
+    std::fs::write(dir.join("approve.rhai"), APPROVE).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "[types]\n\"Provision\" = \"provision\"\n\"Approve\" = \"approve\"\n",
+    )
+    .unwrap();
+}
+
+fn ilm(server: &Server) -> (Ilm, tempfile::TempDir) {
+    let books = tempfile::tempdir().unwrap();
+    playbooks(books.path());
+    let mut ilm = Ilm::new(dist("plugins"));
+    ilm.playbooks_dir = books.path().to_owned();
+    let url = format!("url=http://127.0.0.1:{}", server.port);
+    ilm.ok(&[
+        "instance",
+        "add",
+        "gh",
+        "--plugin",
+        "github",
+        "--param",
+        &url,
+        "--param",
+        "org=acme",
+        "--param",
+        "scim-path=github/v2",
+        "--secret",
+        &format!("token={TOKEN}"),
+    ]);
+    (ilm, books)
+}
+
+fn create(ilm: &Ilm, kind: &str, user: &str) -> String {
+    let fields = json!({"email": user, "userprofile": {"email": user, "username": user, "givenname": "Kim", "surname": "Lee", "title": "Engineer"}});
+    let out: Value = serde_json::from_str(&ilm.ok(&[
+        "incident",
+        "create",
+        "--type",
+        kind,
+        "--fields",
+        &fields.to_string(),
+        "--json",
+    ]))
+    .unwrap();
+    out["id"].to_string()
+}
+
+fn scim_users_named(server: &Server, user: &str) -> Vec<Value> {
+    let body: Value = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{}/github/v2/Users", server.port))
+        .query(&[("filter", format!("userName eq \"{user}\""))])
+        .bearer_auth(TOKEN)
+        .send()
+        .and_then(|r| r.text())
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    body["Resources"].as_array().cloned().unwrap_or_default()
+}
+
+fn show(ilm: &Ilm, id: &str) -> Value {
+    serde_json::from_str(&ilm.ok(&["incident", "show", id, "--json"])).unwrap()
+}
+
+#[test]
+fn killed_after_each_side_effect_then_resumed_leaves_one_account_and_a_complete_journal() {
+    let server = scim2_server(TOKEN);
+    const SIDE_EFFECTS: usize = 4; // iam create, profile.put, iam update, incident.set
+    for kill_after in 0..SIDE_EFFECTS {
+        let (ilm, _books) = ilm(&server);
+        let user = format!("kill{kill_after}@acme.test");
+        let id = create(&ilm, "Provision", &user);
+
+        let killed = ilm.run_with(
+            &["incident", "run", &id],
+            &[("ILM_FAULT_KILL_AFTER_CALL", &kill_after.to_string())],
+        );
+        assert_eq!(
+            killed.code, -1,
+            "the process must die by signal after call {kill_after}: {}",
+            killed.stderr
+        );
+        let before = show(&ilm, &id);
+        assert_eq!(
+            before["incident"]["status"], "active",
+            "killed mid-run after call {kill_after}"
+        );
+        assert!(
+            before["journal"][kill_after]["finished_at"].is_null(),
+            "call {kill_after} acted but was not recorded"
+        );
+
+        let resumed = ilm.run(&["incident", "run", &id]);
+        assert_eq!(
+            resumed.code, 0,
+            "resume after call {kill_after}: {}",
+            resumed.stderr
+        );
+        let users = scim_users_named(&server, &user);
+        assert_eq!(
+            users.len(),
+            1,
+            "exactly one account after a kill after call {kill_after}"
+        );
+        assert_eq!(users[0]["title"], "Senior Engineer");
+        let after = show(&ilm, &id);
+        assert_eq!(after["incident"]["status"], "closed");
+        let journal = after["journal"].as_array().unwrap();
+        assert_eq!(journal.len(), SIDE_EFFECTS, "{journal:?}");
+        assert!(
+            journal.iter().all(|e| !e["finished_at"].is_null()),
+            "complete journal: {journal:?}"
+        );
+        let profile: Value = serde_json::from_str(&ilm.ok(&["profile", "show", &user])).unwrap();
+        assert_eq!(profile["fields"]["title"], "Engineer");
+    }
+}
+
+#[test]
+fn questions_are_answered_from_the_cli_and_the_worker_runs_the_rest() {
+    let server = scim2_server(TOKEN);
+    let (ilm, _books) = ilm(&server);
+    let asked = create(&ilm, "Approve", "asked@acme.test");
+    let plain: Vec<String> = (0..3)
+        .map(|i| create(&ilm, "Provision", &format!("w{i}@acme.test")))
+        .collect();
+
+    let out = ilm.ok(&["worker", "--until-idle", "--concurrency", "2"]);
+    assert!(out.contains("closed 3, waiting 1, failed 0"), "{out}");
+    for (i, id) in plain.iter().enumerate() {
+        assert_eq!(show(&ilm, id)["incident"]["status"], "closed");
+        assert_eq!(
+            scim_users_named(&server, &format!("w{i}@acme.test")).len(),
+            1
+        );
+    }
+    let waiting = show(&ilm, &asked);
+    assert_eq!(waiting["incident"]["status"], "waiting");
+    assert_eq!(waiting["question"][0], "Provision asked@acme.test?");
+    assert!(scim_users_named(&server, "asked@acme.test").is_empty());
+
+    let wrong = ilm.run(&["incident", "answer", &asked, "Perhaps"]);
+    assert_eq!(wrong.code, 1);
+    assert!(
+        wrong.stderr.contains("choose one of: Yes, No"),
+        "{}",
+        wrong.stderr
+    );
+    ilm.ok(&["incident", "answer", &asked, "Yes"]);
+    let out = ilm.ok(&["worker", "--until-idle"]);
+    assert!(out.contains("closed 1, waiting 0, failed 0"), "{out}");
+    assert_eq!(scim_users_named(&server, "asked@acme.test").len(), 1);
+
+    let listed: Value =
+        serde_json::from_str(&ilm.ok(&["incident", "list", "--status", "closed", "--json"]))
+            .unwrap();
+    assert_eq!(listed["total"], 4);
+    let bad = ilm.run(&["incident", "create", "--type", "Unknown", "--fields", "{}"]);
+    assert!(
+        bad.code == 1
+            && bad
+                .stderr
+                .contains("no playbook for incident type \"Unknown\""),
+        "{}",
+        bad.stderr
+    );
+    let bad = ilm.run(&[
+        "incident",
+        "create",
+        "--type",
+        "Provision",
+        "--fields",
+        "[]",
+    ]);
+    assert!(
+        bad.code == 1 && bad.stderr.contains("must be a JSON object"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -1,0 +1,347 @@
+//! Durable playbooks through the library: journaling, questions that suspend and resume,
+//! script errors that fail one incident, re-runs that keep SuccessfulVendors, and mail.
+//! The app is the memory-app test double plugin (real wasm, state in its integration context).
+
+mod support;
+
+use ilm::mail::Mailer;
+use ilm::mappers::MapperCache;
+use ilm::playbooks::{self, PlaybookConfig, RunOutcome, Services};
+use ilm::plugins::{Host, HostConfig};
+use ilm::scripting::{self, ScriptCache};
+use ilm::store::{IncidentStatus, Instance, NewIncident, Store};
+use ilm::transformers::Transformers;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use support::{dist, repo_root, SmtpSink};
+
+struct World {
+    _dir: tempfile::TempDir,
+    services: Arc<Services>,
+}
+
+/// A data dir, a playbooks folder with `scripts` (name → source) mapped from incident type
+/// `Test` to the first one, and an instance `mem` of memory-app.
+fn world(scripts: &[(&str, &str)], smtp: Option<&SmtpSink>) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let books = dir.path().join("playbooks");
+    std::fs::create_dir_all(&books).unwrap();
+    for (name, source) in scripts {
+        std::fs::write(books.join(format!("{name}.rhai")), source).unwrap();
+    }
+    let config = format!(
+        "[types]\n\"Test\" = \"{}\"\n[inputs]\nITNotificationEmail = \"it@acme.test\"\n",
+        scripts[0].0
+    );
+    std::fs::write(books.join("config.toml"), config).unwrap();
+    let db_path = dir.path().join("ilm.db");
+    let host = Host::new(HostConfig {
+        plugins_dir: dist("test-plugins"),
+        cache_dir: dir.path().join("cache"),
+    })
+    .unwrap();
+    let services = Arc::new(Services {
+        db_path: db_path.clone(),
+        host: Arc::new(host),
+        mappers: MapperCache::new(&repo_root().join("playbooks/mappers")),
+        transformers: Transformers::new(&repo_root().join("playbooks/transformers")),
+        playbooks: ScriptCache::new(&books, "playbook", scripting::engine()),
+        config: PlaybookConfig::load(&books).unwrap(),
+        mailer: smtp.map(|s| Mailer::new(&s.url(), "ilm@acme.test").unwrap()),
+    });
+    add_instance(&services.open_store().unwrap(), "mem");
+    World {
+        _dir: dir,
+        services,
+    }
+}
+
+fn add_instance(store: &Store, name: &str) {
+    store
+        .add_instance(&Instance {
+            name: name.into(),
+            plugin: "memory-app".into(),
+            params: Map::new(),
+            secrets: Map::new(),
+            allow_hosts: vec![],
+            limits: Map::new(),
+            enabled: true,
+        })
+        .unwrap();
+}
+
+impl World {
+    fn store(&self) -> Store {
+        self.services.open_store().unwrap()
+    }
+
+    fn incident(&self, fields: Value) -> i64 {
+        let Value::Object(fields) = fields else {
+            panic!("fields")
+        };
+        self.store()
+            .create_incident(&NewIncident {
+                kind: "Test",
+                name: "jdoe@acme.test",
+                fields: &fields,
+            })
+            .unwrap()
+            .id
+    }
+
+    /// The users memory-app holds for `instance`.
+    fn app_users(&self, instance: &str) -> Vec<Value> {
+        let context: Value =
+            serde_json::from_str(&self.store().integration_context(instance).unwrap()).unwrap();
+        context["users"]
+            .as_object()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn calls(&self, id: i64) -> Vec<String> {
+        let store = self.store();
+        let attempt = store.run_state(id).unwrap().attempt;
+        store
+            .journal(id, attempt)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.call)
+            .collect()
+    }
+}
+
+fn jdoe() -> Value {
+    json!({"userprofile": {"email": "jdoe@acme.test", "username": "jdoe@acme.test", "title": "Engineer"}})
+}
+
+const PROVISION: &str = r#"
+let p = incident.fields.userprofile;
+let results = iam("iam-create-user", ["mem"], p);
+if !results[0].success { fail(`create failed: ${results[0].errorMessage}`); }
+profile_put(p.email, p);
+set_field("provisioned", true);
+"#;
+
+#[test]
+fn a_playbook_provisions_journals_and_closes() {
+    let w = world(&[("provision", PROVISION)], None);
+    let id = w.incident(jdoe());
+    assert_eq!(w.services.run_incident(id).unwrap(), RunOutcome::Closed);
+    let store = w.store();
+    let incident = store.incident(id).unwrap().unwrap();
+    assert_eq!(incident.status, IncidentStatus::Closed);
+    assert_eq!(incident.fields["provisioned"], json!(true));
+    assert_eq!(w.app_users("mem").len(), 1);
+    assert_eq!(
+        store.profile("jdoe@acme.test").unwrap().unwrap().fields["title"],
+        "Engineer"
+    );
+    assert_eq!(w.calls(id), vec!["iam", "profile.put", "incident.set"]);
+    assert!(store
+        .journal(id, 1)
+        .unwrap()
+        .iter()
+        .all(|e| e.result.is_some()));
+}
+
+#[test]
+fn a_question_suspends_and_the_answer_resumes_without_repeating_anything() {
+    let script = r#"
+let p = incident.fields.userprofile;
+let pw = transform("generate-password", #{ min_lcase: 4, min_digits: 2, max_digits: 2 });
+set_field("password_before", pw.NEW_PASSWORD);
+iam("iam-create-user", "mem", p);
+let answer = ask("Disable the account again?", ["Yes", "No"]);
+set_field("password_after", pw.NEW_PASSWORD);
+if answer == "Yes" { iam("iam-disable-user", "mem", p); }
+"#;
+    let w = world(&[("ask", script)], None);
+    let id = w.incident(jdoe());
+    let outcome = w.services.run_incident(id).unwrap();
+    assert_eq!(
+        outcome,
+        RunOutcome::Waiting {
+            question: "Disable the account again?".into()
+        }
+    );
+    let store = w.store();
+    assert_eq!(
+        store.incident(id).unwrap().unwrap().status,
+        IncidentStatus::Waiting
+    );
+    assert_eq!(w.app_users("mem")[0]["active"], json!(true));
+
+    let wrong = playbooks::answer(&store, id, "Maybe")
+        .unwrap_err()
+        .to_string();
+    assert!(wrong.contains("choose one of: Yes, No"), "{wrong}");
+    playbooks::answer(&store, id, "Yes").unwrap();
+    assert_eq!(
+        store.incident(id).unwrap().unwrap().status,
+        IncidentStatus::Pending
+    );
+
+    assert_eq!(w.services.run_incident(id).unwrap(), RunOutcome::Closed);
+    let fields = store.incident(id).unwrap().unwrap().fields;
+    // The generated password was replayed from the journal, not drawn again.
+    assert_eq!(fields["password_before"], fields["password_after"]);
+    assert_eq!(
+        w.calls(id),
+        vec![
+            "transform",
+            "incident.set",
+            "iam",
+            "ask",
+            "incident.set",
+            "iam"
+        ]
+    );
+    assert_eq!(w.app_users("mem").len(), 1);
+    assert_eq!(w.app_users("mem")[0]["active"], json!(false));
+    // Closed: the sensitive transformer output is gone from the journal.
+    let journal = store.journal(id, 1).unwrap();
+    assert_eq!(journal[0].result, Some(json!("<redacted>")));
+}
+
+#[test]
+fn a_script_error_fails_that_incident_with_script_and_line_and_the_next_runs() {
+    let broken = "let p = incident.fields.userprofile;\nlet x = p.title;\nx.no_such_method();\n";
+    let w = world(&[("broken", broken), ("provision", PROVISION)], None);
+    let bad = w.incident(jdoe());
+    match w.services.run_incident(bad).unwrap() {
+        RunOutcome::Failed { error } => {
+            assert!(
+                error.contains("playbook broken") && error.contains("line 3"),
+                "{error}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let store = w.store();
+    assert_eq!(
+        store.incident(bad).unwrap().unwrap().status,
+        IncidentStatus::Failed
+    );
+    assert!(store
+        .run_state(bad)
+        .unwrap()
+        .error
+        .unwrap()
+        .contains("no_such_method"));
+
+    let mut fields = jdoe();
+    fields["playbook"] = json!("provision");
+    let good = w.incident(fields);
+    assert_eq!(w.services.run_incident(good).unwrap(), RunOutcome::Closed);
+}
+
+#[test]
+fn s38_a_rerun_after_failure_retries_only_the_failed_instances() {
+    let script = r#"
+let p = incident.fields.userprofile;
+let done = context("SuccessfulVendors");
+if done == () { done = []; }
+let todo = [];
+for i in ["mem", "mem2"] { if !done.contains(i) { todo.push(i); } }
+let results = iam("iam-create-user", todo, p);
+let failed = [];
+for r in results { if r.success { done.push(r.instanceName); } else { failed.push(r.instanceName); } }
+set_context("SuccessfulVendors", done);
+if failed.len() > 0 { fail(`provisioning failed on ${failed}`); }
+"#;
+    let w = world(&[("sync", script)], None);
+    let id = w.incident(jdoe());
+    match w.services.run_incident(id).unwrap() {
+        RunOutcome::Failed { error } => assert!(error.contains("mem2"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(w.app_users("mem").len(), 1);
+
+    // The administrator fixes the missing instance and re-runs.
+    add_instance(&w.store(), "mem2");
+    assert_eq!(w.services.run_incident(id).unwrap(), RunOutcome::Closed);
+    let store = w.store();
+    assert_eq!(store.run_state(id).unwrap().attempt, 2);
+    let second = store.journal(id, 2).unwrap();
+    let iam_call = second.iter().find(|e| e.call == "iam").unwrap();
+    assert_eq!(
+        iam_call.args["using"],
+        json!(["mem2"]),
+        "only the failed instance is retried"
+    );
+    assert_eq!(w.app_users("mem").len(), 1);
+    assert_eq!(w.app_users("mem2").len(), 1);
+    assert_eq!(
+        store.run_state(id).unwrap().context["SuccessfulVendors"],
+        json!(["mem", "mem2"])
+    );
+}
+
+#[test]
+fn sub_playbooks_share_the_journal_and_mail_reaches_the_smtp_server() {
+    let main = r#"
+let r = playbook("notify", #{ Subject: "Welcome" });
+set_field("sub_result", r);
+"#;
+    let notify = r#"
+mail(#{ to: inputs.ITNotificationEmail, subject: inputs.Subject, body: `New hire: ${incident.fields.userprofile.email}` });
+"sent"
+"#;
+    let smtp = SmtpSink::start();
+    let w = world(&[("main", main), ("notify", notify)], Some(&smtp));
+    let id = w.incident(jdoe());
+    assert_eq!(w.services.run_incident(id).unwrap(), RunOutcome::Closed);
+    assert_eq!(w.calls(id), vec!["mail", "incident.set"]);
+    assert_eq!(
+        w.store().incident(id).unwrap().unwrap().fields["sub_result"],
+        "sent"
+    );
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].contains("Subject: Welcome")
+            && messages[0].contains("New hire: jdoe@acme.test"),
+        "{}",
+        messages[0]
+    );
+    assert!(messages[0].contains("it@acme.test"));
+}
+
+#[test]
+fn unknown_types_instances_and_playbooks_are_clear_errors() {
+    let w = world(
+        &[(
+            "provision",
+            "iam(\"iam-create-user\", \"ghost\", #{ email: \"a@b.test\" });",
+        )],
+        None,
+    );
+    let store = w.store();
+    let other = store
+        .create_incident(&NewIncident {
+            kind: "Nope",
+            name: "x",
+            fields: &Map::new(),
+        })
+        .unwrap();
+    let err = w.services.run_incident(other.id).unwrap_err().to_string();
+    assert!(
+        err.contains("no playbook for incident type \"Nope\""),
+        "{err}"
+    );
+
+    // An unknown instance in `using` is a failed vendor result the playbook can see.
+    let id = w.incident(jdoe());
+    assert_eq!(w.services.run_incident(id).unwrap(), RunOutcome::Closed);
+    let journal = store.journal(id, 1).unwrap();
+    let vendor = &journal[0].result.as_ref().unwrap()[0];
+    assert_eq!(vendor["success"], json!(false));
+    assert!(
+        vendor["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("no instance named \"ghost\""),
+        "{vendor}"
+    );
+}
