@@ -3,10 +3,8 @@
 //! the in-process memory-app plugin (users per second). Needs `scripts/build-plugins`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ilm::mappers::MapperCache;
-use ilm::playbooks::{PlaybookConfig, RunOutcome, Services};
+use ilm::playbooks::{RunOutcome, ScriptDirs, Services};
 use ilm::plugins::{Host, HostConfig};
-use ilm::scripting::{self, ScriptCache};
 use ilm::store::{Instance, NewIncident};
 use ilm::transformers::Transformers;
 use serde_json::{json, Map, Value};
@@ -43,15 +41,19 @@ fn services(dir: &Path) -> Arc<Services> {
         cache_dir: dir.join("cache"),
     })
     .expect("host");
-    let services = Arc::new(Services {
-        db_path: dir.join("ilm.db"),
-        host: Arc::new(host),
-        mappers: MapperCache::new(&repo("playbooks/mappers")),
-        transformers: Transformers::new(&repo("playbooks/transformers")),
-        playbooks: ScriptCache::new(&books, "playbook", scripting::engine()),
-        config: PlaybookConfig::load(&books).expect("config"),
-        mailer: None,
-    });
+    let services = Arc::new(
+        Services::new(
+            dir.join("ilm.db"),
+            Arc::new(host),
+            &ScriptDirs {
+                playbooks: books.clone(),
+                mappers: repo("playbooks").join("mappers"),
+                transformers: repo("playbooks").join("transformers"),
+            },
+            None,
+        )
+        .expect("services"),
+    );
     services
         .open_store()
         .expect("store")

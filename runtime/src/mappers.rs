@@ -4,7 +4,9 @@
 
 use crate::iam::{Mapper, MappingType};
 use crate::scripting::{self, Script, ScriptCache};
+use crate::transformers::Transformers;
 use anyhow::Result;
+use rhai::{Dynamic, EvalAltResult};
 use serde_json::{Map, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -52,12 +54,24 @@ impl Mapper for ScriptMapper {
     }
 }
 
-/// Mapper scripts by name.
+/// Mapper scripts by name. Mappers may call `transform(name, input)` to run a
+/// transformer (e.g. the OU mapping for Active Directory).
 pub struct MapperCache(ScriptCache);
 
 impl MapperCache {
-    pub fn new(dir: &Path) -> Self {
-        Self(ScriptCache::new(dir, "mapper", scripting::engine()))
+    pub fn new(dir: &Path, transformers: Arc<Transformers>) -> Self {
+        let mut engine = scripting::engine();
+        engine.register_fn(
+            "transform",
+            move |name: &str, input: Dynamic| -> Result<Dynamic, Box<EvalAltResult>> {
+                let input: Value = rhai::serde::from_dynamic(&input)?;
+                let out = transformers
+                    .run(name, &input)
+                    .map_err(|e| format!("{e:#}"))?;
+                rhai::serde::to_dynamic(&out)
+            },
+        );
+        Self(ScriptCache::new(dir, "mapper", engine))
     }
 
     /// The mapper `name` (file `<dir>/<name>.rhai`).
@@ -71,10 +85,42 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn no_transformers() -> Arc<Transformers> {
+        Arc::new(Transformers::new(Path::new("/nonexistent")))
+    }
+
+    #[test]
+    fn mappers_can_call_transformers() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("t")).unwrap();
+        std::fs::write(
+            dir.path().join("t/upper.rhai"),
+            "fn transform(x) { x.name.to_upper() }",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("m.rhai"),
+            "fn outgoing(p, t) { #{ n: transform(\"upper\", p) } }",
+        )
+        .unwrap();
+        let cache = MapperCache::new(
+            dir.path(),
+            Arc::new(Transformers::new(&dir.path().join("t"))),
+        );
+        let out = cache
+            .get("m")
+            .unwrap()
+            .outgoing(&json!({"name": "ada"}), MappingType::Create)
+            .unwrap();
+        assert_eq!(Value::Object(out), json!({"n": "ADA"}));
+    }
+
     fn mapper(script: &str) -> (tempfile::TempDir, ScriptMapper) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("m.rhai"), script).unwrap();
-        let m = MapperCache::new(dir.path()).get("m").unwrap();
+        let m = MapperCache::new(dir.path(), no_transformers())
+            .get("m")
+            .unwrap();
         (dir, m)
     }
 
@@ -115,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_missing_script_is_a_clear_error() {
-        let err = MapperCache::new(Path::new("/nonexistent"))
+        let err = MapperCache::new(Path::new("/nonexistent"), no_transformers())
             .get("github")
             .err()
             .unwrap()

@@ -5,12 +5,9 @@
 mod support;
 
 use ilm::mail::Mailer;
-use ilm::mappers::MapperCache;
-use ilm::playbooks::{self, PlaybookConfig, RunOutcome, Services};
+use ilm::playbooks::{self, RunOutcome, ScriptDirs, Services};
 use ilm::plugins::{Host, HostConfig};
-use ilm::scripting::{self, ScriptCache};
 use ilm::store::{IncidentStatus, Instance, NewIncident, Store};
-use ilm::transformers::Transformers;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use support::{dist, repo_root, SmtpSink};
@@ -40,15 +37,19 @@ fn world(scripts: &[(&str, &str)], smtp: Option<&SmtpSink>) -> World {
         cache_dir: dir.path().join("cache"),
     })
     .unwrap();
-    let services = Arc::new(Services {
-        db_path: db_path.clone(),
-        host: Arc::new(host),
-        mappers: MapperCache::new(&repo_root().join("playbooks/mappers")),
-        transformers: Transformers::new(&repo_root().join("playbooks/transformers")),
-        playbooks: ScriptCache::new(&books, "playbook", scripting::engine()),
-        config: PlaybookConfig::load(&books).unwrap(),
-        mailer: smtp.map(|s| Mailer::new(&s.url(), "ilm@acme.test").unwrap()),
-    });
+    let services = Arc::new(
+        Services::new(
+            db_path.clone(),
+            Arc::new(host),
+            &ScriptDirs {
+                playbooks: books.clone(),
+                mappers: repo_root().join("playbooks").join("mappers"),
+                transformers: repo_root().join("playbooks").join("transformers"),
+            },
+            smtp.map(|s| Mailer::new(&s.url(), "ilm@acme.test").unwrap()),
+        )
+        .unwrap(),
+    );
     add_instance(&services.open_store().unwrap(), "mem");
     World {
         _dir: dir,

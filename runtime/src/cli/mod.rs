@@ -128,7 +128,7 @@ impl Context {
     }
 
     pub fn mappers(&self) -> crate::mappers::MapperCache {
-        crate::mappers::MapperCache::new(&self.playbooks_dir.join("mappers"))
+        crate::mappers::MapperCache::new(&self.playbooks_dir.join("mappers"), std::sync::Arc::new(self.transformers()))
     }
 
     pub fn transformers(&self) -> crate::transformers::Transformers {
@@ -147,15 +147,9 @@ impl Context {
             .as_deref()
             .map(|url| crate::mail::Mailer::new(url, &self.mail_from))
             .transpose()?;
-        Ok(std::sync::Arc::new(crate::playbooks::Services {
-            db_path: self.db_path(),
-            host: std::sync::Arc::new(self.host()?),
-            mappers: self.mappers(),
-            transformers: self.transformers(),
-            playbooks: crate::scripting::ScriptCache::new(&self.playbooks_dir, "playbook", crate::scripting::engine()),
-            config: self.playbook_config()?,
-            mailer,
-        }))
+        let dirs = crate::playbooks::ScriptDirs::under(&self.playbooks_dir);
+        let host = std::sync::Arc::new(self.host()?);
+        Ok(std::sync::Arc::new(crate::playbooks::Services::new(self.db_path(), host, &dirs, mailer)?))
     }
 
     pub fn host(&self) -> Result<crate::plugins::Host> {

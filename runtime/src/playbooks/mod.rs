@@ -25,7 +25,7 @@ pub struct Services {
     pub db_path: PathBuf,
     pub host: Arc<Host>,
     pub mappers: MapperCache,
-    pub transformers: Transformers,
+    pub transformers: Arc<Transformers>,
     pub playbooks: ScriptCache,
     pub config: PlaybookConfig,
     pub mailer: Option<Mailer>,
@@ -54,7 +54,43 @@ pub const AD_HOC_TYPE: &str = "Ad hoc";
 const SUSPEND: &str = "ilm:suspend";
 const HALT: &str = "ilm:halt";
 
+/// Where the scripts live: playbooks, and the mappers and transformers they use.
+pub struct ScriptDirs {
+    pub playbooks: PathBuf,
+    pub mappers: PathBuf,
+    pub transformers: PathBuf,
+}
+
+impl ScriptDirs {
+    /// The standard layout: `<dir>/*.rhai`, `<dir>/mappers/`, `<dir>/transformers/`.
+    pub fn under(dir: &std::path::Path) -> Self {
+        Self {
+            playbooks: dir.to_owned(),
+            mappers: dir.join("mappers"),
+            transformers: dir.join("transformers"),
+        }
+    }
+}
+
 impl Services {
+    pub fn new(
+        db_path: PathBuf,
+        host: Arc<Host>,
+        dirs: &ScriptDirs,
+        mailer: Option<Mailer>,
+    ) -> Result<Self> {
+        let transformers = Arc::new(Transformers::new(&dirs.transformers));
+        Ok(Self {
+            db_path,
+            host,
+            mappers: MapperCache::new(&dirs.mappers, transformers.clone()),
+            transformers,
+            playbooks: ScriptCache::new(&dirs.playbooks, "playbook", crate::scripting::engine()),
+            config: PlaybookConfig::load(&dirs.playbooks)?,
+            mailer,
+        })
+    }
+
     pub fn open_store(&self) -> Result<Store> {
         Store::open(&self.db_path)
     }
