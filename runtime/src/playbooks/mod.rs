@@ -111,6 +111,7 @@ impl Services {
             None => self.config.playbook_for(&incident.kind)?.to_owned(),
         };
         let script = self.playbooks.get(&playbook)?;
+        store.act_as(&format!("playbook {playbook} (incident {id})"))?;
         let attempt = match incident.status {
             IncidentStatus::Closed => bail!("incident {id} is closed"),
             IncidentStatus::Failed => store.new_attempt(id)?,

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod audit;
+mod change_log;
 mod incidents;
 mod instances;
 mod journal;
@@ -171,6 +172,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
+        change_log::install(&conn)?;
         Ok(Self { conn })
     }
 

@@ -1,0 +1,128 @@
+//! Every change to a user profile or an incident goes to the audit log, whichever code
+//! path made it: temporary triggers on each connection write the entry in the same
+//! transaction as the change, with the connection's current actor (`Store::act_as`).
+
+use super::Store;
+use anyhow::Result;
+use rusqlite::Connection;
+
+/// The actor a connection's changes are logged under until `act_as` says otherwise.
+const DEFAULT_ACTOR: &str = "cli";
+
+/// Creates the connection's actor slot and the triggers. TEMP objects live and die with
+/// the connection, so they never reach the schema migrations.
+pub(super) fn install(conn: &Connection) -> Result<()> {
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE audit_actor (actor TEXT NOT NULL);
+        INSERT INTO temp.audit_actor VALUES ('{DEFAULT_ACTOR}');
+        CREATE TEMP TRIGGER audit_profile_insert AFTER INSERT ON main.user_profiles BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'profile.create', new.email, NULL, new.fields);
+        END;
+        CREATE TEMP TRIGGER audit_profile_update AFTER UPDATE OF fields ON main.user_profiles
+        WHEN old.fields IS NOT new.fields BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'profile.update', new.email, old.fields, new.fields);
+        END;
+        CREATE TEMP TRIGGER audit_profile_delete AFTER DELETE ON main.user_profiles BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'profile.delete', old.email, old.fields, NULL);
+        END;
+        CREATE TEMP TRIGGER audit_incident_insert AFTER INSERT ON main.incidents BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'incident.create', 'incident ' || new.id, NULL,
+                    json_object('type', new.type, 'status', new.status, 'fields', json(new.fields)));
+        END;
+        CREATE TEMP TRIGGER audit_incident_update AFTER UPDATE ON main.incidents
+        WHEN old.status IS NOT new.status OR old.owner IS NOT new.owner OR old.fields IS NOT new.fields BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'incident.update', 'incident ' || new.id,
+                    json_object('status', old.status, 'owner', old.owner, 'fields', json(old.fields)),
+                    json_object('status', new.status, 'owner', new.owner, 'fields', json(new.fields)));
+        END;"
+    ))?;
+    Ok(())
+}
+
+impl Store {
+    /// Logs this connection's later changes under `actor` (e.g. `playbook iam-sync-user`).
+    pub fn act_as(&self, actor: &str) -> Result<()> {
+        self.conn()
+            .execute("UPDATE temp.audit_actor SET actor = ?1", [actor])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{NewIncident, Store};
+    use serde_json::{json, Map, Value};
+
+    fn fields(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn profile_and_incident_changes_are_logged_with_the_actor_and_before_after() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .put_profile("a@x.test", &fields(json!({"title": "Engineer"})))
+            .unwrap();
+        store.act_as("playbook iam-update-user").unwrap();
+        store
+            .put_profile("a@x.test", &fields(json!({"title": "Sr Engineer"})))
+            .unwrap();
+        let id = store
+            .create_incident(&NewIncident {
+                kind: "IAM - Update User",
+                name: "a@x.test",
+                fields: &Map::new(),
+            })
+            .unwrap()
+            .id;
+        store
+            .set_incident_status(id, crate::store::IncidentStatus::Closed)
+            .unwrap();
+        store.delete_profile("a@x.test").unwrap();
+
+        let log = store.audit_log(10).unwrap();
+        let actions: Vec<(&str, &str)> = log
+            .iter()
+            .rev()
+            .map(|e| (e.action.as_str(), e.actor.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                ("profile.create", "cli"),
+                ("profile.update", "playbook iam-update-user"),
+                ("incident.create", "playbook iam-update-user"),
+                ("incident.update", "playbook iam-update-user"),
+                ("profile.delete", "playbook iam-update-user"),
+            ]
+        );
+        let update = &log[3];
+        assert_eq!(update.before["title"], "Engineer");
+        assert_eq!(update.after["title"], "Sr Engineer");
+        assert_eq!(log[1].before["status"], "pending");
+        assert_eq!(log[1].after["status"], "closed");
+    }
+
+    #[test]
+    fn writes_that_change_nothing_visible_are_not_logged() {
+        let store = Store::open_in_memory().unwrap();
+        let id = store
+            .create_incident(&NewIncident {
+                kind: "T",
+                name: "n",
+                fields: &Map::new(),
+            })
+            .unwrap()
+            .id;
+        let before = store.audit_log(10).unwrap().len();
+        store
+            .set_incident_context(id, &fields(json!({"SuccessfulVendors": ["a"]})))
+            .unwrap();
+        assert_eq!(store.audit_log(10).unwrap().len(), before);
+    }
+}
