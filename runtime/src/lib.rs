@@ -1,6 +1,7 @@
 //! The ILM runtime: HR-driven identity lifecycle through sandboxed WebAssembly integrations.
 
 pub mod cli;
+pub mod fetch;
 pub mod iam;
 pub mod integrations;
 pub mod mail;

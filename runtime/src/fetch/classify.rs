@@ -1,0 +1,339 @@
+//! The classifier (spec §5.7–§5.10): a pure function of the normalized row, its stored
+//! profile, the instance parameters and today's date. Drop rules first, then the event
+//! table in order (first match wins), then the TUFE and display-name rules.
+
+use super::normalize::NormalizedRow;
+use super::{field, values, Event, IncidentType, Profile, WorkdayParams};
+use chrono::NaiveDate;
+use serde_json::Value;
+use std::fmt;
+
+/// What to do with one report row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Event(Event),
+    Drop(DropReason),
+}
+
+/// Why a row creates no incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropReason {
+    /// D3: the row lacks some of email, employee id, hire date.
+    MissingRequired { fields: Vec<&'static str> },
+    /// D1: the hire is further away than `days_before_hire_to_sync`.
+    HireBeyondSync { days: i64, limit: i64 },
+    /// D2: an earlier row of the same first-run report has this email.
+    EmailTaken,
+    /// D4: the stored profile belongs to a higher-priority (lower-numbered) source.
+    HigherPrioritySource { stored: i64, instance: i64 },
+    /// D5: an incident is processing the profile.
+    BeingProcessed,
+    /// No stored profile, and the row is terminated (or past its deactivation date).
+    TerminatedUnknownUser,
+    /// A stored profile, and nothing to act on ("Could not detect changes").
+    NoChange,
+    /// The profile was terminated by TUFE; only a rehire is acted on (§5.9).
+    Tufe,
+}
+
+impl DropReason {
+    /// A short, stable key for counting drops in a fetch summary.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingRequired { .. } => "missing-required-data",
+            Self::HireBeyondSync { .. } => "hire-beyond-sync-days",
+            Self::EmailTaken => "email-taken",
+            Self::HigherPrioritySource { .. } => "higher-priority-source",
+            Self::BeingProcessed => "being-processed",
+            Self::TerminatedUnknownUser => "terminated-unknown-user",
+            Self::NoChange => "no-change",
+            Self::Tufe => "tufe",
+        }
+    }
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingRequired { fields } => {
+                write!(f, "the row has no {}", fields.join(", "))
+            }
+            Self::HireBeyondSync { days, limit } => write!(
+                f,
+                "the hire date is {days} days away, more than days_before_hire_to_sync ({limit})"
+            ),
+            Self::EmailTaken => f.write_str("an earlier row of the report has the same email"),
+            Self::HigherPrioritySource { stored, instance } => write!(
+                f,
+                "the profile belongs to a higher-priority source (priority {stored}, this instance {instance})"
+            ),
+            Self::BeingProcessed => f.write_str("an incident is processing the profile"),
+            Self::TerminatedUnknownUser => {
+                f.write_str("terminated in Workday and there is no stored profile")
+            }
+            Self::NoChange => f.write_str("nothing changed"),
+            Self::Tufe => {
+                f.write_str("the profile was terminated by TUFE; only a rehire is acted on")
+            }
+        }
+    }
+}
+
+/// Classifies one row.
+///
+/// `stored` is the row's stored profile, found by employee id then email
+/// ([`super::ProfileIndex::find`]). `display_name_conflict` returns the stored profile that
+/// already holds the row's display name (§5.9, [`super::ProfileIndex::display_name_conflict`]);
+/// it is only called for New Hire, Rehire and Update events.
+pub fn classify<'s>(
+    row: &NormalizedRow,
+    stored: Option<&'s Profile>,
+    display_name_conflict: impl FnOnce() -> Option<&'s Profile>,
+    params: &WorkdayParams,
+    today: NaiveDate,
+) -> Decision {
+    match event(row, stored, display_name_conflict, params, today) {
+        Ok(event) => Decision::Event(event),
+        Err(reason) => Decision::Drop(reason),
+    }
+}
+
+fn event<'s>(
+    row: &NormalizedRow,
+    stored: Option<&'s Profile>,
+    display_name_conflict: impl FnOnce() -> Option<&'s Profile>,
+    params: &WorkdayParams,
+    today: NaiveDate,
+) -> Result<Event, DropReason> {
+    // D3 before D1, which needs the hire date. D2 cannot fire here: the stored profile is
+    // already looked up by email when the employee id finds none (§13.19); first-run
+    // selection applies it.
+    let hire = required(row)?;
+    check_sync(hire, params, today)?;
+    if let Some(user) = stored {
+        let priority = values::source_priority(user);
+        if priority < params.source_priority {
+            return Err(DropReason::HigherPrioritySource {
+                stored: priority,
+                instance: params.source_priority,
+            });
+        }
+        if values::is_true(user, field::IS_PROCESSED) {
+            return Err(DropReason::BeingProcessed);
+        }
+    }
+
+    let changes = stored.map(|user| changed_fields(row, user, params));
+    let (mut incident_type, mut details) =
+        event_type(row, stored, changes.as_deref(), hire, params, today)?;
+    if incident_type != IncidentType::RehireUser
+        && stored.is_some_and(|user| values::field_is(user, field::TERMINATION_TRIGGER, "TUFE"))
+    {
+        return Err(DropReason::Tufe);
+    }
+
+    let changes = changes.unwrap_or_default();
+    let mut profile = row.profile().clone();
+    if let (IncidentType::UpdateUser, Some(user)) = (incident_type, stored) {
+        profile.insert(field::OLD_USER_DATA.into(), Value::Object(user.clone()));
+        if values::source_priority(user) != params.source_priority {
+            profile.insert(field::CONVERSION_HIRE.into(), Value::Bool(true));
+            details = format!(
+                "A conversion hire was detected:\n{}",
+                changes_text(&changes)
+            );
+        }
+    }
+    if matches!(
+        incident_type,
+        IncidentType::NewHire | IncidentType::RehireUser | IncidentType::UpdateUser
+    ) {
+        if let Some(holder) = display_name_conflict() {
+            details = format!(
+                "Detected an \"{incident_type}\" event, but display name already exists. Please review."
+            );
+            if !changes.is_empty() {
+                details.push('\n');
+                details.push_str(&changes_text(&changes));
+            }
+            // §13.3: the original never builds `mergeduserprofile`, yet the Sync User
+            // playbook needs it to offer "Overwrite Existing Account"; we build it.
+            profile.insert(
+                field::MERGED_USER_PROFILE.into(),
+                Value::Object(merged_profile(holder, row)),
+            );
+            incident_type = IncidentType::SyncUser;
+        }
+    }
+    let changed = changes.iter().map(|(name, _)| (*name).to_owned()).collect();
+    Ok(Event::new(
+        incident_type,
+        details,
+        row.raw().clone(),
+        profile,
+        changed,
+    ))
+}
+
+/// Drop rule D3: the hire date, or which of email, employee id, hire date are missing.
+pub(crate) fn required(row: &NormalizedRow) -> Result<NaiveDate, DropReason> {
+    let mut missing = Vec::new();
+    if row.email().is_empty() {
+        missing.push(field::EMAIL);
+    }
+    if row.employee_id().is_empty() {
+        missing.push(field::EMPLOYEE_ID);
+    }
+    match row.hire_date() {
+        Some(hire) if missing.is_empty() => Ok(hire),
+        hire => {
+            if hire.is_none() {
+                missing.push(field::HIRE_DATE);
+            }
+            Err(DropReason::MissingRequired { fields: missing })
+        }
+    }
+}
+
+/// Drop rule D1.
+pub(crate) fn check_sync(
+    hire: NaiveDate,
+    params: &WorkdayParams,
+    today: NaiveDate,
+) -> Result<(), DropReason> {
+    match params.days_before_hire_to_sync {
+        Some(limit) if !params.sync_reached(hire, today) => Err(DropReason::HireBeyondSync {
+            days: (hire - today).num_days(),
+            limit,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The termination condition: terminated and not a pre-hire, or the deactivation date has
+/// come. The date is compared as midnight against the current time, so today counts as past.
+pub(crate) fn terminated(row: &NormalizedRow, params: &WorkdayParams, today: NaiveDate) -> bool {
+    let status_terminated = row
+        .text(field::EMPLOYMENT_STATUS)
+        .eq_ignore_ascii_case("terminated");
+    (status_terminated && !prehire(row)) || deactivation_passed(row, params, today)
+}
+
+fn deactivation_passed(row: &NormalizedRow, params: &WorkdayParams, today: NaiveDate) -> bool {
+    row.deactivation_date(params.deactivation_date_field)
+        .is_some_and(|date| date <= today)
+}
+
+fn prehire(row: &NormalizedRow) -> bool {
+    row.text(field::PREHIRE_FLAG).eq_ignore_ascii_case("true")
+}
+
+/// The event table of §5.8, in order, with each event's details text. `changes` is `None`
+/// when there is no stored profile.
+fn event_type(
+    row: &NormalizedRow,
+    stored: Option<&Profile>,
+    changes: Option<&[(&str, &Value)]>,
+    hire: NaiveDate,
+    params: &WorkdayParams,
+    today: NaiveDate,
+) -> Result<(IncidentType, String), DropReason> {
+    let status = row.text(field::EMPLOYMENT_STATUS);
+    let status_terminated = status.eq_ignore_ascii_case("terminated");
+    let (Some(user), Some(changes)) = (stored, changes) else {
+        let hired = (prehire(row) && status.is_empty())
+            || (!status_terminated && !deactivation_passed(row, params, today));
+        return if hired {
+            Ok((IncidentType::NewHire, "The user has been hired.".into()))
+        } else {
+            Err(DropReason::TerminatedUnknownUser)
+        };
+    };
+    let ad_status = values::field(user, field::AD_ACCOUNT_STATUS);
+    let rehired = row
+        .text(field::REHIRED_EMPLOYEE)
+        .eq_ignore_ascii_case("yes");
+    if ad_status == "Pending" && params.ad_reached(hire, today) {
+        Ok((
+            IncidentType::AdUserActivation,
+            "Active Directory user account was enabled.".into(),
+        ))
+    } else if ad_status == "Enabled"
+        && values::source_priority(user) == params.source_priority
+        && !values::is_true(user, field::CONVERSION_HIRE)
+        && !params.ad_reached(hire, today)
+    {
+        Ok((
+            IncidentType::AdUserDeactivation,
+            "Active Directory user account was disabled due to hire date postponement.".into(),
+        ))
+    } else if ad_status == "Disabled" && prehire(row) && rehired && !changes.is_empty() {
+        // §13.4: the original accepts a rehire with nothing changed; we require a change,
+        // so a profile left Disabled after a rehire does not get a new Rehire every fetch.
+        Ok((
+            IncidentType::RehireUser,
+            "The user has been rehired.".into(),
+        ))
+    } else if ad_status != "Disabled" && terminated(row, params, today) {
+        Ok((
+            IncidentType::TerminateUser,
+            "The user has been terminated.".into(),
+        ))
+    } else if !changes.is_empty() && !status_terminated {
+        Ok((
+            IncidentType::UpdateUser,
+            format!("The user has been updated:\n{}", changes_text(changes)),
+        ))
+    } else {
+        Err(DropReason::NoChange)
+    }
+}
+
+/// Spec §5.10: the row's fields whose value differs from the stored profile, in row order.
+fn changed_fields<'r>(
+    row: &'r NormalizedRow,
+    user: &Profile,
+    params: &WorkdayParams,
+) -> Vec<(&'r str, &'r Value)> {
+    row.profile()
+        .iter()
+        .filter(|(name, value)| !unchanged(name, value, user, params))
+        .map(|(name, value)| (name.as_str(), value))
+        .collect()
+}
+
+fn unchanged(name: &str, value: &Value, user: &Profile, params: &WorkdayParams) -> bool {
+    match name {
+        // Bookkeeping fields: a profile written before they existed reads as priority 1
+        // (as D4 does) and as this source, so their absence alone is no update.
+        field::SOURCE_PRIORITY => values::source_priority(user) == params.source_priority,
+        field::SOURCE_OF_TRUTH if values::field(user, name).is_empty() => true,
+        _ => values::same(Some(value), user.get(name)),
+    }
+}
+
+/// One line per changed field: `title field was updated to "Sr Engineer".`
+fn changes_text(changes: &[(&str, &Value)]) -> String {
+    changes
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "{name} field was updated to \"{}\".",
+                values::text(Some(value))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The existing profile with the row's data on top, keeping the existing account's email
+/// and username: what "Overwrite Existing Account" provisions.
+fn merged_profile(holder: &Profile, row: &NormalizedRow) -> Profile {
+    let mut merged = holder.clone();
+    for (name, value) in row.profile() {
+        if name != field::EMAIL && name != field::USERNAME {
+            merged.insert(name.clone(), value.clone());
+        }
+    }
+    merged
+}

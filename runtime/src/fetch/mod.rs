@@ -1,0 +1,58 @@
+//! Workday report classification (spec §5.3–§5.11), with no I/O: the incoming field map,
+//! row normalization, the pure classifier (row + stored profile → incident event or a drop
+//! with its reason), first-run selection and orphan detection. The fetch state machine reads
+//! the report and the store and calls these, so a dry-run plan and a real fetch agree.
+//!
+//! Per report: [`IncomingMap::normalize`] each row, [`ProfileIndex::find`] its stored
+//! profile, [`classify`] it; record every matched profile in [`ReportMatches`] (malformed
+//! rows too, by the identity in their [`RowError`]) and finish with [`orphan_events`].
+
+mod classify;
+mod dates;
+mod event;
+mod first_run;
+mod index;
+mod normalize;
+mod orphans;
+mod params;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use classify::{classify, Decision, DropReason};
+pub use dates::DateFormat;
+pub use event::{Event, IncidentType};
+pub use first_run::first_run_profiles;
+pub use index::ProfileIndex;
+pub use normalize::{IncomingMap, MapError, NormalizedRow, RowError, RowProblem};
+pub use orphans::{orphan_events, ReportMatches};
+pub use params::{DeactivationField, ParamError, WorkdayParams};
+
+/// A user profile: its fields by cli name (spec §2.1).
+pub type Profile = serde_json::Map<String, serde_json::Value>;
+
+/// Profile field names (cli names) the classifier reads or writes.
+mod field {
+    pub const EMAIL: &str = "email";
+    pub const USERNAME: &str = "username";
+    pub const EMPLOYEE_ID: &str = "employeeid";
+    pub const DISPLAY_NAME: &str = "displayname";
+    pub const EMPLOYMENT_STATUS: &str = "employmentstatus";
+    pub const PREHIRE_FLAG: &str = "prehireflag";
+    pub const REHIRED_EMPLOYEE: &str = "rehiredemployee";
+    pub const HIRE_DATE: &str = "hiredate";
+    pub const TERMINATION_DATE: &str = "terminationdate";
+    pub const LAST_DAY_OF_WORK: &str = "lastdayofwork";
+    pub const AD_ACCOUNT_STATUS: &str = "adaccountstatus";
+    pub const IS_PROCESSED: &str = "isprocessed";
+    pub const SOURCE_PRIORITY: &str = "sourcepriority";
+    pub const SOURCE_OF_TRUTH: &str = "sourceoftruth";
+    pub const CONVERSION_HIRE: &str = "conversionhire";
+    pub const TERMINATION_TRIGGER: &str = "terminationtrigger";
+    pub const OLD_USER_DATA: &str = "olduserdata";
+    pub const MERGED_USER_PROFILE: &str = "mergeduserprofile";
+}
+
+/// The `sourceoftruth` of every profile this integration writes (spec §5.3 step 4).
+pub const SOURCE_OF_TRUTH: &str = "Workday IAM";

@@ -1,0 +1,87 @@
+//! Orphan users (spec §5.11): stored profiles of this source that no report row matched.
+//!
+//! §13.2, the choices:
+//! - type `IAM - Terminate User` with `terminationtrigger = Orphan` (as the WDO version and
+//!   the spec recommend): the Terminate playbook then asks an admin before terminating. The
+//!   code read emitted `IAM - Sync User`, for which the Sync User playbook has no branch, so
+//!   nothing would happen.
+//! - details "An orphan user was detected … Please review and terminate if necessary.", not
+//!   WDO's "The orphan user has been terminated.": with the Orphan trigger nobody is
+//!   terminated until the admin says so.
+//! - skip profiles being processed (`isprocessed` true, so the Terminate playbook's "do not
+//!   terminate" answer sticks), but a profile without `isprocessed` is an orphan too: the
+//!   original required it to be exactly `false`, which silently kept such profiles forever.
+
+use super::{field, values, Event, IncidentType, Profile, WorkdayParams};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+const ORPHAN_DETAILS: &str = "An orphan user was detected (could not find the user in Workday \
+report). Please review and terminate if necessary.";
+
+/// The stored profiles the report's rows matched (the original's `user_emails`). Record
+/// every row's match, malformed and dropped rows included: a row the fetch cannot use
+/// still proves its employee is in the report.
+#[derive(Debug, Default)]
+pub struct ReportMatches {
+    emails: HashSet<String>,
+}
+
+impl ReportMatches {
+    pub fn record(&mut self, stored: &Profile) {
+        self.emails.insert(email_key(stored));
+    }
+
+    fn contains(&self, profile: &Profile) -> bool {
+        self.emails.contains(&email_key(profile))
+    }
+}
+
+fn email_key(profile: &Profile) -> String {
+    values::field(profile, field::EMAIL).to_lowercase()
+}
+
+/// The orphan events, after every row was classified.
+pub fn orphan_events<'a>(
+    stored: impl IntoIterator<Item = &'a Profile>,
+    matched: &ReportMatches,
+    params: &WorkdayParams,
+) -> Vec<Event> {
+    stored
+        .into_iter()
+        .filter(|profile| {
+            !values::field(profile, field::EMAIL).is_empty()
+                && !matched.contains(profile)
+                && !values::field_is(profile, field::EMPLOYMENT_STATUS, "terminated")
+                && values::source_priority(profile) == params.source_priority
+                && !values::is_true(profile, field::IS_PROCESSED)
+        })
+        .map(orphan_event)
+        .collect()
+}
+
+fn orphan_event(profile: &Profile) -> Event {
+    let email = values::field(profile, field::EMAIL).into_owned();
+    let mut user_profile = profile.clone();
+    user_profile.insert(field::EMPLOYMENT_STATUS.into(), "Terminated".into());
+    user_profile.insert(field::TERMINATION_TRIGGER.into(), "Orphan".into());
+    let mut raw = Map::new();
+    raw.insert("Email_Address".into(), Value::String(email));
+    raw.insert(
+        "Emp_ID".into(),
+        profile
+            .get(field::EMPLOYEE_ID)
+            .cloned()
+            .unwrap_or(Value::Null),
+    );
+    Event::new(
+        IncidentType::TerminateUser,
+        ORPHAN_DETAILS.into(),
+        raw,
+        user_profile,
+        vec![
+            field::EMPLOYMENT_STATUS.into(),
+            field::TERMINATION_TRIGGER.into(),
+        ],
+    )
+}

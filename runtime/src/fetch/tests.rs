@@ -1,0 +1,909 @@
+//! The classifier against spec §14 scenarios 1–23, 25, 26 (named `sNN_…`), the §13
+//! discrepancy choices (`d13_N_…`), and normalization. Conventions of §14: today is
+//! 2025-01-15, deactivation field lastdayofwork, source priority 1, both hire thresholds
+//! empty; rows go through the shipped map `playbooks/mappers/workday-incoming.toml`.
+
+use super::*;
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::OnceLock;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 1, 15).unwrap()
+}
+
+fn map() -> &'static IncomingMap {
+    static MAP: OnceLock<IncomingMap> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../playbooks/mappers/workday-incoming.toml");
+        IncomingMap::load(&path).unwrap()
+    })
+}
+
+fn params(set: impl FnOnce(&mut WorkdayParams)) -> WorkdayParams {
+    let mut params = WorkdayParams::default();
+    set(&mut params);
+    params
+}
+
+/// Jane Doe, an active engineer hired in 2020, as the report sends her; `None` removes a key.
+fn report_row(changes: &[(&str, Option<&str>)]) -> Value {
+    let mut row = json!({
+        "Emp_ID": "1001",
+        "Email_Address": "Jane.Doe@Example.com",
+        "Preferred_Name": "Jane Doe",
+        "Preferred_Name_-_First_Name": "Jane",
+        "Preferred_Name_-_Last_Name": "Doe",
+        "Employment_Status": "Active",
+        "Prehire_Flag": "False",
+        "Rehired_Employee": "No",
+        "Last_Hire_Date": "01/02/2020",
+        "Title": "Engineer",
+        "Department": "Engineering",
+        "Workday_ID": "5aa443c785ff"
+    });
+    let fields = row.as_object_mut().unwrap();
+    for (key, value) in changes {
+        match value {
+            Some(value) => fields.insert((*key).to_owned(), json!(value)),
+            None => fields.remove(*key),
+        };
+    }
+    row
+}
+
+fn row_with(params: &WorkdayParams, changes: &[(&str, Option<&str>)]) -> NormalizedRow {
+    map().normalize(report_row(changes), params).unwrap()
+}
+
+fn row(changes: &[(&str, Option<&str>)]) -> NormalizedRow {
+    row_with(&WorkdayParams::default(), changes)
+}
+
+/// The profile a previous fetch stored for `row` (AD enabled, not processed), with
+/// `changes` applied (`null` removes a field).
+fn stored_from(row: &NormalizedRow, changes: &[(&str, Value)]) -> Profile {
+    let mut profile = row.profile().clone();
+    profile.insert("adaccountstatus".into(), json!("Enabled"));
+    profile.insert("isprocessed".into(), json!(false));
+    for (key, value) in changes {
+        match value {
+            Value::Null => profile.remove(*key),
+            value => profile.insert((*key).to_owned(), value.clone()),
+        };
+    }
+    profile
+}
+
+fn stored(changes: &[(&str, Value)]) -> Profile {
+    stored_from(&row(&[]), changes)
+}
+
+fn run(row: &NormalizedRow, stored: Option<&Profile>, params: &WorkdayParams) -> Decision {
+    classify(row, stored, || None, params, today())
+}
+
+fn event(decision: Decision) -> Event {
+    match decision {
+        Decision::Event(event) => event,
+        Decision::Drop(reason) => panic!("expected an event, got a drop: {reason}"),
+    }
+}
+
+fn dropped(decision: Decision) -> DropReason {
+    match decision {
+        Decision::Drop(reason) => reason,
+        Decision::Event(event) => panic!("expected a drop, got {}", event.incident_type),
+    }
+}
+
+fn profile_of(event: &Event) -> &Profile {
+    event.user_profile().unwrap()
+}
+
+const TERMINATED: (&str, Option<&str>) = ("Employment_Status", Some("Terminated"));
+const PREHIRE: (&str, Option<&str>) = ("Prehire_Flag", Some("True"));
+const REHIRED: (&str, Option<&str>) = ("Rehired_Employee", Some("Yes"));
+const NO_STATUS: (&str, Option<&str>) = ("Employment_Status", Some(""));
+const SR_TITLE: (&str, Option<&str>) = ("Title", Some("Sr Engineer"));
+
+// §14 scenarios
+
+#[test]
+fn s01_prehire_beyond_sync_days_is_dropped() {
+    let p = params(|p| p.days_before_hire_to_sync = Some(7));
+    let r = row_with(
+        &p,
+        &[PREHIRE, NO_STATUS, ("Last_Hire_Date", Some("01/25/2025"))],
+    );
+    assert_eq!(
+        dropped(run(&r, None, &p)),
+        DropReason::HireBeyondSync { days: 10, limit: 7 }
+    );
+}
+
+#[test]
+fn s02_prehire_within_sync_days_is_a_new_hire() {
+    let p = params(|p| p.days_before_hire_to_sync = Some(10));
+    let r = row_with(
+        &p,
+        &[PREHIRE, NO_STATUS, ("Last_Hire_Date", Some("01/25/2025"))],
+    );
+    let e = event(run(&r, None, &p));
+    assert_eq!(e.incident_type, IncidentType::NewHire);
+    assert_eq!(e.details, "The user has been hired.");
+    assert_eq!(e.name, "jane.doe@example.com");
+    let profile = profile_of(&e);
+    assert_eq!(profile["sourceoftruth"], json!("Workday IAM"));
+    assert_eq!(profile["sourcepriority"], json!(1));
+    assert_eq!(profile["hiredate"], json!("01/25/2025"));
+    // rawJSON is the report row as sent, plus UserProfile.
+    assert_eq!(e.raw_json["Email_Address"], json!("Jane.Doe@Example.com"));
+    assert_eq!(e.raw_json["Workday_ID"], json!("5aa443c785ff"));
+    assert!(e.changed_fields.is_empty());
+}
+
+#[test]
+fn s03_active_unknown_user_is_synced_anyway() {
+    let r = row(&[("Last_Day_of_Work", Some("12/12/2100"))]);
+    let e = event(run(&r, None, &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::NewHire);
+}
+
+#[test]
+fn s04_terminated_unknown_user_is_dropped() {
+    let r = row(&[TERMINATED, ("Last_Day_of_Work", Some("12/12/2020"))]);
+    assert_eq!(
+        dropped(run(&r, None, &WorkdayParams::default())),
+        DropReason::TerminatedUnknownUser
+    );
+}
+
+#[test]
+fn s05_rows_without_employee_id_email_or_hire_date_are_dropped() {
+    let p = WorkdayParams::default();
+    for (key, field) in [
+        ("Emp_ID", "employeeid"),
+        ("Email_Address", "email"),
+        ("Last_Hire_Date", "hiredate"),
+    ] {
+        for blank in [None, Some(""), Some("   ")] {
+            for variant in [vec![(key, blank)], vec![(key, blank), PREHIRE, NO_STATUS]] {
+                let r = row(&variant);
+                let expected = DropReason::MissingRequired {
+                    fields: vec![field],
+                };
+                assert_eq!(dropped(run(&r, None, &p)), expected, "{variant:?}");
+                let u = stored(&[]);
+                assert_eq!(dropped(run(&r, Some(&u), &p)), expected, "{variant:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn s06_profile_being_processed_is_left_alone() {
+    let r = row(&[SR_TITLE]);
+    for flag in [json!(true), json!("true"), json!("True")] {
+        let u = stored(&[("isprocessed", flag)]);
+        assert_eq!(
+            dropped(run(&r, Some(&u), &WorkdayParams::default())),
+            DropReason::BeingProcessed
+        );
+    }
+}
+
+#[test]
+fn s07_profile_of_a_higher_priority_source_is_dropped() {
+    // §13.20: the README says the opposite; code, test and "lower number wins" agree on this.
+    let p = params(|p| p.source_priority = 2);
+    let r = row_with(&p, &[SR_TITLE]);
+    let u = stored(&[("sourcepriority", json!(1))]);
+    assert_eq!(
+        dropped(run(&r, Some(&u), &p)),
+        DropReason::HigherPrioritySource {
+            stored: 1,
+            instance: 2
+        }
+    );
+    // A profile of a lower-priority source is taken over.
+    let u = stored(&[("sourcepriority", json!(3))]);
+    assert_eq!(
+        event(run(&r, Some(&u), &p)).incident_type,
+        IncidentType::UpdateUser
+    );
+}
+
+#[test]
+fn s08_ad_activation_waits_for_enable_ad_days() {
+    let r = row(&[("Last_Hire_Date", Some("01/20/2025"))]);
+    let u = stored_from(&r, &[("adaccountstatus", json!("Pending"))]);
+    let two = params(|p| p.days_before_hire_to_enable_ad = Some(2));
+    assert_eq!(dropped(run(&r, Some(&u), &two)), DropReason::NoChange);
+    let five = params(|p| p.days_before_hire_to_enable_ad = Some(5));
+    let e = event(run(&r, Some(&u), &five));
+    assert_eq!(e.incident_type, IncidentType::AdUserActivation);
+    assert_eq!(e.details, "Active Directory user account was enabled.");
+}
+
+#[test]
+fn s09_ad_activation_without_enable_ad_days_is_immediate() {
+    let r = row(&[("Last_Hire_Date", Some("01/20/2025"))]);
+    let u = stored_from(&r, &[("adaccountstatus", json!("Pending"))]);
+    let e = event(run(&r, Some(&u), &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::AdUserActivation);
+}
+
+#[test]
+fn s10_postponed_hire_deactivates_ad() {
+    let p = params(|p| p.days_before_hire_to_enable_ad = Some(2));
+    let r = row_with(&p, &[("Last_Hire_Date", Some("12/12/2035"))]);
+    let u = stored(&[]);
+    let e = event(run(&r, Some(&u), &p));
+    assert_eq!(e.incident_type, IncidentType::AdUserDeactivation);
+    assert_eq!(
+        e.details,
+        "Active Directory user account was disabled due to hire date postponement."
+    );
+}
+
+#[test]
+fn s11_conversion_hires_are_not_deactivated() {
+    let p = params(|p| p.days_before_hire_to_enable_ad = Some(2));
+    let r = row_with(&p, &[("Last_Hire_Date", Some("12/12/2035"))]);
+    for u in [
+        stored(&[("conversionhire", json!(true))]),
+        stored(&[("sourcepriority", json!(2))]),
+    ] {
+        let e = event(run(&r, Some(&u), &p));
+        assert_eq!(e.incident_type, IncidentType::UpdateUser, "{u:?}");
+        assert_eq!(
+            e.changed_fields.first().map(String::as_str),
+            Some("hiredate")
+        );
+    }
+}
+
+#[test]
+fn s12_disabled_prehire_rehired_is_a_rehire() {
+    let u = stored(&[
+        ("adaccountstatus", json!("Disabled")),
+        ("employmentstatus", json!("Terminated")),
+        ("lastdayofwork", json!("06/30/2024")),
+    ]);
+    let r = row(&[
+        PREHIRE,
+        REHIRED,
+        NO_STATUS,
+        ("Last_Hire_Date", Some("02/01/2025")),
+    ]);
+    let e = event(run(&r, Some(&u), &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::RehireUser);
+    assert_eq!(e.details, "The user has been rehired.");
+}
+
+#[test]
+fn s13_terminated_and_disabled_is_not_updated() {
+    let u = stored(&[
+        ("adaccountstatus", json!("Disabled")),
+        ("employmentstatus", json!("Terminated")),
+    ]);
+    let r = row(&[TERMINATED, SR_TITLE]);
+    assert_eq!(
+        dropped(run(&r, Some(&u), &WorkdayParams::default())),
+        DropReason::NoChange
+    );
+}
+
+#[test]
+fn s14_terminated_in_workday_terminates() {
+    let u = stored(&[]);
+    let r = row(&[TERMINATED]);
+    let e = event(run(&r, Some(&u), &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::TerminateUser);
+    assert_eq!(e.details, "The user has been terminated.");
+    assert_eq!(e.changed_fields, ["employmentstatus"]);
+}
+
+#[test]
+fn s15_last_day_of_work_today_terminates() {
+    let u = stored(&[]);
+    let r = row(&[("Last_Day_of_Work", Some("01/15/2025"))]);
+    let e = event(run(&r, Some(&u), &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::TerminateUser);
+    // Tomorrow is not yet: the new last day of work is an update.
+    let r = row(&[("Last_Day_of_Work", Some("01/16/2025"))]);
+    let e = event(run(&r, Some(&u), &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::UpdateUser);
+}
+
+#[test]
+fn s16_terminated_prehire_is_neither_terminated_nor_updated() {
+    let u = stored(&[]);
+    let r = row(&[
+        TERMINATED,
+        PREHIRE,
+        ("Last_Day_of_Work", Some("12/12/2100")),
+    ]);
+    assert_eq!(
+        dropped(run(&r, Some(&u), &WorkdayParams::default())),
+        DropReason::NoChange
+    );
+    let r = row(&[TERMINATED, PREHIRE, SR_TITLE]);
+    assert_eq!(
+        dropped(run(&r, Some(&u), &WorkdayParams::default())),
+        DropReason::NoChange
+    );
+}
+
+#[test]
+fn s17_title_change_is_an_update_with_old_user_data() {
+    let u = stored(&[]);
+    let r = row(&[SR_TITLE]);
+    let e = event(run(&r, Some(&u), &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::UpdateUser);
+    assert_eq!(
+        e.details,
+        "The user has been updated:\ntitle field was updated to \"Sr Engineer\"."
+    );
+    assert_eq!(profile_of(&e)["olduserdata"], Value::Object(u));
+    assert_eq!(profile_of(&e)["title"], json!("Sr Engineer"));
+    assert!(!profile_of(&e).contains_key("conversionhire"));
+    assert_eq!(e.changed_fields, ["title"]);
+}
+
+#[test]
+fn s18_profile_of_a_lower_priority_source_is_a_conversion_hire() {
+    let u = stored(&[("sourcepriority", json!(3))]);
+    let r = row(&[SR_TITLE]);
+    let e = event(run(&r, Some(&u), &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::UpdateUser);
+    assert_eq!(
+        e.details,
+        "A conversion hire was detected:\ntitle field was updated to \"Sr Engineer\".\n\
+         sourcepriority field was updated to \"1\"."
+    );
+    assert_eq!(profile_of(&e)["conversionhire"], json!(true));
+}
+
+#[test]
+fn s19_leave_of_absence_is_a_plain_update() {
+    let u = stored(&[]);
+    let r = row(&[("Employment_Status", Some("Leave of Absence"))]);
+    let e = event(run(&r, Some(&u), &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::UpdateUser);
+    assert_eq!(
+        e.details,
+        "The user has been updated:\nemploymentstatus field was updated to \"Leave of Absence\"."
+    );
+}
+
+#[test]
+fn s20_tufe_profiles_only_react_to_a_rehire() {
+    let u = stored(&[("terminationtrigger", json!("TUFE"))]);
+    let r = row(&[SR_TITLE]);
+    assert_eq!(
+        dropped(run(&r, Some(&u), &WorkdayParams::default())),
+        DropReason::Tufe
+    );
+    let u = stored(&[
+        ("terminationtrigger", json!("TUFE")),
+        ("adaccountstatus", json!("Disabled")),
+    ]);
+    let r = row(&[PREHIRE, REHIRED, SR_TITLE]);
+    let e = event(run(&r, Some(&u), &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::RehireUser);
+}
+
+/// Jane's namesake: another employee, AD enabled, with the same display name.
+fn namesake(changes: &[(&str, Value)]) -> Profile {
+    let mut changes = changes.to_vec();
+    changes.splice(
+        0..0,
+        [
+            ("employeeid", json!("2002")),
+            ("email", json!("jane.doe2@example.com")),
+            ("username", json!("jane.doe2@example.com")),
+            ("title", json!("Accountant")),
+        ],
+    );
+    stored(&changes)
+}
+
+fn run_indexed(row: &NormalizedRow, index: &ProfileIndex, params: &WorkdayParams) -> Decision {
+    let stored = index.find(row.employee_id(), row.email());
+    classify(
+        row,
+        stored,
+        || index.display_name_conflict(row, stored),
+        params,
+        today(),
+    )
+}
+
+#[test]
+fn s21_new_hire_with_a_taken_display_name_needs_review() {
+    let other = namesake(&[]);
+    let index = ProfileIndex::new(vec![other.clone()]);
+    let e = event(run_indexed(&row(&[]), &index, &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::SyncUser);
+    assert_eq!(
+        e.details,
+        "Detected an \"IAM - New Hire\" event, but display name already exists. Please review."
+    );
+    // §13.3: the existing account with Workday's data on top, for "Overwrite Existing Account".
+    let merged = profile_of(&e)["mergeduserprofile"].as_object().unwrap();
+    assert_eq!(merged["email"], json!("jane.doe2@example.com"));
+    assert_eq!(merged["username"], json!("jane.doe2@example.com"));
+    assert_eq!(merged["adaccountstatus"], json!("Enabled"));
+    assert_eq!(merged["employeeid"], json!("1001"));
+    assert_eq!(merged["title"], json!("Engineer"));
+}
+
+#[test]
+fn s22_email_change_is_an_update() {
+    let u = stored(&[]);
+    let index = ProfileIndex::new(vec![u.clone()]);
+    let r = row(&[("Email_Address", Some("Jane.Smith@Example.com"))]);
+    let e = event(run_indexed(&r, &index, &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::UpdateUser);
+    assert_eq!(e.name, "jane.smith@example.com");
+    assert_eq!(
+        e.details,
+        "The user has been updated:\n\
+         username field was updated to \"jane.smith@example.com\".\n\
+         email field was updated to \"jane.smith@example.com\"."
+    );
+    assert_eq!(
+        profile_of(&e)["olduserdata"]["email"],
+        json!("jane.doe@example.com")
+    );
+}
+
+#[test]
+fn s23_stored_user_missing_from_the_report_is_an_orphan() {
+    let u = stored(&[]);
+    let p = WorkdayParams::default();
+    let events = orphan_events([&u], &ReportMatches::default(), &p);
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e.name, "jane.doe@example.com");
+    assert_eq!(e.incident_type, IncidentType::TerminateUser);
+    assert_eq!(
+        e.details,
+        "An orphan user was detected (could not find the user in Workday report). \
+         Please review and terminate if necessary."
+    );
+    assert_eq!(profile_of(e)["employmentstatus"], json!("Terminated"));
+    assert_eq!(profile_of(e)["terminationtrigger"], json!("Orphan"));
+    assert_eq!(e.raw_json["Email_Address"], json!("jane.doe@example.com"));
+    assert_eq!(e.raw_json["Emp_ID"], json!("1001"));
+
+    let processed = stored(&[("isprocessed", json!(true))]);
+    assert!(orphan_events([&processed], &ReportMatches::default(), &p).is_empty());
+}
+
+#[test]
+fn s25_first_run_creates_profiles_only_for_current_staff() {
+    let p = params(|p| p.days_before_hire_to_sync = Some(7));
+    let rows = [
+        row_with(
+            &p,
+            &[
+                ("Emp_ID", Some("1")),
+                ("Email_Address", Some("gone@example.com")),
+                TERMINATED,
+                ("Last_Day_of_Work", Some("12/31/2024")),
+            ],
+        ),
+        row_with(
+            &p,
+            &[
+                ("Emp_ID", Some("2")),
+                ("Email_Address", Some("future@example.com")),
+                PREHIRE,
+                NO_STATUS,
+                ("Last_Hire_Date", Some("02/14/2025")),
+            ],
+        ),
+        row_with(&p, &[("Emp_ID", Some("3"))]),
+    ];
+    let outcomes: Vec<_> = first_run_profiles(rows, &p, today()).collect();
+    assert_eq!(outcomes[0], Err(DropReason::TerminatedUnknownUser));
+    assert_eq!(
+        outcomes[1],
+        Err(DropReason::HireBeyondSync { days: 30, limit: 7 })
+    );
+    let profile = outcomes[2].as_ref().unwrap();
+    assert_eq!(profile["employeeid"], json!("3"));
+    assert!(!profile.contains_key("adaccountstatus"));
+
+    // A hire within the sync window but beyond the AD one starts Pending.
+    let p = params(|p| {
+        p.days_before_hire_to_sync = Some(7);
+        p.days_before_hire_to_enable_ad = Some(2);
+    });
+    let soon = row_with(
+        &p,
+        &[PREHIRE, NO_STATUS, ("Last_Hire_Date", Some("01/20/2025"))],
+    );
+    let outcomes: Vec<_> = first_run_profiles([soon], &p, today()).collect();
+    assert_eq!(
+        outcomes[0].as_ref().unwrap()["adaccountstatus"],
+        json!("Pending")
+    );
+}
+
+#[test]
+fn s26_first_run_keeps_the_first_row_of_a_shared_email() {
+    let rows = [row(&[("Emp_ID", Some("1"))]), row(&[("Emp_ID", Some("2"))])];
+    let outcomes: Vec<_> = first_run_profiles(rows, &WorkdayParams::default(), today()).collect();
+    assert_eq!(outcomes[0].as_ref().unwrap()["employeeid"], json!("1"));
+    assert_eq!(outcomes[1], Err(DropReason::EmailTaken));
+}
+
+// §13 discrepancy choices
+
+#[test]
+fn d13_2_orphans_skip_terminated_foreign_matched_and_processed_profiles() {
+    let p = WorkdayParams::default();
+    let none = ReportMatches::default();
+    // No isprocessed at all: still an orphan (the original required it to be exactly false).
+    let u = stored(&[("isprocessed", Value::Null)]);
+    assert_eq!(orphan_events([&u], &none, &p).len(), 1);
+    for u in [
+        stored(&[("employmentstatus", json!("terminated"))]),
+        stored(&[("sourcepriority", json!(2))]),
+        stored(&[("isprocessed", json!("True"))]),
+    ] {
+        assert!(orphan_events([&u], &none, &p).is_empty(), "{u:?}");
+    }
+    let u = stored(&[("email", json!("Jane.Doe@Example.com"))]);
+    let mut matched = ReportMatches::default();
+    matched.record(&stored(&[]));
+    assert!(orphan_events([&u], &matched, &p).is_empty());
+}
+
+#[test]
+fn d13_3_update_with_a_taken_display_name_lists_the_changes() {
+    let u = stored(&[]);
+    let other = namesake(&[("displayname", json!("John Roe"))]);
+    let index = ProfileIndex::new(vec![u, other]);
+    let r = row(&[("Preferred_Name", Some("John Roe"))]);
+    let e = event(run_indexed(&r, &index, &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::SyncUser);
+    assert_eq!(
+        e.details,
+        "Detected an \"IAM - Update User\" event, but display name already exists. Please review.\n\
+         displayname field was updated to \"John Roe\"."
+    );
+    assert!(profile_of(&e).contains_key("olduserdata"));
+    assert_eq!(
+        profile_of(&e)["mergeduserprofile"]["email"],
+        json!("jane.doe2@example.com")
+    );
+}
+
+#[test]
+fn d13_4_rehire_needs_a_change() {
+    let r = row(&[PREHIRE, REHIRED, NO_STATUS]);
+    let u = stored_from(&r, &[("adaccountstatus", json!("Disabled"))]);
+    assert_eq!(
+        dropped(run(&r, Some(&u), &WorkdayParams::default())),
+        DropReason::NoChange
+    );
+}
+
+#[test]
+fn d13_5_a_terminated_namesake_frees_the_name_for_a_stored_user() {
+    let u = stored(&[]);
+    let gone = namesake(&[
+        ("displayname", json!("John Roe")),
+        ("employmentstatus", json!("Terminated")),
+    ]);
+    let index = ProfileIndex::new(vec![u, gone]);
+    let r = row(&[("Preferred_Name", Some("John Roe"))]);
+    let e = event(run_indexed(&r, &index, &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::UpdateUser);
+    // A new user still needs review: it may be the leaver coming back.
+    let index = ProfileIndex::new(vec![namesake(&[("employmentstatus", json!("Terminated"))])]);
+    let e = event(run_indexed(&row(&[]), &index, &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::SyncUser);
+}
+
+#[test]
+fn a_user_keeping_its_own_name_is_no_conflict() {
+    let u = stored(&[]);
+    let index = ProfileIndex::new(vec![u, namesake(&[])]);
+    let e = event(run_indexed(
+        &row(&[SR_TITLE]),
+        &index,
+        &WorkdayParams::default(),
+    ));
+    assert_eq!(e.incident_type, IncidentType::UpdateUser);
+}
+
+#[test]
+fn a_row_without_a_display_name_never_conflicts() {
+    let nameless = namesake(&[("displayname", Value::Null)]);
+    let index = ProfileIndex::new(vec![nameless]);
+    let r = row(&[("Preferred_Name", None)]);
+    let e = event(run_indexed(&r, &index, &WorkdayParams::default()));
+    assert_eq!(e.incident_type, IncidentType::NewHire);
+}
+
+// Changed-field detection (§5.10) and normalization (§5.3)
+
+#[test]
+fn equivalent_values_are_no_change() {
+    let r = row(&[
+        ("Title", Some("  Engineer ")),
+        ("Termination_Date", Some("")),
+        ("Manager_Email_Address", None),
+    ]);
+    let u = stored(&[
+        ("employeeid", json!(1001)),
+        ("title", json!("Engineer")),
+        ("prehireflag", json!(false)),
+        ("sourcepriority", json!("1")),
+        ("sourceoftruth", Value::Null),
+        ("terminationdate", Value::Null),
+        ("manageremailaddress", json!("boss@example.com")),
+    ]);
+    assert_eq!(
+        dropped(run(&r, Some(&u), &WorkdayParams::default())),
+        DropReason::NoChange
+    );
+    // A profile without a priority is priority 1: a priority-2 instance leaves it alone.
+    let u = stored(&[("sourcepriority", Value::Null)]);
+    let p = params(|p| p.source_priority = 2);
+    assert_eq!(
+        dropped(run(&row_with(&p, &[]), Some(&u), &p)),
+        DropReason::HigherPrioritySource {
+            stored: 1,
+            instance: 2
+        }
+    );
+}
+
+#[test]
+fn a_cleared_value_is_a_change() {
+    let u = stored(&[]);
+    let e = event(run(
+        &row(&[("Title", Some(""))]),
+        Some(&u),
+        &WorkdayParams::default(),
+    ));
+    assert_eq!(
+        e.details,
+        "The user has been updated:\ntitle field was updated to \"\"."
+    );
+}
+
+#[test]
+fn another_source_of_truth_is_a_change() {
+    let u = stored(&[("sourceoftruth", json!("Okta IAM"))]);
+    let e = event(run(&row(&[]), Some(&u), &WorkdayParams::default()));
+    assert_eq!(e.changed_fields, ["sourceoftruth"]);
+}
+
+#[test]
+fn the_deactivation_field_is_configurable() {
+    let fields = [
+        ("Termination_Date", Some("01/10/2025")),
+        ("Last_Day_of_Work", Some("02/28/2025")),
+    ];
+    let u = stored_from(&row(&fields), &[]);
+    let by_termination = params(|p| p.deactivation_date_field = DeactivationField::TerminationDate);
+    let e = event(run(&row(&fields), Some(&u), &by_termination));
+    assert_eq!(e.incident_type, IncidentType::TerminateUser);
+    assert_eq!(
+        dropped(run(&row(&fields), Some(&u), &WorkdayParams::default())),
+        DropReason::NoChange
+    );
+}
+
+#[test]
+fn normalization_canonicalizes_values() {
+    let mut raw = report_row(&[("Hire_Date", Some("01/02/2020")), ("Last_Hire_Date", None)]);
+    raw["Emp_ID"] = json!(1001);
+    raw["Prehire_Flag"] = json!(true);
+    raw["Title"] = Value::Null;
+    raw["Department"] = json!("  Engineering\t");
+    let r = map().normalize(raw, &WorkdayParams::default()).unwrap();
+    assert_eq!(r.employee_id(), "1001");
+    assert_eq!(r.email(), "jane.doe@example.com");
+    assert_eq!(r.text("username"), "jane.doe@example.com");
+    assert_eq!(r.text("prehireflag"), "True");
+    assert_eq!(r.profile()["title"], json!(""));
+    assert_eq!(r.text("department"), "Engineering");
+    assert_eq!(r.hire_date(), NaiveDate::from_ymd_opt(2020, 1, 2));
+    // Keys the row lacks stay out of the profile; the runtime's fields come last.
+    assert!(!r.profile().contains_key("lastdayofwork"));
+    let keys: Vec<_> = r.profile().keys().map(String::as_str).collect();
+    assert_eq!(keys[..3], ["employeeid", "username", "email"]);
+    assert_eq!(keys[keys.len() - 2..], ["sourcepriority", "sourceoftruth"]);
+}
+
+#[test]
+fn dates_are_read_in_the_configured_format() {
+    let p = params(|p| p.date_format = DateFormat::new("%Y-%m-%d").unwrap());
+    let r = row_with(
+        &p,
+        &[
+            ("Last_Hire_Date", Some("2020-01-02")),
+            ("Last_Day_of_Work", Some("2025-03-31")),
+        ],
+    );
+    assert_eq!(r.text("hiredate"), "01/02/2020");
+    assert_eq!(r.text("lastdayofwork"), "03/31/2025");
+    assert_eq!(
+        r.deactivation_date(DeactivationField::LastDayOfWork),
+        NaiveDate::from_ymd_opt(2025, 3, 31)
+    );
+}
+
+#[test]
+fn malformed_rows_are_errors_naming_the_row() {
+    let p = WorkdayParams::default();
+    let err = map()
+        .normalize(report_row(&[("Last_Hire_Date", Some("2020-01-02"))]), &p)
+        .unwrap_err();
+    assert_eq!(err.employee_id.as_deref(), Some("1001"));
+    assert_eq!(err.email.as_deref(), Some("jane.doe@example.com"));
+    assert_eq!(
+        err.to_string(),
+        "Last_Hire_Date \"2020-01-02\" is not a date in the format %m/%d/%Y (workday_date_format) \
+         (employee 1001, jane.doe@example.com)"
+    );
+
+    let err = map().normalize(json!(["not", "a", "row"]), &p).unwrap_err();
+    assert_eq!(err.problem, RowProblem::NotAnObject { found: "an array" });
+    assert_eq!(err.to_string(), "the row is an array, not an object");
+
+    let mut raw = report_row(&[("Emp_ID", None)]);
+    raw["Title"] = json!({"en": "Engineer"});
+    let err = map().normalize(raw, &p).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Title is an object; expected text, a number or a boolean (jane.doe@example.com)"
+    );
+}
+
+#[test]
+fn map_errors_say_what_to_fix() {
+    let map_with = |entries: &str| {
+        let text = format!(
+            "fields = [\n{{ to = \"email\", from = \"Email_Address\" }},\n\
+             {{ to = \"employeeid\", from = \"Emp_ID\" }},\n{entries}\n]"
+        );
+        IncomingMap::from_toml(&text, "test.toml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(map_with("{ to = \"hiredate\", from = \"Hire_Date\" },"), "");
+    let cases = [
+        ("", "no field maps to \"hiredate\""),
+        (
+            "{ to = \"hiredate\", form = \"Hire_Date\" },",
+            "unknown field `form`",
+        ),
+        (
+            "{ to = \"hiredate\", from = \"A\" }, { to = \"hiredate\", from = \"B\" },",
+            "field \"hiredate\" is mapped twice",
+        ),
+        (
+            "{ to = \"Hire Date\", from = \"A\" },",
+            "profile fields are cli names",
+        ),
+        (
+            "{ to = \"hiredate\", from = \"A\" }, { to = \"sourcepriority\", from = \"B\" },",
+            "is set by the runtime",
+        ),
+        (
+            "{ to = \"hiredate\", from = \"A\", transform = \"lowercase\" },",
+            "always a date",
+        ),
+        (
+            "{ to = \"hiredate\", from = [] },",
+            "at least one report key",
+        ),
+        (
+            "{ to = \"hiredate\", from = \"A\", transform = \"upper\" },",
+            "unknown variant `upper`",
+        ),
+        ("{ to = \"hiredate\" from = \"A\" },", "line 4"),
+    ];
+    for (entries, expected) in cases {
+        let err = map_with(entries);
+        assert!(err.starts_with("incoming field map test.toml: "), "{err}");
+        assert!(err.contains(expected), "{entries}: {err}");
+    }
+    let err = IncomingMap::load(Path::new("/nonexistent/workday.toml")).unwrap_err();
+    assert!(err.to_string().contains("cannot read it"), "{err}");
+}
+
+#[test]
+fn parameters_are_read_leniently_and_checked() {
+    let given = json!({
+        "workday_date_format": "%Y-%m-%d",
+        "deactivation_date_field": "Termination_Date",
+        "days_before_hire_to_sync": "7",
+        "days_before_hire_to_enable_ad": 2,
+        "source_priority": "2",
+        "report_url": "https://example.com/report"
+    });
+    let p = WorkdayParams::from_instance(given.as_object().unwrap()).unwrap();
+    assert_eq!(p.date_format.as_str(), "%Y-%m-%d");
+    assert_eq!(
+        p.deactivation_date_field,
+        DeactivationField::TerminationDate
+    );
+    assert_eq!(p.days_before_hire_to_sync, Some(7));
+    assert_eq!(p.days_before_hire_to_enable_ad, Some(2));
+    assert_eq!(p.source_priority, 2);
+
+    let blank = json!({"days_before_hire_to_sync": "", "source_priority": null, "workday_date_format": " "});
+    let p = WorkdayParams::from_instance(blank.as_object().unwrap()).unwrap();
+    assert_eq!(p.days_before_hire_to_sync, None);
+    assert_eq!(p.source_priority, 1);
+    assert_eq!(p.date_format.as_str(), "%m/%d/%Y");
+    assert_eq!(p.deactivation_date_field, DeactivationField::LastDayOfWork);
+
+    for (name, value, expected) in [
+        (
+            "days_before_hire_to_sync",
+            json!("soon"),
+            "not a whole number of days",
+        ),
+        (
+            "source_priority",
+            json!(0),
+            "not a whole number of 1 or more",
+        ),
+        (
+            "workday_date_format",
+            json!("%m/%Y"),
+            "does not read back a full date",
+        ),
+        (
+            "deactivation_date_field",
+            json!("Hire_Date"),
+            "neither lastdayofwork",
+        ),
+    ] {
+        let given = json!({ name: value });
+        let err = WorkdayParams::from_instance(given.as_object().unwrap()).unwrap_err();
+        assert_eq!(err.name, name);
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+}
+
+#[test]
+fn events_serialize_in_the_incident_shape() {
+    let e = event(run(&row(&[]), None, &WorkdayParams::default()));
+    let json = serde_json::to_value(&e).unwrap();
+    assert_eq!(json["type"], json!("IAM - New Hire"));
+    assert_eq!(
+        json["rawJSON"]["UserProfile"]["email"],
+        json!("jane.doe@example.com")
+    );
+    let back: Event = serde_json::from_value(json).unwrap();
+    assert_eq!(back, e);
+}
+
+#[test]
+fn drop_reasons_read_well() {
+    let reason = DropReason::MissingRequired {
+        fields: vec!["email", "hiredate"],
+    };
+    assert_eq!(reason.to_string(), "the row has no email, hiredate");
+    assert_eq!(reason.code(), "missing-required-data");
+    assert_eq!(
+        DropReason::HireBeyondSync { days: 10, limit: 7 }.to_string(),
+        "the hire date is 10 days away, more than days_before_hire_to_sync (7)"
+    );
+}

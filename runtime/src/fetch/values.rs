@@ -1,0 +1,58 @@
+//! One canonical text form for profile values, so a comparison sees only real changes:
+//! missing, null, "" and blanks are all empty; `1` and `"1"` are the same; strings are
+//! trimmed; booleans read as `True`/`False` (the string form the mapper writes for flags).
+
+use super::Profile;
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// The canonical text of `value` (`None` = missing).
+pub fn text(value: Option<&Value>) -> Cow<'_, str> {
+    match value {
+        None | Some(Value::Null) => Cow::Borrowed(""),
+        Some(Value::String(s)) => Cow::Borrowed(s.trim()),
+        Some(Value::Bool(true)) => Cow::Borrowed("True"),
+        Some(Value::Bool(false)) => Cow::Borrowed("False"),
+        Some(Value::Number(n)) => Cow::Owned(number_text(n)),
+        Some(other) => Cow::Owned(other.to_string()),
+    }
+}
+
+/// Integers print without a fraction whatever their JSON form (`1.0` is `1`).
+fn number_text(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", f as i64),
+        _ => n.to_string(),
+    }
+}
+
+/// The canonical text of `profile[field]`.
+pub fn field<'a>(profile: &'a Profile, name: &str) -> Cow<'a, str> {
+    text(profile.get(name))
+}
+
+/// Whether two values mean the same thing.
+pub fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
+    text(a) == text(b)
+}
+
+/// A boolean flag stored as a JSON boolean or as text (`true`, `True`).
+pub fn is_true(profile: &Profile, name: &str) -> bool {
+    match profile.get(name) {
+        Some(Value::Bool(b)) => *b,
+        other => text(other).eq_ignore_ascii_case("true"),
+    }
+}
+
+/// A case-insensitive test of `profile[field]`, for statuses and flags (`Terminated`).
+pub fn field_is(profile: &Profile, name: &str, expected: &str) -> bool {
+    field(profile, name).eq_ignore_ascii_case(expected)
+}
+
+/// A profile's `sourcepriority`; a profile without one (or with junk) counts as priority 1,
+/// the default of spec §5.7 D4, everywhere the classifier reads it.
+pub fn source_priority(profile: &Profile) -> i64 {
+    field(profile, super::field::SOURCE_PRIORITY)
+        .parse()
+        .unwrap_or(1)
+}
