@@ -21,7 +21,45 @@ pub fn engine() -> Engine {
         .set_max_array_size(10_000)
         .set_max_map_size(10_000);
     engine.register_fn("secure_random", secure_random);
+    engine.register_fn("day_number", day_number);
     engine
+}
+
+/// Days since 1970-01-01 of a date written `MM/DD/YYYY` (as HR reports and profiles hold
+/// them) or `YYYY-MM-DD[...]` (ISO, as `today()` returns): lets scripts compare dates.
+fn day_number(text: &str) -> Result<i64, Box<EvalAltResult>> {
+    let bad = || -> Box<EvalAltResult> {
+        format!("{text:?} is not a date (MM/DD/YYYY or YYYY-MM-DD)").into()
+    };
+    let number = |s: &str| s.parse::<i64>().map_err(|_| bad());
+    let (year, month, day) = match (text.get(2..3), text.get(4..5)) {
+        (Some("/"), _) => {
+            let mut parts = text.splitn(3, '/');
+            let (m, d, y) = (
+                parts.next().ok_or_else(bad)?,
+                parts.next().ok_or_else(bad)?,
+                parts.next().ok_or_else(bad)?,
+            );
+            (number(y.get(..4).unwrap_or(y))?, number(m)?, number(d)?)
+        }
+        (_, Some("-")) => (
+            number(&text[..4])?,
+            number(text.get(5..7).ok_or_else(bad)?)?,
+            number(text.get(8..10).ok_or_else(bad)?)?,
+        ),
+        _ => return Err(bad()),
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return Err(bad());
+    }
+    // Days from civil (proleptic Gregorian), H. Hinnant's algorithm.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok(era * 146_097 + doe - 719_468)
 }
 
 /// A uniformly random integer in `0..n` from the OS CSPRNG (for password generation).
@@ -142,6 +180,22 @@ impl ScriptCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_numbers_compare_dates_in_both_formats() {
+        assert_eq!(day_number("1970-01-01").unwrap(), 0);
+        assert_eq!(day_number("01/02/1970").unwrap(), 1);
+        assert_eq!(
+            day_number("01/15/2025").unwrap(),
+            day_number("2025-01-15T08:00:00Z").unwrap()
+        );
+        assert_eq!(
+            day_number("03/01/2024").unwrap() - day_number("02/28/2024").unwrap(),
+            2
+        );
+        assert!(day_number("13/01/2024").is_err());
+        assert!(day_number("soon").is_err());
+    }
 
     #[test]
     fn secure_random_stays_in_range_and_covers_it() {

@@ -175,6 +175,11 @@ impl Run {
             halt_message: None,
         }));
         let mut engine = crate::scripting::engine();
+        // `import "lib/iam" as iam;` loads shared functions from the playbooks folder.
+        let dir = lock(&state).services.playbooks.dir().to_owned();
+        engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(
+            dir,
+        ));
         register(&mut engine, &state);
         Ok(Self { engine, state })
     }
@@ -238,6 +243,12 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     engine.register_fn("enabled_instances", move || -> Fallible {
         journaled(&s, "instances.enabled", Value::Null, false, |ctx| {
             Ok(json!(enabled_instances(&ctx, None)?))
+        })
+    });
+    let s = state.clone();
+    engine.register_fn("enabled_instances", move |brand: &str| -> Fallible {
+        journaled(&s, "instances.enabled", json!(brand), false, |ctx| {
+            Ok(json!(enabled_instances(&ctx, Some(brand))?))
         })
     });
     let s = state.clone();
@@ -511,7 +522,8 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     let s = state.clone();
     engine.register_fn("mail", move |message: Dynamic| -> Fallible {
         let message = from_dyn(&message).map_err(script_error)?;
-        journaled(&s, "mail", message.clone(), false, |ctx| {
+        // Mail may carry a new account's password: redact it once the incident closes.
+        journaled(&s, "mail", message.clone(), true, |ctx| {
             let field = |k: &str| message.get(k).and_then(Value::as_str).unwrap_or_default();
             let mail = Mail {
                 to: recipients(field("to")),
@@ -539,6 +551,12 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
             true,
             |ctx| ctx.services.transformers.run(name, &input),
         )
+    });
+    let s = state.clone();
+    engine.register_fn("playbook_exists", move |name: &str| -> Fallible {
+        journaled(&s, "playbook.exists", json!(name), false, |ctx| {
+            Ok(json!(ctx.services.playbooks.get(name).is_ok()))
+        })
     });
     let s = state.clone();
     engine.register_fn("today", move || -> Fallible {
