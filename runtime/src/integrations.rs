@@ -145,6 +145,34 @@ impl<'a> Integrations<'a> {
         }
     }
 
+    /// The instance's plugin (for its manifest).
+    pub fn plugin_of(&self, name: &str) -> Result<Arc<LoadedPlugin>> {
+        let instance = self.instance(name)?;
+        self.host
+            .plugin(&instance.plugin)
+            .with_context(|| format!("instance {name:?}"))
+    }
+
+    /// The instance's parameters with their defaults, as its plugin sees them.
+    pub fn params(&self, name: &str) -> Result<serde_json::Map<String, Value>> {
+        Ok(self.prepare(name)?.2.params)
+    }
+
+    /// Pulls records through the instance's plugin (stateless: the caller keeps state).
+    pub fn fetch_records(&self, name: &str) -> Result<Vec<String>> {
+        let (mut app, _) = self.app(name, "fetch")?;
+        let result = app.fetch("");
+        self.keep_context(&app)?;
+        match result? {
+            Ok(out) => Ok(out.records),
+            Err(e) => bail!(
+                "fetching from {name} failed: {} (code {})",
+                e.message,
+                e.code
+            ),
+        }
+    }
+
     /// Checks that the instance reaches its app.
     pub fn test(&self, name: &str) -> Result<()> {
         let (mut app, _) = self.app(name, "test-module")?;

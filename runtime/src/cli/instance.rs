@@ -57,6 +57,12 @@ pub struct AddArgs {
     /// Timeout of one outbound HTTP request, in milliseconds.
     #[arg(long)]
     http_timeout_ms: Option<u64>,
+    /// Largest HTTP response handed to the plugin, in MiB (large HR reports need more).
+    #[arg(long)]
+    max_response_mib: Option<usize>,
+    /// A PEM file with a private CA to trust for the instance's HTTPS servers.
+    #[arg(long)]
+    ca_file: Option<std::path::PathBuf>,
     /// Add the instance disabled.
     #[arg(long)]
     disabled: bool,
@@ -100,6 +106,11 @@ pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
             set("deadline_ms", args.deadline_ms);
             set("memory_mib", args.memory_mib.map(|m| m as u64));
             set("http_timeout_ms", args.http_timeout_ms);
+            set("max_response_mib", args.max_response_mib.map(|m| m as u64));
+            if let Some(path) = &args.ca_file {
+                let path = std::fs::canonicalize(path).with_context(|| format!("--ca-file {}", path.display()))?;
+                limits.insert("ca_file".into(), Value::from(path.display().to_string()));
+            }
             let instance = Instance {
                 name: args.name.clone(),
                 plugin: args.plugin.clone(),

@@ -4,6 +4,7 @@
 mod command;
 mod incident;
 mod instance;
+mod fetch;
 mod list;
 mod output;
 mod playbook;
@@ -127,6 +128,8 @@ impl Context {
         self.data_dir.join("ilm.db")
     }
 
+    /// Read a Workday report, classify every row and create the incidents (or plan them).
+    Fetch(fetch::FetchArgs),
     pub fn mappers(&self) -> crate::mappers::MapperCache {
         crate::mappers::MapperCache::new(&self.playbooks_dir.join("mappers"), std::sync::Arc::new(self.transformers()))
     }
@@ -204,3 +207,4 @@ fn init_logging(format: LogFormat, filter: &str) {
         LogFormat::Json => builder.json().init(),
     }
 }
+        Command::Fetch(args) => fetch::run(&ctx, args),

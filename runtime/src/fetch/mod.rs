@@ -13,6 +13,7 @@ mod event;
 mod first_run;
 mod index;
 mod normalize;
+mod machine;
 mod orphans;
 mod params;
 mod values;
@@ -26,6 +27,7 @@ pub use event::{Event, IncidentType};
 pub use first_run::first_run_profiles;
 pub use index::ProfileIndex;
 pub use normalize::{IncomingMap, MapError, NormalizedRow, RowError, RowProblem};
+pub use machine::{incident_fields, plan, report_rows, Fetch, FetchState, FetchSummary, Plan};
 pub use orphans::{orphan_events, ReportMatches};
 pub use params::{DeactivationField, ParamError, WorkdayParams};
 

@@ -75,6 +75,14 @@ impl<'h> WasmApp<'h> {
         self.call(|p, store| p.ilm_plugin_commands().call_run(store, name, &args))
     }
 
+    /// Pulls records (e.g. an HR report) given the previous fetch state.
+    pub fn fetch(
+        &mut self,
+        state: &str,
+    ) -> Result<Result<super::FetchResult, AppError>, PluginError> {
+        self.call(|p, store| p.ilm_plugin_fetch().call_fetch(store, state))
+    }
+
     pub fn test_connection(&mut self) -> Result<Result<(), AppError>, PluginError> {
         self.call(|p, store| p.ilm_plugin_iam().call_test_connection(store))
     }

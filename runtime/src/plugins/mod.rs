@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use wasmtime::component::{types::ComponentItem, Component, Linker};
 use wasmtime::{Engine, Store};
 
-pub use bindings::ilm::plugin::types::{AppError, AppUser, Field, Lookup};
+pub use bindings::ilm::plugin::types::{AppError, AppUser, FetchResult, Field, Lookup};
 
 /// Where plugins and their precompiled forms live.
 pub struct HostConfig {

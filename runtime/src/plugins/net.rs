@@ -119,6 +119,9 @@ pub struct NetPolicy {
     pub credentials: Option<InjectedHeader>,
     pub timeout: Duration,
     pub max_response_bytes: usize,
+    /// A private CA the instance trusts besides the public roots (e.g. an on-premises HR
+    /// server's).
+    pub extra_root: Option<reqwest::Certificate>,
 }
 
 /// A request as the guest describes it.
@@ -179,7 +182,11 @@ impl NetPolicy {
             .map_err(|_| NetError::Refused(format!("invalid HTTP method {:?}", req.method)))?;
 
         // Pin the checked addresses so a second DNS answer cannot redirect the connection.
-        let client = reqwest::blocking::Client::builder()
+        let mut client = reqwest::blocking::Client::builder();
+        if let Some(root) = &self.extra_root {
+            client = client.add_root_certificate(root.clone());
+        }
+        let client = client
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .resolve_to_addrs(&host, &addrs)

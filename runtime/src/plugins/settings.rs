@@ -22,6 +22,8 @@ pub struct Limits {
     pub http_timeout_ms: u64,
     /// Largest HTTP response body handed to the plugin.
     pub max_response_mib: usize,
+    /// A PEM file with a private CA to trust for HTTPS, besides the public roots.
+    pub ca_file: Option<String>,
 }
 
 impl Default for Limits {
@@ -31,6 +33,7 @@ impl Default for Limits {
             memory_mib: 64,
             http_timeout_ms: 20_000,
             max_response_mib: 16,
+            ca_file: None,
         }
     }
 }
@@ -105,6 +108,7 @@ impl InstanceSettings {
             credentials,
             timeout: Duration::from_millis(limits.http_timeout_ms),
             max_response_bytes: limits.max_response_mib << 20,
+            extra_root: limits.ca_file.as_deref().map(load_certificate).transpose()?,
         };
         Ok(Self {
             name: instance.name.as_str().into(),
@@ -127,6 +131,7 @@ impl InstanceSettings {
                 credentials: None,
                 timeout: Duration::from_secs(1),
                 max_response_bytes: 0,
+                extra_root: None,
             }),
             limits: Limits {
                 deadline_ms: 2_000,
@@ -274,4 +279,9 @@ fn credential_header(creds: &Credentials, secrets: &Map<String, Value>) -> Resul
             }
         }
     })
+}
+
+fn load_certificate(path: &str) -> Result<reqwest::Certificate> {
+    let pem = std::fs::read(path).with_context(|| format!("reading the CA file {path}"))?;
+    reqwest::Certificate::from_pem(&pem).with_context(|| format!("{path} is not a PEM certificate"))
 }

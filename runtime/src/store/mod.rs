@@ -4,6 +4,7 @@
 mod api_keys;
 mod audit;
 mod change_log;
+mod fetch_state;
 mod incidents;
 mod instances;
 mod journal;
@@ -146,6 +147,11 @@ const MIGRATIONS: &[&str] = &[
         name       TEXT PRIMARY KEY,
         body       TEXT NOT NULL,
         updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );",
+    // 6: each fetching instance's state (spec §5.4): first-run done, queued events.
+    "CREATE TABLE fetch_state (
+        instance TEXT PRIMARY KEY REFERENCES instances(name) ON DELETE CASCADE,
+        state    TEXT NOT NULL          -- JSON: synced_users, events
     );",
 ];
 

@@ -277,3 +277,67 @@ impl SmtpSink {
             .collect()
     }
 }
+
+/// A CA and a server certificate for 127.0.0.1 (openssl), for TLS servers in tests.
+pub struct TestCa {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestCa {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().display().to_string();
+        let script = format!(
+            "set -e; cd {d}
+             openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=ilm-test-ca 2>/dev/null
+             openssl req -newkey rsa:2048 -nodes -keyout key.pem -out req.csr -subj /CN=127.0.0.1 2>/dev/null
+             printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext
+             openssl x509 -req -in req.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem -days 2 -extfile san.ext 2>/dev/null"
+        );
+        let status = Command::new("bash").args(["-c", &script]).status().expect("openssl");
+        assert!(status.success(), "creating the test CA failed");
+        Self { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// A Workday report served over HTTPS with Basic auth (tests/support/serve_report.py).
+pub struct ReportServer {
+    pub server: Server,
+    pub ca: TestCa,
+    pub report: tempfile::NamedTempFile,
+}
+
+impl ReportServer {
+    pub fn start(user: &str, password: &str) -> Self {
+        let ca = TestCa::new();
+        let report = tempfile::NamedTempFile::new().expect("report file");
+        std::fs::write(report.path(), "{\"Report_Entry\": []}").expect("write report");
+        let port = free_port();
+        let script = repo_root().join("runtime/tests/support/serve_report.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([&port.to_string(), &report.path().display().to_string(), user, password])
+            .arg(ca.path("cert.pem"))
+            .arg(ca.path("key.pem"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the report server");
+        wait_for_port(port, &mut child, "the report server");
+        Self { server: Server { child, port }, ca, report }
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}/ccx/service/customreport2/acme/ISU/Workers?format=json", self.server.port)
+    }
+
+    /// Replaces the report's rows.
+    pub fn set_rows(&self, rows: &serde_json::Value) {
+        let body = serde_json::json!({ "Report_Entry": rows });
+        std::fs::write(self.report.path(), body.to_string()).expect("write report");
+    }
+}

@@ -1,0 +1,64 @@
+//! Per-instance fetch state (spec §5.4) and the bulk reads and writes a fetch needs.
+
+use super::Store;
+use anyhow::{Context, Result};
+use rusqlite::{params, OptionalExtension};
+use serde_json::{Map, Value};
+
+impl Store {
+    /// The instance's fetch state as stored (`None` before its first fetch).
+    pub fn fetch_state(&self, instance: &str) -> Result<Option<Value>> {
+        let text: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT state FROM fetch_state WHERE instance = ?1",
+                [instance],
+                |r| r.get(0),
+            )
+            .optional()?;
+        text.map(|t| serde_json::from_str(&t).context("the stored fetch state"))
+            .transpose()
+    }
+
+    pub fn set_fetch_state(&self, instance: &str, state: &Value) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO fetch_state (instance, state) VALUES (?1, ?2)
+             ON CONFLICT(instance) DO UPDATE SET state = excluded.state",
+            params![instance, state.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Every user profile's fields, in one pass (a fetch compares the whole report).
+    pub fn all_profile_fields(&self) -> Result<Vec<Map<String, Value>>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT email, fields FROM user_profiles")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        rows.map(|row| {
+            let (email, fields) = row?;
+            match serde_json::from_str(&fields)
+                .with_context(|| format!("the fields of the user profile {email}"))?
+            {
+                Value::Object(map) => Ok(map),
+                _ => anyhow::bail!("the fields of the user profile {email} are not an object"),
+            }
+        })
+        .collect()
+    }
+
+    /// Runs `f` in one immediate transaction: all of it is written, or none.
+    pub fn in_transaction<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        self.conn().execute_batch("BEGIN IMMEDIATE")?;
+        match f(self) {
+            Ok(value) => {
+                self.conn().execute_batch("COMMIT")?;
+                Ok(value)
+            }
+            Err(err) => {
+                let _ = self.conn().execute_batch("ROLLBACK");
+                Err(err)
+            }
+        }
+    }
+}
