@@ -22,9 +22,11 @@ pub fn new_engine() -> Result<Engine> {
         .total_memories(POOL_INSTANCES * 2)
         .total_tables(POOL_INSTANCES * 4)
         .max_memory_size(MAX_MEMORY_CAP_BYTES)
-        // Keep a little memory resident between calls so a fresh sandbox is cheap.
-        .linear_memory_keep_resident(1 << 20)
-        .table_keep_resident(1 << 16);
+        // Nothing is kept resident between calls: zeroing a kept megabyte (a Rust guest's
+        // stack) costs more than faulting in the few pages a call touches (measured: a
+        // fresh sandbox + call 92 µs with 1 MiB kept, 47 µs with none).
+        .linear_memory_keep_resident(0)
+        .table_keep_resident(0);
 
     let mut config = Config::new();
     config
