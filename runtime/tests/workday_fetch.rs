@@ -24,9 +24,25 @@ fn setup(max_fetch: u32, password: &str) -> (ReportServer, Ilm) {
     let ilm = Ilm::new(dist("plugins"));
     let url = format!("url={}", server.url());
     let ca = server.ca.path("ca.pem").display().to_string();
-    ilm.ok(&["instance", "add", "hr", "--plugin", "workday", "--param", &url, "--param", &format!("max_fetch={max_fetch}"),
-        "--param", "days_before_hire_to_sync=7", "--secret", &format!("username={USER}"),
-        "--secret", &format!("password={password}"), "--ca-file", &ca]);
+    ilm.ok(&[
+        "instance",
+        "add",
+        "hr",
+        "--plugin",
+        "workday",
+        "--param",
+        &url,
+        "--param",
+        &format!("max_fetch={max_fetch}"),
+        "--param",
+        "days_before_hire_to_sync=7",
+        "--secret",
+        &format!("username={USER}"),
+        "--secret",
+        &format!("password={password}"),
+        "--ca-file",
+        &ca,
+    ]);
     (server, ilm)
 }
 
@@ -37,7 +53,8 @@ fn fetch(ilm: &Ilm, extra: &[&str]) -> Value {
 }
 
 fn incidents(ilm: &Ilm) -> Vec<Value> {
-    let page: Value = serde_json::from_str(&ilm.ok(&["incident", "list", "--json", "--size", "1000"])).unwrap();
+    let page: Value =
+        serde_json::from_str(&ilm.ok(&["incident", "list", "--json", "--size", "1000"])).unwrap();
     page["data"].as_array().cloned().unwrap_or_default()
 }
 
@@ -50,7 +67,14 @@ fn s25_first_run_syncs_profiles_then_changes_become_incidents_once() {
         row("3", "active@acme.test", "Active", "01/01/2020"),
     ]));
     let first = fetch(&ilm, &[]);
-    assert_eq!((first["profiles_created"].clone(), first["incidents_created"].clone()), (json!(1), json!(0)), "{first}");
+    assert_eq!(
+        (
+            first["profiles_created"].clone(),
+            first["incidents_created"].clone()
+        ),
+        (json!(1), json!(0)),
+        "{first}"
+    );
     assert!(incidents(&ilm).is_empty());
     let profiles: Value = serde_json::from_str(&ilm.ok(&["profile", "list", "--json"])).unwrap();
     assert_eq!(profiles["total"], 1);
@@ -60,19 +84,30 @@ fn s25_first_run_syncs_profiles_then_changes_become_incidents_once() {
     let mut moved = row("3", "active@acme.test", "Active", "01/01/2020");
     moved["Title"] = json!("Sr Engineer");
     server.set_rows(&json!([moved]));
-    let plan: Value = serde_json::from_str(&ilm.ok(&["fetch", "hr", "--as-of", AS_OF, "--dry-run", "--json"])).unwrap();
+    let plan: Value =
+        serde_json::from_str(&ilm.ok(&["fetch", "hr", "--as-of", AS_OF, "--dry-run", "--json"]))
+            .unwrap();
     assert_eq!(plan["events"][0]["type"], "IAM - Update User", "{plan}");
     assert!(incidents(&ilm).is_empty(), "a dry run writes nothing");
     let human = ilm.ok(&["fetch", "hr", "--as-of", AS_OF, "--dry-run"]);
-    assert!(human.contains("IAM - Update User (1)") && human.contains("changed: title"), "{human}");
+    assert!(
+        human.contains("IAM - Update User (1)") && human.contains("changed: title"),
+        "{human}"
+    );
 
     let second = fetch(&ilm, &[]);
     assert_eq!(second["events"]["IAM - Update User"], 1, "{second}");
     let created = incidents(&ilm);
     assert_eq!(created.len(), 1);
     assert_eq!(created[0]["fields"]["userprofile"]["title"], "Sr Engineer");
-    assert_eq!(created[0]["fields"]["userprofile"]["olduserdata"]["title"], "Engineer");
-    assert!(created[0]["fields"]["details"].as_str().unwrap().contains("title field was updated to \"Sr Engineer\""));
+    assert_eq!(
+        created[0]["fields"]["userprofile"]["olduserdata"]["title"],
+        "Engineer"
+    );
+    assert!(created[0]["fields"]["details"]
+        .as_str()
+        .unwrap()
+        .contains("title field was updated to \"Sr Engineer\""));
 }
 
 #[test]
@@ -80,15 +115,36 @@ fn s24_the_queue_drains_max_fetch_at_a_time_and_the_report_is_read_only_when_emp
     let (server, ilm) = setup(2, PASSWORD);
     server.set_rows(&json!([]));
     fetch(&ilm, &[]); // first run: nothing to sync
-    let hires: Vec<Value> = (10..15).map(|i| row(&i.to_string(), &format!("h{i}@acme.test"), "Active", "01/10/2025")).collect();
+    let hires: Vec<Value> = (10..15)
+        .map(|i| {
+            row(
+                &i.to_string(),
+                &format!("h{i}@acme.test"),
+                "Active",
+                "01/10/2025",
+            )
+        })
+        .collect();
     server.set_rows(&Value::Array(hires));
     let runs: Vec<Value> = (0..3).map(|_| fetch(&ilm, &[])).collect();
-    let created: Vec<i64> = runs.iter().map(|r| r["incidents_created"].as_i64().unwrap()).collect();
+    let created: Vec<i64> = runs
+        .iter()
+        .map(|r| r["incidents_created"].as_i64().unwrap())
+        .collect();
     assert_eq!(created, vec![2, 2, 1]);
-    let read: Vec<bool> = runs.iter().map(|r| r["report_read"].as_bool().unwrap()).collect();
+    let read: Vec<bool> = runs
+        .iter()
+        .map(|r| r["report_read"].as_bool().unwrap())
+        .collect();
     assert_eq!(read, vec![true, false, false]);
     assert_eq!(runs[0]["queued"], 3);
-    assert_eq!(incidents(&ilm).iter().filter(|i| i["type"] == "IAM - New Hire").count(), 5);
+    assert_eq!(
+        incidents(&ilm)
+            .iter()
+            .filter(|i| i["type"] == "IAM - New Hire")
+            .count(),
+        5
+    );
     // The queue is empty: the next fetch reads the report again (and finds the same hires,
     // whose profiles the playbooks have not created yet).
     assert_eq!(fetch(&ilm, &[])["report_read"], true);
@@ -101,12 +157,26 @@ fn malformed_rows_are_skipped_with_a_reason_and_the_rest_goes_on() {
     fetch(&ilm, &[]);
     let mut bad_date = row("21", "bad@acme.test", "Active", "2025-13-45");
     bad_date["Last_Hire_Date"] = json!("not a date");
-    server.set_rows(&json!(["just a string", bad_date, row("22", "good@acme.test", "Active", "01/10/2025")]));
+    server.set_rows(&json!([
+        "just a string",
+        bad_date,
+        row("22", "good@acme.test", "Active", "01/10/2025")
+    ]));
     let out = fetch(&ilm, &[]);
     let skipped = out["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), 2, "{out}");
-    assert!(skipped.iter().any(|s| s.as_str().unwrap().contains("not an object")), "{out}");
-    assert!(skipped.iter().any(|s| s.as_str().unwrap().contains("not a date")), "{out}");
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("not an object")),
+        "{out}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("not a date")),
+        "{out}"
+    );
     assert_eq!(out["events"]["IAM - New Hire"], 1);
 }
 
@@ -116,9 +186,19 @@ fn as_of_classifies_as_if_today_were_that_date() {
     server.set_rows(&json!([]));
     fetch(&ilm, &[]);
     server.set_rows(&json!([row("31", "soon@acme.test", "", "03/01/2025")]));
-    let now: Value = serde_json::from_str(&ilm.ok(&["fetch", "hr", "--as-of", AS_OF, "--dry-run", "--json"])).unwrap();
+    let now: Value =
+        serde_json::from_str(&ilm.ok(&["fetch", "hr", "--as-of", AS_OF, "--dry-run", "--json"]))
+            .unwrap();
     assert!(now["events"].as_array().unwrap().is_empty(), "{now}");
-    let later: Value = serde_json::from_str(&ilm.ok(&["fetch", "hr", "--as-of", "2025-02-25", "--dry-run", "--json"])).unwrap();
+    let later: Value = serde_json::from_str(&ilm.ok(&[
+        "fetch",
+        "hr",
+        "--as-of",
+        "2025-02-25",
+        "--dry-run",
+        "--json",
+    ]))
+    .unwrap();
     assert_eq!(later["events"][0]["type"], "IAM - New Hire", "{later}");
 }
 
@@ -128,7 +208,11 @@ fn a_refused_or_broken_report_fails_the_fetch_and_leaves_state_untouched() {
     server.set_rows(&json!([row("41", "a@acme.test", "Active", "01/01/2020")]));
     let refused = ilm.run(&["fetch", "hr", "--as-of", AS_OF]);
     assert_eq!(refused.code, 1);
-    assert!(refused.stderr.contains("401") && refused.stderr.contains("credentials"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("401") && refused.stderr.contains("credentials"),
+        "{}",
+        refused.stderr
+    );
     let profiles: Value = serde_json::from_str(&ilm.ok(&["profile", "list", "--json"])).unwrap();
     assert_eq!(profiles["total"], 0, "the first run did not happen");
 

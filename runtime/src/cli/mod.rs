@@ -13,6 +13,8 @@ mod profile;
 mod transform;
 
 use anyhow::{Context as _, Result};
+mod run;
+mod serve;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,6 +129,10 @@ impl Context {
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("ilm.db")
     }
+    /// Read a Workday report, classify every row and create the incidents (or plan them).
+    Fetch(fetch::FetchArgs),
+    /// The runtime: fetch every Workday instance on its interval and run the incidents.
+    Run(run::RunArgs),
 
     /// Read a Workday report, classify every row and create the incidents (or plan them).
     Fetch(fetch::FetchArgs),
@@ -208,3 +214,5 @@ fn init_logging(format: LogFormat, filter: &str) {
     }
 }
         Command::Fetch(args) => fetch::run(&ctx, args),
+        Command::Fetch(args) => fetch::run(&ctx, args),
+        Command::Run(args) => run::run(&ctx, args),

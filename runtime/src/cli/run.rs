@@ -1,0 +1,130 @@
+//! `ilm run`: the runtime in one process — fetches every Workday instance on its interval
+//! and runs the worker. SIGTERM or SIGINT stops fetching; incidents in flight finish (or
+//! resume from their journal on the next start).
+
+use super::fetch::{fetch_instance, Fetched, WORKDAY_BRAND};
+use super::{Context, Outcome};
+use crate::fetch::IncomingMap;
+use crate::integrations::Integrations;
+use crate::playbooks::Services;
+use anyhow::{Context as _, Result};
+use chrono::NaiveDate;
+use clap::Args;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Incidents run at the same time.
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+    /// Fetch every Workday instance once, run the incidents until none is pending, and exit.
+    #[arg(long)]
+    once: bool,
+}
+
+pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
+    let services = ctx.services()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("installing the signal handler")?;
+    }
+    let map_path = ctx.playbooks_dir.join("mappers/workday-incoming.toml");
+    if args.once {
+        fetch_due(&services, &map_path, &mut HashMap::new());
+        let summary = crate::worker::run(&services, args.concurrency, true, &stop)?;
+        println!(
+            "closed {}, waiting {}, failed {}",
+            summary.closed, summary.waiting, summary.failed
+        );
+        return Ok(Outcome::Success);
+    }
+    let worker = {
+        let (services, stop) = (services.clone(), stop.clone());
+        std::thread::spawn(move || crate::worker::run(&services, args.concurrency, false, &stop))
+    };
+    let mut last_fetch = HashMap::new();
+    while !stop.load(Ordering::Relaxed) {
+        fetch_due(&services, &map_path, &mut last_fetch);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    tracing::info!("stopping: finishing the incidents in flight");
+    match worker.join() {
+        Ok(summary) => {
+            let summary = summary?;
+            println!(
+                "stopped: closed {}, waiting {}, failed {}",
+                summary.closed, summary.waiting, summary.failed
+            );
+        }
+        Err(_) => anyhow::bail!("the worker thread panicked"),
+    }
+    Ok(Outcome::Success)
+}
+
+/// Fetches every enabled Workday instance whose interval has passed. A failed fetch is
+/// logged and retried on the next interval; it never stops the runtime.
+fn fetch_due(
+    services: &Services,
+    map_path: &std::path::Path,
+    last_fetch: &mut HashMap<String, Instant>,
+) {
+    if let Err(err) = try_fetch_due(services, map_path, last_fetch) {
+        tracing::error!("fetching: {err:#}");
+    }
+}
+
+fn try_fetch_due(
+    services: &Services,
+    map_path: &std::path::Path,
+    last_fetch: &mut HashMap<String, Instant>,
+) -> Result<()> {
+    let store = services.open_store()?;
+    let integrations = Integrations {
+        store: &store,
+        host: &services.host,
+        mappers: &services.mappers,
+    };
+    for record in store.instances()?.into_iter().filter(|i| i.enabled) {
+        let is_workday = services
+            .host
+            .plugin(&record.plugin)
+            .is_ok_and(|p| p.manifest.brand == WORKDAY_BRAND);
+        if !is_workday {
+            continue;
+        }
+        let minutes = integrations
+            .params(&record.name)?
+            .get("fetch_interval_minutes")
+            .and_then(Value::as_u64)
+            .unwrap_or(60);
+        if last_fetch
+            .get(&record.name)
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(minutes * 60))
+        {
+            continue;
+        }
+        last_fetch.insert(record.name.clone(), Instant::now());
+        let map = IncomingMap::load(map_path)
+            .with_context(|| format!("the Workday incoming map {}", map_path.display()))?;
+        let today = NaiveDate::parse_from_str(&store.today()?, "%Y-%m-%d")?;
+        match fetch_instance(&integrations, &map, &record.name, today, false) {
+            Ok(Fetched::Summary(s)) => tracing::info!(
+                instance = record.name,
+                rows = s.rows,
+                skipped = s.skipped.len(),
+                incidents = s.incidents_created,
+                profiles = s.profiles_created,
+                queued = s.queued,
+                "fetched"
+            ),
+            Ok(Fetched::Plan(_)) => {}
+            Err(err) => tracing::error!(instance = record.name, "fetch failed: {err:#}"),
+        }
+    }
+    Ok(())
+}
