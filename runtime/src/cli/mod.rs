@@ -2,19 +2,18 @@
 //! group lives in its own module and returns an [`Outcome`].
 
 mod command;
+mod fetch;
 mod incident;
 mod instance;
-mod fetch;
 mod list;
 mod output;
 mod playbook;
 mod plugin;
 mod profile;
+mod run;
 mod transform;
 
 use anyhow::{Context as _, Result};
-mod run;
-mod serve;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,7 +60,12 @@ pub struct Cli {
     smtp: Option<String>,
 
     /// The sender of playbook mail.
-    #[arg(long, global = true, env = "ILM_MAIL_FROM", default_value = "ilm@localhost")]
+    #[arg(
+        long,
+        global = true,
+        env = "ILM_MAIL_FROM",
+        default_value = "ilm@localhost"
+    )]
     mail_from: String,
 
     /// Log line format on stderr.
@@ -108,6 +112,10 @@ enum Command {
     Playbook(playbook::PlaybookCommand),
     /// Run pending incidents' playbooks until stopped.
     Worker(playbook::WorkerArgs),
+    /// Read a Workday report, classify every row and create the incidents (or plan them).
+    Fetch(fetch::FetchArgs),
+    /// The runtime: fetch every Workday instance on its interval and run the incidents.
+    Run(run::RunArgs),
 }
 
 /// Paths and settings every command needs.
@@ -129,15 +137,12 @@ impl Context {
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("ilm.db")
     }
-    /// Read a Workday report, classify every row and create the incidents (or plan them).
-    Fetch(fetch::FetchArgs),
-    /// The runtime: fetch every Workday instance on its interval and run the incidents.
-    Run(run::RunArgs),
 
-    /// Read a Workday report, classify every row and create the incidents (or plan them).
-    Fetch(fetch::FetchArgs),
     pub fn mappers(&self) -> crate::mappers::MapperCache {
-        crate::mappers::MapperCache::new(&self.playbooks_dir.join("mappers"), std::sync::Arc::new(self.transformers()))
+        crate::mappers::MapperCache::new(
+            &self.playbooks_dir.join("mappers"),
+            std::sync::Arc::new(self.transformers()),
+        )
     }
 
     pub fn transformers(&self) -> crate::transformers::Transformers {
@@ -158,7 +163,12 @@ impl Context {
             .transpose()?;
         let dirs = crate::playbooks::ScriptDirs::under(&self.playbooks_dir);
         let host = std::sync::Arc::new(self.host()?);
-        Ok(std::sync::Arc::new(crate::playbooks::Services::new(self.db_path(), host, &dirs, mailer)?))
+        Ok(std::sync::Arc::new(crate::playbooks::Services::new(
+            self.db_path(),
+            host,
+            &dirs,
+            mailer,
+        )?))
     }
 
     pub fn host(&self) -> Result<crate::plugins::Host> {
@@ -191,6 +201,8 @@ pub fn main() -> ExitCode {
         Command::List(cmd) => list::run(&ctx, cmd),
         Command::Playbook(cmd) => playbook::run(&ctx, cmd),
         Command::Worker(args) => playbook::worker(&ctx, args),
+        Command::Fetch(args) => fetch::run(&ctx, args),
+        Command::Run(args) => run::run(&ctx, args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
@@ -213,6 +225,3 @@ fn init_logging(format: LogFormat, filter: &str) {
         LogFormat::Json => builder.json().init(),
     }
 }
-        Command::Fetch(args) => fetch::run(&ctx, args),
-        Command::Fetch(args) => fetch::run(&ctx, args),
-        Command::Run(args) => run::run(&ctx, args),
