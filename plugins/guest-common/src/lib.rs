@@ -20,7 +20,7 @@ pub use wit_bindgen as __wit_bindgen;
 
 pub use exports::ilm::plugin::{commands, fetch, iam};
 pub use ilm::plugin::types::{AppError, AppUser, FetchResult, Field, Lookup, PluginInfo};
-pub use ilm::plugin::{http, instance, log};
+pub use ilm::plugin::{http, instance, ldap, log};
 
 use serde_json::{Map, Value};
 

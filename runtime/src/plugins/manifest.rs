@@ -1,6 +1,6 @@
 //! The plugin manifest (`<name>.toml` beside `<name>.wasm`): what a plugin is, which
-//! commands and parameters it has, which hosts it may call and how the host adds its
-//! credentials.
+//! commands and parameters it has, which hosts it may call, how the host adds its
+//! credentials, and which parameters name its LDAP directory.
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,10 @@ pub struct Manifest {
     pub hosts: Vec<String>,
     #[serde(default)]
     pub credentials: Option<Credentials>,
+    /// The directory the host connects to for the plugin's `ldap` import; without it every
+    /// `ldap` call fails.
+    #[serde(default)]
+    pub ldap: Option<LdapSpec>,
     #[serde(default)]
     pub params: Vec<Param>,
     #[serde(default)]
@@ -40,6 +44,27 @@ pub enum Credentials {
     Basic { username: String, password: String },
     /// A header whose value is a template, e.g. `SSWS {token}`.
     Header { header: String, value: String },
+}
+
+/// Which of the plugin's parameters describe its LDAP server. Like `[credentials]`, it
+/// names parameters: the instance gives the values, and the host alone reads the secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LdapSpec {
+    /// A `url` parameter: `ldaps://host[:port]` or `ldap://host[:port]` (StartTLS).
+    pub url: String,
+    /// The parameter holding the DN (or `user@domain`) the host binds as.
+    pub bind_dn: String,
+    /// The secret parameter holding the bind password.
+    pub password: String,
+    /// An optional parameter naming a PEM file of CA certificates to verify the server
+    /// with (the system's roots when unset).
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// An optional `bool` parameter that, when true, lets an `ldap://` URL run without
+    /// StartTLS. Without it, or when false, the host never talks to a directory in clear.
+    #[serde(default)]
+    pub allow_plain: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +209,40 @@ impl Manifest {
                 }
             }
         }
+        if let Some(ldap) = &self.ldap {
+            self.check_ldap(ldap)?;
+        }
+        Ok(())
+    }
+
+    fn check_ldap(&self, ldap: &LdapSpec) -> Result<()> {
+        let declared = |name: &str, role: &str| {
+            self.param(name).with_context(|| {
+                format!("[ldap] {role} names the parameter {name:?}, which is not declared in [[params]]")
+            })
+        };
+        let url = declared(&ldap.url, "url")?;
+        if url.kind != ParamType::Url {
+            bail!(
+                "[ldap] url parameter {:?} must have type = \"url\"",
+                url.name
+            );
+        }
+        declared(&ldap.bind_dn, "bind-dn")?;
+        if !declared(&ldap.password, "password")?.secret {
+            bail!(
+                "[ldap] password parameter {:?} must be declared secret",
+                ldap.password
+            );
+        }
+        if let Some(name) = &ldap.ca_file {
+            declared(name, "ca-file")?;
+        }
+        if let Some(name) = &ldap.allow_plain {
+            if declared(name, "allow-plain")?.kind != ParamType::Bool {
+                bail!("[ldap] allow-plain parameter {name:?} must have type = \"bool\"");
+            }
+        }
         Ok(())
     }
 
@@ -275,6 +334,70 @@ wit = "0.1.0"
             .unwrap_err()
             .to_string()
             .contains("declared twice"));
+    }
+
+    const LDAP: &str = r#"
+[ldap]
+url = "url"
+bind-dn = "bind-dn"
+password = "bind-password"
+ca-file = "ca-file"
+allow-plain = "insecure"
+
+[[params]]
+name = "url"
+type = "url"
+
+[[params]]
+name = "bind-dn"
+
+[[params]]
+name = "bind-password"
+secret = true
+
+[[params]]
+name = "ca-file"
+
+[[params]]
+name = "insecure"
+type = "bool"
+"#;
+
+    #[test]
+    fn an_ldap_section_names_declared_params_with_a_secret_password() {
+        let ok = parse(&format!("{BASE}{LDAP}")).expect("a valid [ldap] section");
+        let ldap = ok.ldap.expect("the [ldap] section");
+        assert_eq!(
+            (ldap.url.as_str(), ldap.password.as_str()),
+            ("url", "bind-password")
+        );
+        assert_eq!(ldap.allow_plain.as_deref(), Some("insecure"));
+
+        let cases = [
+            ("secret = true\n", "\n", "must be declared secret"),
+            (
+                "type = \"url\"",
+                "type = \"string\"",
+                "must have type = \"url\"",
+            ),
+            (
+                "type = \"bool\"",
+                "type = \"string\"",
+                "must have type = \"bool\"",
+            ),
+            (
+                "ca-file = \"ca-file\"",
+                "ca-file = \"nope\"",
+                "\"nope\", which is not declared",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let text = format!("{BASE}{}", LDAP.replace(from, to));
+            let err = format!("{:#}", parse(&text).expect_err(expected));
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+        let unknown = format!("{BASE}{}", LDAP.replace("[ldap]\n", "[ldap]\nport = 1\n"));
+        assert!(parse(&unknown).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod app;
 mod bindings;
 mod cache;
 mod engine;
+mod ldap;
 pub mod manifest;
 pub mod net;
 mod sandbox;
@@ -211,6 +212,7 @@ impl Host {
             instance: instance.name.clone(),
             params_json: instance.params_json.clone(),
             net: instance.net.clone(),
+            ldap: instance.ldap.clone().map(ldap::LdapSession::new),
             context: instance.context.clone(),
             context_changed: false,
             limits: MemoryLimiter {

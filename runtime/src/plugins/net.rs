@@ -247,7 +247,8 @@ impl NetPolicy {
     }
 }
 
-fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, NetError> {
+/// Resolves `host` and refuses it when any address is one plugins may never reach.
+pub(super) fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, NetError> {
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| NetError::Failed(format!("resolving {host}: {e}")))?
@@ -268,7 +269,8 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-fn error_chain(err: &dyn std::error::Error) -> String {
+/// An error with its causes, `: `-separated.
+pub(super) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

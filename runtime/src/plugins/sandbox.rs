@@ -1,7 +1,8 @@
 //! The state of one sandboxed call and the host capabilities a plugin imports
-//! (`http`, `log`, `instance`). A fresh [`CallState`] is made for every call.
+//! (`http`, `ldap`, `log`, `instance`). A fresh [`CallState`] is made for every call.
 
-use super::bindings::ilm::plugin::{http, instance, log, types};
+use super::bindings::ilm::plugin::{http, instance, ldap, log, types};
+use super::ldap::{LdapFailure, LdapSession};
 use super::net::{NetError, NetPolicy, OutboundRequest};
 use std::sync::Arc;
 use wasmtime::ResourceLimiter;
@@ -16,6 +17,8 @@ pub struct CallState {
     /// Non-secret parameters as a JSON object text.
     pub params_json: Arc<str>,
     pub net: Arc<NetPolicy>,
+    /// The instance's directory; `None` for a plugin without an `[ldap]` section.
+    pub ldap: Option<LdapSession>,
     pub context: String,
     /// Set when the guest replaced the integration context; the caller persists it.
     pub context_changed: bool,
@@ -83,6 +86,70 @@ impl http::Host for CallState {
                 })
             }
         }
+    }
+}
+
+impl CallState {
+    /// The directory session, or the refusal every `ldap` call of a plugin without an
+    /// `[ldap]` section gets.
+    fn ldap_session(&mut self) -> Result<&mut LdapSession, LdapFailure> {
+        let plugin = &self.plugin;
+        self.ldap.as_mut().ok_or_else(|| {
+            LdapFailure::Refused(format!(
+                "plugin {plugin} has no [ldap] section in its manifest, so the host grants it no directory"
+            ))
+        })
+    }
+
+    /// Runs one `ldap` operation and logs a refusal like an HTTP one.
+    fn ldap_call<T>(
+        &mut self,
+        op: impl FnOnce(&mut LdapSession) -> Result<T, LdapFailure>,
+    ) -> Result<T, types::AppError> {
+        self.ldap_session().and_then(op).map_err(|err| {
+            if matches!(err, LdapFailure::Refused(_)) {
+                tracing::warn!(plugin = %self.plugin, instance = %self.instance, "sandbox refused: {err}");
+            }
+            types::AppError {
+                code: err.code(),
+                message: err.to_string(),
+            }
+        })
+    }
+}
+
+impl ldap::Host for CallState {
+    fn search(&mut self, req: ldap::SearchRequest) -> Result<Vec<ldap::Entry>, types::AppError> {
+        self.ldap_call(|s| s.search(&req))
+    }
+
+    fn add(&mut self, dn: String, attributes: Vec<ldap::Attribute>) -> Result<(), types::AppError> {
+        self.ldap_call(|s| s.add(&dn, &attributes))
+    }
+
+    fn modify(
+        &mut self,
+        dn: String,
+        changes: Vec<ldap::Modification>,
+    ) -> Result<(), types::AppError> {
+        self.ldap_call(|s| s.modify(&dn, &changes))
+    }
+
+    fn modify_dn(
+        &mut self,
+        dn: String,
+        new_rdn: String,
+        new_superior: Option<String>,
+    ) -> Result<(), types::AppError> {
+        self.ldap_call(|s| s.modify_dn(&dn, &new_rdn, new_superior.as_deref()))
+    }
+
+    fn delete(&mut self, dn: String) -> Result<(), types::AppError> {
+        self.ldap_call(|s| s.delete(&dn))
+    }
+
+    fn set_password(&mut self, dn: String, password: String) -> Result<(), types::AppError> {
+        self.ldap_call(|s| s.set_password(&dn, &password))
     }
 }
 

@@ -1,7 +1,9 @@
 //! What one call needs to know about its instance: parameters (with defaults and types
-//! checked), the network policy built from the manifest and the instance, and limits.
+//! checked), the network policy and the LDAP directory built from the manifest and the
+//! instance, and limits.
 
-use super::manifest::{template_params, Credentials, Manifest, ParamType};
+use super::ldap::LdapConfig;
+use super::manifest::{template_params, Credentials, LdapSpec, Manifest, ParamType};
 use super::net::{AllowEntry, InjectedHeader, NetPolicy};
 use crate::store::Instance;
 use anyhow::{bail, Context, Result};
@@ -22,6 +24,8 @@ pub struct Limits {
     pub http_timeout_ms: u64,
     /// Largest HTTP response body handed to the plugin.
     pub max_response_mib: usize,
+    /// Timeout of connecting to the LDAP directory, and of each LDAP operation.
+    pub ldap_timeout_ms: u64,
     /// A PEM file with a private CA to trust for HTTPS, besides the public roots.
     pub ca_file: Option<String>,
 }
@@ -33,6 +37,7 @@ impl Default for Limits {
             memory_mib: 64,
             http_timeout_ms: 20_000,
             max_response_mib: 16,
+            ldap_timeout_ms: 20_000,
             ca_file: None,
         }
     }
@@ -41,14 +46,18 @@ impl Default for Limits {
 impl Limits {
     pub fn from_map(map: &Map<String, Value>) -> Result<Self> {
         let limits: Limits = serde_json::from_value(Value::Object(map.clone())).context(
-            "instance limits (deadline_ms, memory_mib, http_timeout_ms, max_response_mib)",
+            "instance limits (deadline_ms, memory_mib, http_timeout_ms, max_response_mib, ldap_timeout_ms)",
         )?;
         let max_mib = super::engine::MAX_MEMORY_CAP_BYTES >> 20;
         if limits.memory_mib == 0 || limits.memory_mib > max_mib {
             bail!("memory_mib must be between 1 and {max_mib}");
         }
-        if limits.deadline_ms == 0 || limits.http_timeout_ms == 0 || limits.max_response_mib == 0 {
-            bail!("deadline_ms, http_timeout_ms and max_response_mib must be above 0");
+        if limits.deadline_ms == 0
+            || limits.http_timeout_ms == 0
+            || limits.max_response_mib == 0
+            || limits.ldap_timeout_ms == 0
+        {
+            bail!("deadline_ms, http_timeout_ms, max_response_mib and ldap_timeout_ms must be above 0");
         }
         Ok(limits)
     }
@@ -70,6 +79,8 @@ pub struct InstanceSettings {
     pub params: Map<String, Value>,
     pub params_json: Arc<str>,
     pub net: Arc<NetPolicy>,
+    /// The directory of a plugin with an `[ldap]` section.
+    pub ldap: Option<Arc<LdapConfig>>,
     pub limits: Limits,
     /// The integration context at the start of the call.
     pub context: String,
@@ -108,13 +119,25 @@ impl InstanceSettings {
             credentials,
             timeout: Duration::from_millis(limits.http_timeout_ms),
             max_response_bytes: limits.max_response_mib << 20,
-            extra_root: limits.ca_file.as_deref().map(load_certificate).transpose()?,
+            extra_root: limits
+                .ca_file
+                .as_deref()
+                .map(load_certificate)
+                .transpose()?,
+        };
+        let ldap = match &manifest.ldap {
+            Some(spec) => Some(Arc::new(
+                ldap_config(spec, &params, &instance.secrets, &limits)
+                    .context("the plugin's [ldap] directory")?,
+            )),
+            None => None,
         };
         Ok(Self {
             name: instance.name.as_str().into(),
             params_json: Value::Object(params.clone()).to_string().into(),
             params,
             net: Arc::new(net),
+            ldap,
             limits,
             context,
         })
@@ -133,6 +156,7 @@ impl InstanceSettings {
                 max_response_bytes: 0,
                 extra_root: None,
             }),
+            ldap: None,
             limits: Limits {
                 deadline_ms: 2_000,
                 ..Limits::default()
@@ -244,14 +268,57 @@ fn expand_host(entry: &str, params: &Map<String, Value>) -> Result<Option<String
     )))
 }
 
-fn credential_header(creds: &Credentials, secrets: &Map<String, Value>) -> Result<InjectedHeader> {
-    let secret = |name: &str| -> Result<String> {
-        match secrets.get(name) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Ok(other.to_string()),
-            None => bail!("the secret parameter {name:?} is not set on this instance"),
-        }
+/// A parameter's value as text, from the secrets or (for `plain_too`) the plain parameters.
+fn param_text(
+    name: &str,
+    secrets: &Map<String, Value>,
+    plain_too: Option<&Map<String, Value>>,
+) -> Result<String> {
+    match secrets
+        .get(name)
+        .or_else(|| plain_too.and_then(|p| p.get(name)))
+    {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Ok(other.to_string()),
+        None if plain_too.is_some() => bail!("the parameter {name:?} is not set on this instance"),
+        None => bail!("the secret parameter {name:?} is not set on this instance"),
+    }
+}
+
+/// The directory an `[ldap]` section names, from the instance's parameters and secrets.
+fn ldap_config(
+    spec: &LdapSpec,
+    params: &Map<String, Value>,
+    secrets: &Map<String, Value>,
+    limits: &Limits,
+) -> Result<LdapConfig> {
+    let text = |name: &str| param_text(name, secrets, Some(params));
+    let allow_plain = spec
+        .allow_plain
+        .as_ref()
+        .and_then(|name| params.get(name))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let ca_file = match &spec.ca_file {
+        Some(name) => params
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(std::path::PathBuf::from),
+        None => None,
     };
+    LdapConfig::new(
+        &text(&spec.url)?,
+        allow_plain,
+        text(&spec.bind_dn)?,
+        param_text(&spec.password, secrets, None)?,
+        ca_file,
+        Duration::from_millis(limits.ldap_timeout_ms),
+    )
+}
+
+fn credential_header(creds: &Credentials, secrets: &Map<String, Value>) -> Result<InjectedHeader> {
+    let secret = |name: &str| param_text(name, secrets, None);
     Ok(match creds {
         Credentials::Bearer { token } => InjectedHeader {
             name: "Authorization".to_owned(),

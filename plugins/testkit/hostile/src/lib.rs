@@ -3,7 +3,8 @@
 //! memory, huge results, panics, the clock). The host must contain every one of them and
 //! keep serving the next call. Never install it in production.
 
-use guest_common::{app_error, commands, fetch, http, iam, instance, AppError, AppUser, Field};
+use guest_common::Field;
+use guest_common::{app_error, commands, fetch, http, iam, instance, ldap, AppError, AppUser};
 use guest_common::{FetchResult, Lookup, PluginInfo};
 use serde_json::{json, Value};
 
@@ -23,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "echo",
     "echo-params",
     "clock",
+    "ldap-probe",
 ];
 
 const MIB: usize = 1 << 20;
@@ -92,6 +94,7 @@ impl commands::Guest for Hostile {
             "panic" => panic!("hostile panic"),
             "echo" => Ok(args),
             "echo-params" => Ok(instance::params()),
+            "ldap-probe" => Ok(ldap_probe()),
             "clock" => {
                 let now = std::time::SystemTime::now();
                 Ok(format!("{now:?}"))
@@ -102,6 +105,30 @@ impl commands::Guest for Hostile {
             )),
         }
     }
+}
+
+/// Calls every `ldap` function; returns `{function: {ok} | {code, message}}`.
+fn ldap_probe() -> String {
+    let outcome = |result: Result<(), AppError>| match result {
+        Ok(()) => json!({"ok": true}),
+        Err(e) => json!({"code": e.code, "message": e.message}),
+    };
+    let search = ldap::search(&ldap::SearchRequest {
+        base: "DC=example,DC=test".into(),
+        scope: ldap::Scope::Subtree,
+        filter: "(objectClass=*)".into(),
+        attributes: Vec::new(),
+        limit: 0,
+    });
+    json!({
+        "search": outcome(search.map(drop)),
+        "add": outcome(ldap::add("CN=x,DC=example,DC=test", &[])),
+        "modify": outcome(ldap::modify("CN=x,DC=example,DC=test", &[])),
+        "modify-dn": outcome(ldap::modify_dn("CN=x,DC=example,DC=test", "CN=y", None)),
+        "delete": outcome(ldap::delete("CN=x,DC=example,DC=test")),
+        "set-password": outcome(ldap::set_password("CN=x,DC=example,DC=test", "P@ssw0rd!")),
+    })
+    .to_string()
 }
 
 /// GET `args.url` through the host; the host's refusal is returned as the command's error.
