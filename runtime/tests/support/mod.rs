@@ -278,6 +278,107 @@ impl SmtpSink {
     }
 }
 
+/// The Samba AD DC of `scripts/samba-template`: base DN, administrator, password.
+pub const SAMBA_BASE_DN: &str = "DC=example,DC=test";
+pub const SAMBA_ADMIN_DN: &str = "CN=Administrator,CN=Users,DC=example,DC=test";
+pub const SAMBA_ADMIN_PASSWORD: &str = "Passw0rd!Admin";
+
+/// Serializes the Samba users of this test binary; [`SambaDc::start`] also takes a file
+/// lock, because test binaries run in parallel too and Samba's ports are fixed.
+static SAMBA_IN_THIS_PROCESS: Mutex<()> = Mutex::new(());
+
+/// A fresh Samba AD DC on 127.0.0.1 (LDAP 389, LDAPS 636 with the own CA of
+/// `.services/samba-tls`), copied from the provisioned template and running as one
+/// process with only the LDAP service. Killed when dropped; only one runs at a time.
+pub struct SambaDc {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub tls_dir: PathBuf,
+    /// From spawning Samba to LDAPS accepting connections.
+    pub ready_after: Duration,
+    _process_lock: std::sync::MutexGuard<'static, ()>,
+    _machine_lock: std::fs::File,
+}
+
+impl SambaDc {
+    pub fn start() -> Self {
+        let process_lock = SAMBA_IN_THIS_PROCESS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let machine_lock = std::fs::File::create("/tmp/ilm-test-samba.lock")
+            .and_then(|f| f.lock().map(|()| f))
+            .expect("locking /tmp/ilm-test-samba.lock");
+        // Provisions once (a no-op afterwards); under the lock, so only one test does it.
+        let made = Command::new(repo_root().join("scripts/samba-template"))
+            .output()
+            .expect("running scripts/samba-template");
+        assert!(
+            made.status.success(),
+            "scripts/samba-template failed (run scripts/install-test-services first):\n{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let template = PathBuf::from(String::from_utf8_lossy(&made.stdout).trim());
+        let tls_dir = repo_root().join(".services/samba-tls");
+        assert!(
+            TcpStream::connect(("127.0.0.1", 636)).is_err(),
+            "something already listens on 127.0.0.1:636 (a Samba left running?); stop it first"
+        );
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(template.join("."))
+            .arg(dir.path())
+            .status()
+            .expect("running cp");
+        assert!(copied.success(), "copying the Samba template failed");
+        let conf = dir.path().join("etc/smb.conf");
+        let text = std::fs::read_to_string(&conf).expect("reading smb.conf");
+        let template_text = template.to_string_lossy();
+        let here = dir.path().to_string_lossy();
+        std::fs::write(&conf, text.replace(&*template_text, &here)).expect("writing smb.conf");
+
+        let tls = |name: &str| tls_dir.join(name).to_string_lossy().into_owned();
+        let log = std::fs::File::create(dir.path().join("samba.out")).expect("samba log");
+        let started = Instant::now();
+        let mut child = Command::new("samba")
+            .args(["-i", "-M", "single", "-d1", "-s"])
+            .arg(&conf)
+            .arg("--option=server services=ldap")
+            .arg(format!("--option=tls keyfile={}", tls("key.pem")))
+            .arg(format!("--option=tls certfile={}", tls("cert.pem")))
+            .arg(format!("--option=tls cafile={}", tls("ca.pem")))
+            // Lets the tests show that the host, not Samba, keeps passwords off plain LDAP.
+            .arg("--option=ldap server require strong auth=no")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("samba log"))
+            .stderr(log)
+            .spawn()
+            .expect("starting samba (run scripts/install-test-services)");
+        wait_for_port(636, &mut child, "samba");
+        Self {
+            child,
+            dir,
+            tls_dir,
+            ready_after: started.elapsed(),
+            _process_lock: process_lock,
+            _machine_lock: machine_lock,
+        }
+    }
+
+    pub fn ca_file(&self) -> PathBuf {
+        self.tls_dir.join("ca.pem")
+    }
+}
+
+impl Drop for SambaDc {
+    fn drop(&mut self) {
+        // Before the locks (dropped after this) let the next Samba start.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A CA and a server certificate for 127.0.0.1 (openssl), for TLS servers in tests.
 pub struct TestCa {
     pub dir: tempfile::TempDir,
@@ -294,7 +395,10 @@ impl TestCa {
              printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext
              openssl x509 -req -in req.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem -days 2 -extfile san.ext 2>/dev/null"
         );
-        let status = Command::new("bash").args(["-c", &script]).status().expect("openssl");
+        let status = Command::new("bash")
+            .args(["-c", &script])
+            .status()
+            .expect("openssl");
         assert!(status.success(), "creating the test CA failed");
         Self { dir }
     }
@@ -320,7 +424,12 @@ impl ReportServer {
         let script = repo_root().join("runtime/tests/support/serve_report.py");
         let mut child = Command::new("python3")
             .arg(script)
-            .args([&port.to_string(), &report.path().display().to_string(), user, password])
+            .args([
+                &port.to_string(),
+                &report.path().display().to_string(),
+                user,
+                password,
+            ])
             .arg(ca.path("cert.pem"))
             .arg(ca.path("key.pem"))
             .stdout(Stdio::null())
@@ -328,11 +437,18 @@ impl ReportServer {
             .spawn()
             .expect("starting the report server");
         wait_for_port(port, &mut child, "the report server");
-        Self { server: Server { child, port }, ca, report }
+        Self {
+            server: Server { child, port },
+            ca,
+            report,
+        }
     }
 
     pub fn url(&self) -> String {
-        format!("https://127.0.0.1:{}/ccx/service/customreport2/acme/ISU/Workers?format=json", self.server.port)
+        format!(
+            "https://127.0.0.1:{}/ccx/service/customreport2/acme/ISU/Workers?format=json",
+            self.server.port
+        )
     }
 
     /// Replaces the report's rows.
