@@ -1,5 +1,6 @@
 //! The ILM runtime: HR-driven identity lifecycle through sandboxed WebAssembly integrations.
 
+pub mod api;
 pub mod cli;
 pub mod fetch;
 pub mod iam;

@@ -1,16 +1,20 @@
 //! The `ilm` command line: argument parsing, logging setup and exit codes. Each command
 //! group lives in its own module and returns an [`Outcome`].
 
+mod apikey;
+mod audit;
 mod command;
 mod fetch;
 mod incident;
 mod instance;
 mod list;
 mod output;
+mod people;
 mod playbook;
 mod plugin;
 mod profile;
 mod run;
+mod serve;
 mod transform;
 
 use anyhow::{Context as _, Result};
@@ -98,6 +102,19 @@ enum Command {
     Command(command::CommandArgs),
     /// Try a transformer script (OU mapping, password generation, ...) on an input.
     Transform(transform::TransformArgs),
+    /// Users of the runtime: who the API shows to ConductorOne and playbooks assign to.
+    #[command(subcommand)]
+    User(people::UserCommand),
+    /// Roles and the permissions they grant.
+    #[command(subcommand)]
+    Role(people::RoleCommand),
+    /// API keys for the REST API (shown once, stored as a hash).
+    #[command(subcommand)]
+    Apikey(apikey::ApiKeyCommand),
+    /// Changes to users, roles and API keys, newest first.
+    Audit(audit::AuditArgs),
+    /// Serve the XSOAR-compatible REST API over HTTPS.
+    Serve(serve::ServeArgs),
     /// Incidents: create, inspect, run their playbooks, answer their questions.
     #[command(subcommand)]
     Incident(incident::IncidentCommand),
@@ -196,6 +213,11 @@ pub fn main() -> ExitCode {
         Command::Instance(cmd) => instance::run(&ctx, cmd),
         Command::Command(args) => command::run(&ctx, args),
         Command::Transform(args) => transform::run(&ctx, args),
+        Command::User(cmd) => people::run_user(&ctx, cmd),
+        Command::Role(cmd) => people::run_role(&ctx, cmd),
+        Command::Apikey(cmd) => apikey::run(&ctx, cmd),
+        Command::Audit(args) => audit::run(&ctx, args),
+        Command::Serve(args) => serve::run(&ctx, args),
         Command::Incident(cmd) => incident::run(&ctx, cmd),
         Command::Profile(cmd) => profile::run(&ctx, cmd),
         Command::List(cmd) => list::run(&ctx, cmd),

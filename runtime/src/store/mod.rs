@@ -21,7 +21,7 @@ pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord};
 pub use journal::{JournalEntry, RunState, REDACTED};
 pub use paging::{Page, PageRequest};
-pub use people::{NewUser, Permission, Role, User};
+pub use people::{NewUser, PeopleStamp, Permission, Role, User};
 pub use profiles::{ProfileFilter, UserProfile};
 pub use refusal::Refusal;
 

@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -91,6 +90,11 @@ pub struct User {
     pub roles: Vec<String>,
 }
 
+/// Changes whenever a user or role is added or changed, by any process: every change adds a
+/// row or bumps a `version` (keep it so), and nothing is deleted. Caches compare stamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeopleStamp([i64; 4]);
+
 /// What `add_user` needs; the id is the username.
 #[derive(Debug, Clone, Default)]
 pub struct NewUser {
@@ -120,33 +124,44 @@ impl Role {
 }
 
 const USER_COLUMNS: &str = "id, username, name, first_name, last_name, email, disabled, version";
+const USER_COLUMNS_OF_U: &str =
+    "u.id, u.username, u.name, u.first_name, u.last_name, u.email, u.disabled, u.version";
 const ROLE_COLUMNS: &str = "id, permissions, builtin, version";
 
 impl Store {
     /// Every user, by id, with their roles.
     pub fn users(&self) -> Result<Vec<User>> {
-        // Two queries and a merge: one pass each, instead of a role query per user.
-        let mut roles: HashMap<String, Vec<String>> = HashMap::new();
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT user_id, role_id FROM user_roles ORDER BY user_id, position")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
-            let (user, role) = row?;
-            roles.entry(user).or_default().push(role);
+        // One pass over users joined with their roles (one row per role): a user's columns
+        // are read only on their first row.
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {USER_COLUMNS_OF_U}, r.role_id
+             FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
+             ORDER BY u.id, r.position"
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut users: Vec<User> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let same_user = users.last().is_some_and(|last| {
+                row.get_ref(0).ok().and_then(|v| v.as_str().ok()) == Some(&last.id)
+            });
+            if !same_user {
+                users.push(user_row(row)?);
+            }
+            if let (Some(user), Some(role)) = (users.last_mut(), row.get::<_, Option<String>>(8)?) {
+                user.roles.push(role);
+            }
         }
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?;
-        let users = stmt
-            .query_map([], user_row)?
-            .map(|user| {
-                user.map(|mut user| {
-                    user.roles = roles.remove(&user.id).unwrap_or_default();
-                    user
-                })
-            })
-            .collect::<rusqlite::Result<_>>()?;
         Ok(users)
+    }
+
+    /// The current [`PeopleStamp`]; cheap next to listing the people.
+    pub fn people_stamp(&self) -> Result<PeopleStamp> {
+        Ok(PeopleStamp(self.conn().query_row(
+            "SELECT (SELECT count(*) FROM users), (SELECT coalesce(sum(version), 0) FROM users),
+                    (SELECT count(*) FROM roles), (SELECT coalesce(sum(version), 0) FROM roles)",
+            [],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+        )?))
     }
 
     /// The user with this id, if any.

@@ -1,0 +1,84 @@
+//! The XSOAR-compatible REST API behind `ilm serve`. ConductorOne's XSOAR connector syncs
+//! the runtime's users and roles through it and grants or revokes roles
+//! (`shared/spec/conductorone-xsoar-api.md` §8 is the contract); scripts and people read
+//! incidents and user profiles. Every endpoint answers at the root and under `/xsoar`, with
+//! or without doubled slashes; every answer, errors included, is JSON, gzip-compressed
+//! when the client accepts it.
+
+mod auth;
+mod db;
+mod error;
+mod incidents;
+mod listing;
+mod paths;
+mod profiles;
+mod server;
+mod tls;
+mod users;
+
+pub use db::Db;
+pub use server::{Server, Transport};
+pub use tls::{self_signed_paths, Tls};
+
+use crate::store::PageRequest;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+use axum::Router;
+use error::ApiError;
+use listing::UsersListing;
+use std::sync::Arc;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+
+/// Request bodies over this size are refused with 413 before parsing; the largest real one,
+/// a user's role list, is far smaller.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What handlers share.
+#[derive(Clone)]
+struct AppState {
+    db: Db,
+    users: Arc<UsersListing>,
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Db {
+        state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<UsersListing> {
+    fn from_ref(state: &AppState) -> Self {
+        state.users.clone()
+    }
+}
+
+/// The routes; [`Server`] puts [`paths::normalize`] in front of them.
+fn router(db: Db) -> Router {
+    Router::new()
+        .route("/user", get(users::me))
+        .route("/users", get(users::list))
+        .route("/roles", get(users::roles))
+        .route("/users/update", post(users::update))
+        .route("/incidents", get(incidents::search))
+        .route("/incidents/{id}", get(incidents::get))
+        .route("/profiles", get(profiles::search))
+        .route("/profiles/{email}", get(profiles::get))
+        .fallback(error::no_endpoint)
+        .method_not_allowed_fallback(error::wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // `GET /users` comes gzipped from its cache; the other answers are small, and at the
+        // fastest level compression costs less than it saves.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+        .with_state(AppState {
+            db,
+            users: Arc::default(),
+        })
+}
+
+/// The paging of a search from its query parameters.
+fn page_request(page: Option<u32>, size: Option<u32>) -> Result<PageRequest, ApiError> {
+    Ok(PageRequest::new(
+        page.unwrap_or(0),
+        size.unwrap_or(PageRequest::DEFAULT_SIZE),
+    )?)
+}
