@@ -50,7 +50,7 @@ impl Mapper for ScriptMapper {
     }
 
     fn incoming(&self, app_user: &Value) -> Result<Map<String, Value>, String> {
-        self.call("incoming", &[app_user.clone()])
+        self.call("incoming", std::slice::from_ref(app_user))
     }
 }
 

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum InstanceCommand {
     /// Configure a new instance of a plugin.
     Add(AddArgs),
@@ -108,7 +109,8 @@ pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
             set("http_timeout_ms", args.http_timeout_ms);
             set("max_response_mib", args.max_response_mib.map(|m| m as u64));
             if let Some(path) = &args.ca_file {
-                let path = std::fs::canonicalize(path).with_context(|| format!("--ca-file {}", path.display()))?;
+                let path = std::fs::canonicalize(path)
+                    .with_context(|| format!("--ca-file {}", path.display()))?;
                 limits.insert("ca_file".into(), Value::from(path.display().to_string()));
             }
             let instance = Instance {

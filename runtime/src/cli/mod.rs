@@ -99,7 +99,8 @@ enum Command {
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
     /// Run an IAM or plugin command on one or more instances.
-    Command(command::CommandArgs),
+    #[command(name = "command")]
+    Iam(command::CommandArgs),
     /// Try a transformer script (OU mapping, password generation, ...) on an input.
     Transform(transform::TransformArgs),
     /// Users of the runtime: who the API shows to ConductorOne and playbooks assign to.
@@ -211,7 +212,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plugin(cmd) => plugin::run(&ctx, cmd),
         Command::Instance(cmd) => instance::run(&ctx, cmd),
-        Command::Command(args) => command::run(&ctx, args),
+        Command::Iam(args) => command::run(&ctx, args),
         Command::Transform(args) => transform::run(&ctx, args),
         Command::User(cmd) => people::run_user(&ctx, cmd),
         Command::Role(cmd) => people::run_role(&ctx, cmd),
