@@ -319,6 +319,7 @@ impl SambaDc {
         );
         let template = PathBuf::from(String::from_utf8_lossy(&made.stdout).trim());
         let tls_dir = repo_root().join(".services/samba-tls");
+        stop_stale_samba();
         assert!(
             TcpStream::connect(("127.0.0.1", 636)).is_err(),
             "something already listens on 127.0.0.1:636 (a Samba left running?); stop it first"
@@ -355,6 +356,8 @@ impl SambaDc {
             .stderr(log)
             .spawn()
             .expect("starting samba (run scripts/install-test-services)");
+        // A test process that is killed never drops its Samba; the next one stops it.
+        let _ = std::fs::write(SAMBA_PID_FILE, child.id().to_string());
         wait_for_port(636, &mut child, "samba");
         Self {
             child,
@@ -369,6 +372,32 @@ impl SambaDc {
     pub fn ca_file(&self) -> PathBuf {
         self.tls_dir.join("ca.pem")
     }
+}
+
+/// Where the running test Samba's process id is kept (under the machine lock).
+const SAMBA_PID_FILE: &str = "/tmp/ilm-test-samba.pid";
+
+/// Stops a Samba that a killed test process left running, if that process id is still a
+/// Samba.
+fn stop_stale_samba() {
+    let Some(pid) = std::fs::read_to_string(SAMBA_PID_FILE)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    // Samba retitles itself ("samba: root process").
+    if String::from_utf8_lossy(&cmdline).starts_with("samba") {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", 636)).is_ok()
+            && start.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let _ = std::fs::remove_file(SAMBA_PID_FILE);
 }
 
 impl Drop for SambaDc {
