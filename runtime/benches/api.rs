@@ -1,7 +1,8 @@
 //! API hot paths (issue 7), over HTTPS on loopback with a keep-alive client:
 //! `GET /users` with 10,000 users and 50 roles (goal: at most 50 ms a request), gzip as the
 //! connector asks for it and uncompressed, from the cached listing and right after a change; `GET /user` with a valid key, whose cost is
-//! mostly the key check, as latency and as requests per second from several clients.
+//! mostly the key check, as latency and as requests per second from several clients; and
+//! the store's part of a rebuilt listing.
 
 #[path = "../tests/api_common/mod.rs"]
 mod api_common;
@@ -92,6 +93,10 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("api");
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(10));
+    // What a rebuilt listing costs in the store alone.
+    group.bench_function("store: users(), 10k users", |b| {
+        b.iter(|| assert_eq!(store.users().expect("users").len(), USERS))
+    });
     group.bench_function("GET /users, 10k users, gzip", |b| {
         b.iter(|| assert_eq!(get(&http, &users, Some(&key)).status, 200))
     });

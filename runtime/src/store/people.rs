@@ -124,34 +124,29 @@ impl Role {
 }
 
 const USER_COLUMNS: &str = "id, username, name, first_name, last_name, email, disabled, version";
-const USER_COLUMNS_OF_U: &str =
-    "u.id, u.username, u.name, u.first_name, u.last_name, u.email, u.disabled, u.version";
+/// Joins role names in `users()`; `char(31)` in SQL.
+const ROLE_SEPARATOR: char = '\u{1f}';
 const ROLE_COLUMNS: &str = "id, permissions, builtin, version";
 
 impl Store {
     /// Every user, by id, with their roles.
     pub fn users(&self) -> Result<Vec<User>> {
-        // One pass over users joined with their roles (one row per role): a user's columns
-        // are read only on their first row.
+        // One row per user, the roles joined with a separator that names cannot contain
+        // (`check_name` refuses control characters).
         let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {USER_COLUMNS_OF_U}, r.role_id
-             FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
-             ORDER BY u.id, r.position"
+            "SELECT {USER_COLUMNS},
+                 (SELECT group_concat(role_id, char(31)) FROM
+                     (SELECT role_id FROM user_roles WHERE user_id = users.id ORDER BY position))
+             FROM users ORDER BY id"
         ))?;
-        let mut rows = stmt.query([])?;
-        let mut users: Vec<User> = Vec::new();
-        while let Some(row) = rows.next()? {
-            let same_user = users.last().is_some_and(|last| {
-                row.get_ref(0).ok().and_then(|v| v.as_str().ok()) == Some(&last.id)
-            });
-            if !same_user {
-                users.push(user_row(row)?);
+        let rows = stmt.query_map([], |row| {
+            let mut user = user_row(row)?;
+            if let Some(roles) = row.get_ref(8)?.as_str_or_null()? {
+                user.roles = roles.split(ROLE_SEPARATOR).map(str::to_owned).collect();
             }
-            if let (Some(user), Some(role)) = (users.last_mut(), row.get::<_, Option<String>>(8)?) {
-                user.roles.push(role);
-            }
-        }
-        Ok(users)
+            Ok(user)
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The current [`PeopleStamp`]; cheap next to listing the people.
