@@ -405,6 +405,7 @@ impl Drop for SambaDc {
         // Before the locks (dropped after this) let the next Samba start.
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(SAMBA_PID_FILE);
     }
 }
 
