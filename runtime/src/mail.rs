@@ -2,7 +2,8 @@
 //! a local relay), `smtp://host:port?tls=required` (STARTTLS) or `smtps://host:port`.
 
 use anyhow::{bail, Context, Result};
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
 use lettre::{Message, SmtpTransport, Transport};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -57,9 +58,11 @@ impl Mailer {
                 .parse()
                 .with_context(|| format!("cc {cc:?} is not a valid address"))?);
         }
-        let message = builder
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.body.clone())?;
+        // 8bit keeps the text readable as sent (no quoted-printable escapes in a password);
+        // a body 8bit cannot carry (over-long lines) gets lettre's own choice.
+        let body = Body::new_with_encoding(mail.body.clone(), ContentTransferEncoding::EightBit)
+            .unwrap_or_else(Body::new);
+        let message = builder.header(ContentType::TEXT_PLAIN).body(body)?;
         self.transport
             .send(&message)
             .with_context(|| format!("sending {:?} to {}", mail.subject, mail.to.join(", ")))?;
