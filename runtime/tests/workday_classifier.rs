@@ -207,7 +207,7 @@ fn the_shipped_map_gives_what_the_tests_mocked() {
         let fixture = fixture(name);
         let raw = fixture["full_report"]["Report_Entry"][0].clone();
         let row = map.normalize(raw, &params).unwrap();
-        let mut ours = row.profile().clone();
+        let mut ours = row.profile();
         // The runtime sets these two itself, whatever the mapper gives.
         for key in ["sourcepriority", "sourceoftruth"] {
             ours.remove(key);

@@ -3,9 +3,10 @@
 //! table in order (first match wins), then the TUFE and display-name rules.
 
 use super::normalize::NormalizedRow;
-use super::{field, values, Event, IncidentType, Profile, WorkdayParams};
+use super::{field, values, Event, IncidentType, Profile, WorkdayParams, SOURCE_OF_TRUTH};
 use chrono::NaiveDate;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 
 /// What to do with one report row.
@@ -133,7 +134,7 @@ fn event<'s>(
     }
 
     let changes = changes.unwrap_or_default();
-    let mut profile = row.profile().clone();
+    let mut profile = row.profile();
     if let (IncidentType::UpdateUser, Some(user)) = (incident_type, stored) {
         profile.insert(field::OLD_USER_DATA.into(), Value::Object(user.clone()));
         if values::source_priority(user) != params.source_priority {
@@ -233,7 +234,7 @@ fn prehire(row: &NormalizedRow) -> bool {
 fn event_type(
     row: &NormalizedRow,
     stored: Option<&Profile>,
-    changes: Option<&[(&str, &Value)]>,
+    changes: Option<&[Change]>,
     hire: NaiveDate,
     params: &WorkdayParams,
     today: NaiveDate,
@@ -289,39 +290,39 @@ fn event_type(
     }
 }
 
+/// A changed field: its name and Workday's value.
+type Change<'r> = (&'r str, Cow<'r, str>);
+
 /// Spec §5.10: the row's fields whose value differs from the stored profile, in row order.
+/// Values compare in canonical form, so "" and missing, 1 and "1" are no change.
 fn changed_fields<'r>(
     row: &'r NormalizedRow,
     user: &Profile,
     params: &WorkdayParams,
-) -> Vec<(&'r str, &'r Value)> {
-    row.profile()
-        .iter()
-        .filter(|(name, value)| !unchanged(name, value, user, params))
-        .map(|(name, value)| (name.as_str(), value))
-        .collect()
-}
-
-fn unchanged(name: &str, value: &Value, user: &Profile, params: &WorkdayParams) -> bool {
-    match name {
-        // Bookkeeping fields: a profile written before they existed reads as priority 1
-        // (as D4 does) and as this source, so their absence alone is no update.
-        field::SOURCE_PRIORITY => values::source_priority(user) == params.source_priority,
-        field::SOURCE_OF_TRUTH if values::field(user, name).is_empty() => true,
-        _ => values::same(Some(value), user.get(name)),
+) -> Vec<Change<'r>> {
+    let mut changes: Vec<Change<'r>> = row
+        .fields()
+        .filter(|(name, value)| values::field(user, name) != *value)
+        .map(|(name, value)| (name, Cow::Borrowed(value)))
+        .collect();
+    // Bookkeeping fields: a profile written before they existed reads as priority 1 (as
+    // D4 does) and as this source, so their absence alone is no update.
+    if values::source_priority(user) != params.source_priority {
+        let priority = params.source_priority.to_string();
+        changes.push((field::SOURCE_PRIORITY, Cow::Owned(priority)));
     }
+    let source = values::field(user, field::SOURCE_OF_TRUTH);
+    if !source.is_empty() && source != SOURCE_OF_TRUTH {
+        changes.push((field::SOURCE_OF_TRUTH, Cow::Borrowed(SOURCE_OF_TRUTH)));
+    }
+    changes
 }
 
 /// One line per changed field: `title field was updated to "Sr Engineer".`
-fn changes_text(changes: &[(&str, &Value)]) -> String {
+fn changes_text(changes: &[Change]) -> String {
     changes
         .iter()
-        .map(|(name, value)| {
-            format!(
-                "{name} field was updated to \"{}\".",
-                values::text(Some(value))
-            )
-        })
+        .map(|(name, value)| format!("{name} field was updated to \"{value}\"."))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -332,7 +333,7 @@ fn merged_profile(holder: &Profile, row: &NormalizedRow) -> Profile {
     let mut merged = holder.clone();
     for (name, value) in row.profile() {
         if name != field::EMAIL && name != field::USERNAME {
-            merged.insert(name.clone(), value.clone());
+            merged.insert(name, value);
         }
     }
     merged

@@ -3,7 +3,7 @@
 
 use chrono::format::{parse, Item, Parsed, StrftimeItems};
 use chrono::{Datelike, NaiveDate};
-use std::fmt;
+use std::fmt::{self, Write};
 
 /// A compiled date format (the `workday_date_format` parameter, default `%m/%d/%Y`).
 #[derive(Clone)]
@@ -61,7 +61,14 @@ impl fmt::Debug for DateFormat {
     }
 }
 
-/// `date` as profiles store it: `MM/DD/YYYY`.
-pub fn profile_date(date: NaiveDate) -> String {
-    format!("{:02}/{:02}/{:04}", date.month(), date.day(), date.year())
+/// Appends `date` as profiles store it: `MM/DD/YYYY`.
+pub fn push_profile_date(out: &mut String, date: NaiveDate) {
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "{:02}/{:02}/{:04}",
+        date.month(),
+        date.day(),
+        date.year()
+    );
 }

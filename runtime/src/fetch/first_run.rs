@@ -29,7 +29,7 @@ pub fn first_run_profiles<'a>(
             return Err(DropReason::TerminatedUnknownUser);
         }
         emails.insert(row.email().to_owned());
-        let mut profile = row.into_profile();
+        let mut profile = row.profile();
         if !params.ad_reached(hire, today) {
             profile.insert(field::AD_ACCOUNT_STATUS.into(), "Pending".into());
         }

@@ -4,18 +4,21 @@
 //! report key(s) → profile field, with an optional transform. It is declarative rather
 //! than a script so a 100,000-row report normalizes in well under a second. Normalizing a
 //! row gives its profile fields in map order, dates as `MM/DD/YYYY`, the email lower-cased
-//! and every value as canonical text, then `sourcepriority` and `sourceoftruth`.
+//! and every value as canonical text, then `sourcepriority` and `sourceoftruth`. A row keeps
+//! its values in one buffer; the profile map is built only for the rows that need one.
 
-use super::dates::profile_date;
+use super::dates::push_profile_date;
 use super::params::DeactivationField;
 use super::{field, values, Profile, WorkdayParams, SOURCE_OF_TRUTH};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The map file: `fields = [ { to = "email", from = "Email_Address", transform = "lowercase" }, … ]`.
 #[derive(Deserialize)]
@@ -94,25 +97,52 @@ struct Field {
     kind: Kind,
 }
 
-impl Field {
-    /// The first source key with a value; a key present only as `null` counts as empty.
-    fn source<'r>(&self, row: &'r Map<String, Value>) -> Option<(&str, &'r Value)> {
-        let mut null = None;
-        for key in &self.from {
-            match row.get(key) {
-                Some(value @ Value::Null) => null = null.or(Some((key.as_str(), value))),
-                Some(value) => return Some((key, value)),
-                None => {}
-            }
-        }
-        null
-    }
-}
-
 /// The compiled incoming map.
 #[derive(Debug, Clone)]
 pub struct IncomingMap {
-    fields: Vec<Field>,
+    fields: Arc<Fields>,
+}
+
+/// The map's fields, shared by every row it normalizes.
+#[derive(Debug)]
+struct Fields {
+    list: Vec<Field>,
+    /// Profile field name → position in `list`.
+    position: HashMap<String, usize>,
+    /// Report key → the fields it feeds, with its rank in each field's `from` list.
+    by_key: HashMap<String, Vec<(usize, usize)>>,
+}
+
+impl Fields {
+    /// Each field's source in `row`: the first of its keys with a value, else the first
+    /// present as `null` (an empty value). One pass over the row, whose entries are cold in
+    /// memory on a large report, rather than a hash lookup per field.
+    fn sources<'r>(&self, row: &'r Map<String, Value>) -> Vec<Option<Source<'r>>> {
+        let mut picked: Vec<Option<Source<'r>>> = vec![None; self.list.len()];
+        for (key, value) in row {
+            for &(field, rank) in self.by_key.get(key.as_str()).into_iter().flatten() {
+                let candidate = Source { rank, key, value };
+                if picked[field].is_none_or(|best| candidate.before(&best)) {
+                    picked[field] = Some(candidate);
+                }
+            }
+        }
+        picked
+    }
+}
+
+/// Where a field's value comes from in a row.
+#[derive(Debug, Clone, Copy)]
+struct Source<'r> {
+    rank: usize,
+    key: &'r str,
+    value: &'r Value,
+}
+
+impl Source<'_> {
+    fn before(&self, other: &Self) -> bool {
+        (self.value.is_null(), self.rank) < (other.value.is_null(), other.rank)
+    }
 }
 
 impl IncomingMap {
@@ -133,21 +163,33 @@ impl IncomingMap {
             problem,
         };
         let file: MapFile = toml::from_str(text).map_err(|e| error(e.to_string()))?;
-        let mut seen = HashSet::new();
-        let mut fields = Vec::with_capacity(file.fields.len());
+        let mut list = Vec::with_capacity(file.fields.len());
+        let mut position = HashMap::with_capacity(file.fields.len());
         for entry in file.fields {
             let field = compile(entry).map_err(&error)?;
-            if !seen.insert(field.to.clone()) {
+            if position.insert(field.to.clone(), list.len()).is_some() {
                 return Err(error(format!("field {:?} is mapped twice", field.to)));
             }
-            fields.push(field);
+            list.push(field);
         }
-        if let Some(missing) = REQUIRED.iter().find(|name| !seen.contains(**name)) {
+        if let Some(missing) = REQUIRED.iter().find(|name| !position.contains_key(**name)) {
             return Err(error(format!(
                 "no field maps to {missing:?}; email, employeeid and hiredate identify a row"
             )));
         }
-        Ok(Self { fields })
+        let mut by_key: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for (at, field) in list.iter().enumerate() {
+            for (rank, key) in field.from.iter().enumerate() {
+                by_key.entry(key.clone()).or_default().push((at, rank));
+            }
+        }
+        Ok(Self {
+            fields: Arc::new(Fields {
+                list,
+                position,
+                by_key,
+            }),
+        })
     }
 
     /// Normalizes one report row (spec §5.3). Rows that cannot be read (not an object, a
@@ -166,58 +208,63 @@ impl IncomingMap {
                 })
             }
         };
-        let mut profile = Map::with_capacity(self.fields.len() + 2);
+        let fields = &self.fields.list;
+        let picked = self.fields.sources(&raw);
+        let mut text = String::with_capacity(512);
+        let mut spans = Vec::with_capacity(fields.len());
         let mut dates = Dates::default();
-        for field in &self.fields {
-            let Some((key, value)) = field.source(&raw) else {
+        for (field, source) in fields.iter().zip(&picked) {
+            let Some(Source { key, value, .. }) = *source else {
+                spans.push(None);
                 continue;
             };
-            let text = scalar_text(value).ok_or_else(|| {
+            let value = scalar_text(value).ok_or_else(|| {
                 self.error(
-                    &raw,
+                    &picked,
                     RowProblem::NotScalar {
                         key: key.to_owned(),
                         found: json_type(value),
                     },
                 )
             })?;
-            let text = match field.kind {
-                Kind::Text => text.into_owned(),
-                Kind::Lowercase => text.to_lowercase(),
-                Kind::Date(_) if text.is_empty() => String::new(),
+            let start = text.len();
+            match field.kind {
+                Kind::Text => text.push_str(&value),
+                Kind::Lowercase => text.extend(value.chars().flat_map(char::to_lowercase)),
+                Kind::Date(_) if value.is_empty() => {}
                 Kind::Date(slot) => {
-                    let date = params.date_format.parse(&text).ok_or_else(|| {
+                    let date = params.date_format.parse(&value).ok_or_else(|| {
                         self.error(
-                            &raw,
+                            &picked,
                             RowProblem::BadDate {
                                 key: key.to_owned(),
-                                value: text.to_string(),
+                                value: value.to_string(),
                                 format: params.date_format.as_str().to_owned(),
                             },
                         )
                     })?;
                     dates.set(slot, date);
-                    profile_date(date)
+                    push_profile_date(&mut text, date);
                 }
-            };
-            profile.insert(field.to.clone(), Value::String(text));
+            }
+            spans.push(Some(start..text.len()));
         }
-        profile.insert(field::SOURCE_PRIORITY.into(), params.source_priority.into());
-        profile.insert(field::SOURCE_OF_TRUTH.into(), SOURCE_OF_TRUTH.into());
         Ok(NormalizedRow {
             raw,
-            profile,
+            fields: Arc::clone(&self.fields),
+            text,
+            spans,
+            source_priority: params.source_priority,
             dates,
         })
     }
 
     /// A row error, with the row's identity read as leniently as possible: the state
     /// machine still matches the row to its stored profile so it is never taken for an orphan.
-    fn error(&self, raw: &Map<String, Value>, problem: RowProblem) -> RowError {
+    fn error(&self, picked: &[Option<Source>], problem: RowProblem) -> RowError {
         let identity = |name: &str| {
-            let field = self.fields.iter().find(|f| f.to == name)?;
-            let (_, value) = field.source(raw)?;
-            let text = values::text(Some(value));
+            let source = picked[*self.fields.position.get(name)?]?;
+            let text = values::text(Some(source.value));
             (!text.is_empty()).then(|| text.into_owned())
         };
         RowError {
@@ -314,10 +361,14 @@ impl Dates {
 }
 
 /// A report row after normalization.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct NormalizedRow {
     raw: Map<String, Value>,
-    profile: Profile,
+    fields: Arc<Fields>,
+    /// The values back to back; `spans[i]` locates map field i (`None`: the row lacks it).
+    text: String,
+    spans: Vec<Option<Range<usize>>>,
+    source_priority: i64,
     dates: Dates,
 }
 
@@ -327,19 +378,25 @@ impl NormalizedRow {
         &self.raw
     }
 
-    /// The profile fields Workday gives for this row.
-    pub fn profile(&self) -> &Profile {
-        &self.profile
+    /// The profile fields the row gives, in map order, without the runtime's own
+    /// (`sourcepriority`, `sourceoftruth`).
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields
+            .list
+            .iter()
+            .zip(&self.spans)
+            .filter_map(|(field, span)| Some((field.to.as_str(), &self.text[span.clone()?])))
     }
 
-    /// The profile fields, without the rest of the row.
-    pub fn into_profile(self) -> Profile {
-        self.profile
+    /// The row's value for a profile field, `None` when the report lacks it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let span = self.spans[*self.fields.position.get(name)?].clone()?;
+        Some(&self.text[span])
     }
 
     /// The row's text for a profile field ("" when the report lacks it).
     pub fn text(&self, name: &str) -> &str {
-        self.profile.get(name).and_then(Value::as_str).unwrap_or("")
+        self.get(name).unwrap_or("")
     }
 
     pub fn email(&self) -> &str {
@@ -364,6 +421,18 @@ impl NormalizedRow {
             DeactivationField::LastDayOfWork => self.dates.last_day_of_work,
             DeactivationField::TerminationDate => self.dates.termination,
         }
+    }
+
+    /// The user profile Workday gives: the row's fields, then `sourcepriority` and
+    /// `sourceoftruth` (spec §5.3 step 4).
+    pub fn profile(&self) -> Profile {
+        let mut profile = Map::with_capacity(self.spans.len() + 2);
+        for (name, value) in self.fields() {
+            profile.insert(name.to_owned(), Value::String(value.to_owned()));
+        }
+        profile.insert(field::SOURCE_PRIORITY.into(), self.source_priority.into());
+        profile.insert(field::SOURCE_OF_TRUTH.into(), SOURCE_OF_TRUTH.into());
+        profile
     }
 }
 

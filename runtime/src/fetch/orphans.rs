@@ -14,7 +14,9 @@
 
 use super::{field, values, Event, IncidentType, Profile, WorkdayParams};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ptr;
 
 const ORPHAN_DETAILS: &str = "An orphan user was detected (could not find the user in Workday \
 report). Please review and terminate if necessary.";
@@ -23,41 +25,59 @@ report). Please review and terminate if necessary.";
 /// every row's match, malformed and dropped rows included: a row the fetch cannot use
 /// still proves its employee is in the report.
 #[derive(Debug, Default)]
-pub struct ReportMatches {
-    emails: HashSet<String>,
+pub struct ReportMatches<'a> {
+    recorded: Vec<&'a Profile>,
 }
 
-impl ReportMatches {
-    pub fn record(&mut self, stored: &Profile) {
-        self.emails.insert(email_key(stored));
+impl<'a> ReportMatches<'a> {
+    pub fn record(&mut self, stored: &'a Profile) {
+        self.recorded.push(stored);
     }
-
-    fn contains(&self, profile: &Profile) -> bool {
-        self.emails.contains(&email_key(profile))
-    }
-}
-
-fn email_key(profile: &Profile) -> String {
-    values::field(profile, field::EMAIL).to_lowercase()
 }
 
 /// The orphan events, after every row was classified.
+///
+/// A recorded profile matches itself by identity, so the usual case (the references
+/// [`super::ProfileIndex::find`] hands out) reads nothing from 100,000 profiles that are
+/// cold in memory; a recorded copy matches by email, case-insensitively, as the original
+/// does. Emails are unique among stored profiles (the email is the profile's key).
 pub fn orphan_events<'a>(
     stored: impl IntoIterator<Item = &'a Profile>,
-    matched: &ReportMatches,
+    matches: &ReportMatches,
     params: &WorkdayParams,
 ) -> Vec<Event> {
+    let stored: Vec<&Profile> = stored.into_iter().collect();
+    let own: HashSet<*const Profile> = stored.iter().map(|p| ptr::from_ref(*p)).collect();
+    let recorded: HashSet<*const Profile> =
+        matches.recorded.iter().map(|p| ptr::from_ref(*p)).collect();
+    let copies: HashSet<Cow<str>> = matches
+        .recorded
+        .iter()
+        .filter(|p| !own.contains(&ptr::from_ref(**p)))
+        .map(|p| email_key(p))
+        .collect();
     stored
         .into_iter()
         .filter(|profile| {
-            !values::field(profile, field::EMAIL).is_empty()
-                && !matched.contains(profile)
-                && !values::field_is(profile, field::EMPLOYMENT_STATUS, "terminated")
-                && values::source_priority(profile) == params.source_priority
-                && !values::is_true(profile, field::IS_PROCESSED)
+            !recorded.contains(&ptr::from_ref(*profile)) && {
+                let email = email_key(profile);
+                !email.is_empty()
+                    && !copies.contains(&email)
+                    && !values::field_is(profile, field::EMPLOYMENT_STATUS, "terminated")
+                    && values::source_priority(profile) == params.source_priority
+                    && !values::is_true(profile, field::IS_PROCESSED)
+            }
         })
         .map(orphan_event)
         .collect()
+}
+
+fn email_key(profile: &Profile) -> Cow<'_, str> {
+    let email = values::field(profile, field::EMAIL);
+    match email.chars().any(char::is_uppercase) {
+        true => Cow::Owned(email.to_lowercase()),
+        false => email,
+    }
 }
 
 fn orphan_event(profile: &Profile) -> Event {

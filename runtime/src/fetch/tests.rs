@@ -65,7 +65,7 @@ fn row(changes: &[(&str, Option<&str>)]) -> NormalizedRow {
 /// The profile a previous fetch stored for `row` (AD enabled, not processed), with
 /// `changes` applied (`null` removes a field).
 fn stored_from(row: &NormalizedRow, changes: &[(&str, Value)]) -> Profile {
-    let mut profile = row.profile().clone();
+    let mut profile = row.profile();
     profile.insert("adaccountstatus".into(), json!("Enabled"));
     profile.insert("isprocessed".into(), json!(false));
     for (key, value) in changes {
@@ -561,8 +561,9 @@ fn d13_2_orphans_skip_terminated_foreign_matched_and_processed_profiles() {
         assert!(orphan_events([&u], &none, &p).is_empty(), "{u:?}");
     }
     let u = stored(&[("email", json!("Jane.Doe@Example.com"))]);
+    let jane = stored(&[]);
     let mut matched = ReportMatches::default();
-    matched.record(&stored(&[]));
+    matched.record(&jane);
     assert!(orphan_events([&u], &matched, &p).is_empty());
 }
 
@@ -721,8 +722,9 @@ fn normalization_canonicalizes_values() {
     assert_eq!(r.text("department"), "Engineering");
     assert_eq!(r.hire_date(), NaiveDate::from_ymd_opt(2020, 1, 2));
     // Keys the row lacks stay out of the profile; the runtime's fields come last.
-    assert!(!r.profile().contains_key("lastdayofwork"));
-    let keys: Vec<_> = r.profile().keys().map(String::as_str).collect();
+    let profile = r.profile();
+    assert!(!profile.contains_key("lastdayofwork"));
+    let keys: Vec<_> = profile.keys().map(String::as_str).collect();
     assert_eq!(keys[..3], ["employeeid", "username", "email"]);
     assert_eq!(keys[keys.len() - 2..], ["sourcepriority", "sourceoftruth"]);
 }

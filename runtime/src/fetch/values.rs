@@ -31,11 +31,6 @@ pub fn field<'a>(profile: &'a Profile, name: &str) -> Cow<'a, str> {
     text(profile.get(name))
 }
 
-/// Whether two values mean the same thing.
-pub fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
-    text(a) == text(b)
-}
-
 /// A boolean flag stored as a JSON boolean or as text (`true`, `True`).
 pub fn is_true(profile: &Profile, name: &str) -> bool {
     match profile.get(name) {
