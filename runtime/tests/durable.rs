@@ -178,6 +178,17 @@ fn questions_are_answered_from_the_cli_and_the_worker_runs_the_rest() {
     assert_eq!(waiting["question"][0], "Provision asked@acme.test?");
     assert!(scim_users_named(&server, "asked@acme.test").is_empty());
 
+    // A restart is a new attempt with an empty journal: the question is asked again.
+    ilm.ok(&["incident", "run", &asked, "--restart"]);
+    let restarted = show(&ilm, &asked);
+    assert_eq!(
+        (
+            restarted["attempt"].clone(),
+            restarted["incident"]["status"].clone()
+        ),
+        (json!(2), json!("waiting"))
+    );
+
     let wrong = ilm.run(&["incident", "answer", &asked, "Perhaps"]);
     assert_eq!(wrong.code, 1);
     assert!(
@@ -189,6 +200,12 @@ fn questions_are_answered_from_the_cli_and_the_worker_runs_the_rest() {
     let out = ilm.ok(&["worker", "--until-idle"]);
     assert!(out.contains("closed 1, waiting 0, failed 0"), "{out}");
     assert_eq!(scim_users_named(&server, "asked@acme.test").len(), 1);
+    let closed = ilm.run(&["incident", "run", &asked, "--restart"]);
+    assert!(
+        closed.code == 1 && closed.stderr.contains("is closed"),
+        "{}",
+        closed.stderr
+    );
 
     let listed: Value =
         serde_json::from_str(&ilm.ok(&["incident", "list", "--status", "closed", "--json"]))

@@ -49,6 +49,10 @@ pub enum IncidentCommand {
     /// starts a new attempt; instances that already succeeded are kept in its context.
     Run {
         id: i64,
+        /// Start a new attempt with an empty journal (keeping the incident's context), e.g.
+        /// after the playbook was changed in a way its journal no longer matches.
+        #[arg(long)]
+        restart: bool,
         #[arg(long)]
         json: bool,
     },
@@ -216,8 +220,17 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
             }
             Ok(Outcome::Success)
         }
-        IncidentCommand::Run { id, json } => {
+        IncidentCommand::Run { id, restart, json } => {
             let services = ctx.services()?;
+            if restart {
+                match store.incident(id)? {
+                    None => bail!(Refusal::NotFound(format!("no incident {id}"))),
+                    Some(i) if i.status == IncidentStatus::Closed => {
+                        bail!("incident {id} is closed")
+                    }
+                    Some(_) => store.new_attempt(id)?,
+                };
+            }
             let outcome = services.run_incident(id)?;
             if json {
                 println!("{}", output::json(&outcome_json(&outcome))?);

@@ -44,7 +44,7 @@ impl Journal {
         match self.recorded.get(seq) {
             Some(entry) if entry.call != call || (!entry.sensitive && entry.args != *args) => bail!(
                 "the playbook no longer matches its journal at call {seq}: it recorded {} {} but now calls {call} {args}; \
-                 re-run the incident as a new attempt (`ilm incident run --restart`)",
+                 re-run the incident as a new attempt (`ilm incident run ID --restart`)",
                 entry.call,
                 entry.args
             ),
