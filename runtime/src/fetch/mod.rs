@@ -11,6 +11,7 @@ mod classify;
 mod dates;
 mod event;
 mod first_run;
+pub mod generate;
 mod index;
 mod machine;
 mod normalize;
