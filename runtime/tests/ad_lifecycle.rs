@@ -9,7 +9,9 @@ mod support;
 
 use ldap3::{LdapConn, LdapConnSettings, Scope, SearchEntry};
 use serde_json::{json, Value};
-use support::{dist, Ilm, ReportServer, SambaDc, SmtpSink, SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD, SAMBA_BASE_DN};
+use support::{
+    dist, Ilm, ReportServer, SambaDc, SmtpSink, SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD, SAMBA_BASE_DN,
+};
 
 const LDAPS: &str = "ldaps://127.0.0.1:636";
 
@@ -33,26 +35,67 @@ fn world() -> World {
     let report = ReportServer::start("isu", "pw");
     let smtp = SmtpSink::start();
     let ilm = Ilm::new(dist("plugins"));
-    ilm.ok(&["instance", "add", "hr", "--plugin", "workday", "--param", &format!("url={}", report.url()),
-        "--param", "first_run=false", "--param", "days_before_hire_to_sync=30", "--secret", "username=isu",
-        "--secret", "password=pw", "--ca-file", &report.ca.path("ca.pem").display().to_string()]);
+    ilm.ok(&[
+        "instance",
+        "add",
+        "hr",
+        "--plugin",
+        "workday",
+        "--param",
+        &format!("url={}", report.url()),
+        "--param",
+        "first_run=false",
+        "--param",
+        "days_before_hire_to_sync=30",
+        "--secret",
+        "username=isu",
+        "--secret",
+        "password=pw",
+        "--ca-file",
+        &report.ca.path("ca.pem").display().to_string(),
+    ]);
     let ca = format!("ca-file={}", samba.ca_file().display());
-    ilm.ok(&["instance", "add", "ad", "--plugin", "active-directory", "--param", &format!("url={LDAPS}"),
-        "--param", &format!("base-dn={SAMBA_BASE_DN}"), "--param", &format!("bind-dn={SAMBA_ADMIN_DN}"),
-        "--param", &ca, "--param", "group-cn=Terminated Users", "--secret", &format!("bind-password={SAMBA_ADMIN_PASSWORD}")]);
-    World { _samba: samba, report, smtp, ilm }
+    ilm.ok(&[
+        "instance",
+        "add",
+        "ad",
+        "--plugin",
+        "active-directory",
+        "--param",
+        &format!("url={LDAPS}"),
+        "--param",
+        &format!("base-dn={SAMBA_BASE_DN}"),
+        "--param",
+        &format!("bind-dn={SAMBA_ADMIN_DN}"),
+        "--param",
+        &ca,
+        "--param",
+        "group-cn=Terminated Users",
+        "--secret",
+        &format!("bind-password={SAMBA_ADMIN_PASSWORD}"),
+    ]);
+    World {
+        _samba: samba,
+        report,
+        smtp,
+        ilm,
+    }
 }
 
 impl World {
     fn run_once(&self) -> String {
         // One at a time: a manager's account must exist before the report's later rows.
-        let ran = self.ilm.run_with(&["run", "--once", "--concurrency", "1"], &[("ILM_SMTP", &self.smtp.url())]);
+        let ran = self.ilm.run_with(
+            &["run", "--once", "--concurrency", "1"],
+            &[("ILM_SMTP", &self.smtp.url())],
+        );
         assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
         ran.stdout
     }
 
     fn ad_status(&self, email: &str) -> Value {
-        let profile: Value = serde_json::from_str(&self.ilm.ok(&["profile", "show", email])).unwrap();
+        let profile: Value =
+            serde_json::from_str(&self.ilm.ok(&["profile", "show", email])).unwrap();
         profile["fields"]["adaccountstatus"].clone()
     }
 
@@ -64,36 +107,67 @@ impl World {
             .messages()
             .into_iter()
             .find(|m| m.contains(&subject) && m.contains(to))
-            .unwrap_or_else(|| panic!("no password mail for {sam} to {to}: {:?}", self.smtp.messages()));
-        mail.lines().find_map(|l| l.strip_prefix("Password: ")).unwrap_or_else(|| panic!("no Password line in {mail}")).trim().to_owned()
+            .unwrap_or_else(|| {
+                panic!(
+                    "no password mail for {sam} to {to}: {:?}",
+                    self.smtp.messages()
+                )
+            });
+        mail.lines()
+            .find_map(|l| l.strip_prefix("Password: "))
+            .unwrap_or_else(|| panic!("no Password line in {mail}"))
+            .trim()
+            .to_owned()
     }
 }
 
 fn bind(user: &str, password: &str) -> Result<LdapConn, String> {
     let settings = LdapConnSettings::new().set_no_tls_verify(true);
     let mut conn = LdapConn::with_settings(settings, LDAPS).map_err(|e| e.to_string())?;
-    conn.simple_bind(user, password).and_then(|r| r.success()).map_err(|e| e.to_string())?;
+    conn.simple_bind(user, password)
+        .and_then(|r| r.success())
+        .map_err(|e| e.to_string())?;
     Ok(conn)
 }
 
 fn entry(sam: &str) -> SearchEntry {
     let mut admin = bind(SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD).expect("admin bind");
     let (entries, _) = admin
-        .search(SAMBA_BASE_DN, Scope::Subtree, &format!("(sAMAccountName={sam})"), vec!["*"])
+        .search(
+            SAMBA_BASE_DN,
+            Scope::Subtree,
+            &format!("(sAMAccountName={sam})"),
+            vec!["*"],
+        )
         .and_then(|r| r.success())
         .expect("search");
-    SearchEntry::construct(entries.into_iter().next().unwrap_or_else(|| panic!("no AD user {sam}")))
+    SearchEntry::construct(
+        entries
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no AD user {sam}")),
+    )
 }
 
 fn attr(e: &SearchEntry, name: &str) -> Option<String> {
-    e.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.first().cloned())
+    e.attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.first().cloned())
 }
 
 #[test]
 fn hire_activate_move_terminate_and_rehire_in_active_directory() {
     let w = world();
     let ada = row("1", "Ada", "Lovelace", "Engineering", "Active", "");
-    let grace = row("2", "Grace", "Hopper", "Engineering", "Active", "ada.lovelace@acme.test");
+    let grace = row(
+        "2",
+        "Grace",
+        "Hopper",
+        "Engineering",
+        "Active",
+        "ada.lovelace@acme.test",
+    );
     let mut future = row("3", "Kate", "Johnson", "Sales", "", "");
     future["Last_Hire_Date"] = json!("12/01/2099");
     w.report.set_rows(&json!([ada, grace, future]));
@@ -101,13 +175,27 @@ fn hire_activate_move_terminate_and_rehire_in_active_directory() {
     // Day 1: new hires get disabled accounts in their OU, passwords go to manager and IT.
     assert!(w.run_once().contains("closed 2, waiting 0, failed 0"));
     let g = entry("grace.hopper");
-    assert!(g.dn.ends_with("OU=Engineering,OU=US,OU=Staff,DC=example,DC=test"), "{}", g.dn);
+    assert!(
+        g.dn.ends_with("OU=Engineering,OU=US,OU=Staff,DC=example,DC=test"),
+        "{}",
+        g.dn
+    );
     assert_eq!(attr(&g, "userAccountControl").as_deref(), Some("514"));
-    assert!(attr(&g, "manager").unwrap_or_default().starts_with("CN=Ada Lovelace,"), "{:?}", attr(&g, "manager"));
+    assert!(
+        attr(&g, "manager")
+            .unwrap_or_default()
+            .starts_with("CN=Ada Lovelace,"),
+        "{:?}",
+        attr(&g, "manager")
+    );
     assert_eq!(w.ad_status("grace.hopper@acme.test"), "Pending");
     let password = w.mailed_password("grace.hopper", "ada.lovelace@acme.test");
-    assert_eq!(password, w.mailed_password("grace.hopper", "it@example.test"));
-    let refused = bind("EXAMPLE\\grace.hopper", &password).expect_err("not active before activation");
+    assert_eq!(
+        password,
+        w.mailed_password("grace.hopper", "it@example.test")
+    );
+    let refused =
+        bind("EXAMPLE\\grace.hopper", &password).expect_err("not active before activation");
     assert!(refused.contains("data 533"), "{refused}");
 
     // The next fetch sees Pending past the hire date: AD activation, welcome mail.
@@ -115,25 +203,57 @@ fn hire_activate_move_terminate_and_rehire_in_active_directory() {
     assert!(out.contains("closed 2, waiting 0, failed 0"), "{out}");
     assert_eq!(w.ad_status("grace.hopper@acme.test"), "Enabled");
     bind("EXAMPLE\\grace.hopper", &password).expect("the user logs in with the mailed password");
-    assert!(w.smtp.messages().iter().any(|m| m.contains("Subject: Welcome to the company, Grace Hopper!")));
-    let profile: Value = serde_json::from_str(&w.ilm.ok(&["profile", "show", "grace.hopper@acme.test"])).unwrap();
-    assert_eq!(profile["fields"]["isprocessed"], json!(false), "activation leaves the profile unprocessed (spec §13.6)");
-    assert!(w.run_once().contains("closed 0, waiting 0, failed 0"), "a second fetch creates nothing");
+    assert!(w
+        .smtp
+        .messages()
+        .iter()
+        .any(|m| m.contains("Subject: Welcome to the company, Grace Hopper!")));
+    let profile: Value =
+        serde_json::from_str(&w.ilm.ok(&["profile", "show", "grace.hopper@acme.test"])).unwrap();
+    assert_eq!(
+        profile["fields"]["isprocessed"],
+        json!(false),
+        "activation leaves the profile unprocessed (spec §13.6)"
+    );
+    assert!(
+        w.run_once().contains("closed 0, waiting 0, failed 0"),
+        "a second fetch creates nothing"
+    );
 
     // Mover: Grace moves to Sales, and her account to the Sales OU.
-    let mut moved = row("2", "Grace", "Hopper", "Sales", "Active", "ada.lovelace@acme.test");
-    w.report.set_rows(&json!([row("1", "Ada", "Lovelace", "Engineering", "Active", ""), moved.clone()]));
+    let mut moved = row(
+        "2",
+        "Grace",
+        "Hopper",
+        "Sales",
+        "Active",
+        "ada.lovelace@acme.test",
+    );
+    w.report.set_rows(&json!([
+        row("1", "Ada", "Lovelace", "Engineering", "Active", ""),
+        moved.clone()
+    ]));
     assert!(w.run_once().contains("closed 1, waiting 0, failed 0"));
     let g = entry("grace.hopper");
-    assert!(g.dn.ends_with("OU=Sales,OU=Staff,DC=example,DC=test"), "{}", g.dn);
+    assert!(
+        g.dn.ends_with("OU=Sales,OU=Staff,DC=example,DC=test"),
+        "{}",
+        g.dn
+    );
     assert_eq!(attr(&g, "department").as_deref(), Some("Sales"));
     bind("EXAMPLE\\grace.hopper", &password).expect("still logs in after the move");
 
     // Leaver: disabled (data 533), status Disabled.
     moved["Employment_Status"] = json!("Terminated");
-    w.report.set_rows(&json!([row("1", "Ada", "Lovelace", "Engineering", "Active", ""), moved.clone()]));
+    w.report.set_rows(&json!([
+        row("1", "Ada", "Lovelace", "Engineering", "Active", ""),
+        moved.clone()
+    ]));
     assert!(w.run_once().contains("closed 1, waiting 0, failed 0"));
-    assert_eq!(attr(&entry("grace.hopper"), "userAccountControl").as_deref(), Some("514"));
+    assert_eq!(
+        attr(&entry("grace.hopper"), "userAccountControl").as_deref(),
+        Some("514")
+    );
     let refused = bind("EXAMPLE\\grace.hopper", &password).expect_err("a leaver cannot log in");
     assert!(refused.contains("data 533"), "{refused}");
     assert_eq!(w.ad_status("grace.hopper@acme.test"), "Disabled");
@@ -143,7 +263,10 @@ fn hire_activate_move_terminate_and_rehire_in_active_directory() {
     moved["Employment_Status"] = json!("Active");
     moved["Prehire_Flag"] = json!("True");
     moved["Rehired_Employee"] = json!("Yes");
-    w.report.set_rows(&json!([row("1", "Ada", "Lovelace", "Engineering", "Active", ""), moved]));
+    w.report.set_rows(&json!([
+        row("1", "Ada", "Lovelace", "Engineering", "Active", ""),
+        moved
+    ]));
     assert!(w.run_once().contains("failed 0"));
     assert_eq!(w.ad_status("grace.hopper@acme.test"), "Pending");
     w.run_once();
