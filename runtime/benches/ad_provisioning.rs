@@ -58,42 +58,9 @@ fn runtime_end_to_end() -> f64 {
     let report = ReportServer::start("isu", "pw");
     let smtp = SmtpSink::start();
     let ilm = Ilm::new(dist("plugins"));
-    ilm.ok(&[
-        "instance",
-        "add",
-        "hr",
-        "--plugin",
-        "workday",
-        "--param",
-        &format!("url={}", report.url()),
-        "--param",
-        "first_run=false",
-        "--param",
-        &format!("max_fetch={HIRES}"),
-        "--secret",
-        "username=isu",
-        "--secret",
-        "password=pw",
-        "--ca-file",
-        &report.ca.path("ca.pem").display().to_string(),
-    ]);
-    ilm.ok(&[
-        "instance",
-        "add",
-        "ad",
-        "--plugin",
-        "active-directory",
-        "--param",
-        "url=ldaps://127.0.0.1:636",
-        "--param",
-        &format!("base-dn={SAMBA_BASE_DN}"),
-        "--param",
-        &format!("bind-dn={SAMBA_ADMIN_DN}"),
-        "--param",
-        &format!("ca-file={}", samba_ca.display()),
-        "--secret",
-        &format!("bind-password={SAMBA_ADMIN_PASSWORD}"),
-    ]);
+    let max_fetch = format!("max_fetch={HIRES}");
+    ilm.add_workday("hr", &report, &["first_run=false", &max_fetch]);
+    ilm.add_active_directory("ad", &samba_ca);
     let rows: Vec<Value> = (0..HIRES)
         .map(|i| json!({"Emp_ID": format!("9{i:04}"), "Email_Address": format!("hire{i}@acme.test"),
             "Preferred_Name": format!("Hire {i}"), "Preferred_Name_-_First_Name": "Hire", "Preferred_Name_-_Last_Name": i.to_string(),

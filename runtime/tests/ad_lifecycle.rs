@@ -35,45 +35,12 @@ fn world() -> World {
     let report = ReportServer::start("isu", "pw");
     let smtp = SmtpSink::start();
     let ilm = Ilm::new(dist("plugins"));
-    ilm.ok(&[
-        "instance",
-        "add",
+    ilm.add_workday(
         "hr",
-        "--plugin",
-        "workday",
-        "--param",
-        &format!("url={}", report.url()),
-        "--param",
-        "first_run=false",
-        "--param",
-        "days_before_hire_to_sync=30",
-        "--secret",
-        "username=isu",
-        "--secret",
-        "password=pw",
-        "--ca-file",
-        &report.ca.path("ca.pem").display().to_string(),
-    ]);
-    let ca = format!("ca-file={}", samba.ca_file().display());
-    ilm.ok(&[
-        "instance",
-        "add",
-        "ad",
-        "--plugin",
-        "active-directory",
-        "--param",
-        &format!("url={LDAPS}"),
-        "--param",
-        &format!("base-dn={SAMBA_BASE_DN}"),
-        "--param",
-        &format!("bind-dn={SAMBA_ADMIN_DN}"),
-        "--param",
-        &ca,
-        "--param",
-        "group-cn=Terminated Users",
-        "--secret",
-        &format!("bind-password={SAMBA_ADMIN_PASSWORD}"),
-    ]);
+        &report,
+        &["first_run=false", "days_before_hire_to_sync=30"],
+    );
+    ilm.add_active_directory("ad", &samba.ca_file());
     World {
         _samba: samba,
         report,

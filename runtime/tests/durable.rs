@@ -51,22 +51,7 @@ fn ilm(server: &Server) -> (Ilm, tempfile::TempDir) {
     playbooks(books.path());
     let mut ilm = Ilm::new(dist("plugins"));
     ilm.playbooks_dir = books.path().to_owned();
-    let url = format!("url=http://127.0.0.1:{}", server.port);
-    ilm.ok(&[
-        "instance",
-        "add",
-        "gh",
-        "--plugin",
-        "github",
-        "--param",
-        &url,
-        "--param",
-        "org=acme",
-        "--param",
-        "scim-path=github/v2",
-        "--secret",
-        &format!("token={TOKEN}"),
-    ]);
+    ilm.add_github("gh", server.port, TOKEN);
     (ilm, books)
 }
 
@@ -86,15 +71,7 @@ fn create(ilm: &Ilm, kind: &str, user: &str) -> String {
 }
 
 fn scim_users_named(server: &Server, user: &str) -> Vec<Value> {
-    let body: Value = reqwest::blocking::Client::new()
-        .get(format!("http://127.0.0.1:{}/github/v2/Users", server.port))
-        .query(&[("filter", format!("userName eq \"{user}\""))])
-        .bearer_auth(TOKEN)
-        .send()
-        .and_then(|r| r.text())
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap();
-    body["Resources"].as_array().cloned().unwrap_or_default()
+    support::scim_users(server.port, TOKEN, Some(&format!("userName eq \"{user}\"")))
 }
 
 fn show(ilm: &Ilm, id: &str) -> Value {

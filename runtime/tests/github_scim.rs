@@ -11,36 +11,13 @@ const TOKEN: &str = "scim-test-token";
 fn setup() -> (Server, Ilm) {
     let server = scim2_server(TOKEN);
     let ilm = Ilm::new(dist("plugins"));
-    let url = format!("url=http://127.0.0.1:{}", server.port);
-    ilm.ok(&[
-        "instance",
-        "add",
-        "gh",
-        "--plugin",
-        "github",
-        "--param",
-        &url,
-        "--param",
-        "org=acme",
-        "--param",
-        "scim-path=github/v2",
-        "--secret",
-        &format!("token={TOKEN}"),
-    ]);
+    ilm.add_github("gh", server.port, TOKEN);
     (server, ilm)
 }
 
 /// The users scim2-server holds for the github tenant, read directly.
 fn scim_users(server: &Server) -> Vec<Value> {
-    let body: Value = reqwest::blocking::Client::new()
-        .get(format!("http://127.0.0.1:{}/github/v2/Users", server.port))
-        .bearer_auth(TOKEN)
-        .send()
-        .and_then(|r| r.error_for_status())
-        .and_then(|r| r.text())
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .expect("listing SCIM users");
-    body["Resources"].as_array().cloned().unwrap_or_default()
+    support::scim_users(server.port, TOKEN, None)
 }
 
 fn vendor(ilm: &Ilm, command: &str, instance: &str, profile: Value) -> (i32, Value) {
@@ -167,22 +144,7 @@ fn update_of_a_missing_user_creates_it_and_conflicts_are_results() {
 fn a_wrong_token_is_a_401_result() {
     let server = scim2_server(TOKEN);
     let ilm = Ilm::new(dist("plugins"));
-    let url = format!("url=http://127.0.0.1:{}", server.port);
-    ilm.ok(&[
-        "instance",
-        "add",
-        "bad",
-        "--plugin",
-        "github",
-        "--param",
-        &url,
-        "--param",
-        "org=acme",
-        "--param",
-        "scim-path=github/v2",
-        "--secret",
-        "token=wrong",
-    ]);
+    ilm.add_github("bad", server.port, "wrong");
     let (code, result) = vendor(&ilm, "iam-get-user", "bad", jdoe());
     assert_eq!(code, 3);
     assert_eq!(

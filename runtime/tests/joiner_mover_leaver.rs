@@ -30,38 +30,8 @@ fn world() -> World {
     let scim = scim2_server(SCIM_TOKEN);
     let smtp = SmtpSink::start();
     let ilm = Ilm::new(dist("plugins"));
-    ilm.ok(&[
-        "instance",
-        "add",
-        "hr",
-        "--plugin",
-        "workday",
-        "--param",
-        &format!("url={}", report.url()),
-        "--param",
-        "first_run=false",
-        "--secret",
-        "username=isu",
-        "--secret",
-        "password=pw",
-        "--ca-file",
-        &report.ca.path("ca.pem").display().to_string(),
-    ]);
-    ilm.ok(&[
-        "instance",
-        "add",
-        "gh",
-        "--plugin",
-        "github",
-        "--param",
-        &format!("url=http://127.0.0.1:{}", scim.port),
-        "--param",
-        "org=acme",
-        "--param",
-        "scim-path=github/v2",
-        "--secret",
-        &format!("token={SCIM_TOKEN}"),
-    ]);
+    ilm.add_workday("hr", &report, &["first_run=false"]);
+    ilm.add_github("gh", scim.port, SCIM_TOKEN);
     let settings = json!([{"instance_name": "gh", "create_user_enabled": true, "create_user_group": "All",
         "update_user_enabled": true, "disable_user_enabled": true, "enable_user_enabled": true,
         "create_user_email_notification_ids": "github-admins@acme.test",
@@ -91,17 +61,7 @@ impl World {
     }
 
     fn github_users(&self) -> Vec<Value> {
-        let body: Value = reqwest::blocking::Client::new()
-            .get(format!(
-                "http://127.0.0.1:{}/github/v2/Users",
-                self.scim.port
-            ))
-            .bearer_auth(SCIM_TOKEN)
-            .send()
-            .and_then(|r| r.text())
-            .map(|t| serde_json::from_str(&t).unwrap())
-            .unwrap();
-        body["Resources"].as_array().cloned().unwrap_or_default()
+        support::scim_users(self.scim.port, SCIM_TOKEN, None)
     }
 
     fn title_of(&self, user: &str) -> Option<Value> {

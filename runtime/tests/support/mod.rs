@@ -487,3 +487,92 @@ impl ReportServer {
         std::fs::write(self.report.path(), body.to_string()).expect("write report");
     }
 }
+
+impl Ilm {
+    /// A GitHub instance on a scim2-server's `github` tenant.
+    pub fn add_github(&self, name: &str, scim_port: u16, token: &str) {
+        let url = format!("url=http://127.0.0.1:{scim_port}");
+        let token = format!("token={token}");
+        self.ok(&[
+            "instance",
+            "add",
+            name,
+            "--plugin",
+            "github",
+            "--param",
+            &url,
+            "--param",
+            "org=acme",
+            "--param",
+            "scim-path=github/v2",
+            "--secret",
+            &token,
+        ]);
+    }
+
+    /// A Workday instance reading `report` (user `isu`, password `pw`, its CA trusted), with
+    /// `params` (NAME=VALUE) on top.
+    pub fn add_workday(&self, name: &str, report: &ReportServer, params: &[&str]) {
+        let url = format!("url={}", report.url());
+        let ca = report.ca.path("ca.pem").display().to_string();
+        let mut args = vec![
+            "instance", "add", name, "--plugin", "workday", "--param", &url,
+        ];
+        for p in params {
+            args.extend(["--param", p]);
+        }
+        args.extend([
+            "--secret",
+            "username=isu",
+            "--secret",
+            "password=pw",
+            "--ca-file",
+            &ca,
+        ]);
+        self.ok(&args);
+    }
+
+    /// An Active Directory instance on the test Samba, trusting `ca_file`.
+    pub fn add_active_directory(&self, name: &str, ca_file: &std::path::Path) {
+        let base = format!("base-dn={SAMBA_BASE_DN}");
+        let bind = format!("bind-dn={SAMBA_ADMIN_DN}");
+        let ca = format!("ca-file={}", ca_file.display());
+        let password = format!("bind-password={SAMBA_ADMIN_PASSWORD}");
+        self.ok(&[
+            "instance",
+            "add",
+            name,
+            "--plugin",
+            "active-directory",
+            "--param",
+            "url=ldaps://127.0.0.1:636",
+            "--param",
+            &base,
+            "--param",
+            &bind,
+            "--param",
+            &ca,
+            "--param",
+            "group-cn=Terminated Users",
+            "--secret",
+            &password,
+        ]);
+    }
+}
+
+/// The users scim2-server holds in its `github` tenant, filtered by `filter` if given.
+pub fn scim_users(port: u16, token: &str, filter: Option<&str>) -> Vec<serde_json::Value> {
+    let mut request = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{port}/github/v2/Users"))
+        .bearer_auth(token);
+    if let Some(filter) = filter {
+        request = request.query(&[("filter", filter)]);
+    }
+    let body: serde_json::Value = request
+        .send()
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.text())
+        .map(|t| serde_json::from_str(&t).expect("a SCIM list response"))
+        .expect("listing SCIM users");
+    body["Resources"].as_array().cloned().unwrap_or_default()
+}
