@@ -77,11 +77,7 @@ const FIELDS: &[(&str, &str)] = &[
 
 impl iam::Guest for ActiveDirectory {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: env!("CARGO_PKG_NAME").into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
-        }
+        guest_common::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {

@@ -22,11 +22,7 @@ const DEFAULT_LIST_COUNT: u64 = 100;
 
 impl iam::Guest for Github {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: env!("CARGO_PKG_NAME").into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
-        }
+        guest_common::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {

@@ -70,3 +70,16 @@ pub fn debug(message: &str) {
 pub fn info(message: &str) {
     log::write(log::Level::Info, message);
 }
+
+/// The calling plugin's `describe()` answer: its crate name and version (which the
+/// manifest must repeat) and its command names.
+#[macro_export]
+macro_rules! plugin_info {
+    ($commands:expr) => {
+        $crate::PluginInfo {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            commands: $commands.iter().map(|c| c.to_string()).collect(),
+        }
+    };
+}

@@ -91,11 +91,7 @@ impl commands::Guest for Workday {
 
 impl iam::Guest for Workday {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: env!("CARGO_PKG_NAME").into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
-        }
+        guest_common::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {

@@ -153,11 +153,7 @@ fn call_host(args: &str) -> Result<String, AppError> {
 
 impl iam::Guest for Hostile {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: env!("CARGO_PKG_NAME").into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
-        }
+        guest_common::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {

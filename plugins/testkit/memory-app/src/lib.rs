@@ -88,11 +88,7 @@ fn set_active(id: &str, active: bool) -> Result<AppUser, AppError> {
 
 impl iam::Guest for MemoryApp {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: env!("CARGO_PKG_NAME").into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
-        }
+        guest_common::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {
