@@ -176,6 +176,10 @@ impl Store {
     fn init(mut conn: Connection) -> Result<Self> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // In WAL mode NORMAL survives a crash of the process (what the journal guards
+        // against) and skips the fsync per commit; a power cut may lose the last commits,
+        // which a resumed playbook repeats (its calls are idempotent or at-least-once).
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
         change_log::install(&conn)?;
