@@ -122,6 +122,17 @@ impl LdapConfig {
         })
     }
 
+    /// Which idle connections may serve this configuration: same server, transport, CA and
+    /// bind identity (the password enters only as a hash).
+    fn pool_key(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let identity = format!(
+            "{}|{:?}|{:?}|{}|{}",
+            self.url, self.transport, self.ca_file, self.bind_dn, self.bind_password
+        );
+        hex::encode(Sha256::digest(identity.as_bytes()))
+    }
+
     fn host_port(&self) -> (String, u16) {
         let host = self
             .url
@@ -163,11 +174,58 @@ impl LdapFailure {
     }
 }
 
-/// The directory connection of one plugin call: opened and bound on first use, kept until
-/// the call ends.
+/// The directory connection of one plugin call: taken from the idle pool (or opened and
+/// bound) on first use, and given back to the pool when the call ends.
 pub struct LdapSession {
     config: Arc<LdapConfig>,
     conn: Option<LdapConn>,
+}
+
+/// Bound connections kept between plugin calls, each under the key of the directory and
+/// identity it was bound with: a new LDAPS connection costs a TLS handshake and a bind, and
+/// one New Hire makes several calls.
+static IDLE: std::sync::Mutex<Vec<(String, LdapConn)>> = std::sync::Mutex::new(Vec::new());
+
+/// Idle connections kept at most, over all directories.
+const MAX_IDLE: usize = 8;
+
+fn idle() -> std::sync::MutexGuard<'static, Vec<(String, LdapConn)>> {
+    IDLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// An idle connection for `config` that still answers, or a new one.
+fn checkout(config: &LdapConfig) -> Result<LdapConn, LdapFailure> {
+    let key = config.pool_key();
+    loop {
+        let taken = {
+            let mut idle = idle();
+            let at = idle.iter().position(|(k, _)| *k == key);
+            at.map(|i| idle.swap_remove(i).1)
+        };
+        let Some(mut conn) = taken else {
+            return connect(config);
+        };
+        // The server may have closed it while idle: a root-DSE read tells, cheaply.
+        let alive = conn
+            .with_timeout(config.timeout)
+            .search("", ldap3::Scope::Base, "(objectClass=*)", vec!["1.1"])
+            .and_then(|r| r.success())
+            .is_ok();
+        if alive {
+            return Ok(conn);
+        }
+    }
+}
+
+impl Drop for LdapSession {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut idle = idle();
+            if idle.len() < MAX_IDLE {
+                idle.push((self.config.pool_key(), conn));
+            }
+        }
+    }
 }
 
 impl LdapSession {
@@ -323,7 +381,7 @@ impl LdapSession {
     ) -> Result<T, LdapFailure> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
-            empty => empty.insert(connect(&self.config)?),
+            empty => empty.insert(checkout(&self.config)?),
         };
         let result = op(conn);
         tracing::debug!(url = %self.config.url, ok = result.is_ok(), "ldap: {what}");
