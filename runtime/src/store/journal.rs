@@ -188,18 +188,27 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the oldest pending incident for a worker, atomically.
+    /// Takes the oldest pending incident for a worker, atomically, skipping people who
+    /// already have an incident running.
     pub fn claim_pending_incident(&self) -> Result<Option<i64>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "UPDATE incidents SET status = 'active'
-                 WHERE id = (SELECT id FROM incidents WHERE status = 'pending' ORDER BY id LIMIT 1)
-                 RETURNING id",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+        // One incident per person at a time: two playbooks for the same user (e.g. a
+        // duplicate fetched before the first ran) would race each other in every app. The
+        // immediate transaction makes the check and the claim one step across workers.
+        self.in_transaction(|store| {
+            Ok(store
+                .conn()
+                .query_row(
+                    "UPDATE incidents SET status = 'active'
+                     WHERE id = (SELECT id FROM incidents AS i WHERE status = 'pending'
+                         AND (i.email IS NULL OR NOT EXISTS (SELECT 1 FROM incidents AS a
+                             WHERE a.status = 'active' AND a.email = i.email))
+                         ORDER BY id LIMIT 1)
+                     RETURNING id",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
     }
 
     /// Incidents a stopped process left running; they resume from their journal.
@@ -211,5 +220,53 @@ impl Store {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{IncidentStatus, NewIncident, Store};
+    use serde_json::{json, Map, Value};
+
+    fn incident(store: &Store, email: &str) -> i64 {
+        let Value::Object(fields) = json!({"email": email}) else {
+            unreachable!()
+        };
+        store
+            .create_incident(&NewIncident {
+                kind: "T",
+                name: email,
+                fields: &fields,
+            })
+            .unwrap()
+            .id
+    }
+
+    #[test]
+    fn a_person_with_a_running_incident_waits_for_it() {
+        let store = Store::open_in_memory().unwrap();
+        let first = incident(&store, "a@x.test");
+        let duplicate = incident(&store, "A@x.test");
+        let other = incident(&store, "b@x.test");
+        let anonymous = store
+            .create_incident(&NewIncident {
+                kind: "T",
+                name: "",
+                fields: &Map::new(),
+            })
+            .unwrap()
+            .id;
+        assert_eq!(store.claim_pending_incident().unwrap(), Some(first));
+        assert_eq!(
+            store.claim_pending_incident().unwrap(),
+            Some(other),
+            "a@x.test is busy"
+        );
+        assert_eq!(store.claim_pending_incident().unwrap(), Some(anonymous));
+        assert_eq!(store.claim_pending_incident().unwrap(), None);
+        store
+            .set_incident_status(first, IncidentStatus::Closed)
+            .unwrap();
+        assert_eq!(store.claim_pending_incident().unwrap(), Some(duplicate));
     }
 }
