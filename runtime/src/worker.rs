@@ -18,6 +18,26 @@ pub struct WorkerSummary {
     pub failed: usize,
 }
 
+impl std::fmt::Display for WorkerSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "closed {}, waiting {}, failed {}",
+            self.closed, self.waiting, self.failed
+        )
+    }
+}
+
+/// A flag SIGTERM and SIGINT set: the worker finishes the incidents in flight and stops.
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .map_err(|e| anyhow::anyhow!("installing the signal handler: {e}"))?;
+    }
+    Ok(stop)
+}
+
 impl WorkerSummary {
     fn add(&mut self, outcome: &RunOutcome) {
         match outcome {

@@ -42,11 +42,9 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
     };
     let today = match args.as_of {
         Some(date) => date,
-        None => parse_date(&store.today()?).map_err(anyhow::Error::msg)?,
+        None => today(&store)?,
     };
-    let map_path = ctx.playbooks_dir.join("mappers/workday-incoming.toml");
-    let map = IncomingMap::load(&map_path)
-        .with_context(|| format!("the Workday incoming map {}", map_path.display()))?;
+    let map = incoming_map(&ctx.playbooks_dir.join("mappers/workday-incoming.toml"))?;
     let outcome = fetch_instance(&integrations, &map, &args.instance, today, args.dry_run)?;
     match outcome {
         Fetched::Summary(summary) if args.json => println!("{}", output::json(&summary)?),
@@ -55,6 +53,16 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
         Fetched::Plan(plan) => print_plan(&plan),
     }
     Ok(Outcome::Success)
+}
+
+/// The Workday incoming map, read afresh so an administrator's edit applies at once.
+pub fn incoming_map(path: &std::path::Path) -> Result<IncomingMap> {
+    IncomingMap::load(path).with_context(|| format!("the Workday incoming map {}", path.display()))
+}
+
+/// Today's date (UTC) as the store sees it.
+pub fn today(store: &crate::store::Store) -> Result<NaiveDate> {
+    parse_date(&store.today()?).map_err(anyhow::Error::msg)
 }
 
 pub enum Fetched {

@@ -5,8 +5,6 @@ use crate::store::NewIncident;
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use serde_json::Value;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 #[derive(Subcommand)]
 pub enum PlaybookCommand {
@@ -77,15 +75,8 @@ pub fn run(ctx: &Context, cmd: PlaybookCommand) -> Result<Outcome> {
 /// incidents in flight first).
 pub fn worker(ctx: &Context, args: WorkerArgs) -> Result<Outcome> {
     let services = ctx.services()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, stop.clone())
-            .context("installing the signal handler")?;
-    }
+    let stop = crate::worker::stop_on_signals()?;
     let summary = crate::worker::run(&services, args.concurrency, args.until_idle, &stop)?;
-    println!(
-        "closed {}, waiting {}, failed {}",
-        summary.closed, summary.waiting, summary.failed
-    );
+    println!("{summary}");
     Ok(Outcome::Success)
 }

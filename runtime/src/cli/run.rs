@@ -2,18 +2,15 @@
 //! and runs the worker. SIGTERM or SIGINT stops fetching; incidents in flight finish (or
 //! resume from their journal on the next start).
 
-use super::fetch::{fetch_instance, Fetched, WORKDAY_BRAND};
+use super::fetch::{fetch_instance, incoming_map, today, Fetched, WORKDAY_BRAND};
 use super::{Context, Outcome};
-use crate::fetch::IncomingMap;
 use crate::integrations::Integrations;
 use crate::playbooks::Services;
-use anyhow::{Context as _, Result};
-use chrono::NaiveDate;
+use anyhow::Result;
 use clap::Args;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 #[derive(Args)]
@@ -28,19 +25,12 @@ pub struct RunArgs {
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
     let services = ctx.services()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, stop.clone())
-            .context("installing the signal handler")?;
-    }
+    let stop = crate::worker::stop_on_signals()?;
     let map_path = ctx.playbooks_dir.join("mappers/workday-incoming.toml");
     if args.once {
         fetch_due(&services, &map_path, &mut HashMap::new());
         let summary = crate::worker::run(&services, args.concurrency, true, &stop)?;
-        println!(
-            "closed {}, waiting {}, failed {}",
-            summary.closed, summary.waiting, summary.failed
-        );
+        println!("{summary}");
         return Ok(Outcome::Success);
     }
     let worker = {
@@ -56,10 +46,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
     match worker.join() {
         Ok(summary) => {
             let summary = summary?;
-            println!(
-                "stopped: closed {}, waiting {}, failed {}",
-                summary.closed, summary.waiting, summary.failed
-            );
+            println!("stopped: {summary}");
         }
         Err(_) => anyhow::bail!("the worker thread panicked"),
     }
@@ -109,9 +96,8 @@ fn try_fetch_due(
             continue;
         }
         last_fetch.insert(record.name.clone(), Instant::now());
-        let map = IncomingMap::load(map_path)
-            .with_context(|| format!("the Workday incoming map {}", map_path.display()))?;
-        let today = NaiveDate::parse_from_str(&store.today()?, "%Y-%m-%d")?;
+        let map = incoming_map(map_path)?;
+        let today = today(&store)?;
         match fetch_instance(&integrations, &map, &record.name, today, false) {
             Ok(Fetched::Summary(s)) => tracing::info!(
                 instance = record.name,
