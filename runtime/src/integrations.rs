@@ -82,15 +82,7 @@ impl<'a> Integrations<'a> {
             bail!("user-profile must be a JSON object");
         }
         let (mut app, instance) = self.app(name, command.name())?;
-        let mapper_name = app
-            .settings()
-            .param_str("mapper")
-            .unwrap_or(&instance.plugin)
-            .to_owned();
-        let mapper = self
-            .mappers
-            .get(&mapper_name)
-            .with_context(|| format!("instance {name:?}"))?;
+        let mapper = self.mapper_of(&instance, app.settings())?;
         let settings = app.settings();
         let flags = iam::Flags {
             create_enabled: settings.flag("create-user-enabled"),
@@ -99,15 +91,41 @@ impl<'a> Integrations<'a> {
             disable_enabled: settings.flag("disable-user-enabled"),
             create_if_not_exists: settings.flag("create-if-not-exists"),
         };
+        let plugin = self.host.plugin(&instance.plugin)?;
         let request = iam::Request {
             command,
             profile,
             allow_enable,
             flags,
+            codes: &plugin.manifest.iam,
         };
         let outcome = iam::execute(&mut app, &mapper, &request);
         self.keep_context(&app)?;
         Ok(outcome)
+    }
+
+    /// The instance's mapper: its `mapper` parameter, else the one named after its plugin.
+    fn mapper_of(
+        &self,
+        instance: &Instance,
+        settings: &InstanceSettings,
+    ) -> Result<crate::mappers::ScriptMapper> {
+        let mapper_name = settings.param_str("mapper").unwrap_or(&instance.plugin);
+        self.mappers
+            .get(mapper_name)
+            .with_context(|| format!("instance {:?}", instance.name))
+    }
+
+    /// An app's user object read into user profile fields by the instance's incoming map.
+    pub fn incoming_profile(
+        &self,
+        name: &str,
+        app_user: &Value,
+    ) -> Result<serde_json::Map<String, Value>> {
+        let (instance, _, settings) = self.prepare(name)?;
+        let mapper = self.mapper_of(&instance, &settings)?;
+        iam::Mapper::incoming(&mapper, app_user)
+            .map_err(|e| anyhow::anyhow!("the incoming map of instance {name:?}: {e}"))
     }
 
     /// Runs a plugin-specific command; returns its JSON output.
@@ -133,6 +151,11 @@ impl<'a> Integrations<'a> {
                 bail!("{command} needs the argument {:?}: {}", arg.name, arg.help);
             }
         }
+        for arg in &spec.args {
+            if let (Some(field), Some(value)) = (&arg.instances, args.get(&arg.name)) {
+                self.check_instances_named(command, &arg.name, field, value)?;
+            }
+        }
         let result = app.run_command(command, args);
         self.keep_context(&app)?;
         match result? {
@@ -143,6 +166,47 @@ impl<'a> Integrations<'a> {
                 e.code
             ),
         }
+    }
+
+    /// Checks that every row of argument `arg` (a JSON array, or the text of one) names an
+    /// existing instance in its `field`, so a mapping to a typo is refused up front.
+    fn check_instances_named(
+        &self,
+        command: &str,
+        arg: &str,
+        field: &str,
+        value: &Value,
+    ) -> Result<()> {
+        let parsed;
+        let rows = match value {
+            Value::String(text) => {
+                parsed = serde_json::from_str::<Value>(text)
+                    .with_context(|| format!("{command}: {arg} is not JSON"))?;
+                &parsed
+            }
+            other => other,
+        };
+        let Some(rows) = rows.as_array() else {
+            bail!("{command}: {arg} must be a JSON array of objects with {field:?}");
+        };
+        let known: Vec<String> = self
+            .store
+            .instances()?
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        for row in rows {
+            let Some(name) = row.get(field).and_then(Value::as_str) else {
+                bail!("{command}: every row of {arg} needs {field:?} (an instance name): {row}");
+            };
+            if !known.iter().any(|k| k == name) {
+                bail!(
+                    "{command}: {field} {name:?} is not an instance (instances: {}); add it with `ilm instance add` or fix the name",
+                    known.join(", ")
+                );
+            }
+        }
+        Ok(())
     }
 
     /// The instance's plugin (for its manifest).
@@ -158,13 +222,14 @@ impl<'a> Integrations<'a> {
         Ok(self.prepare(name)?.2.params)
     }
 
-    /// Pulls records through the instance's plugin (stateless: the caller keeps state).
-    pub fn fetch_records(&self, name: &str) -> Result<Vec<String>> {
+    /// One call of the instance's plugin's `fetch` with the host's `state` (see the WIT's
+    /// `fetch` interface); returns the records and the plugin's next-state.
+    pub fn fetch(&self, name: &str, state: &str) -> Result<(Vec<String>, String)> {
         let (mut app, _) = self.app(name, "fetch")?;
-        let result = app.fetch("");
+        let result = app.fetch(state);
         self.keep_context(&app)?;
         match result? {
-            Ok(out) => Ok(out.records),
+            Ok(out) => Ok((out.records, out.next_state)),
             Err(e) => bail!(
                 "fetching from {name} failed: {} (code {})",
                 e.message,

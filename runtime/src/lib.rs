@@ -10,6 +10,7 @@ pub mod mappers;
 pub mod playbooks;
 pub mod plugins;
 pub mod scripting;
+pub mod sources;
 pub mod store;
 pub mod transformers;
 pub mod worker;

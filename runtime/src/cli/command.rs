@@ -82,6 +82,17 @@ fn run_iam(
     } else {
         println!("{}", vendor_table(&results));
     }
+    // An error entry (e.g. a rate limit) is said on stderr too, where a script or a person
+    // watching the command sees it even when the table scrolls by.
+    for r in results.iter().filter(|r| r.error_entry) {
+        eprintln!(
+            "error: {} on {}: {} (code {}); retry the command later",
+            command.name(),
+            r.instance_name,
+            r.error_message,
+            r.error_code.as_deref().unwrap_or_default()
+        );
+    }
     Ok(if results.iter().all(|r| r.success) {
         Outcome::Success
     } else {

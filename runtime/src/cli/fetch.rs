@@ -1,25 +1,23 @@
-//! `ilm fetch INSTANCE [--dry-run] [--as-of DATE]`: read the HR report, classify every row
-//! against the stored profiles, and create the incidents (or print the plan).
+//! `ilm fetch INSTANCE [--dry-run] [--as-of DATE]`: read a source (an HR report, or an
+//! event log such as Okta's System Log), classify what it holds, and create the incidents
+//! (or print the plan).
 
 use super::{output, Context, Outcome};
-use crate::fetch::{Fetch, FetchSummary, IncomingMap, Plan, WorkdayParams};
+use crate::fetch::{FetchSummary, Plan};
 use crate::integrations::Integrations;
-use anyhow::{bail, Context as _, Result};
+use crate::sources::{self, EventPlan, EventSummary, FetchOptions, Fetched};
+use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
-use serde_json::Value;
-
-/// The brand whose instances `ilm fetch` and `ilm run` classify.
-pub const WORKDAY_BRAND: &str = "Workday IAM";
 
 #[derive(Args)]
 pub struct FetchArgs {
-    /// The Workday instance.
+    /// The source instance (a Workday report or an Okta System Log).
     pub instance: String,
-    /// Print every event the fetch would create, grouped by type, and write nothing.
+    /// Print every incident the fetch would create, grouped by type, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Classify as if today were this date (YYYY-MM-DD).
+    /// Classify a report as if today were this date (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
     #[arg(long)]
@@ -44,20 +42,29 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
         Some(date) => date,
         None => today(&store)?,
     };
-    let map = incoming_map(&ctx.playbooks_dir.join("mappers/workday-incoming.toml"))?;
-    let outcome = fetch_instance(&integrations, &map, &args.instance, today, args.dry_run)?;
-    match outcome {
-        Fetched::Summary(summary) if args.json => println!("{}", output::json(&summary)?),
-        Fetched::Summary(summary) => print_summary(&args.instance, &summary),
-        Fetched::Plan(plan) if args.json => println!("{}", output::json(&plan)?),
-        Fetched::Plan(plan) => print_plan(&plan),
+    let options = FetchOptions {
+        mappers_dir: &ctx.playbooks_dir.join("mappers"),
+        dry_run: args.dry_run,
+        today,
+    };
+    let outcome = sources::fetch(&integrations, &args.instance, &options)?;
+    if args.json {
+        println!("{}", output::json(&outcome)?);
+    } else {
+        match &outcome {
+            Fetched::Report(summary) => print_summary(&args.instance, summary),
+            Fetched::ReportPlan(plan) => print_plan(plan),
+            Fetched::Events(summary) => print_events(&args.instance, summary),
+            Fetched::EventPlan(plan) => print_event_plan(plan),
+        }
     }
-    Ok(Outcome::Success)
-}
-
-/// The Workday incoming map, read afresh so an administrator's edit applies at once.
-pub fn incoming_map(path: &std::path::Path) -> Result<IncomingMap> {
-    IncomingMap::load(path).with_context(|| format!("the Workday incoming map {}", path.display()))
+    match outcome.error() {
+        Some(error) => anyhow::bail!(
+            "{}: reading stopped early: {error} (what was read before is kept; the next fetch resumes at the page that failed)",
+            args.instance
+        ),
+        None => Ok(Outcome::Success),
+    }
 }
 
 /// Today's date (UTC) as the store sees it.
@@ -65,66 +72,50 @@ pub fn today(store: &crate::store::Store) -> Result<NaiveDate> {
     parse_date(&store.today()?).map_err(anyhow::Error::msg)
 }
 
-pub enum Fetched {
-    Summary(FetchSummary),
-    Plan(Plan),
+fn print_counts(dropped: &std::collections::BTreeMap<String, usize>) {
+    for (reason, count) in dropped {
+        println!("  no incident ({reason}): {count}");
+    }
 }
 
-/// One fetch (or dry run) of a Workday instance; shared with `ilm run`.
-pub fn fetch_instance(
-    integrations: &Integrations,
-    map: &IncomingMap,
-    instance: &str,
-    today: NaiveDate,
-    dry_run: bool,
-) -> Result<Fetched> {
-    let plugin = integrations.plugin_of(instance)?;
-    if plugin.manifest.brand != WORKDAY_BRAND {
-        bail!(
-            "instance {instance:?} is a {} instance; fetch classifies {WORKDAY_BRAND} reports",
-            plugin.manifest.brand
-        );
+fn print_events(instance: &str, s: &EventSummary) {
+    println!("{instance}: read {} events in {} pages", s.events, s.pages);
+    print_counts(&s.dropped);
+    for (kind, count) in &s.incidents {
+        println!("  created {count} × {kind}");
     }
-    let params = integrations.params(instance)?;
-    let workday = WorkdayParams::from_instance(&params).map_err(|e| {
-        anyhow::anyhow!("instance {instance:?}: parameter {}: {}", e.name, e.problem)
-    })?;
-    let number =
-        |name: &str, default: i64| params.get(name).and_then(Value::as_i64).unwrap_or(default);
-    let bar = indicatif::ProgressBar::new(0).with_style(
-        indicatif::ProgressStyle::with_template("first-run sync {bar:40} {pos}/{len} profiles")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    println!(
+        "incidents created: {}, queued for the next fetch: {}",
+        s.incidents_created, s.queued
     );
-    let progress = |done: usize, total: usize| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    };
-    let fetch = Fetch {
-        store: integrations.store,
-        instance,
-        map,
-        params: &workday,
-        max_fetch: number("max_fetch", 50).max(1) as usize,
-        first_run: params
-            .get("first_run")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        today,
-        progress: &progress,
-    };
-    let read_report = || -> Result<String> {
-        let mut records = integrations.fetch_records(instance)?;
-        records
-            .pop()
-            .with_context(|| format!("{instance} returned no report"))
-    };
-    let outcome = if dry_run {
-        Fetched::Plan(fetch.dry_run(&read_report()?)?)
-    } else {
-        Fetched::Summary(fetch.run(read_report)?)
-    };
-    bar.finish_and_clear();
-    Ok(outcome)
+}
+
+fn print_event_plan(plan: &EventPlan) {
+    let s = &plan.summary;
+    println!(
+        "plan: {} events in {} pages, {} incidents ({} already queued)",
+        s.events,
+        s.pages,
+        plan.incidents.len(),
+        s.queued
+    );
+    print_counts(&s.dropped);
+    let mut by_type: std::collections::BTreeMap<&str, Vec<&sources::EventIncident>> =
+        Default::default();
+    for incident in &plan.incidents {
+        by_type.entry(&incident.kind).or_default().push(incident);
+    }
+    for (kind, incidents) in by_type {
+        println!("{kind} ({})", incidents.len());
+        for i in incidents {
+            let details = i
+                .fields
+                .get("details")
+                .and_then(|d| d.as_str())
+                .unwrap_or("");
+            println!("  {} — {details}", i.name);
+        }
+    }
 }
 
 fn print_summary(instance: &str, s: &FetchSummary) {
@@ -140,9 +131,7 @@ fn print_summary(instance: &str, s: &FetchSummary) {
     for reason in &s.skipped {
         println!("  skipped: {reason}");
     }
-    for (reason, count) in &s.dropped {
-        println!("  no incident ({reason}): {count}");
-    }
+    print_counts(&s.dropped);
     for (kind, count) in &s.events {
         println!("  created {count} × {kind}");
     }
@@ -172,9 +161,7 @@ fn print_plan(plan: &Plan) {
     for reason in &s.skipped {
         println!("  skipped: {reason}");
     }
-    for (reason, count) in &s.dropped {
-        println!("  no incident ({reason}): {count}");
-    }
+    print_counts(&s.dropped);
     let mut by_type: std::collections::BTreeMap<&str, Vec<&crate::fetch::Event>> =
         Default::default();
     for event in &plan.events {

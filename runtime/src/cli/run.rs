@@ -1,11 +1,12 @@
-//! `ilm run`: the runtime in one process — fetches every Workday instance on its interval
-//! and runs the worker. SIGTERM or SIGINT stops fetching; incidents in flight finish (or
+//! `ilm run`: the runtime in one process — fetches every source instance (HR reports, event
+//! logs) on its interval and runs the worker. SIGTERM or SIGINT stops fetching; incidents in flight finish (or
 //! resume from their journal on the next start).
 
-use super::fetch::{fetch_instance, incoming_map, today, Fetched, WORKDAY_BRAND};
+use super::fetch::today;
 use super::{Context, Outcome};
 use crate::integrations::Integrations;
 use crate::playbooks::Services;
+use crate::sources::{self, FetchOptions, Fetched};
 use anyhow::Result;
 use clap::Args;
 use serde_json::Value;
@@ -18,7 +19,7 @@ pub struct RunArgs {
     /// Incidents run at the same time.
     #[arg(long, default_value_t = 2)]
     concurrency: usize,
-    /// Fetch every Workday instance once, run the incidents until none is pending, and exit.
+    /// Fetch every source instance once, run the incidents until none is pending, and exit.
     #[arg(long)]
     once: bool,
 }
@@ -26,9 +27,9 @@ pub struct RunArgs {
 pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
     let services = ctx.services()?;
     let stop = crate::worker::stop_on_signals()?;
-    let map_path = ctx.playbooks_dir.join("mappers/workday-incoming.toml");
+    let mappers_dir = ctx.playbooks_dir.join("mappers");
     if args.once {
-        fetch_due(&services, &map_path, &mut HashMap::new());
+        fetch_due(&services, &mappers_dir, &mut HashMap::new());
         let summary = crate::worker::run(&services, args.concurrency, true, &stop)?;
         println!("{summary}");
         return Ok(Outcome::Success);
@@ -39,7 +40,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
     };
     let mut last_fetch = HashMap::new();
     while !stop.load(Ordering::Relaxed) {
-        fetch_due(&services, &map_path, &mut last_fetch);
+        fetch_due(&services, &mappers_dir, &mut last_fetch);
         std::thread::sleep(Duration::from_millis(500));
     }
     tracing::info!("stopping: finishing the incidents in flight");
@@ -53,21 +54,21 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Fetches every enabled Workday instance whose interval has passed. A failed fetch is
+/// Fetches every enabled source instance whose interval has passed. A failed fetch is
 /// logged and retried on the next interval; it never stops the runtime.
 fn fetch_due(
     services: &Services,
-    map_path: &std::path::Path,
+    mappers_dir: &std::path::Path,
     last_fetch: &mut HashMap<String, Instant>,
 ) {
-    if let Err(err) = try_fetch_due(services, map_path, last_fetch) {
+    if let Err(err) = try_fetch_due(services, mappers_dir, last_fetch) {
         tracing::error!("fetching: {err:#}");
     }
 }
 
 fn try_fetch_due(
     services: &Services,
-    map_path: &std::path::Path,
+    mappers_dir: &std::path::Path,
     last_fetch: &mut HashMap<String, Instant>,
 ) -> Result<()> {
     let store = services.open_store()?;
@@ -77,11 +78,11 @@ fn try_fetch_due(
         mappers: &services.mappers,
     };
     for record in store.instances()?.into_iter().filter(|i| i.enabled) {
-        let is_workday = services
+        let is_source = services
             .host
             .plugin(&record.plugin)
-            .is_ok_and(|p| p.manifest.brand == WORKDAY_BRAND);
-        if !is_workday {
+            .is_ok_and(|p| p.manifest.source.is_some());
+        if !is_source {
             continue;
         }
         let minutes = integrations
@@ -96,10 +97,13 @@ fn try_fetch_due(
             continue;
         }
         last_fetch.insert(record.name.clone(), Instant::now());
-        let map = incoming_map(map_path)?;
-        let today = today(&store)?;
-        match fetch_instance(&integrations, &map, &record.name, today, false) {
-            Ok(Fetched::Summary(s)) => tracing::info!(
+        let options = FetchOptions {
+            mappers_dir,
+            dry_run: false,
+            today: today(&store)?,
+        };
+        match sources::fetch(&integrations, &record.name, &options) {
+            Ok(Fetched::Report(s)) => tracing::info!(
                 instance = record.name,
                 rows = s.rows,
                 skipped = s.skipped.len(),
@@ -108,7 +112,21 @@ fn try_fetch_due(
                 queued = s.queued,
                 "fetched"
             ),
-            Ok(Fetched::Plan(_)) => {}
+            Ok(Fetched::Events(s)) => {
+                tracing::info!(
+                    instance = record.name,
+                    events = s.events,
+                    pages = s.pages,
+                    dropped = s.dropped.values().sum::<usize>(),
+                    incidents = s.incidents_created,
+                    queued = s.queued,
+                    "fetched"
+                );
+                if let Some(error) = &s.error {
+                    tracing::error!(instance = record.name, "fetch stopped early: {error}");
+                }
+            }
+            Ok(Fetched::ReportPlan(_) | Fetched::EventPlan(_)) => {}
             Err(err) => tracing::error!(instance = record.name, "fetch failed: {err:#}"),
         }
     }

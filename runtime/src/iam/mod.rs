@@ -131,6 +131,30 @@ impl Command {
     ];
 }
 
+/// Vendor error codes with a meaning the IAM algorithm knows. A disable that races another
+/// disable, or an enable that races an enable, is not a failure.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorCodes {
+    /// A disable failing with one of these is skipped: "User is already disabled.".
+    #[serde(default)]
+    pub already_disabled: Vec<String>,
+    /// An enable failing with one of these counts as done (enabled meanwhile); the
+    /// profile update goes on.
+    #[serde(default)]
+    pub already_enabled: Vec<String>,
+    /// Failures that are also an error entry (e.g. a rate limit): the command fails
+    /// loudly instead of only recording `success=false`.
+    #[serde(default)]
+    pub error_entry: Vec<String>,
+}
+
+impl VendorCodes {
+    fn is(codes: &[String], failure: &AppFailure) -> bool {
+        codes.contains(&failure.code)
+    }
+}
+
 /// One IAM command's input.
 pub struct Request<'a> {
     pub command: Command,
@@ -139,6 +163,7 @@ pub struct Request<'a> {
     /// The `allow-enable` argument.
     pub allow_enable: bool,
     pub flags: Flags,
+    pub codes: &'a VendorCodes,
 }
 
 /// One IAM command's output: the vendor result and the (possibly re-mapped) profile.
@@ -157,7 +182,11 @@ pub fn execute(app: &mut dyn App, mapper: &dyn Mapper, req: &Request) -> Outcome
         Command::UpdateUser => run.update_user(),
         Command::DisableUser => run.disable_user(),
     };
-    let vendor = vendor.unwrap_or_else(|(action, failure)| run.failed(action, failure));
+    let mut vendor = vendor.unwrap_or_else(|(action, failure)| run.failed(action, failure));
+    vendor.error_entry = vendor
+        .error_code
+        .as_ref()
+        .is_some_and(|code| !vendor.success && req.codes.error_entry.contains(code));
     let user_profile = match req.command {
         Command::GetUser if vendor.success => run.incoming_profile(&vendor.details),
         _ => req.profile.clone(),
@@ -264,10 +293,14 @@ impl Run<'_, '_> {
                 Ok(self.with_user(self.skipped("disable", "User is already disabled."), &user))
             }
             Some(user) => {
-                let disabled = self
-                    .app
-                    .disable_user(&user.id)
-                    .map_err(|f| ("disable", f))?;
+                let disabled = match self.app.disable_user(&user.id) {
+                    Ok(disabled) => disabled,
+                    Err(f) if VendorCodes::is(&self.req.codes.already_disabled, &f) => {
+                        let result = self.skipped("disable", "User is already disabled.");
+                        return Ok(self.with_user(result.with_code(&f.code), &user));
+                    }
+                    Err(f) => return Err(("disable", f)),
+                };
                 let mut result = self.with_user(self.result("disable"), &disabled);
                 result.active = Some(false);
                 Ok(result)
@@ -314,10 +347,13 @@ impl Run<'_, '_> {
         let mapped = self.map("update", MappingType::Update)?;
         let mut action = "update";
         if allow_enable && !existing.active {
-            self.app
-                .enable_user(&existing.id)
-                .map_err(|f| ("enable", f))?;
-            action = "enable";
+            match self.app.enable_user(&existing.id) {
+                Ok(_) => action = "enable",
+                // Enabled meanwhile (or by a run that crashed after the call): the profile
+                // update below still applies.
+                Err(f) if VendorCodes::is(&self.req.codes.already_enabled, &f) => {}
+                Err(f) => return Err(("enable", f)),
+            }
         }
         let updated = self
             .app

@@ -8,7 +8,8 @@ use serde_json::json;
 struct FakeApp {
     users: Vec<AppUser>,
     calls: Vec<String>,
-    fail_create: Option<AppFailure>,
+    /// The primitive ("create", "enable", "disable") that fails, and how.
+    fail: Option<(&'static str, AppFailure)>,
 }
 
 impl FakeApp {
@@ -29,6 +30,13 @@ impl FakeApp {
             .iter_mut()
             .find(|u| u.id == id)
             .ok_or_else(|| AppFailure::new("404", "no such id"))
+    }
+
+    fn failure(&self, primitive: &str) -> Result<(), AppFailure> {
+        match &self.fail {
+            Some((name, failure)) if *name == primitive => Err(failure.clone()),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -58,9 +66,7 @@ impl App for FakeApp {
     }
     fn create_user(&mut self, profile: &Map<String, Value>) -> Result<AppUser, AppFailure> {
         self.calls.push("create".into());
-        if let Some(f) = self.fail_create.clone() {
-            return Err(f);
-        }
+        self.failure("create")?;
         let login = profile["login"].as_str().unwrap_or_default().to_owned();
         let user = AppUser {
             id: format!("u{}", self.users.len() + 1),
@@ -86,12 +92,14 @@ impl App for FakeApp {
     }
     fn enable_user(&mut self, id: &str) -> Result<AppUser, AppFailure> {
         self.calls.push(format!("enable {id}"));
+        self.failure("enable")?;
         let user = self.user(id)?;
         user.active = true;
         Ok(user.clone())
     }
     fn disable_user(&mut self, id: &str) -> Result<AppUser, AppFailure> {
         self.calls.push(format!("disable {id}"));
+        self.failure("disable")?;
         let user = self.user(id)?;
         user.active = false;
         Ok(user.clone())
@@ -131,8 +139,18 @@ fn run(
         profile: &profile,
         allow_enable,
         flags,
+        codes: &okta_like_codes(),
     };
     execute(app, &LoginMapper, &req).vendor
+}
+
+/// Codes as the Okta plugin declares them.
+fn okta_like_codes() -> VendorCodes {
+    VendorCodes {
+        already_disabled: vec!["E0000007".into()],
+        already_enabled: vec!["E0000016".into()],
+        error_entry: vec!["E0000047".into()],
+    }
 }
 
 fn jdoe() -> Value {
@@ -336,6 +354,7 @@ fn get_user_maps_the_app_user_back_into_the_profile() {
         profile: &profile,
         allow_enable: false,
         flags: Flags::default(),
+        codes: &VendorCodes::default(),
     };
     let out = execute(&mut app, &LoginMapper, &req);
     assert!(out.vendor.success);
@@ -355,7 +374,7 @@ fn get_user_maps_the_app_user_back_into_the_profile() {
 #[test]
 fn app_errors_are_results_not_crashes() {
     let mut app = FakeApp {
-        fail_create: Some(AppFailure::new("409", "userName taken")),
+        fail: Some(("create", AppFailure::new("409", "userName taken"))),
         ..FakeApp::default()
     };
     let r = run(
@@ -393,4 +412,68 @@ fn a_profile_without_identifying_attributes_fails_with_the_attributes_named() {
         r.error_message
     );
     assert!(r.error_message.contains("id, login"));
+}
+
+#[test]
+fn a_disable_that_races_another_is_skipped_as_already_disabled() {
+    let mut app = FakeApp::with_user("jdoe@x.com", true);
+    app.fail = Some(("disable", AppFailure::new("E0000007", "Not found")));
+    let v = run(
+        &mut app,
+        Command::DisableUser,
+        jdoe(),
+        false,
+        Flags::default(),
+    );
+    assert!(v.success && v.skipped, "{v:?}");
+    assert_eq!(v.reason, "User is already disabled.");
+    assert_eq!(v.error_code.as_deref(), Some("E0000007"));
+}
+
+#[test]
+fn an_enable_that_races_another_still_updates_the_profile() {
+    let mut app = FakeApp::with_user("jdoe@x.com", false);
+    app.fail = Some(("enable", AppFailure::new("E0000016", "already active")));
+    let v = run(
+        &mut app,
+        Command::UpdateUser,
+        jdoe(),
+        true,
+        Flags::default(),
+    );
+    assert!(v.success && !v.skipped, "{v:?}");
+    assert_eq!(v.action, "update");
+    assert!(
+        app.calls.contains(&"update u1".to_owned()),
+        "{:?}",
+        app.calls
+    );
+}
+
+#[test]
+fn a_rate_limit_is_a_failure_and_an_error_entry() {
+    let mut app = FakeApp::with_user("jdoe@x.com", false);
+    app.fail = Some((
+        "enable",
+        AppFailure::new("E0000047", "API call exceeded rate limit"),
+    ));
+    let v = run(
+        &mut app,
+        Command::UpdateUser,
+        jdoe(),
+        true,
+        Flags::default(),
+    );
+    assert!(!v.success && v.error_entry, "{v:?}");
+    assert_eq!(v.error_code.as_deref(), Some("E0000047"));
+    // An ordinary failure is not an error entry.
+    app.fail = Some(("enable", AppFailure::new("E0000001", "validation")));
+    let v = run(
+        &mut app,
+        Command::UpdateUser,
+        jdoe(),
+        true,
+        Flags::default(),
+    );
+    assert!(!v.success && !v.error_entry, "{v:?}");
 }

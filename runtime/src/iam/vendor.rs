@@ -20,6 +20,10 @@ pub struct VendorResult {
     pub details: Value,
     pub skipped: bool,
     pub reason: String,
+    /// The failure is also an error entry (a code the plugin's manifest lists, such as a
+    /// rate limit): callers stop instead of carrying on with `success=false` alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub error_entry: bool,
 }
 
 impl VendorResult {
@@ -38,6 +42,7 @@ impl VendorResult {
             details: Value::Null,
             skipped: false,
             reason: String::new(),
+            error_entry: false,
         }
     }
 

@@ -279,6 +279,19 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     );
 
     let s = state.clone();
+    engine.register_fn(
+        "incoming_profile",
+        move |instance: &str, app_user: Dynamic| -> Fallible {
+            let app_user = from_dyn(&app_user).map_err(script_error)?;
+            let args = json!({"instance": instance, "app_user": app_user});
+            journaled(&s, "mapper.incoming", args, false, |ctx| {
+                Ok(Value::Object(
+                    ctx.integrations().incoming_profile(instance, &app_user)?,
+                ))
+            })
+        },
+    );
+    let s = state.clone();
     engine.register_fn("profile_get", move |email: &str| -> Fallible {
         journaled(&s, "profile.get", json!(email), false, |ctx| {
             Ok(ctx
@@ -390,6 +403,13 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
                 Ok(Value::Null)
             },
         )
+    });
+    let s = state.clone();
+    engine.register_fn("rename", move |name: &str| -> Fallible {
+        journaled(&s, "incident.rename", json!(name), false, |ctx| {
+            ctx.store.rename_incident(ctx.incident.id, name)?;
+            Ok(Value::Null)
+        })
     });
     let s = state.clone();
     engine.register_fn("close", move |note: &str| -> Fallible {

@@ -32,6 +32,24 @@ pub struct Manifest {
     pub params: Vec<Param>,
     #[serde(default)]
     pub commands: Vec<CommandSpec>,
+    /// What kind of fetch source the plugin is, if any.
+    #[serde(default)]
+    pub source: Option<SourceKind>,
+    /// Vendor error codes the host's IAM algorithm treats specially.
+    #[serde(default)]
+    pub iam: crate::iam::VendorCodes,
+}
+
+/// How `ilm fetch` reads a source plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// An HR report: the whole population in one record, compared row by row with the
+    /// stored profiles (Workday).
+    Report,
+    /// An event log read page by page with a durable cursor, each event classified on its
+    /// own (Okta's System Log).
+    Events,
 }
 
 /// How the host authenticates the plugin's outbound requests with secret parameters.
@@ -115,6 +133,10 @@ pub struct ArgSpec {
     pub required: bool,
     #[serde(default)]
     pub help: String,
+    /// When set, the argument is a JSON array of objects (or the text of one) whose field
+    /// of this name must name an existing instance; the host checks before the call.
+    #[serde(default)]
+    pub instances: Option<String>,
 }
 
 /// Parameters the host itself gives every IAM instance (spec §3), on top of the plugin's.

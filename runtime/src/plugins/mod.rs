@@ -8,6 +8,7 @@ mod engine;
 mod ldap;
 pub mod manifest;
 pub mod net;
+mod retry;
 mod sandbox;
 pub mod settings;
 
@@ -18,6 +19,7 @@ pub use settings::{InstanceSettings, Limits};
 
 use anyhow::{bail, Context, Result};
 use bindings::{Plugin, PluginPre};
+use retry::RetryPolicy;
 use sandbox::MemoryLimiter;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -212,6 +214,7 @@ impl Host {
             instance: instance.name.clone(),
             params_json: instance.params_json.clone(),
             net: instance.net.clone(),
+            retry: RetryPolicy::for_call(limits.deadline()),
             ldap: instance.ldap.clone().map(ldap::LdapSession::new),
             context: instance.context.clone(),
             context_changed: false,

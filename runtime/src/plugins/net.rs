@@ -125,6 +125,7 @@ pub struct NetPolicy {
 }
 
 /// A request as the guest describes it.
+#[derive(Clone)]
 pub struct OutboundRequest {
     pub method: String,
     pub url: String,

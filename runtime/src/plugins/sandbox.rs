@@ -4,6 +4,7 @@
 use super::bindings::ilm::plugin::{http, instance, ldap, log, types};
 use super::ldap::{LdapFailure, LdapSession};
 use super::net::{NetError, NetPolicy, OutboundRequest};
+use super::retry::{self, RetryPolicy};
 use std::sync::Arc;
 use wasmtime::ResourceLimiter;
 
@@ -17,6 +18,8 @@ pub struct CallState {
     /// Non-secret parameters as a JSON object text.
     pub params_json: Arc<str>,
     pub net: Arc<NetPolicy>,
+    /// Retries of rate-limited and failed requests, bounded by the call's deadline.
+    pub retry: RetryPolicy,
     /// The instance's directory; `None` for a plugin without an `[ldap]` section.
     pub ldap: Option<LdapSession>,
     pub context: String,
@@ -61,12 +64,13 @@ impl http::Host for CallState {
     fn send(&mut self, req: http::Request) -> Result<http::Response, types::AppError> {
         let method = req.method.clone();
         let url = req.url.clone();
-        let result = self.net.send(OutboundRequest {
+        let request = OutboundRequest {
             method: req.method,
             url: req.url,
             headers: req.headers,
             body: req.body,
-        });
+        };
+        let result = retry::send(&self.net, request, &self.retry);
         match result {
             Ok(resp) => {
                 tracing::debug!(plugin = %self.plugin, instance = %self.instance, %method, %url, status = resp.status, "plugin http");

@@ -188,6 +188,14 @@ impl Store {
         Ok(())
     }
 
+    pub fn rename_incident(&self, incident: i64, name: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE incidents SET name = ?2 WHERE id = ?1",
+            params![incident, name],
+        )?;
+        Ok(())
+    }
+
     /// Takes the oldest pending incident for a worker, atomically, skipping people who
     /// already have an incident running.
     pub fn claim_pending_incident(&self) -> Result<Option<i64>> {

@@ -193,6 +193,15 @@ impl Store {
             .query_row("SELECT date('now')", [], |r| r.get(0))?)
     }
 
+    /// The current time (UTC, RFC 3339, whole seconds) as the store sees it.
+    pub fn now_utc(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", [], |r| {
+                r.get(0)
+            })?)
+    }
+
     /// The underlying connection, for the store's own modules.
     fn conn(&self) -> &Connection {
         &self.conn
