@@ -310,6 +310,7 @@ impl OktaDouble {
     /// matching ones, get `status`: 429 with Okta's E0000047 body and
     /// X-Rate-Limit-Limit/Remaining/Reset (Reset = now + 1 s, epoch seconds); 5xx with
     /// Okta's E0000009 body. 501 is refused: Prism answers an upstream 501 with a mock.
+    /// `count` 0 ends the failures injected for `path_prefix`.
     pub fn fail(&self, path_prefix: &str, status: u16, count: usize, after: usize) {
         self.control(
             reqwest::Method::POST,

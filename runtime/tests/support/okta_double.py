@@ -1316,6 +1316,10 @@ def control_org(org, method, parts, query, body):
         if status < 400 or status == 501 or status > 599:
             raise ControlError(400, "status must be 4xx or 5xx other than 501 "
                                     "(Prism answers an upstream 501 with a mock)")
+        if int(body.get("count", 1)) == 0:
+            # count 0 ends the failures injected for that path: the outage is over.
+            org.failures = [r for r in org.failures if r["pathPrefix"] != body["pathPrefix"]]
+            return 200, {}
         org.failures.append({"pathPrefix": body["pathPrefix"], "status": status,
                              "count": int(body.get("count", 1)),
                              "after": int(body.get("after", 0)), "seen": 0})
