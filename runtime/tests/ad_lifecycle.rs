@@ -9,8 +9,10 @@ mod support;
 
 use ldap3::{LdapConn, LdapConnSettings, Scope, SearchEntry};
 use serde_json::{json, Value};
+use support::okta::OktaDouble;
 use support::{
-    dist, Ilm, ReportServer, SambaDc, SmtpSink, SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD, SAMBA_BASE_DN,
+    dist, scim2_server, Ilm, ReportServer, SambaDc, SmtpSink, SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD,
+    SAMBA_BASE_DN,
 };
 
 const LDAPS: &str = "ldaps://127.0.0.1:636";
@@ -243,4 +245,65 @@ fn hire_activate_move_terminate_and_rehire_in_active_directory() {
     // The future hire was never synced.
     let kate = w.ilm.run(&["profile", "show", "kate.johnson@acme.test"]);
     assert_eq!(kate.code, 1);
+}
+
+/// The Workday flows provision Okta (the test double behind Prism) and GitHub (scim2-server)
+/// beside Active Directory: a new hire gets all three accounts, a leaver is deactivated in
+/// Okta and removed from GitHub.
+#[test]
+fn a_new_hire_gets_active_directory_okta_and_github_accounts_and_a_leaver_is_deactivated_in_okta() {
+    let w = world();
+    let okta = OktaDouble::start();
+    let scim = scim2_server("jml-okta");
+    w.ilm.add_okta("okta", &okta, &[]);
+    w.ilm.add_github("gh", scim.port, "jml-okta");
+    let row_for = |instance: &str| {
+        json!({"instance_name": instance, "create_user_enabled": true, "create_user_group": "All",
+               "update_user_enabled": true, "disable_user_enabled": true, "enable_user_enabled": true})
+    };
+    let settings = json!([row_for("okta"), row_for("gh")]).to_string();
+    w.ilm.ok(&[
+        "list",
+        "set",
+        "app-provisioning-settings",
+        "--body",
+        &settings,
+    ]);
+
+    let ada = row("1", "Ada", "Lovelace", "Engineering", "Active", "");
+    w.report.set_rows(&json!([ada.clone()]));
+    assert!(w.run_once().contains("closed 1, waiting 0, failed 0"));
+    assert_eq!(
+        attr(&entry("ada.lovelace"), "department").as_deref(),
+        Some("Engineering")
+    );
+    let user = okta.user("ada.lovelace@acme.test").expect("an Okta user");
+    assert_eq!(user["status"], "ACTIVE", "{user}");
+    assert_eq!(user["profile"]["firstName"], "Ada");
+    assert_eq!(user["profile"]["department"], "Engineering");
+    let staged_then_activated: Vec<String> = okta
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "POST")
+        .map(|r| r["path"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        staged_then_activated.first().map(String::as_str),
+        Some("/api/v1/users")
+    );
+    assert!(staged_then_activated
+        .iter()
+        .any(|p| p.ends_with("/lifecycle/activate")));
+    assert_eq!(support::scim_users(scim.port, "jml-okta", None).len(), 1);
+    // The AD account is activated on the hire date (the next fetch), as in the test above.
+    assert!(w.run_once().contains("closed 1, waiting 0, failed 0"));
+
+    let mut leaver = ada;
+    leaver["Employment_Status"] = json!("Terminated");
+    leaver["Last_Day_of_Work"] = json!("01/02/2025");
+    w.report.set_rows(&json!([leaver]));
+    assert!(w.run_once().contains("closed 1, waiting 0, failed 0"));
+    let user = okta.user("ada.lovelace@acme.test").expect("still in Okta");
+    assert_eq!(user["status"], "DEPROVISIONED", "{user}");
+    assert!(support::scim_users(scim.port, "jml-okta", None).is_empty());
 }
