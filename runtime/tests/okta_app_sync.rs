@@ -403,3 +403,205 @@ fn a_kill_9_in_the_middle_of_a_multi_page_read_loses_and_doubles_no_event() {
     assert_eq!(ids.len(), 30, "{ids:?}");
     assert!(ids.values().all(|n| *n == 1), "none twice: {ids:?}");
 }
+
+/// How many System Log requests reached the double.
+fn log_reads(w: &World) -> usize {
+    w.okta
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"] == "/api/v1/logs")
+        .count()
+}
+
+#[test]
+fn a_dry_run_shows_the_incidents_and_moves_nothing() {
+    let w = world(&[]);
+    let ann = w.person("ann@acme.test", "Engineer");
+    w.okta.assign(&w.github_app, &ann);
+    let out = w.ilm.ok(&["fetch", "okta", "--dry-run", "--json"]);
+    let plan: Value = serde_json::from_str(&out).expect("plan");
+    assert_eq!(plan["incidents"][0]["type"], "IAM - App Add", "{plan}");
+    assert_eq!(plan["incidents"][0]["fields"]["username"], "ann@acme.test");
+    let text = w.ilm.ok(&["fetch", "okta", "--dry-run"]);
+    assert!(text.contains("IAM - App Add (1)"), "{text}");
+    assert!(w.incidents().is_empty(), "a dry run creates nothing");
+    assert_eq!(
+        w.fetch("okta")["incidents_created"],
+        1,
+        "nor moves the cursor"
+    );
+}
+
+#[test]
+fn max_fetch_queues_the_rest_and_no_page_is_read_while_the_queue_is_not_empty() {
+    let w = world(&["page_size=10", "max_fetch=4"]);
+    for i in 0..12 {
+        let p = w.person(&format!("q{i}@acme.test"), "Engineer");
+        w.okta.assign(&w.github_app, &p);
+    }
+    let created = |w: &World| {
+        let f = w.fetch("okta");
+        (
+            f["incidents_created"].as_u64(),
+            f["queued"].as_u64(),
+            log_reads(w),
+        )
+    };
+    let start = log_reads(&w);
+    assert_eq!(created(&w), (Some(4), Some(6), start + 1));
+    assert_eq!(created(&w), (Some(4), Some(2), start + 1), "from the queue");
+    assert_eq!(created(&w), (Some(2), Some(0), start + 1), "from the queue");
+    let (made, _, reads) = created(&w);
+    assert_eq!(
+        (made, reads > start + 1),
+        (Some(2), true),
+        "then the next page"
+    );
+    assert_eq!(event_ids(&w).len(), 12);
+}
+
+#[test]
+fn events_without_a_user_of_unknown_type_malformed_or_about_strangers_are_skipped_and_counted() {
+    let w = world(&["auto_generate_query_filter=false"]);
+    w.person("ann@acme.test", "Engineer");
+    let user =
+        json!({"id": "00uX", "type": "User", "alternateId": "ann@acme.test", "displayName": "Ann"});
+    let stranger =
+        json!({"id": "00uY", "type": "User", "alternateId": "who@else.test", "displayName": "Who"});
+    let app = json!({"id": w.github_app, "type": "AppInstance", "alternateId": "GitHub", "displayName": "GitHub"});
+    let event = |uuid: &str, kind: &str, target: Value| {
+        json!({"uuid": uuid, "eventType": kind, "displayMessage": "test",
+               "actor": {"id": "00uadmin", "type": "User", "alternateId": "admin@acme.test", "displayName": "Admin"},
+               "target": target, "outcome": {"result": "SUCCESS"}})
+    };
+    w.okta.add_log_events(json!([
+        event("e1", "application.user_membership.add", json!([app])),
+        event("e2", "user.session.start", json!([user])),
+        {"eventType": "application.user_membership.add", "target": [user, app]},
+        event("e4", "application.user_membership.add", json!([stranger, app])),
+        event("e5", "application.user_membership.add", json!([user, app])),
+    ]));
+    let fetched = w.fetch("okta");
+    assert_eq!(fetched["dropped"]["no-user-target"], 1, "{fetched}");
+    assert_eq!(fetched["dropped"]["unknown-event-type"], 1, "{fetched}");
+    assert_eq!(fetched["dropped"]["malformed"], 1, "{fetched}");
+    assert_eq!(fetched["dropped"]["no-profile"], 1, "{fetched}");
+    assert_eq!(fetched["incidents_created"], 1, "{fetched}");
+}
+
+#[test]
+fn an_app_add_for_a_deactivated_app_fails_with_what_to_do() {
+    let w = world(&[]);
+    let ann = w.person("ann@acme.test", "Engineer");
+    w.okta.assign(&w.github_app, &ann);
+    w.okta.deactivate_app(&w.github_app);
+    w.run_once();
+    let add = &w.incidents_of("IAM - App Add")[0];
+    assert_eq!(add["status"], "failed", "{add}");
+    let shown = w.ilm.ok(&["incident", "show", &add["id"].to_string()]);
+    assert!(
+        shown.contains("INACTIVE in Okta") && shown.contains("Reactivate"),
+        "{shown}"
+    );
+    assert!(w.github_user("ann@acme.test").is_none());
+}
+
+#[test]
+fn a_refused_token_stops_the_fetch_with_what_to_fix_and_keeps_the_cursor() {
+    let w = world(&[]);
+    let ann = w.person("ann@acme.test", "Engineer");
+    w.okta.assign(&w.github_app, &ann);
+    w.okta.fail("/api/v1/logs", 403, 1, 0);
+    let ran = w.ilm.run(&["fetch", "okta"]);
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("403") || ran.stderr.contains("E0000006"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("permission")
+            || ran.stderr.contains("scope")
+            || ran.stderr.contains("role"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(
+        w.fetch("okta")["incidents_created"],
+        1,
+        "read again, not skipped"
+    );
+
+    let bad = w.okta.token().replace("okta-test-token", "revoked");
+    let bad_token = format!("token={bad}");
+    let url = format!("url={}", w.okta.url());
+    w.ilm.ok(&[
+        "instance",
+        "add",
+        "okta-revoked",
+        "--plugin",
+        "okta",
+        "--param",
+        &url,
+        "--param",
+        "auto_generate_query_filter=false",
+        "--secret",
+        &bad_token,
+    ]);
+    let ran = w.ilm.run(&["fetch", "okta-revoked"]);
+    assert_eq!(ran.code, 1);
+    assert!(ran.stderr.contains("token"), "{}", ran.stderr);
+}
+
+#[test]
+fn an_iam_configuration_incident_maps_an_app_and_refuses_an_unknown_instance() {
+    let w = world(&[]);
+    let slack = w.okta.add_app("Slack");
+    let scim = scim2_server("slack-token");
+    w.ilm.add_github("slack", scim.port, "slack-token");
+    let create = |fields: Value| {
+        let out = w.ilm.ok(&[
+            "incident",
+            "create",
+            "--type",
+            "IAM - Configuration",
+            "--name",
+            "config",
+            "--fields",
+            &fields.to_string(),
+            "--json",
+        ]);
+        let created: Value = serde_json::from_str(&out).expect("created");
+        created["id"].to_string()
+    };
+    let id = create(
+        json!({"oktaiaminstance": "okta", "integrationinstanceinxsoar": "slack", "applicationidinokta": slack}),
+    );
+    w.ilm.ok(&["incident", "run", &id]);
+    let config: Value = serde_json::from_str(&w.ilm.ok(&[
+        "command",
+        "okta-iam-get-configuration",
+        "--using",
+        "okta",
+    ]))
+    .expect("configuration");
+    let rows = config["okta"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 2, "{config}");
+    assert!(
+        rows.iter().any(|r| r["Instance"] == "slack"
+            && r["ApplicationID"] == json!(slack)
+            && r["Label"] == "Slack"),
+        "{config}"
+    );
+
+    let id = create(
+        json!({"oktaiaminstance": "okta", "integrationinstanceinxsoar": "slak", "applicationidinokta": "0oanone"}),
+    );
+    let ran = w.ilm.run(&["incident", "run", &id]);
+    let shown = w.ilm.ok(&["incident", "show", &id]);
+    assert!(shown.contains("failed"), "{}\n{shown}", ran.stderr);
+    assert!(
+        shown.contains("\"slak\" is not an instance") && shown.contains("slack"),
+        "{shown}"
+    );
+}

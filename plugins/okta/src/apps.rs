@@ -50,7 +50,9 @@ pub fn of_user(okta: &Okta, arguments: &Map<String, Value>) -> Result<Value, App
 }
 
 /// `okta-get-app-user-assignment`: whether `user_id` is assigned to `application_id`, with
-/// the user's profile in the app when it is.
+/// the user's profile in the app when it is, and the app's status (`ACTIVE`, `INACTIVE`,
+/// or `DELETED` when Okta no longer has it), so a flow can refuse to provision into an app
+/// an administrator switched off.
 pub fn assignment(okta: &Okta, arguments: &Map<String, Value>) -> Result<Value, AppError> {
     let user_id = args::required(arguments, "user_id")?;
     let app_id = args::required(arguments, "application_id")?;
@@ -60,16 +62,27 @@ pub fn assignment(okta: &Okta, arguments: &Map<String, Value>) -> Result<Value, 
         encode(&user_id)
     ));
     let found = okta.get_optional(&url)?;
-    Ok(assignment_row(&user_id, &app_id, found.as_ref()))
+    let app = okta.get_optional(&okta.url(&format!("apps/{}", encode(&app_id))))?;
+    let status = match &app {
+        Some(app) => app.get("status").and_then(Value::as_str).unwrap_or("ACTIVE"),
+        None => "DELETED",
+    };
+    Ok(assignment_row(&user_id, &app_id, found.as_ref(), status))
 }
 
 /// The assignment row: Okta answers 404 for a user not assigned to the app.
-pub fn assignment_row(user_id: &str, app_id: &str, app_user: Option<&Value>) -> Value {
+pub fn assignment_row(
+    user_id: &str,
+    app_id: &str,
+    app_user: Option<&Value>,
+    app_status: &str,
+) -> Value {
     json!({
         "UserID": user_id,
         "AppID": app_id,
         "IsAssigned": app_user.is_some(),
         "ProfileInApp": app_user.and_then(|u| u.get("profile")).cloned().unwrap_or(Value::Null),
+        "AppStatus": app_status,
     })
 }
 
@@ -122,13 +135,14 @@ mod tests {
     fn an_assignment_is_present_or_not() {
         let app_user = json!({"id": "00u1", "profile": {"email": "j@acme.com"}});
         assert_eq!(
-            assignment_row("00u1", "0oa1", Some(&app_user)),
+            assignment_row("00u1", "0oa1", Some(&app_user), "ACTIVE"),
             json!({"UserID": "00u1", "AppID": "0oa1", "IsAssigned": true,
-                   "ProfileInApp": {"email": "j@acme.com"}})
+                   "ProfileInApp": {"email": "j@acme.com"}, "AppStatus": "ACTIVE"})
         );
         assert_eq!(
-            assignment_row("00u1", "0oa1", None),
-            json!({"UserID": "00u1", "AppID": "0oa1", "IsAssigned": false, "ProfileInApp": null})
+            assignment_row("00u1", "0oa1", None, "INACTIVE"),
+            json!({"UserID": "00u1", "AppID": "0oa1", "IsAssigned": false, "ProfileInApp": null,
+                   "AppStatus": "INACTIVE"})
         );
     }
 }
