@@ -22,12 +22,7 @@ impl<'a> Integrations<'a> {
         match self.store.instance(name)? {
             Some(instance) => Ok(instance),
             None => {
-                let known: Vec<String> = self
-                    .store
-                    .instances()?
-                    .into_iter()
-                    .map(|i| i.name)
-                    .collect();
+                let known = self.instance_names()?;
                 bail!(
                     "no instance named {name:?} (configured: {}); add one with `ilm instance add`",
                     if known.is_empty() {
@@ -38,6 +33,15 @@ impl<'a> Integrations<'a> {
                 )
             }
         }
+    }
+
+    fn instance_names(&self) -> Result<Vec<String>> {
+        Ok(self
+            .store
+            .instances()?
+            .into_iter()
+            .map(|i| i.name)
+            .collect())
     }
 
     /// An enabled instance's plugin and call settings.
@@ -189,12 +193,7 @@ impl<'a> Integrations<'a> {
         let Some(rows) = rows.as_array() else {
             bail!("{command}: {arg} must be a JSON array of objects with {field:?}");
         };
-        let known: Vec<String> = self
-            .store
-            .instances()?
-            .into_iter()
-            .map(|i| i.name)
-            .collect();
+        let known = self.instance_names()?;
         for row in rows {
             let Some(name) = row.get(field).and_then(Value::as_str) else {
                 bail!("{command}: every row of {arg} needs {field:?} (an instance name): {row}");

@@ -2,6 +2,7 @@
 
 use guest_common::http::{self, Request, Response};
 use guest_common::{app_error, param_str, AppError, AppUser};
+use guest_common::{filter_quote as quote, percent_encode as encode};
 use serde_json::{Map, Value};
 
 const CORE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -345,24 +346,6 @@ fn as_multi_valued(value: Value) -> Value {
         })
         .collect();
     Value::Array(items)
-}
-
-/// Escapes a value for a double-quoted SCIM filter string.
-fn quote(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -61,6 +61,25 @@ pub fn json_object(text: &str, what: &str) -> Result<Map<String, Value>, AppErro
     }
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters (for path segments and
+/// query values).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Escapes a value for a double-quoted string in a SCIM-style filter (`userName eq "…"`).
+pub fn filter_quote(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
 /// Writes a debug line to the host's log.
 pub fn debug(message: &str) {
     log::write(log::Level::Debug, message);

@@ -64,7 +64,10 @@ pub fn assignment(okta: &Okta, arguments: &Map<String, Value>) -> Result<Value, 
     let found = okta.get_optional(&url)?;
     let app = okta.get_optional(&okta.url(&format!("apps/{}", encode(&app_id))))?;
     let status = match &app {
-        Some(app) => app.get("status").and_then(Value::as_str).unwrap_or("ACTIVE"),
+        Some(app) => app
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("ACTIVE"),
         None => "DELETED",
     };
     Ok(assignment_row(&user_id, &app_id, found.as_ref(), status))

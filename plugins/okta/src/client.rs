@@ -5,6 +5,7 @@
 
 use guest_common::http::{self, Request, Response};
 use guest_common::{app_error, param_str, AppError};
+pub use guest_common::{filter_quote as quote, percent_encode as encode};
 use serde_json::{Map, Value};
 
 const JSON: &str = "application/json";
@@ -386,25 +387,6 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
     }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters (for path segments
-/// and query values).
-pub fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// A value inside a double-quoted Okta filter string.
-pub fn quote(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 #[cfg(test)]
