@@ -188,7 +188,7 @@ impl Fetch<'_> {
         self.store.in_transaction(|store| {
             for event in &now {
                 let fields = incident_fields(event, self.instance);
-                store.create_incident(&NewIncident {
+                store.insert_incident(&NewIncident {
                     kind: event.incident_type.name(),
                     name: &event.name,
                     fields: &fields,

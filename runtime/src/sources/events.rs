@@ -223,7 +223,7 @@ impl EventFetch<'_> {
         let now: Vec<EventIncident> = state.queue.drain(..take).collect();
         self.store.in_transaction(|store| {
             for incident in &now {
-                store.create_incident(&NewIncident {
+                store.insert_incident(&NewIncident {
                     kind: &incident.kind,
                     name: &incident.name,
                     fields: &incident.fields,
