@@ -297,7 +297,10 @@ impl Run<'_, '_> {
                     Ok(disabled) => disabled,
                     Err(f) if VendorCodes::is(&self.req.codes.already_disabled, &f) => {
                         let result = self.skipped("disable", "User is already disabled.");
-                        return Ok(self.with_user(result.with_code(&f.code), &user));
+                        let mut result = self.with_user(result.with_code(&f.code), &user);
+                        result.active = Some(false);
+                        result.error_message = f.message;
+                        return Ok(result);
                     }
                     Err(f) => return Err(("disable", f)),
                 };

@@ -428,6 +428,7 @@ fn a_disable_that_races_another_is_skipped_as_already_disabled() {
     assert!(v.success && v.skipped, "{v:?}");
     assert_eq!(v.reason, "User is already disabled.");
     assert_eq!(v.error_code.as_deref(), Some("E0000007"));
+    assert_eq!(v.active, Some(false), "the lookup's active is stale");
 }
 
 #[test]
