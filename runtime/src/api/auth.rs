@@ -3,7 +3,8 @@
 //! client also sends the key's id in `x-xdr-auth-id`, which must then match. Handlers take
 //! an [`Authorized`] argument naming the permission they need, so authentication and
 //! authorization run before the body is read: 401 for a missing, unknown, revoked or expired
-//! key, 403 for a key whose role lacks the permission.
+//! key, 403 for a key whose role lacks the permission or whose owner no longer holds it (a
+//! key acts with what both its role and its owner's current roles grant).
 
 use super::error::ApiError;
 use super::Db;
@@ -100,6 +101,16 @@ where
                     format!(
                         "the API key's role {:?} does not grant {permission}",
                         caller.role.name
+                    ),
+                ));
+            }
+            if !caller.owner_holds(permission) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "the API key's role {:?} grants {permission}, but the key's owner {:?} \
+                         no longer holds it through any role",
+                        caller.role.name, caller.user
                     ),
                 ));
             }

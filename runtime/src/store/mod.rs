@@ -12,6 +12,7 @@ mod json;
 mod lists;
 mod paging;
 mod people;
+mod privilege;
 mod profiles;
 mod refusal;
 
@@ -22,6 +23,7 @@ pub use instances::{Instance, InstanceRecord};
 pub use journal::{JournalEntry, RunState, REDACTED};
 pub use paging::{Page, PageRequest};
 pub use people::{NewUser, PeopleStamp, Permission, Role, User};
+pub use privilege::{ADMINISTRATOR, ADMIN_USER};
 pub use profiles::{ProfileFilter, UserProfile};
 pub use refusal::Refusal;
 
