@@ -5,27 +5,34 @@
 //! or without doubled slashes; every answer, errors included, is JSON, gzip-compressed
 //! when the client accepts it.
 
+mod access_log;
 mod auth;
+mod connections;
 mod db;
 mod error;
 mod incidents;
 mod listing;
+mod lockout;
 mod paths;
 mod profiles;
 mod server;
 mod tls;
 mod users;
 
+pub use connections::ConnectionLimits;
 pub use db::Db;
-pub use server::{Server, Transport};
+pub use lockout::LockoutPolicy;
+pub use server::{Limits, Server, Transport};
 pub use tls::{self_signed_paths, Tls};
 
 use crate::store::PageRequest;
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
 use listing::UsersListing;
+use lockout::Lockout;
 use std::sync::Arc;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
@@ -38,6 +45,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 struct AppState {
     db: Db,
     users: Arc<UsersListing>,
+    lockout: Arc<Lockout>,
 }
 
 impl FromRef<AppState> for Db {
@@ -52,8 +60,15 @@ impl FromRef<AppState> for Arc<UsersListing> {
     }
 }
 
-/// The routes; [`Server`] puts [`paths::normalize`] in front of them.
-fn router(db: Db) -> Router {
+impl FromRef<AppState> for Arc<Lockout> {
+    fn from_ref(state: &AppState) -> Self {
+        state.lockout.clone()
+    }
+}
+
+/// The routes; [`Server`] puts [`paths::normalize`] in front of them and gives each request
+/// the client's address (`ConnectInfo`).
+fn router(db: Db, lockout: Arc<Lockout>) -> Router {
     Router::new()
         .route("/user", get(users::me))
         .route("/users", get(users::list))
@@ -69,9 +84,16 @@ fn router(db: Db) -> Router {
         // `GET /users` comes gzipped from its cache; the other answers are small, and at the
         // fastest level compression costs less than it saves.
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+        .layer(middleware::from_fn_with_state(
+            lockout.clone(),
+            lockout::refuse_locked_out,
+        ))
+        // Outermost, so that its duration and status cover everything, 429s included.
+        .layer(middleware::from_fn(access_log::log_request))
         .with_state(AppState {
             db,
             users: Arc::default(),
+            lockout,
         })
 }
 

@@ -17,7 +17,7 @@ mod profiles;
 mod refusal;
 
 pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
-pub use audit::{Actor, AuditEntry};
+pub use audit::{Actor, AuditEntry, AuthFailure, ANONYMOUS};
 pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord};
 pub use journal::{JournalEntry, RunState, REDACTED};
