@@ -1,5 +1,5 @@
-//! The API under attack: clients that stall the TLS handshake or send half a request head,
-//! a flood past the connection cap, and key guessing from one address. Timeouts here are
+//! The API under attack: clients that stall the TLS handshake or send half a request (head
+//! or body), a flood past the connection cap, and key guessing from one address. Timeouts here are
 //! short and every bound generous (3× the timeout), so a loaded machine cannot make these
 //! pass or fail by luck: a bound only proves that the server closed a socket.
 
@@ -54,6 +54,8 @@ enum Stall {
     TlsIdle,
     /// Finishes the handshake and sends half a request head.
     HalfHead,
+    /// Sends a whole head, with a valid key, and a tenth of the body it announced.
+    HalfBody,
 }
 
 trait Socket: Read + Write {}
@@ -67,7 +69,7 @@ struct Stalled {
     stream: Box<dyn Socket>,
 }
 
-fn stall(addr: SocketAddr, tls: &Arc<rustls::ClientConfig>, how: Stall) -> Stalled {
+fn stall(addr: SocketAddr, tls: &Arc<rustls::ClientConfig>, how: Stall, key: &str) -> Stalled {
     let tcp = TcpStream::connect(addr).expect("connect");
     let handle = tcp.try_clone().expect("clone");
     let name = ServerName::try_from("localhost").expect("name");
@@ -81,7 +83,7 @@ fn stall(addr: SocketAddr, tls: &Arc<rustls::ClientConfig>, how: Stall) -> Stall
             tcp.write_all(&hello[..hello.len() / 2]).expect("send");
             Box::new(tcp)
         }
-        Stall::TlsIdle | Stall::HalfHead => {
+        Stall::TlsIdle | Stall::HalfHead | Stall::HalfBody => {
             let conn = rustls::ClientConnection::new(tls.clone(), name).expect("tls");
             let mut stream = rustls::StreamOwned::new(conn, tcp);
             while stream.conn.is_handshaking() {
@@ -90,12 +92,18 @@ fn stall(addr: SocketAddr, tls: &Arc<rustls::ClientConfig>, how: Stall) -> Stall
                     .complete_io(&mut stream.sock)
                     .expect("handshake");
             }
-            if matches!(how, Stall::HalfHead) {
-                stream
-                    .write_all(b"GET /users HTTP/1.1\r\nHost: localhost\r\nAuthorization: ")
-                    .expect("send");
-                stream.flush().expect("flush");
-            }
+            let sent = match how {
+                Stall::HalfHead => {
+                    "GET /users HTTP/1.1\r\nHost: localhost\r\nAuthorization: ".to_owned()
+                }
+                Stall::HalfBody => format!(
+                    "POST /users/update HTTP/1.1\r\nHost: localhost\r\nAuthorization: {key}\r\n\
+                     Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"id\":\""
+                ),
+                _ => String::new(),
+            };
+            stream.write_all(sent.as_bytes()).expect("send");
+            stream.flush().expect("flush");
             Box::new(stream)
         }
     };
@@ -112,11 +120,10 @@ impl Stalled {
     fn closed_by(&mut self, deadline: Instant) -> bool {
         let mut buf = [0u8; 4096];
         loop {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return false;
-            };
+            // Past the deadline, one short read still sees a close that already happened.
+            let left = deadline.saturating_duration_since(Instant::now());
             self.tcp
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .set_read_timeout(Some(left.max(Duration::from_millis(10))))
                 .expect("timeout");
             match self.stream.read(&mut buf) {
                 Ok(0) => return true,
@@ -144,10 +151,11 @@ fn stalled_clients_are_disconnected_and_others_are_served() {
         Stall::HalfHello,
         Stall::TlsIdle,
         Stall::HalfHead,
+        Stall::HalfBody,
     ];
     let mut stalled: Vec<Stalled> = (0..40)
         .flat_map(|_| kinds)
-        .map(|how| stall(addr, &tls, how))
+        .map(|how| stall(addr, &tls, how, &fx.keys.admin))
         .collect();
 
     // Meanwhile a client that behaves is served.
@@ -179,7 +187,7 @@ fn connections_past_the_cap_are_closed_until_slots_free_up() {
     let fx = Fixture::start_with(limits(timeout, 8));
     let tls = tls_client(&fx);
     let mut silent: Vec<Stalled> = (0..8)
-        .map(|_| stall(fx.server.addr(), &tls, Stall::Silent))
+        .map(|_| stall(fx.server.addr(), &tls, Stall::Silent, ""))
         .collect();
     let started = Instant::now();
     // The accept loop takes the eight before the ninth.

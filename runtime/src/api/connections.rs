@@ -1,9 +1,10 @@
 //! What a connection may hold. Each connection takes one of `max_connections` slots before
 //! its TLS handshake and keeps it until it closes; one that finds no slot free is closed at
 //! once, so a flood cannot exhaust file descriptors. A connection makes no progress for
-//! long: the handshake must finish within `handshake_timeout`, and every request's head
-//! must arrive within `header_timeout` of the server starting to wait for it (which also
-//! closes idle keep-alive connections), so silent or slow clients give their slots back.
+//! long: the handshake must finish within `handshake_timeout`, every request's head must
+//! arrive within `header_timeout` of the server starting to wait for it (which also closes
+//! idle keep-alive connections), and its body within as long again (`body_deadline`), so
+//! silent or slow clients give their slots back.
 
 use axum_server::accept::Accept;
 use std::io;
@@ -20,6 +21,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
     pub handshake_timeout: Duration,
+    /// For a request's head, and again for its body.
     pub header_timeout: Duration,
     pub max_connections: usize,
 }

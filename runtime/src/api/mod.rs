@@ -7,6 +7,7 @@
 
 mod access_log;
 mod auth;
+mod body_deadline;
 mod connections;
 mod db;
 mod error;
@@ -34,6 +35,7 @@ use error::ApiError;
 use listing::UsersListing;
 use lockout::Lockout;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 /// Request bodies over this size are refused with 413 before parsing; the largest real one,
@@ -67,8 +69,8 @@ impl FromRef<AppState> for Arc<Lockout> {
 }
 
 /// The routes; [`Server`] puts [`paths::normalize`] in front of them and gives each request
-/// the client's address (`ConnectInfo`).
-fn router(db: Db, lockout: Arc<Lockout>) -> Router {
+/// the client's address (`ConnectInfo`). A request's body must arrive within `body_deadline`.
+fn router(db: Db, lockout: Arc<Lockout>, body_deadline: Duration) -> Router {
     Router::new()
         .route("/user", get(users::me))
         .route("/users", get(users::list))
@@ -81,6 +83,10 @@ fn router(db: Db, lockout: Arc<Lockout>) -> Router {
         .fallback(error::no_endpoint)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            body_deadline,
+            body_deadline::limit_body,
+        ))
         // `GET /users` comes gzipped from its cache; the other answers are small, and at the
         // fastest level compression costs less than it saves.
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))

@@ -68,7 +68,11 @@ impl Server {
             .build()
             .context("starting the server's runtime")?;
         let handle = Handle::new();
-        let app = router(db, Arc::new(Lockout::new(limits.lockout)));
+        let app = router(
+            db,
+            Arc::new(Lockout::new(limits.lockout)),
+            limits.connections.header_timeout,
+        );
         let make_service = service_fn(move |peer: SocketAddr| {
             std::future::ready(Ok::<_, Infallible>(for_connection(app.clone(), peer)))
         });

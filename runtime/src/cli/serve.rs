@@ -28,7 +28,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = seconds())]
     handshake_timeout: u64,
     /// Seconds a client has to send a request's headers (also how long an idle
-    /// connection stays open) before it is disconnected.
+    /// connection stays open), and again its body, before it is disconnected.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = seconds())]
     header_timeout: u64,
     /// Connections served at once; more are closed on arrival. Keep it under the open
