@@ -1,9 +1,9 @@
 //! The XSOAR-compatible REST API behind `ilm serve`. ConductorOne's XSOAR connector syncs
-//! the runtime's users and roles through it and grants or revokes roles
-//! (`shared/spec/conductorone-xsoar-api.md` §8 is the contract); scripts and people read
-//! incidents and user profiles. Every endpoint answers at the root and under `/xsoar`, with
-//! or without doubled slashes; every answer, errors included, is JSON, gzip-compressed
-//! when the client accepts it.
+//! the runtime's users and roles through it and grants or revokes roles; scripts and people
+//! read incidents and user profiles. Every endpoint answers at the root and under `/xsoar`,
+//! with or without doubled slashes; every answer, errors included, is JSON, gzip-compressed
+//! when the client accepts it. Every request is logged, and a client is held to time and
+//! connection limits and locked out after repeated failed authentications.
 
 mod access_log;
 mod auth;
