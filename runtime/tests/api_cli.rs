@@ -5,7 +5,7 @@ mod api_common;
 use api_common::{client, get};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 fn ilm(home: &Path, args: &[&str]) -> Output {
@@ -227,21 +227,26 @@ fn people_roles_and_keys_from_the_command_line() {
     );
 }
 
-/// `ilm serve` as a child process; the address comes from its "listening on" line.
+/// `ilm serve` as a child process; the address comes from its "listening on" line, and
+/// its log (stderr) goes to a file.
 struct Serve {
     child: Child,
     addr: String,
     stdout: Vec<String>,
+    log: PathBuf,
 }
 
 fn serve(home: &Path, extra: &[&str]) -> Serve {
+    let log = home.join(format!("serve-{}.log", std::process::id()));
+    let stderr = std::fs::File::create(&log).expect("log file");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ilm"))
         .env("ILM_HOME", home)
         .env_remove("ILM_LISTEN")
+        .env_remove("ILM_LOG")
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("spawn ilm serve");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
@@ -260,6 +265,7 @@ fn serve(home: &Path, extra: &[&str]) -> Serve {
         child,
         addr,
         stdout,
+        log,
     }
 }
 
@@ -382,4 +388,81 @@ fn plain_http_only_when_asked() {
         Some(2)
     );
     assert_eq!(ilm(h, &["serve", "--cert", "c.pem"]).status.code(), Some(2));
+}
+
+#[test]
+fn serve_logs_every_request_and_every_failed_login() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let h = home.path();
+    let created = json(
+        h,
+        &[
+            "apikey",
+            "create",
+            "--user",
+            "admin",
+            "--role",
+            "Administrator",
+            "--json",
+        ],
+    );
+    let key = created["key"].as_str().expect("key");
+    let key_id = created["record"]["id"].as_i64().expect("id");
+    let server = serve(h, &["--log-format", "json"]);
+    let client = client();
+    let base = format!("https://{}", server.addr);
+    assert_eq!(
+        get(&client, &format!("{base}/xsoar//users"), Some(key)).status,
+        200
+    );
+    assert_eq!(
+        get(&client, &format!("{base}/roles"), Some(&"AB".repeat(32))).status,
+        401
+    );
+    let log_path = server.log.clone();
+    assert!(server.stop());
+
+    let text = std::fs::read_to_string(&log_path).expect("log");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let requests: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "request" && l["level"] == "INFO")
+        .map(|l| &l["fields"])
+        .collect();
+    assert_eq!(requests.len(), 2, "{text}");
+    let served = requests[0];
+    assert_eq!(served["method"], "GET");
+    assert_eq!(served["path"], "/users");
+    assert_eq!(served["status"], 200);
+    assert_eq!(served["key_id"], key_id);
+    assert_eq!(served["client"], "127.0.0.1");
+    assert!(
+        served["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{served}"
+    );
+    let refused = requests[1];
+    assert_eq!(
+        (&refused["path"], &refused["status"]),
+        (&"/roles".into(), &401.into())
+    );
+    assert!(
+        refused.get("key_id").is_none(),
+        "no key was accepted: {refused}"
+    );
+
+    let failure = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "API authentication failed")
+        .unwrap_or_else(|| panic!("no failed-login line in {text}"));
+    assert_eq!(failure["level"], "WARN");
+    assert_eq!(failure["fields"]["address"], "127.0.0.1");
+    assert_eq!(failure["fields"]["request"], "GET /roles");
+    assert_eq!(failure["fields"]["reason"], "unknown API key");
+    // And the audit log has it too.
+    let audit = json(h, &["audit", "--json"]);
+    assert_eq!(audit[0]["action"], "auth.fail");
+    assert_eq!(audit[0]["target"], "127.0.0.1");
 }

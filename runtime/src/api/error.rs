@@ -49,6 +49,7 @@ impl From<anyhow::Error> for ApiError {
             Some(Refusal::NotFound(_)) => StatusCode::NOT_FOUND,
             Some(Refusal::Invalid(_)) => StatusCode::BAD_REQUEST,
             Some(Refusal::Conflict(_)) => StatusCode::CONFLICT,
+            Some(Refusal::Forbidden(_)) => StatusCode::FORBIDDEN,
             None => {
                 tracing::error!("request failed: {err:#}");
                 return Self::new(

@@ -1,32 +1,41 @@
 //! The XSOAR-compatible REST API behind `ilm serve`. ConductorOne's XSOAR connector syncs
-//! the runtime's users and roles through it and grants or revokes roles
-//! (`shared/spec/conductorone-xsoar-api.md` §8 is the contract); scripts and people read
-//! incidents and user profiles. Every endpoint answers at the root and under `/xsoar`, with
-//! or without doubled slashes; every answer, errors included, is JSON, gzip-compressed
-//! when the client accepts it.
+//! the runtime's users and roles through it and grants or revokes roles; scripts and people
+//! read incidents and user profiles. Every endpoint answers at the root and under `/xsoar`,
+//! with or without doubled slashes; every answer, errors included, is JSON, gzip-compressed
+//! when the client accepts it. Every request is logged, and a client is held to time and
+//! connection limits and locked out after repeated failed authentications.
 
+mod access_log;
 mod auth;
+mod body_deadline;
+mod connections;
 mod db;
 mod error;
 mod incidents;
 mod listing;
+mod lockout;
 mod paths;
 mod profiles;
 mod server;
 mod tls;
 mod users;
 
+pub use connections::ConnectionLimits;
 pub use db::Db;
-pub use server::{Server, Transport};
+pub use lockout::LockoutPolicy;
+pub use server::{Limits, Server, Transport};
 pub use tls::{self_signed_paths, Tls};
 
 use crate::store::PageRequest;
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
 use listing::UsersListing;
+use lockout::Lockout;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 /// Request bodies over this size are refused with 413 before parsing; the largest real one,
@@ -38,6 +47,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 struct AppState {
     db: Db,
     users: Arc<UsersListing>,
+    lockout: Arc<Lockout>,
 }
 
 impl FromRef<AppState> for Db {
@@ -52,8 +62,15 @@ impl FromRef<AppState> for Arc<UsersListing> {
     }
 }
 
-/// The routes; [`Server`] puts [`paths::normalize`] in front of them.
-fn router(db: Db) -> Router {
+impl FromRef<AppState> for Arc<Lockout> {
+    fn from_ref(state: &AppState) -> Self {
+        state.lockout.clone()
+    }
+}
+
+/// The routes; [`Server`] puts [`paths::normalize`] in front of them and gives each request
+/// the client's address (`ConnectInfo`). A request's body must arrive within `body_deadline`.
+fn router(db: Db, lockout: Arc<Lockout>, body_deadline: Duration) -> Router {
     Router::new()
         .route("/user", get(users::me))
         .route("/users", get(users::list))
@@ -66,12 +83,23 @@ fn router(db: Db) -> Router {
         .fallback(error::no_endpoint)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            body_deadline,
+            body_deadline::limit_body,
+        ))
         // `GET /users` comes gzipped from its cache; the other answers are small, and at the
         // fastest level compression costs less than it saves.
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+        .layer(middleware::from_fn_with_state(
+            lockout.clone(),
+            lockout::refuse_locked_out,
+        ))
+        // Outermost, so that its duration and status cover everything, 429s included.
+        .layer(middleware::from_fn(access_log::log_request))
         .with_state(AppState {
             db,
             users: Arc::default(),
+            lockout,
         })
 }
 

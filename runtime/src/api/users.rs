@@ -1,14 +1,14 @@
-//! The endpoints ConductorOne's XSOAR connector uses (spec conductorone-xsoar-api §2, §4):
-//! `GET /user`, `GET /users`, `GET /roles`, `POST /users/update`, with XSOAR's JSON shapes.
+//! The endpoints ConductorOne's XSOAR connector uses: `GET /user`, `GET /users`,
+//! `GET /roles` and `POST /users/update`, with XSOAR's JSON shapes.
 
 use super::auth::{AnyKey, Authorized, RolesRead, UsersRead, UsersWrite};
 use super::error::ApiError;
 use super::listing::UsersListing;
 use super::Db;
-use crate::store::{Actor, Refusal, Role, User};
+use crate::store::{Actor, Refusal, Role, User, ADMIN_USER};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -124,19 +124,30 @@ pub async fn roles(
 }
 
 /// `POST /users/update`: replaces the user's roles, audited under the key's owner, and
-/// answers the updated user (the connector decodes the body even here).
+/// answers the updated user (the connector decodes the body even here). A key grants and
+/// revokes only roles whose permissions it holds; `admin` is changed only at the command
+/// line, so no key can lock it out or take it over.
 pub async fn update(
     auth: Authorized<UsersWrite>,
     State(db): State<Db>,
     body: Result<Json<UpdateRequest>, JsonRejection>,
 ) -> Result<Json<WireUser>, ApiError> {
     let Json(request) = body?;
+    if request.id == ADMIN_USER {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("the user {ADMIN_USER:?} cannot be changed through the API; use `ilm user`"),
+        ));
+    }
+    let held = auth.caller.permissions();
     let actor = Actor::ApiKey {
         user: auth.caller.user,
         key_id: auth.caller.key_id,
     };
     let user = db
-        .run(move |store| store.set_user_roles(&request.id, &request.roles.roles, &actor))
+        .run(move |store| {
+            store.set_user_roles_holding(&request.id, &request.roles.roles, &held, &actor)
+        })
         .await?;
     Ok(Json(user.into()))
 }

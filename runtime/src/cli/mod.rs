@@ -76,9 +76,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
 
-    /// Log filter (e.g. `info`, `ilm=debug`); also read from `ILM_LOG`.
-    #[arg(long, global = true, env = "ILM_LOG", default_value = "warn")]
-    log: String,
+    /// Log filter (e.g. `info`, `ilm=debug`); also read from `ILM_LOG`. The default is
+    /// `warn`, and for `ilm serve` also its request log (`warn,ilm::api=info`).
+    #[arg(long, global = true, env = "ILM_LOG")]
+    log: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -199,7 +200,12 @@ impl Context {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format, &cli.log);
+    let log = cli.log.as_deref().unwrap_or(match cli.command {
+        // A server without a request log hides who called it.
+        Command::Serve(_) => "warn,ilm::api=info",
+        _ => "warn",
+    });
+    init_logging(cli.log_format, log);
     let ctx = Context {
         plugins_dir: cli
             .plugins_dir

@@ -1,11 +1,12 @@
-//! `ilm serve`: the XSOAR-compatible REST API over HTTPS.
+//! `ilm serve`: the XSOAR-compatible REST API over HTTPS, and the limits it holds clients to.
 
 use super::{Context, Outcome};
-use crate::api::{Db, Server, Tls, Transport};
+use crate::api::{ConnectionLimits, Db, Limits, LockoutPolicy, Server, Tls, Transport};
 use anyhow::Result;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -23,6 +24,50 @@ pub struct ServeArgs {
     /// or behind a proxy that terminates TLS. (ConductorOne's connector requires https.)
     #[arg(long)]
     insecure_http: bool,
+    /// Seconds a client has to finish the TLS handshake before it is disconnected.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = seconds())]
+    handshake_timeout: u64,
+    /// Seconds a client has to send a request's headers (also how long an idle
+    /// connection stays open), and again its body, before it is disconnected.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = seconds())]
+    header_timeout: u64,
+    /// Connections served at once; more are closed on arrival. Keep it under the open
+    /// file limit (`ulimit -n`).
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Failed authentications from one address, within --auth-failure-window, after which
+    /// that address is answered 429 for --lockout (0: never). Behind a proxy, every client
+    /// has the proxy's address.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    auth_failures: u32,
+    /// Seconds over which --auth-failures are counted.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = seconds())]
+    auth_failure_window: u64,
+    /// Seconds an address that failed too often is answered 429 (with Retry-After).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = seconds())]
+    lockout: u64,
+}
+
+/// Whole seconds, from 1 to a day.
+fn seconds() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=86_400)
+}
+
+impl ServeArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            connections: ConnectionLimits {
+                handshake_timeout: Duration::from_secs(self.handshake_timeout),
+                header_timeout: Duration::from_secs(self.header_timeout),
+                max_connections: self.max_connections as usize,
+            },
+            lockout: LockoutPolicy {
+                max_failures: self.auth_failures,
+                window: Duration::from_secs(self.auth_failure_window),
+                block: Duration::from_secs(self.lockout),
+            },
+        }
+    }
 }
 
 pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
@@ -48,7 +93,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
         println!("SHA-256 fingerprint {}", tls.fingerprint);
         (Transport::Https(tls.config), "https")
     };
-    let server = Server::start(db, args.listen, transport)?;
+    let server = Server::start_with(db, args.listen, transport, args.limits())?;
     let addr = server.addr();
     let host = if addr.ip().is_unspecified() {
         "localhost".to_owned()

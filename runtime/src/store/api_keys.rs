@@ -4,7 +4,7 @@
 //! first characters find the row, and the hash comparison runs in constant time.
 
 use super::audit::{self, Actor};
-use super::people::{self, Role};
+use super::people::{self, Permission, Role};
 use super::{Refusal, Store};
 use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension};
@@ -69,6 +69,31 @@ pub struct KeyHolder {
     pub key_id: i64,
     pub user: String,
     pub role: Role,
+    /// What the owner's current roles grant together, as stored.
+    pub owner_permissions: Vec<String>,
+}
+
+impl KeyHolder {
+    /// Whether the key may use `permission`: its role must grant it and its owner must
+    /// still hold it, so a key loses what its owner lost.
+    pub fn holds(&self, permission: Permission) -> bool {
+        self.role.grants(permission) && self.owner_holds(permission)
+    }
+
+    /// Whether the owner's current roles grant `permission`.
+    pub fn owner_holds(&self, permission: Permission) -> bool {
+        self.owner_permissions
+            .iter()
+            .any(|p| p == permission.as_str())
+    }
+
+    /// Every permission the key may use.
+    pub fn permissions(&self) -> Vec<Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.holds(*p))
+            .collect()
+    }
 }
 
 const RECORD_SQL: &str = "SELECT id, user_id, role_id, comment, created_at, expires_at, revoked_at,
@@ -199,10 +224,36 @@ impl Store {
         } else {
             KeyCheck::Valid(KeyHolder {
                 key_id,
+                owner_permissions: self.permissions_of(&user)?,
                 user,
                 role: role.into_role()?,
             })
         })
+    }
+}
+
+impl Store {
+    /// Every permission `user`'s roles grant, each once.
+    fn permissions_of(&self, user: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT r.id, r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+             WHERE ur.user_id = ?1",
+        )?;
+        let rows = stmt.query_map([user], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut all: Vec<String> = Vec::new();
+        for row in rows {
+            let (role, json) = row?;
+            let permissions: Vec<String> = serde_json::from_str(&json)
+                .with_context(|| format!("the permissions of role {role:?}"))?;
+            for permission in permissions {
+                if !all.contains(&permission) {
+                    all.push(permission);
+                }
+            }
+        }
+        Ok(all)
     }
 }
 

@@ -1,11 +1,12 @@
-//! The audit log: who changed which user, role or API key, when, and from what to what.
-//! Entries are written in the same transaction as the change they describe.
+//! The audit log: who changed which user, role or API key, when, and from what to what, and
+//! which addresses failed to authenticate to the API. Entries are written in the same
+//! transaction as the change they describe.
 
 use super::Store;
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Who made a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ impl Actor {
 pub struct AuditEntry {
     pub id: i64,
     pub at: String,
-    /// The user id behind the API key, or `cli`.
+    /// The user id behind the API key, `cli`, or [`ANONYMOUS`] for a refused key.
     pub actor: String,
     pub api_key: Option<i64>,
     /// e.g. `user.set-roles`, `apikey.revoke`.
@@ -61,7 +62,46 @@ pub(super) fn record(
     Ok(())
 }
 
+/// The actor of entries about requests whose key was refused.
+pub const ANONYMOUS: &str = "anonymous";
+
+/// An API request refused for want of a valid key, as the audit log keeps it: action
+/// `auth.fail`, target the client's address, and `auth.lockout` when it locked the address out.
+#[derive(Debug, Clone)]
+pub struct AuthFailure {
+    /// The client's IP address.
+    pub address: String,
+    /// e.g. `GET /users`.
+    pub request: String,
+    /// Why the key was refused, as the client was told.
+    pub reason: String,
+    /// Set when this failure locked the address out, for this many seconds.
+    pub lockout_secs: Option<u64>,
+}
+
 impl Store {
+    /// Records a failed authentication (and the lockout it caused, if any).
+    pub fn audit_auth_failure(&self, failure: &AuthFailure) -> Result<()> {
+        let tx = self.write()?;
+        let insert = |action: &str, after: Value| -> Result<()> {
+            tx.execute(
+                "INSERT INTO audit_log (actor, action, target, after) VALUES (?1, ?2, ?3, ?4)",
+                params![ANONYMOUS, action, failure.address, after.to_string()],
+            )
+            .context("writing the audit log")?;
+            Ok(())
+        };
+        insert(
+            "auth.fail",
+            json!({"request": failure.request, "reason": failure.reason}),
+        )?;
+        if let Some(seconds) = failure.lockout_secs {
+            insert("auth.lockout", json!({ "seconds": seconds }))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The newest `limit` entries, newest first.
     pub fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
         let mut stmt = self.conn().prepare_cached(

@@ -12,16 +12,18 @@ mod json;
 mod lists;
 mod paging;
 mod people;
+mod privilege;
 mod profiles;
 mod refusal;
 
 pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
-pub use audit::{Actor, AuditEntry};
+pub use audit::{Actor, AuditEntry, AuthFailure, ANONYMOUS};
 pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord};
 pub use journal::{JournalEntry, RunState, REDACTED};
 pub use paging::{Page, PageRequest};
 pub use people::{NewUser, PeopleStamp, Permission, Role, User};
+pub use privilege::{ADMINISTRATOR, ADMIN_USER};
 pub use profiles::{ProfileFilter, UserProfile};
 pub use refusal::Refusal;
 

@@ -3,6 +3,7 @@
 //! incidents to them.
 
 use super::audit::{self, Actor};
+use super::privilege::{self, ADMINISTRATOR};
 use super::{Refusal, Store};
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -193,15 +194,42 @@ impl Store {
     }
 
     /// Replaces a user's roles (duplicates dropped, order kept). A user keeps at least one
-    /// role. Writing the same roles again changes nothing and is not audited.
+    /// role, and the last enabled Administrator keeps that role. Writing the same roles
+    /// again changes nothing and is not audited.
     pub fn set_user_roles(&self, id: &str, roles: &[String], actor: &Actor) -> Result<User> {
+        self.change_roles(id, roles, None, actor)
+    }
+
+    /// [`Store::set_user_roles`] for a caller holding only `held` (an API key's effective
+    /// permissions): every role it grants or revokes must grant nothing outside `held`.
+    pub fn set_user_roles_holding(
+        &self,
+        id: &str,
+        roles: &[String],
+        held: &[Permission],
+        actor: &Actor,
+    ) -> Result<User> {
+        self.change_roles(id, roles, Some(held), actor)
+    }
+
+    fn change_roles(
+        &self,
+        id: &str,
+        roles: &[String],
+        held: Option<&[Permission]>,
+        actor: &Actor,
+    ) -> Result<User> {
         let tx = self.write()?;
         let before = load_user(&tx, id)?.ok_or_else(|| no_user(id))?;
         let roles = checked_roles(&tx, roles)?;
         if roles == before.roles {
             return Ok(before);
         }
+        privilege::check_role_change(&tx, &before.roles, &roles, held)?;
         write_roles(&tx, id, &roles)?;
+        if is_enabled_administrator(&before) && !roles.iter().any(|r| r == ADMINISTRATOR) {
+            privilege::keep_an_administrator(&tx, id)?;
+        }
         touch_user(&tx, id)?;
         let after = load_user(&tx, id)?.context("reading back the user")?;
         audit::record(
@@ -216,7 +244,8 @@ impl Store {
         Ok(after)
     }
 
-    /// Disables or enables a user. A disabled user's API keys stop working.
+    /// Disables or enables a user. A disabled user's API keys stop working. The last enabled
+    /// Administrator cannot be disabled.
     pub fn set_user_disabled(&self, id: &str, disabled: bool, actor: &Actor) -> Result<User> {
         let tx = self.write()?;
         let before = load_user(&tx, id)?.ok_or_else(|| no_user(id))?;
@@ -227,6 +256,9 @@ impl Store {
             "UPDATE users SET disabled = ?2 WHERE id = ?1",
             params![id, disabled],
         )?;
+        if disabled && is_enabled_administrator(&before) {
+            privilege::keep_an_administrator(&tx, id)?;
+        }
         touch_user(&tx, id)?;
         let after = load_user(&tx, id)?.context("reading back the user")?;
         let action = if disabled {
@@ -399,6 +431,10 @@ fn checked_roles(conn: &Connection, roles: &[String]) -> Result<Vec<String>> {
         checked.push(role.clone());
     }
     Ok(checked)
+}
+
+fn is_enabled_administrator(user: &User) -> bool {
+    !user.disabled && user.roles.iter().any(|r| r == ADMINISTRATOR)
 }
 
 fn write_roles(conn: &Connection, user: &str, roles: &[String]) -> Result<()> {

@@ -14,4 +14,8 @@ pub enum Refusal {
     /// The request clashes with what exists (e.g. a name already taken).
     #[error("{0}")]
     Conflict(String),
+    /// The one asking may not do this (e.g. grant a role they do not hold, or remove the
+    /// last Administrator).
+    #[error("{0}")]
+    Forbidden(String),
 }

@@ -6,7 +6,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use flate2::read::GzDecoder;
-use ilm::api::{Db, Server, Tls, Transport};
+use ilm::api::{Db, Limits, Server, Tls, Transport};
 use ilm::store::{Actor, NewApiKey, NewIncident, NewUser, Store};
 use reqwest::blocking::Client;
 use reqwest::header::HeaderMap;
@@ -49,9 +49,14 @@ pub const ALICE_EMAIL: &str = "alice@example.com";
 
 impl Fixture {
     pub fn start() -> Self {
+        Self::start_with(Limits::default())
+    }
+
+    /// The fixture, with the server held to `limits`.
+    pub fn start_with(limits: Limits) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (keys, incident_id) = populate(&Store::open(&db_path(dir.path())).expect("store"));
-        let server = start_https(dir.path());
+        let server = start_https_with(dir.path(), limits);
         let base = format!("https://{}", server.addr());
         Self {
             dir,
@@ -78,12 +83,18 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
 
 /// `ilm serve` in-process: the data directory's self-signed certificate, port 0.
 pub fn start_https(data_dir: &Path) -> Server {
+    start_https_with(data_dir, Limits::default())
+}
+
+/// [`start_https`] with the server held to `limits`.
+pub fn start_https_with(data_dir: &Path, limits: Limits) -> Server {
     let tls = Tls::self_signed(data_dir).expect("self-signed certificate");
     let db = Db::open(&db_path(data_dir)).expect("database");
-    Server::start(
+    Server::start_with(
         db,
         "127.0.0.1:0".parse().expect("address"),
         Transport::Https(tls.config),
+        limits,
     )
     .expect("server")
 }
