@@ -5,7 +5,7 @@
 mod support;
 
 use ilm::plugins::{FailureCause, Host, HostConfig, InstanceSettings, PluginError, WasmApp};
-use ilm::store::Instance;
+use ilm::store::{Instance, Secret};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -26,8 +26,8 @@ fn host(plugins_dir: &Path) -> (tempfile::TempDir, Host) {
 fn instance(url: &str, allow: &[&str]) -> Instance {
     let mut params = Map::new();
     params.insert("url".into(), json!(url));
-    let mut secrets = Map::new();
-    secrets.insert("token".into(), json!(SECRET));
+    let mut secrets = std::collections::BTreeMap::new();
+    secrets.insert("token".into(), Secret::text(SECRET));
     let mut limits = Map::new();
     limits.insert("deadline_ms".into(), json!(1000));
     limits.insert("memory_mib".into(), json!(64));

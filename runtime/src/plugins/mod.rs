@@ -10,6 +10,7 @@ pub mod manifest;
 pub mod net;
 mod retry;
 mod sandbox;
+pub mod secrets;
 pub mod settings;
 
 pub use app::WasmApp;

@@ -1,6 +1,6 @@
 //! What one call needs to know about its instance: parameters (with defaults and types
-//! checked), the network policy and the LDAP directory built from the manifest and the
-//! instance, and limits.
+//! checked), secrets (references read now), the network policy and the LDAP directory
+//! built from the manifest and the instance, and limits.
 
 use super::ldap::LdapConfig;
 use super::manifest::{template_params, Credentials, LdapSpec, Manifest, ParamType};
@@ -90,6 +90,7 @@ impl InstanceSettings {
     /// Builds the settings of a stored instance; `context` is its integration context.
     pub fn new(manifest: &Manifest, instance: &Instance, context: String) -> Result<Self> {
         let params = with_defaults(manifest, &instance.params)?;
+        let secrets = super::secrets::resolve(manifest, &instance.name, &instance.secrets)?;
         let limits = Limits::from_map(&instance.limits)?;
         let mut allow = Vec::new();
         for entry in &manifest.hosts {
@@ -105,12 +106,8 @@ impl InstanceSettings {
         }
         let credentials = match &manifest.credentials {
             // Optional credentials that are not set are simply not sent.
-            Some(c)
-                if c.param_names()
-                    .iter()
-                    .all(|n| instance.secrets.contains_key(n)) =>
-            {
-                Some(credential_header(c, &instance.secrets)?)
+            Some(c) if c.param_names().iter().all(|n| secrets.contains_key(n)) => {
+                Some(credential_header(c, &secrets)?)
             }
             _ => None,
         };
@@ -127,7 +124,7 @@ impl InstanceSettings {
         };
         let ldap = match &manifest.ldap {
             Some(spec) => Some(Arc::new(
-                ldap_config(spec, &params, &instance.secrets, &limits)
+                ldap_config(spec, &params, &secrets, &limits)
                     .context("the plugin's [ldap] directory")?,
             )),
             None => None,
@@ -179,10 +176,12 @@ impl InstanceSettings {
 }
 
 /// Checks parameters given as text against the manifest and types them. Secret and
-/// non-secret parameters are returned apart.
+/// non-secret parameters are returned apart. `referenced` names the secret parameters given
+/// as references instead, which count as present.
 pub fn parse_params(
     manifest: &Manifest,
     given: &[(String, String)],
+    referenced: &[&str],
 ) -> Result<(Map<String, Value>, Map<String, Value>)> {
     let mut params = Map::new();
     let mut secrets = Map::new();
@@ -203,7 +202,9 @@ pub fn parse_params(
         }
     }
     for spec in manifest.all_params() {
-        let present = params.contains_key(&spec.name) || secrets.contains_key(&spec.name);
+        let present = params.contains_key(&spec.name)
+            || secrets.contains_key(&spec.name)
+            || referenced.contains(&spec.name.as_str());
         if spec.required && !present && spec.default.is_none() {
             bail!(
                 "plugin {} needs the parameter {:?}: {}",
@@ -216,7 +217,8 @@ pub fn parse_params(
     Ok((params, secrets))
 }
 
-fn typed(kind: ParamType, text: &str) -> Result<Value> {
+/// A parameter's text as its declared type.
+pub(super) fn typed(kind: ParamType, text: &str) -> Result<Value> {
     Ok(match kind {
         ParamType::String => Value::String(text.to_owned()),
         ParamType::Url => {
