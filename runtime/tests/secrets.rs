@@ -1,6 +1,6 @@
 //! Secrets at rest, through the `ilm` binary: what the database file holds after a secret
-//! is added, the modes of the files, what a missing or wrong key does, and secret
-//! references read at each call.
+//! is added or a password generated, the modes of the files, what a missing or wrong key
+//! does, and secret references read at each call.
 
 mod support;
 
@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use support::{dist, Ilm, RecordingPeer};
 
 const TOKEN: &str = "tok-8d1e0b-must-never-reach-the-disk";
+const PASSWORD: &str = "Pw-5c2f9e-NeverPrinted!";
 
 fn db(ilm: &Ilm) -> PathBuf {
     ilm.data_dir.path().join("ilm.db")
@@ -98,6 +99,80 @@ fn looser_files_from_an_older_install_are_tightened_with_a_warning() {
     assert!(ran.stderr.contains("open to other users"), "{}", ran.stderr);
     assert_eq!(mode(ilm.data_dir.path()), 0o700);
     assert_eq!(mode(&db(&ilm)), 0o600);
+}
+
+/// Playbooks that generate a password (a fixed one, so the test can look for it), try to
+/// set it as the AD playbook does, ask a person, then mail it; without an SMTP server the
+/// mail fails and so does the incident.
+fn password_playbooks() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("transformers")).unwrap();
+    std::fs::write(
+        dir.path().join("transformers/fixed-password.rhai"),
+        format!("fn transform(input) {{ #{{ NEW_PASSWORD: \"{PASSWORD}\" }} }}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("leak.rhai"),
+        r#"
+let password = transform("fixed-password", #{}).NEW_PASSWORD;
+try {
+    plugin_command("ad-set-new-password", "ad", #{ username: "jdoe", password: password });
+} catch (err) {
+    log(`setting the password failed: ${err}`);
+}
+ask("Send the password?", ["Yes"]);
+mail(#{ to: "it@example.test", subject: "New Hire Account Created: jdoe", body: `Password: ${password}` });
+"#,
+    )
+    .unwrap();
+    dir
+}
+
+fn assert_no_password(ilm: &Ilm, when: &str) {
+    assert!(
+        !holds(&database_bytes(ilm), PASSWORD),
+        "{when}: the password is in the database file"
+    );
+    for args in [
+        &["incident", "show", "1"][..],
+        &["incident", "show", "1", "--json"],
+    ] {
+        let ran = ilm.run(args);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        let out = format!("{}{}", ran.stdout, ran.stderr);
+        assert!(
+            !out.contains(PASSWORD),
+            "{when}: {args:?} printed it:\n{out}"
+        );
+        assert!(out.contains("<redacted>"), "{when}: {args:?}:\n{out}");
+    }
+}
+
+#[test]
+fn a_generated_password_is_never_in_the_file_or_shown_waiting_or_failed() {
+    let playbooks = password_playbooks();
+    let mut ilm = Ilm::new(dist("test-plugins"));
+    ilm.playbooks_dir = playbooks.path().to_owned();
+
+    let started = ilm.ok(&["playbook", "run", "leak"]);
+    assert!(started.contains("Waiting"), "{started}");
+    assert_no_password(&ilm, "waiting");
+    let shown = ilm.ok(&["incident", "show", "1"]);
+    assert!(shown.contains("ad-set-new-password"), "{shown}");
+
+    ilm.ok(&["incident", "answer", "1", "Yes"]);
+    let ran = ilm.run(&["incident", "run", "1"]);
+    assert_eq!(ran.code, 1, "the mail has no SMTP server: {}", ran.stdout);
+    assert!(ran.stderr.contains("no SMTP server"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains(PASSWORD), "{}", ran.stderr);
+    assert_no_password(&ilm, "failed");
+    let shown = ilm.ok(&["incident", "show", "1"]);
+    assert!(shown.contains("failed"), "{shown}");
+    assert!(
+        shown.contains("it@example.test"),
+        "the mail's recipient is kept: {shown}"
+    );
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The SQLite store: one module owns the SQL. Each concern has its own file with the
 //! queries for its tables; this file opens the database and applies the migrations.
-//! Secrets never reach the file in clear: instance secrets are sealed with a key kept
-//! outside it (`secret_key`), the files are the owner's alone (`files`), and deleted
-//! content is overwritten (`secure_delete`).
+//! Secrets never reach the file in clear: instance secrets and the results of sensitive
+//! journal calls are sealed with a key kept outside it (`secret_key`), the files are the
+//! owner's alone (`files`), and deleted content is overwritten (`secure_delete`).
 
 mod api_keys;
 mod audit;
@@ -166,8 +166,8 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 7: secrets at rest. The id of the key secrets are sealed with (the key itself lives
     // outside the database); `instances.secrets` values become {"sealed": ...},
-    // {"env": NAME} or {"file": PATH}. The values an older database holds in clear are
-    // sealed by `after_migration`.
+    // {"env": NAME} or {"file": PATH}, and sensitive journal results {"sealed": ...}. The
+    // values an older database holds in clear are sealed by `after_migration`.
     "CREATE TABLE secret_key (
         id         INTEGER PRIMARY KEY CHECK (id = 1),
         key_id     TEXT NOT NULL,
@@ -315,7 +315,7 @@ impl Store {
     /// What a migration needs beyond SQL; returns how many values it sealed.
     fn after_migration(&self, number: usize) -> Result<usize> {
         Ok(match number {
-            SEAL_SECRETS_MIGRATION => self.seal_clear_secrets()?,
+            SEAL_SECRETS_MIGRATION => self.seal_clear_secrets()? + self.seal_clear_journal()?,
             _ => 0,
         })
     }

@@ -1,9 +1,10 @@
 //! Secrets at rest: what reaches the database file, what a missing or wrong key does, and
 //! the upgrade of a database that kept its secrets in clear.
 
-use super::{KeyError, KeySource, Secret, Store, MIGRATIONS};
-use crate::store::Instance;
-use serde_json::{json, Map};
+use super::{KeyError, KeySource, Secret, Store, MIGRATIONS, REDACTED};
+use crate::store::{Instance, NewIncident};
+use rusqlite::params;
+use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -177,7 +178,55 @@ fn a_secret_copied_to_another_instance_does_not_open() {
     );
 }
 
-/// A database as the version before sealing left it: schema 6, a secret in clear.
+fn incident(store: &Store) -> i64 {
+    let Value::Object(fields) = json!({"email": "a@x.test"}) else {
+        unreachable!()
+    };
+    store
+        .create_incident(&NewIncident {
+            kind: "T",
+            name: "a@x.test",
+            fields: &fields,
+        })
+        .unwrap()
+        .id
+}
+
+#[test]
+fn a_sensitive_result_is_sealed_and_opens_only_for_replay() {
+    let db = Db::new();
+    let store = db.open().unwrap();
+    let id = incident(&store);
+    let shown = json!({"name": "generate-password", "input": REDACTED});
+    store
+        .journal_begin(id, 1, 0, "transform", &shown, true)
+        .unwrap();
+    store
+        .journal_finish(id, 1, 0, &json!({"NEW_PASSWORD": TOKEN}))
+        .unwrap();
+    store
+        .journal_begin(id, 1, 1, "today", &Value::Null, false)
+        .unwrap();
+    store
+        .journal_finish(id, 1, 1, &json!("2025-01-01"))
+        .unwrap();
+
+    assert!(!contains(&db.bytes(), TOKEN), "the password is in the file");
+    let shown_journal = store.journal(id, 1).unwrap();
+    assert_eq!(shown_journal[0].result, Some(json!(REDACTED)));
+    assert_eq!(shown_journal[0].args, shown);
+    assert_eq!(shown_journal[1].result, Some(json!("2025-01-01")));
+    let replay = store.journal_for_replay(id, 1).unwrap();
+    assert_eq!(replay[0].result, Some(json!({"NEW_PASSWORD": TOKEN})));
+
+    store.redact_journal(id).unwrap();
+    let replay = store.journal_for_replay(id, 1).unwrap();
+    assert_eq!(replay[0].result, Some(json!(REDACTED)));
+    assert_eq!(replay[1].result, Some(json!("2025-01-01")));
+}
+
+/// A database as the version before sealing left it: schema 6, a secret and an unclosed
+/// incident's generated password in clear.
 fn legacy_database(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
     for (index, sql) in MIGRATIONS.iter().take(6).enumerate() {
@@ -192,6 +241,22 @@ fn legacy_database(path: &Path) {
     conn.execute(
         "INSERT INTO instances (name, plugin, params, secrets, allow_hosts, limits) VALUES ('mem', 'memory-app', '{}', '{}', '[]', '{}')",
         [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO incidents (type, name, fields, status) VALUES ('T', 'a@x.test', '{}', 'active')",
+        [],
+    )
+    .unwrap();
+    let password = json!({"NEW_PASSWORD": format!("{TOKEN}-pw")});
+    conn.execute(
+        "INSERT INTO journal (incident, attempt, seq, call, args, result, sensitive) VALUES (1, 1, 0, 'transform', ?1, ?2, 1)",
+        params![json!({"name": "generate-password", "input": {}}).to_string(), password.to_string()],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO journal (incident, attempt, seq, call, args, sensitive) VALUES (1, 1, 1, 'mail', ?1, 1)",
+        [json!({"to": "it@x.test", "body": format!("Password: {TOKEN}-pw")}).to_string()],
     )
     .unwrap();
 }
@@ -215,6 +280,13 @@ fn a_database_with_secrets_in_clear_is_sealed_on_first_open_without_loss() {
     assert_eq!(gh.secrets.get("token"), Some(&Secret::text(TOKEN)));
     assert_eq!(gh.secrets.get("port"), Some(&Secret::Value(json!(8443))));
     assert!(store.instance("mem").unwrap().unwrap().secrets.is_empty());
+    let replay = store.journal_for_replay(1, 1).unwrap();
+    assert_eq!(
+        replay[0].result,
+        Some(json!({"NEW_PASSWORD": format!("{TOKEN}-pw")}))
+    );
+    assert_eq!(replay[1].result, None, "an in-flight call stays in flight");
+    assert_eq!(replay[1].args, json!(REDACTED));
     drop(store);
     // Opening again changes nothing.
     let store = db.open().unwrap();
