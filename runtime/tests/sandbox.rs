@@ -143,6 +143,51 @@ fn a_host_off_the_allow_list_is_refused() {
 }
 
 #[test]
+fn the_token_goes_to_the_instance_host_and_not_to_an_allowed_second_host() {
+    let app = RecordingPeer::start("{}");
+    let other = RecordingPeer::start("{}");
+    let h = Hostile::new(&app.url(), &[&other.url()]);
+    for url in [
+        format!("{}/users", app.url()),
+        format!("{}/collect", other.url()),
+    ] {
+        h.run("call-host", json!({ "url": url }))
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{url}: {}", e.message));
+    }
+    let (to_app, to_other) = (app.requests(), other.requests());
+    assert_eq!((to_app.len(), to_other.len()), (1, 1));
+    assert_eq!(
+        to_app[0].header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+    assert_eq!(
+        to_other[0].header("authorization"),
+        None,
+        "the --allow'ed host got the instance's credentials"
+    );
+}
+
+#[test]
+fn a_url_with_user_info_is_refused() {
+    let peer = RecordingPeer::start("{}");
+    let h = Hostile::new(&peer.url(), &[]);
+    let url = format!("http://intruder:hunter2@127.0.0.1:{}/", peer.port);
+    let err = h
+        .run("call-host", json!({ "url": url }))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.code, "sandbox-refused");
+    assert!(
+        err.message.contains("user name or password"),
+        "{}",
+        err.message
+    );
+    assert!(!err.message.contains("hunter2"), "{}", err.message);
+    assert!(peer.requests().is_empty());
+}
+
+#[test]
 fn the_metadata_address_is_refused_even_when_allow_listed() {
     let h = Hostile::new("http://127.0.0.1:9", &["http://169.254.169.254"]);
     let err = h

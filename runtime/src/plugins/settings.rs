@@ -1,10 +1,11 @@
 //! What one call needs to know about its instance: parameters (with defaults and types
-//! checked), secrets (references read now), the network policy and the LDAP directory
-//! built from the manifest and the instance, and limits.
+//! checked), secrets (references read now), the network policy (which hosts it may reach,
+//! and the few its credentials go to) and the LDAP directory built from the manifest and
+//! the instance, and limits.
 
 use super::ldap::LdapConfig;
 use super::manifest::{template_params, Credentials, LdapSpec, Manifest, ParamType};
-use super::net::{AllowEntry, InjectedHeader, NetPolicy};
+use super::net::{AllowEntry, InjectedHeader, NetPolicy, ScopedCredentials};
 use crate::store::Instance;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -92,22 +93,30 @@ impl InstanceSettings {
         let params = with_defaults(manifest, &instance.params)?;
         let secrets = super::secrets::resolve(manifest, &instance.name, &instance.secrets)?;
         let limits = Limits::from_map(&instance.limits)?;
+        let credential_scope = manifest.credential_hosts();
         let mut allow = Vec::new();
+        let mut credential_hosts = Vec::new();
         for entry in &manifest.hosts {
             if let Some(expanded) = expand_host(entry, &params)? {
-                allow.push(
-                    AllowEntry::parse(&expanded)
-                        .with_context(|| format!("manifest host {entry:?}"))?,
-                );
+                let parsed = AllowEntry::parse(&expanded)
+                    .with_context(|| format!("manifest host {entry:?}"))?;
+                if credential_scope.contains(&entry.as_str()) {
+                    credential_hosts.push(parsed.clone());
+                }
+                allow.push(parsed);
             }
         }
+        // Hosts the administrator adds are reachable, but never get the credentials.
         for entry in &instance.allow_hosts {
             allow.push(AllowEntry::parse(entry)?);
         }
         let credentials = match &manifest.credentials {
             // Optional credentials that are not set are simply not sent.
             Some(c) if c.param_names().iter().all(|n| secrets.contains_key(n)) => {
-                Some(credential_header(c, &secrets)?)
+                Some(ScopedCredentials {
+                    header: credential_header(c, &secrets)?,
+                    hosts: credential_hosts,
+                })
             }
             _ => None,
         };
@@ -222,7 +231,13 @@ pub(super) fn typed(kind: ParamType, text: &str) -> Result<Value> {
     Ok(match kind {
         ParamType::String => Value::String(text.to_owned()),
         ParamType::Url => {
-            url::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))?;
+            let url = url::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))?;
+            // It would sit in clear among the parameters, and override the host's credentials.
+            if !url.username().is_empty() || url.password().is_some() {
+                bail!(
+                    "the URL carries a user name or password (user@host); give credentials as secret parameters"
+                );
+            }
             Value::String(text.trim_end_matches('/').to_owned())
         }
         ParamType::Bool => match text.to_ascii_lowercase().as_str() {
@@ -322,11 +337,13 @@ fn ldap_config(
 fn credential_header(creds: &Credentials, secrets: &Map<String, Value>) -> Result<InjectedHeader> {
     let secret = |name: &str| param_text(name, secrets, None);
     Ok(match creds {
-        Credentials::Bearer { token } => InjectedHeader {
+        Credentials::Bearer { token, .. } => InjectedHeader {
             name: "Authorization".to_owned(),
             value: format!("Bearer {}", secret(token)?),
         },
-        Credentials::Basic { username, password } => {
+        Credentials::Basic {
+            username, password, ..
+        } => {
             use base64::Engine as _;
             let pair = format!("{}:{}", secret(username)?, secret(password)?);
             InjectedHeader {
@@ -337,7 +354,7 @@ fn credential_header(creds: &Credentials, secrets: &Map<String, Value>) -> Resul
                 ),
             }
         }
-        Credentials::Header { header, value } => {
+        Credentials::Header { header, value, .. } => {
             let mut rendered = value.clone();
             for name in template_params(value) {
                 rendered = rendered.replace(&format!("{{{name}}}"), &secret(&name)?);
