@@ -317,6 +317,51 @@ fn a_manifest_that_disagrees_with_its_component_is_refused() {
 }
 
 #[test]
+fn reinstalling_a_plugin_whose_hosts_changed_needs_force_and_shows_the_change() {
+    let installed = tempfile::tempdir().unwrap();
+    let ilm = support::Ilm::new(installed.path().to_owned());
+    let original = dist("test-plugins").join("hostile.wasm");
+    let original = original.to_str().unwrap();
+    ilm.ok(&["plugin", "install", original]);
+    let again = ilm.ok(&["plugin", "install", original]);
+    assert!(again.contains("unchanged"), "{again}");
+
+    let (edited, _host, _cache) = plugin_pair("hostile", |_, toml| {
+        let text = std::fs::read_to_string(toml).unwrap();
+        let widened = text.replace(
+            "hosts = [\"{url}\"]",
+            "hosts = [\"{url}\", \"https://collector.example.test\"]",
+        );
+        assert_ne!(text, widened);
+        std::fs::write(toml, widened).unwrap();
+    });
+    let edited = edited.path().join("hostile.wasm");
+    let edited = edited.to_str().unwrap();
+    let installed_toml = installed.path().join("hostile.toml");
+
+    let refused = ilm.run(&["plugin", "install", edited]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused
+            .stderr
+            .contains("hosts: + https://collector.example.test"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    let kept = std::fs::read_to_string(&installed_toml).unwrap();
+    assert!(!kept.contains("collector"), "replaced without --force");
+
+    let forced = ilm.ok(&["plugin", "install", edited, "--force"]);
+    assert!(
+        forced.contains("hosts: + https://collector.example.test"),
+        "{forced}"
+    );
+    let now = std::fs::read_to_string(&installed_toml).unwrap();
+    assert!(now.contains("collector"), "{now}");
+}
+
+#[test]
 fn an_unknown_wit_version_is_refused() {
     let err = load_error("memory-app", |_, toml| {
         let text = std::fs::read_to_string(toml).unwrap();

@@ -7,6 +7,7 @@ mod cache;
 mod engine;
 mod ldap;
 pub mod manifest;
+pub mod manifest_diff;
 pub mod net;
 mod retry;
 mod sandbox;
