@@ -61,7 +61,7 @@ fn services(dir: &Path) -> Arc<Services> {
             name: "mem".into(),
             plugin: "memory-app".into(),
             params: Map::new(),
-            secrets: Map::new(),
+            secrets: Default::default(),
             allow_hosts: vec![],
             limits: Map::new(),
             enabled: true,

@@ -40,7 +40,7 @@ fn memory_app(host: &Host) -> (std::sync::Arc<ilm::plugins::LoadedPlugin>, Insta
         name: "mem".into(),
         plugin: "memory-app".into(),
         params: Map::new(),
-        secrets: Map::new(),
+        secrets: Default::default(),
         allow_hosts: vec![],
         limits: Map::new(),
         enabled: true,

@@ -68,6 +68,33 @@ impl World {
         profile["fields"]["adaccountstatus"].clone()
     }
 
+    /// Only the mail holds a generated password: not the database's bytes, not any
+    /// incident `ilm incident show` prints.
+    fn assert_password_kept_nowhere(&self, password: &str) {
+        let db = self.ilm.data_dir.path().join("ilm.db");
+        let mut bytes = std::fs::read(&db).expect("the database");
+        bytes.extend(std::fs::read(db.with_extension("db-wal")).unwrap_or_default());
+        assert!(
+            !bytes
+                .windows(password.len())
+                .any(|w| w == password.as_bytes()),
+            "the mailed password is in {}",
+            db.display()
+        );
+        let list: Value =
+            serde_json::from_str(&self.ilm.ok(&["incident", "list", "--json"])).unwrap();
+        let ids = list["data"].as_array().expect("incidents");
+        assert!(!ids.is_empty());
+        for incident in ids {
+            let id = incident["id"].to_string();
+            let shown = self.ilm.ok(&["incident", "show", &id, "--json"]);
+            assert!(
+                !shown.contains(password),
+                "incident {id} shows the password"
+            );
+        }
+    }
+
     /// The password from the "New Hire Account Created" mail to `to`.
     fn mailed_password(&self, sam: &str, to: &str) -> String {
         let subject = format!("Subject: New Hire Account Created: {sam}");
@@ -163,6 +190,7 @@ fn hire_activate_move_terminate_and_rehire_in_active_directory() {
         password,
         w.mailed_password("grace.hopper", "it@example.test")
     );
+    w.assert_password_kept_nowhere(&password);
     let refused =
         bind("EXAMPLE\\grace.hopper", &password).expect_err("not active before activation");
     assert!(refused.contains("data 533"), "{refused}");

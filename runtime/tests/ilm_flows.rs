@@ -93,7 +93,7 @@ impl Flow {
                 name: name.into(),
                 plugin: "memory-app".into(),
                 params,
-                secrets: Map::new(),
+                secrets: Default::default(),
                 allow_hosts: vec![],
                 limits: Map::new(),
                 enabled,

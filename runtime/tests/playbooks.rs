@@ -63,7 +63,7 @@ fn add_instance(store: &Store, name: &str) {
             name: name.into(),
             plugin: "memory-app".into(),
             params: Map::new(),
-            secrets: Map::new(),
+            secrets: Default::default(),
             allow_hosts: vec![],
             limits: Map::new(),
             enabled: true,

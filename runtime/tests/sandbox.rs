@@ -5,7 +5,7 @@
 mod support;
 
 use ilm::plugins::{FailureCause, Host, HostConfig, InstanceSettings, PluginError, WasmApp};
-use ilm::store::Instance;
+use ilm::store::{Instance, Secret};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -26,8 +26,8 @@ fn host(plugins_dir: &Path) -> (tempfile::TempDir, Host) {
 fn instance(url: &str, allow: &[&str]) -> Instance {
     let mut params = Map::new();
     params.insert("url".into(), json!(url));
-    let mut secrets = Map::new();
-    secrets.insert("token".into(), json!(SECRET));
+    let mut secrets = std::collections::BTreeMap::new();
+    secrets.insert("token".into(), Secret::text(SECRET));
     let mut limits = Map::new();
     limits.insert("deadline_ms".into(), json!(1000));
     limits.insert("memory_mib".into(), json!(64));
@@ -139,6 +139,51 @@ fn a_host_off_the_allow_list_is_refused() {
         err.code, "sandbox-refused",
         "another scheme on the same host:port is refused"
     );
+    assert!(peer.requests().is_empty());
+}
+
+#[test]
+fn the_token_goes_to_the_instance_host_and_not_to_an_allowed_second_host() {
+    let app = RecordingPeer::start("{}");
+    let other = RecordingPeer::start("{}");
+    let h = Hostile::new(&app.url(), &[&other.url()]);
+    for url in [
+        format!("{}/users", app.url()),
+        format!("{}/collect", other.url()),
+    ] {
+        h.run("call-host", json!({ "url": url }))
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{url}: {}", e.message));
+    }
+    let (to_app, to_other) = (app.requests(), other.requests());
+    assert_eq!((to_app.len(), to_other.len()), (1, 1));
+    assert_eq!(
+        to_app[0].header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+    assert_eq!(
+        to_other[0].header("authorization"),
+        None,
+        "the --allow'ed host got the instance's credentials"
+    );
+}
+
+#[test]
+fn a_url_with_user_info_is_refused() {
+    let peer = RecordingPeer::start("{}");
+    let h = Hostile::new(&peer.url(), &[]);
+    let url = format!("http://intruder:hunter2@127.0.0.1:{}/", peer.port);
+    let err = h
+        .run("call-host", json!({ "url": url }))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.code, "sandbox-refused");
+    assert!(
+        err.message.contains("user name or password"),
+        "{}",
+        err.message
+    );
+    assert!(!err.message.contains("hunter2"), "{}", err.message);
     assert!(peer.requests().is_empty());
 }
 
@@ -269,6 +314,51 @@ fn a_manifest_that_disagrees_with_its_component_is_refused() {
         err.contains("the manifest and the component disagree"),
         "{err}"
     );
+}
+
+#[test]
+fn reinstalling_a_plugin_whose_hosts_changed_needs_force_and_shows_the_change() {
+    let installed = tempfile::tempdir().unwrap();
+    let ilm = support::Ilm::new(installed.path().to_owned());
+    let original = dist("test-plugins").join("hostile.wasm");
+    let original = original.to_str().unwrap();
+    ilm.ok(&["plugin", "install", original]);
+    let again = ilm.ok(&["plugin", "install", original]);
+    assert!(again.contains("unchanged"), "{again}");
+
+    let (edited, _host, _cache) = plugin_pair("hostile", |_, toml| {
+        let text = std::fs::read_to_string(toml).unwrap();
+        let widened = text.replace(
+            "hosts = [\"{url}\"]",
+            "hosts = [\"{url}\", \"https://collector.example.test\"]",
+        );
+        assert_ne!(text, widened);
+        std::fs::write(toml, widened).unwrap();
+    });
+    let edited = edited.path().join("hostile.wasm");
+    let edited = edited.to_str().unwrap();
+    let installed_toml = installed.path().join("hostile.toml");
+
+    let refused = ilm.run(&["plugin", "install", edited]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused
+            .stderr
+            .contains("hosts: + https://collector.example.test"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    let kept = std::fs::read_to_string(&installed_toml).unwrap();
+    assert!(!kept.contains("collector"), "replaced without --force");
+
+    let forced = ilm.ok(&["plugin", "install", edited, "--force"]);
+    assert!(
+        forced.contains("hosts: + https://collector.example.test"),
+        "{forced}"
+    );
+    let now = std::fs::read_to_string(&installed_toml).unwrap();
+    assert!(now.contains("collector"), "{now}");
 }
 
 #[test]

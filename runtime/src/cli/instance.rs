@@ -2,11 +2,12 @@
 
 use super::{output, Context, Outcome};
 use crate::integrations::Integrations;
-use crate::plugins::{settings::parse_params, InstanceSettings, Limits};
-use crate::store::Instance;
+use crate::plugins::{secrets, settings::parse_params, InstanceSettings, Limits};
+use crate::store::{Instance, Secret};
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 #[derive(Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process
@@ -43,9 +44,14 @@ pub struct AddArgs {
     /// A secret parameter, NAME=VALUE (repeatable). Prefer --secret-env: argv is visible to other users.
     #[arg(long = "secret", value_parser = output::key_value)]
     secrets: Vec<(String, String)>,
-    /// A secret parameter read from an environment variable, NAME=VARIABLE (repeatable).
+    /// A secret parameter copied now from an environment variable, NAME=VARIABLE
+    /// (repeatable); it is stored sealed.
     #[arg(long = "secret-env", value_parser = output::key_value)]
     secret_env: Vec<(String, String)>,
+    /// A secret parameter read at each call instead of stored: NAME=env:VARIABLE or
+    /// NAME=file:PATH (repeatable).
+    #[arg(long = "secret-ref", value_parser = output::key_value)]
+    secret_ref: Vec<(String, String)>,
     /// An extra allow-list entry, e.g. https://*.example.com (repeatable).
     #[arg(long = "allow")]
     allow: Vec<String>,
@@ -91,12 +97,29 @@ pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
                 })?;
                 given.push((name, value));
             }
-            let (params, secrets) = parse_params(&plugin.manifest, &given)?;
-            if let Some(p) = args.params.iter().find(|(n, _)| secrets.contains_key(n)) {
+            let cwd = std::env::current_dir().context("the current directory")?;
+            let mut references = BTreeMap::new();
+            for (name, text) in &args.secret_ref {
+                if !plugin.manifest.param(name).is_some_and(|p| p.secret) {
+                    bail!(
+                        "--secret-ref {name}: not a secret parameter of {}",
+                        args.plugin
+                    );
+                }
+                let reference = secrets::parse_reference(text, &cwd)
+                    .with_context(|| format!("--secret-ref {name}"))?;
+                references.insert(name.clone(), reference);
+            }
+            let referenced: Vec<&str> = references.keys().map(String::as_str).collect();
+            let (params, values) = parse_params(&plugin.manifest, &given, &referenced)?;
+            if let Some(p) = args.params.iter().find(|(n, _)| values.contains_key(n)) {
                 bail!(
-                    "{:?} is a secret parameter: pass it with --secret or --secret-env",
+                    "{:?} is a secret parameter: pass it with --secret, --secret-env or --secret-ref",
                     p.0
                 );
+            }
+            if let Some(name) = referenced.iter().find(|n| values.contains_key(**n)) {
+                bail!("{name:?} is given both as a value and as a reference");
             }
             let mut limits = Map::new();
             let mut set = |key: &str, value: Option<u64>| {
@@ -113,11 +136,31 @@ pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
                     .with_context(|| format!("--ca-file {}", path.display()))?;
                 limits.insert("ca_file".into(), Value::from(path.display().to_string()));
             }
-            let instance = Instance {
+            let mut stored: BTreeMap<String, Secret> = values
+                .into_iter()
+                .map(|(name, value)| (name, Secret::Value(value)))
+                .collect();
+            // Checked with what each reference gives here and now; one that gives nothing
+            // yet may well resolve where the runtime runs.
+            let mut probe = stored.clone();
+            for (name, reference) in &references {
+                let value = match secrets::resolve_one(&plugin.manifest, name, reference) {
+                    Ok(value) => value,
+                    Err(err) => {
+                        eprintln!(
+                            "warning: --secret-ref {name}: {err:#}; calls fail until it resolves"
+                        );
+                        Value::from("unresolved")
+                    }
+                };
+                probe.insert(name.clone(), Secret::Value(value));
+            }
+            stored.extend(references);
+            let mut instance = Instance {
                 name: args.name.clone(),
                 plugin: args.plugin.clone(),
                 params,
-                secrets,
+                secrets: probe,
                 allow_hosts: args.allow,
                 limits,
                 enabled: !args.disabled,
@@ -131,6 +174,7 @@ pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
                     )
                 },
             )?;
+            instance.secrets = stored;
             store.add_instance(&instance)?;
             println!("added instance {} of plugin {}", args.name, args.plugin);
             Ok(Outcome::Success)
@@ -167,10 +211,18 @@ pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
             .instance(&name)?;
             let limits = Limits::from_map(&instance.limits)?;
             let secret_names: Vec<&String> = instance.secrets.keys().collect();
+            // References are not secret; values never leave the store.
+            let references: Map<String, Value> = instance
+                .secrets
+                .iter()
+                .filter(|(_, s)| !matches!(s, Secret::Value(_)))
+                .map(|(name, s)| (name.clone(), Value::from(s.to_string())))
+                .collect();
             if json {
                 let mut value = serde_json::to_value(&instance)?;
                 value["limits"] = serde_json::to_value(&limits)?;
                 value["secrets_set"] = serde_json::to_value(&secret_names)?;
+                value["secret_references"] = Value::Object(references);
                 println!("{}", output::json(&value)?);
             } else {
                 println!(
@@ -186,8 +238,8 @@ pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
                 for (k, v) in &instance.params {
                     println!("  {k} = {v}");
                 }
-                for k in secret_names {
-                    println!("  {k} = <secret, set>");
+                for (k, secret) in &instance.secrets {
+                    println!("  {k} = {secret}");
                 }
                 println!(
                     "  allow: {}",

@@ -17,7 +17,7 @@ mod run;
 mod serve;
 mod transform;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -148,8 +148,8 @@ pub struct Context {
 
 impl Context {
     pub fn store(&self) -> Result<crate::store::Store> {
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
+        // The database, the key file and the TLS key live here: the owner's alone.
+        crate::store::files::private_dir(&self.data_dir)?;
         crate::store::Store::open(&self.db_path())
     }
 

@@ -1,9 +1,10 @@
 //! `ilm plugin list|show|install`.
 
 use super::{output, Context, Outcome};
+use crate::plugins::{manifest_diff, LoadedPlugin, Manifest};
 use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum PluginCommand {
@@ -19,10 +20,12 @@ pub enum PluginCommand {
         json: bool,
     },
     /// Check a component and its manifest (`X.wasm` with `X.toml` beside it) and install them.
+    /// Replacing an installed plugin shows what changes (hosts, credentials, version,
+    /// commands, parameters) and needs --force when anything does.
     Install {
         /// Path to the component (`.wasm`); its manifest must be beside it with the same stem.
         path: PathBuf,
-        /// Replace an installed plugin of the same name.
+        /// Replace an installed plugin of the same name even though it differs.
         #[arg(long)]
         force: bool,
     },
@@ -130,11 +133,29 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             let name = &plugin.manifest.name;
             let dir = host.plugins_dir();
             let target = dir.join(format!("{name}.wasm"));
-            if target.exists() && !force {
-                bail!(
-                    "plugin {name:?} is already installed in {}; use --force to replace it",
-                    dir.display()
-                );
+            if target.exists() {
+                let changes =
+                    replacement(&dir.join(format!("{name}.toml")), &target, &plugin, &path)?;
+                if changes.is_empty() {
+                    println!(
+                        "{name} {} is already installed, unchanged",
+                        plugin.manifest.version
+                    );
+                    return Ok(Outcome::Success);
+                }
+                let listed = changes
+                    .iter()
+                    .map(|c| format!("  {c}"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if !force {
+                    bail!(
+                        "plugin {name:?} is already installed in {} and this one differs:\n{listed}\n\
+                         check the changes, then install it with --force",
+                        dir.display()
+                    );
+                }
+                println!("replacing {name}:\n{listed}");
             }
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             std::fs::copy(&path, &target)
@@ -148,4 +169,36 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
     }
+}
+
+/// What installing `new` (from `new_wasm`) over the plugin at `installed_toml` and
+/// `installed_wasm` changes, one line each; empty when nothing does.
+fn replacement(
+    installed_toml: &Path,
+    installed_wasm: &Path,
+    new: &LoadedPlugin,
+    new_wasm: &Path,
+) -> Result<Vec<String>> {
+    let installed = match Manifest::load(installed_toml) {
+        Ok(manifest) => manifest,
+        // A broken installation is replaced knowingly, like any other change.
+        Err(err) => {
+            return Ok(vec![format!(
+                "the installed manifest does not load: {err:#}"
+            )])
+        }
+    };
+    let mut lines: Vec<String> = manifest_diff::changes(&installed, &new.manifest)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let read =
+        |path: &Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    if lines.is_empty() && read(installed_wasm)? != read(new_wasm)? {
+        lines.push(format!(
+            "component: the code differs under the same version {}",
+            new.manifest.version
+        ));
+    }
+    Ok(lines)
 }

@@ -1,11 +1,12 @@
 //! The host API a playbook script sees. Every call that reads or changes the world outside
 //! the script goes through the journal, so a replay sees exactly what the first run saw.
 
-use super::journal::{Answer, Journal};
+use super::journal::{Answer, Journal, Privacy, Privacy::Public};
 use super::{Services, HALT, SUSPEND};
 use crate::iam::{self, VendorResult};
 use crate::integrations::Integrations;
 use crate::mail::{recipients, Mail};
+use crate::store::REDACTED;
 use crate::store::{Incident, IncidentFilter, IncidentStatus, PageRequest, ProfileFilter, Store};
 use anyhow::{anyhow, bail, Context, Result};
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Position, Scope, AST};
@@ -73,7 +74,7 @@ fn journaled(
     state: &Mutex<State>,
     call: &str,
     args: Value,
-    sensitive: bool,
+    privacy: Privacy,
     act: impl FnOnce(Ctx) -> Result<Value>,
 ) -> Fallible {
     let mut guard = lock(state);
@@ -90,7 +91,7 @@ fn journaled(
         incident,
     };
     let result = journal
-        .step(store, call, &args, sensitive, || act(ctx))
+        .step(store, call, &args, privacy, || act(ctx))
         .map_err(script_error)?;
     to_dyn(&result)
 }
@@ -234,20 +235,20 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     engine.register_fn("iam_brand", move |command: &str, brand: &str, profile: Dynamic, allow_enable: bool| -> Fallible {
         let profile = from_dyn(&profile).map_err(script_error)?;
         let args = json!({"command": command, "brand": brand, "profile": profile, "allow_enable": allow_enable});
-        journaled(&s, "iam", args, false, |ctx| {
+        journaled(&s, "iam", args, Public, |ctx| {
             let using = enabled_instances(&ctx, Some(brand))?;
             run_iam(ctx, command, &using, &profile, allow_enable)
         })
     });
     let s = state.clone();
     engine.register_fn("enabled_instances", move || -> Fallible {
-        journaled(&s, "instances.enabled", Value::Null, false, |ctx| {
+        journaled(&s, "instances.enabled", Value::Null, Public, |ctx| {
             Ok(json!(enabled_instances(&ctx, None)?))
         })
     });
     let s = state.clone();
     engine.register_fn("enabled_instances", move |brand: &str| -> Fallible {
-        journaled(&s, "instances.enabled", json!(brand), false, |ctx| {
+        journaled(&s, "instances.enabled", json!(brand), Public, |ctx| {
             Ok(json!(enabled_instances(&ctx, Some(brand))?))
         })
     });
@@ -257,13 +258,20 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
         move |name: &str, using: Dynamic, args: Dynamic| -> Fallible {
             let using = instance_names(&using).map_err(script_error)?;
             let args = from_dyn(&args).map_err(script_error)?;
-            // Commands such as ad-set-new-password carry secrets: redact them once closed.
-            let sensitive = name.contains("password");
+            // Commands such as ad-set-new-password carry secrets: the journal keeps only
+            // which command ran where.
+            let privacy = if name.contains("password") {
+                Privacy::Sensitive {
+                    shown: json!({"name": name, "using": using, "args": REDACTED}),
+                }
+            } else {
+                Public
+            };
             journaled(
                 &s,
                 "plugin.command",
                 json!({"name": name, "using": using, "args": args}),
-                sensitive,
+                privacy,
                 |ctx| {
                     let mut out = Map::new();
                     for instance in &using {
@@ -284,7 +292,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
         move |instance: &str, app_user: Dynamic| -> Fallible {
             let app_user = from_dyn(&app_user).map_err(script_error)?;
             let args = json!({"instance": instance, "app_user": app_user});
-            journaled(&s, "mapper.incoming", args, false, |ctx| {
+            journaled(&s, "mapper.incoming", args, Public, |ctx| {
                 Ok(Value::Object(
                     ctx.integrations().incoming_profile(instance, &app_user)?,
                 ))
@@ -293,7 +301,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     );
     let s = state.clone();
     engine.register_fn("profile_get", move |email: &str| -> Fallible {
-        journaled(&s, "profile.get", json!(email), false, |ctx| {
+        journaled(&s, "profile.get", json!(email), Public, |ctx| {
             Ok(ctx
                 .store
                 .profile(email)?
@@ -303,7 +311,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     });
     let s = state.clone();
     engine.register_fn("profile_by_employee_id", move |id: &str| -> Fallible {
-        journaled(&s, "profile.by-employee-id", json!(id), false, |ctx| {
+        journaled(&s, "profile.by-employee-id", json!(id), Public, |ctx| {
             let filter = ProfileFilter {
                 employee_id: Some(id.to_owned()),
                 ..ProfileFilter::default()
@@ -321,7 +329,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     });
     let s = state.clone();
     engine.register_fn("profiles_by_display_name", move |name: &str| -> Fallible {
-        journaled(&s, "profile.by-display-name", json!(name), false, |ctx| {
+        journaled(&s, "profile.by-display-name", json!(name), Public, |ctx| {
             let filter = ProfileFilter {
                 display_name: Some(name.to_owned()),
                 ..ProfileFilter::default()
@@ -346,7 +354,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
                 &s,
                 "profile.put",
                 json!({"email": email, "fields": fields}),
-                false,
+                Public,
                 |ctx| {
                     let Value::Object(fields) = fields else {
                         bail!("profile_put needs an object map of fields")
@@ -365,7 +373,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
                 &s,
                 "profile.update",
                 json!({"email": email, "patch": patch}),
-                false,
+                Public,
                 |ctx| {
                     let Value::Object(patch) = patch else {
                         bail!("profile_update needs an object map of fields")
@@ -383,7 +391,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     );
     let s = state.clone();
     engine.register_fn("profile_delete", move |email: &str| -> Fallible {
-        journaled(&s, "profile.delete", json!(email), false, |ctx| {
+        journaled(&s, "profile.delete", json!(email), Public, |ctx| {
             Ok(json!(ctx.store.delete_profile(email)?))
         })
     });
@@ -395,7 +403,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
             &s,
             "incident.set",
             json!({"field": name, "value": value}),
-            false,
+            Public,
             |ctx| {
                 let mut patch = Map::new();
                 patch.insert(name.to_owned(), value);
@@ -406,14 +414,14 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     });
     let s = state.clone();
     engine.register_fn("rename", move |name: &str| -> Fallible {
-        journaled(&s, "incident.rename", json!(name), false, |ctx| {
+        journaled(&s, "incident.rename", json!(name), Public, |ctx| {
             ctx.store.rename_incident(ctx.incident.id, name)?;
             Ok(Value::Null)
         })
     });
     let s = state.clone();
     engine.register_fn("close", move |note: &str| -> Fallible {
-        let out = journaled(&s, "incident.close", json!(note), false, |ctx| {
+        let out = journaled(&s, "incident.close", json!(note), Public, |ctx| {
             close_incident(ctx.store, ctx.incident.id, note)?;
             Ok(Value::Null)
         })?;
@@ -426,7 +434,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
             &s,
             "incident.close-other",
             json!({"id": id, "note": note}),
-            false,
+            Public,
             |ctx| {
                 close_incident(ctx.store, id, note)?;
                 Ok(Value::Null)
@@ -436,7 +444,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     let s = state.clone();
     engine.register_fn("find_incidents", move |filter: Dynamic| -> Fallible {
         let filter = from_dyn(&filter).map_err(script_error)?;
-        journaled(&s, "incident.find", filter.clone(), false, |ctx| {
+        journaled(&s, "incident.find", filter.clone(), Public, |ctx| {
             let text = |k: &str| filter.get(k).and_then(Value::as_str).map(str::to_owned);
             let status = text("status")
                 .map(|s| serde_json::from_value::<IncidentStatus>(json!(s)))
@@ -456,7 +464,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     });
     let s = state.clone();
     engine.register_fn("assign", move |role: &str| -> Fallible {
-        journaled(&s, "incident.assign", json!(role), false, |ctx| {
+        journaled(&s, "incident.assign", json!(role), Public, |ctx| {
             let candidates: Vec<String> = ctx
                 .store
                 .users()?
@@ -483,7 +491,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
 
     let s = state.clone();
     engine.register_fn("context", move |key: &str| -> Fallible {
-        journaled(&s, "context.get", json!(key), false, |ctx| {
+        journaled(&s, "context.get", json!(key), Public, |ctx| {
             Ok(ctx
                 .store
                 .run_state(ctx.incident.id)?
@@ -502,7 +510,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
                 &s,
                 "context.set",
                 json!({"key": key, "value": value}),
-                false,
+                Public,
                 |ctx| {
                     let mut context = ctx.store.run_state(ctx.incident.id)?.context;
                     context.insert(key.to_owned(), value);
@@ -514,7 +522,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     );
     let s = state.clone();
     engine.register_fn("list", move |name: &str| -> Fallible {
-        journaled(&s, "list.get", json!(name), false, |ctx| {
+        journaled(&s, "list.get", json!(name), Public, |ctx| {
             Ok(match ctx.store.list(name)? {
                 None => Value::Null,
                 Some(body) => serde_json::from_str(&body).unwrap_or(Value::String(body)),
@@ -528,7 +536,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
             &s,
             "list.set",
             json!({"name": name, "body": body}),
-            false,
+            Public,
             |ctx| {
                 let text = match &body {
                     Value::String(text) => text.clone(),
@@ -542,8 +550,16 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     let s = state.clone();
     engine.register_fn("mail", move |message: Dynamic| -> Fallible {
         let message = from_dyn(&message).map_err(script_error)?;
-        // Mail may carry a new account's password: redact it once the incident closes.
-        journaled(&s, "mail", message.clone(), true, |ctx| {
+        // Mail may carry a new account's password: the journal keeps who got what subject.
+        let mut shown: Map<String, Value> = ["to", "cc", "subject"]
+            .into_iter()
+            .filter_map(|k| Some((k.to_owned(), message.get(k)?.clone())))
+            .collect();
+        shown.insert("body".into(), json!(REDACTED));
+        let privacy = Privacy::Sensitive {
+            shown: Value::Object(shown),
+        };
+        journaled(&s, "mail", message.clone(), privacy, |ctx| {
             let field = |k: &str| message.get(k).and_then(Value::as_str).unwrap_or_default();
             let mail = Mail {
                 to: recipients(field("to")),
@@ -563,24 +579,26 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     let s = state.clone();
     engine.register_fn("transform", move |name: &str, input: Dynamic| -> Fallible {
         let input = from_dyn(&input).map_err(script_error)?;
-        // Transformers may generate secrets (passwords): keep them only until the incident closes.
+        // Transformers may generate secrets (passwords): the result is sealed, for replay.
         journaled(
             &s,
             "transform",
             json!({"name": name, "input": input}),
-            true,
+            Privacy::Sensitive {
+                shown: json!({"name": name, "input": REDACTED}),
+            },
             |ctx| ctx.services.transformers.run(name, &input),
         )
     });
     let s = state.clone();
     engine.register_fn("playbook_exists", move |name: &str| -> Fallible {
-        journaled(&s, "playbook.exists", json!(name), false, |ctx| {
+        journaled(&s, "playbook.exists", json!(name), Public, |ctx| {
             Ok(json!(ctx.services.playbooks.get(name).is_ok()))
         })
     });
     let s = state.clone();
     engine.register_fn("today", move || -> Fallible {
-        journaled(&s, "today", Value::Null, false, |ctx| {
+        journaled(&s, "today", Value::Null, Public, |ctx| {
             Ok(json!(ctx.store.today()?))
         })
     });
@@ -649,7 +667,7 @@ fn iam_call(
     let using = instance_names(using).map_err(script_error)?;
     let profile = from_dyn(profile).map_err(script_error)?;
     let args = json!({"command": command, "using": using, "profile": profile, "allow_enable": allow_enable});
-    journaled(state, "iam", args, false, |ctx| {
+    journaled(state, "iam", args, Public, |ctx| {
         run_iam(ctx, command, &using, &profile, allow_enable)
     })
 }
@@ -659,5 +677,6 @@ fn close_incident(store: &Store, id: i64, note: &str) -> Result<()> {
     patch.insert("closeNotes".into(), json!(note));
     store.update_incident_fields(id, &patch)?;
     store.set_incident_status(id, IncidentStatus::Closed)?;
+    store.redact_journal(id)?;
     Ok(())
 }

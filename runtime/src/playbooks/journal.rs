@@ -2,7 +2,8 @@
 //! side-effecting call gets the next sequence number; a call already recorded returns its
 //! recorded result instead of acting again. A call that began but never finished (the
 //! process died in between) is acted again: the calls journaled here are idempotent (IAM
-//! commands find the user they created) or at-least-once (mail).
+//! commands find the user they created) or at-least-once (mail). A sensitive call's
+//! arguments are never written, only what its [`Privacy`] shows, and its result is sealed.
 
 use crate::store::{JournalEntry, Store};
 use anyhow::{bail, Result};
@@ -16,6 +17,15 @@ pub struct Journal {
     /// Fault injection for the durability tests: die right after acting on this call,
     /// before its result is journaled (`ILM_FAULT_KILL_AFTER_CALL`).
     kill_after: Option<usize>,
+}
+
+/// What the journal keeps of a call.
+pub enum Privacy {
+    /// The arguments and the result as they are.
+    Public,
+    /// `shown` in place of the arguments, and the result sealed: a generated password, or a
+    /// mail or command carrying one. Replay needs the result; nobody needs to read either.
+    Sensitive { shown: Value },
 }
 
 /// What `ask` finds in the journal.
@@ -32,7 +42,7 @@ impl Journal {
         Ok(Self {
             incident,
             attempt,
-            recorded: store.journal(incident, attempt)?,
+            recorded: store.journal_for_replay(incident, attempt)?,
             next: 0,
             kill_after,
         })
@@ -58,7 +68,7 @@ impl Journal {
         store: &Store,
         call: &str,
         args: &Value,
-        sensitive: bool,
+        privacy: Privacy,
         act: impl FnOnce() -> Result<Value>,
     ) -> Result<Value> {
         let (seq, entry) = self.claim(call, args)?;
@@ -73,7 +83,14 @@ impl Journal {
                 call,
                 "repeating a call that was in flight when the runtime stopped"
             ),
-            None => store.journal_begin(self.incident, self.attempt, seq, call, args, sensitive)?,
+            None => match &privacy {
+                Privacy::Public => {
+                    store.journal_begin(self.incident, self.attempt, seq, call, args, false)?
+                }
+                Privacy::Sensitive { shown } => {
+                    store.journal_begin(self.incident, self.attempt, seq, call, shown, true)?
+                }
+            },
         }
         let result = act()?;
         if self.kill_after == Some(seq as usize) {

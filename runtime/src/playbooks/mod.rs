@@ -174,6 +174,8 @@ impl api::Run {
                 store
                     .fail_incident(id, &error)
                     .context("recording the failure")?;
+                // A re-run starts a new attempt, so this one's sealed results are never read.
+                store.redact_journal(id)?;
                 tracing::warn!(incident = id, "{error}");
                 Ok(RunOutcome::Failed { error })
             }

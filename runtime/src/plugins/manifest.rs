@@ -53,15 +53,32 @@ pub enum SourceKind {
 }
 
 /// How the host authenticates the plugin's outbound requests with secret parameters.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `hosts` names the entries of the manifest's `hosts` the credentials go to; by default
+/// the first `{param}` entry (the instance's own URL), else the first entry. Other allowed
+/// hosts, and those an administrator adds, get requests without credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Credentials {
     /// `Authorization: Bearer <token param>`.
-    Bearer { token: String },
+    Bearer {
+        token: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<String>,
+    },
     /// HTTP Basic with two parameters.
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<String>,
+    },
     /// A header whose value is a template, e.g. `SSWS {token}`.
-    Header { header: String, value: String },
+    Header {
+        header: String,
+        value: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<String>,
+    },
 }
 
 /// Which of the plugin's parameters describe its LDAP server. Like `[credentials]`, it
@@ -230,6 +247,15 @@ impl Manifest {
                     None => bail!("credential parameter {name:?} is not declared in [[params]]"),
                 }
             }
+            if let Some(stray) = creds.hosts().iter().find(|h| !self.hosts.contains(h)) {
+                bail!(
+                    "[credentials] hosts names {stray:?}, which is not one of the plugin's hosts ({})",
+                    self.hosts.join(", ")
+                );
+            }
+            if self.credential_hosts().is_empty() {
+                bail!("[credentials] has no host to go to: list the app's host in `hosts`");
+            }
         }
         if let Some(ldap) = &self.ldap {
             self.check_ldap(ldap)?;
@@ -285,15 +311,43 @@ impl Manifest {
     pub fn command(&self, name: &str) -> Option<&CommandSpec> {
         self.commands.iter().find(|c| c.name == name)
     }
+
+    /// The entries of `hosts` the credentials go to (see [`Credentials`]); none without
+    /// credentials.
+    pub fn credential_hosts(&self) -> Vec<&str> {
+        let Some(creds) = &self.credentials else {
+            return Vec::new();
+        };
+        if !creds.hosts().is_empty() {
+            return creds.hosts().iter().map(String::as_str).collect();
+        }
+        self.hosts
+            .iter()
+            .find(|h| template_params(h).len() == 1)
+            .or_else(|| self.hosts.first())
+            .map(|h| vec![h.as_str()])
+            .unwrap_or_default()
+    }
 }
 
 impl Credentials {
     /// The secret parameters this credential reads.
     pub fn param_names(&self) -> Vec<String> {
         match self {
-            Credentials::Bearer { token } => vec![token.clone()],
-            Credentials::Basic { username, password } => vec![username.clone(), password.clone()],
+            Credentials::Bearer { token, .. } => vec![token.clone()],
+            Credentials::Basic {
+                username, password, ..
+            } => vec![username.clone(), password.clone()],
             Credentials::Header { value, .. } => template_params(value),
+        }
+    }
+
+    /// The hosts the manifest names for these credentials (empty: the default).
+    pub fn hosts(&self) -> &[String] {
+        match self {
+            Credentials::Bearer { hosts, .. }
+            | Credentials::Basic { hosts, .. }
+            | Credentials::Header { hosts, .. } => hosts,
         }
     }
 }
@@ -341,12 +395,38 @@ wit = "0.1.0"
     #[test]
     fn credentials_must_name_a_secret_param() {
         let text = format!(
-            "{BASE}[credentials]\nkind = \"bearer\"\ntoken = \"token\"\n[[params]]\nname = \"token\"\n"
+            "{BASE}hosts = [\"https://x.test\"]\n[credentials]\nkind = \"bearer\"\ntoken = \"token\"\n[[params]]\nname = \"token\"\n"
         );
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("must be declared secret"), "{err}");
         let ok = text.replace("name = \"token\"\n", "name = \"token\"\nsecret = true\n");
         assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn credentials_go_to_the_first_url_host_unless_the_manifest_names_others() {
+        let creds = "[credentials]\nkind = \"bearer\"\ntoken = \"token\"\n";
+        let token = "[[params]]\nname = \"token\"\nsecret = true\n";
+        let hosts = "hosts = [\"https://login.x.test\", \"{url}\", \"{other}\"]\n";
+        let m = parse(&format!("{BASE}{hosts}{creds}{token}")).unwrap();
+        assert_eq!(m.credential_hosts(), vec!["{url}"]);
+
+        let fixed = "hosts = [\"https://api.x.test\", \"https://cdn.x.test\"]\n";
+        let m = parse(&format!("{BASE}{fixed}{creds}{token}")).unwrap();
+        assert_eq!(m.credential_hosts(), vec!["https://api.x.test"]);
+
+        let named = creds.replace("token\"\n", "token\"\nhosts = [\"https://login.x.test\"]\n");
+        let m = parse(&format!("{BASE}{hosts}{named}{token}")).unwrap();
+        assert_eq!(m.credential_hosts(), vec!["https://login.x.test"]);
+
+        let stray = creds.replace("token\"\n", "token\"\nhosts = [\"https://evil.test\"]\n");
+        let err = parse(&format!("{BASE}{hosts}{stray}{token}")).unwrap_err();
+        assert!(
+            err.to_string().contains("not one of the plugin's hosts"),
+            "{err}"
+        );
+        let err = parse(&format!("{BASE}{creds}{token}")).unwrap_err();
+        assert!(err.to_string().contains("no host to go to"), "{err}");
     }
 
     #[test]

@@ -7,9 +7,11 @@ mod cache;
 mod engine;
 mod ldap;
 pub mod manifest;
+pub mod manifest_diff;
 pub mod net;
 mod retry;
 mod sandbox;
+pub mod secrets;
 pub mod settings;
 
 pub use app::WasmApp;

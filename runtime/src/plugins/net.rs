@@ -1,5 +1,7 @@
 //! Outbound HTTP for plugins: the allow-list, the address guard, credential injection and
-//! the request itself. Everything a plugin sends passes through [`NetPolicy::send`].
+//! the request itself. Everything a plugin sends passes through [`NetPolicy::send`]. The
+//! instance's credentials go only to the hosts they are for, never to another allowed
+//! host, and a URL cannot bring credentials of its own (user-info is refused).
 
 use anyhow::{bail, Context, Result};
 use std::io::Read;
@@ -40,6 +42,9 @@ impl AllowEntry {
         };
         let url = Url::parse(&probe)
             .with_context(|| format!("allow-list entry {entry:?} is not a valid origin"))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            bail!("allow-list entry {:?} carries a user name or password; give credentials as secret parameters", url.origin().ascii_serialization());
+        }
         let host = url
             .host_str()
             .with_context(|| format!("allow-list entry {entry:?} has no host"))?
@@ -99,7 +104,8 @@ pub fn is_forbidden_address(ip: IpAddr) -> bool {
     }
 }
 
-/// Credentials resolved from the instance's secrets, added by the host to every request.
+/// Credentials resolved from the instance's secrets, added by the host to the requests
+/// that go to their hosts.
 #[derive(Clone, Default)]
 pub struct InjectedHeader {
     pub name: String,
@@ -112,11 +118,18 @@ impl std::fmt::Debug for InjectedHeader {
     }
 }
 
+/// The instance's credentials and the hosts they are for (a subset of the allow-list).
+#[derive(Debug, Clone)]
+pub struct ScopedCredentials {
+    pub header: InjectedHeader,
+    pub hosts: Vec<AllowEntry>,
+}
+
 /// What a plugin instance may do on the network.
 #[derive(Debug, Clone)]
 pub struct NetPolicy {
     pub allow: Vec<AllowEntry>,
-    pub credentials: Option<InjectedHeader>,
+    pub credentials: Option<ScopedCredentials>,
     pub timeout: Duration,
     pub max_response_bytes: usize,
     /// A private CA the instance trusts besides the public roots (e.g. an on-premises HR
@@ -162,10 +175,17 @@ impl NetError {
 
 impl NetPolicy {
     /// Checks the request against the allow-list and the address guard, then sends it with
-    /// the instance's credentials, no redirects, a timeout and a response-size cap.
+    /// the credentials meant for its host, no redirects, a timeout and a response-size cap.
     pub fn send(&self, req: OutboundRequest) -> Result<InboundResponse, NetError> {
         let url = Url::parse(&req.url)
             .map_err(|e| NetError::Refused(format!("invalid URL {:?}: {e}", req.url)))?;
+        // reqwest would turn user-info into an Authorization header of the guest's choosing.
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(NetError::Refused(format!(
+                "a URL for {} carries a user name or password (user@host), which plugins may not send; the host adds the instance's credentials itself",
+                origin(&url)
+            )));
+        }
         if !self.allow.iter().any(|entry| entry.matches(&url)) {
             return Err(NetError::Refused(format!(
                 "{} is not on this instance's allow-list",
@@ -194,18 +214,21 @@ impl NetPolicy {
             .build()
             .map_err(|e| NetError::Failed(format!("building the HTTP client: {e}")))?;
         let mut builder = client.request(method, url.clone());
+        let credentials = self
+            .credentials
+            .as_ref()
+            .filter(|c| c.hosts.iter().any(|entry| entry.matches(&url)))
+            .map(|c| &c.header);
         for (name, value) in &req.headers {
-            let is_credential_header = self
-                .credentials
-                .as_ref()
-                .is_some_and(|c| c.name.eq_ignore_ascii_case(name));
-            if !(is_credential_header
-                || name.eq_ignore_ascii_case("authorization") && self.credentials.is_some())
-            {
+            // Where the host authenticates, the guest cannot replace or add to it.
+            let overrides = credentials.is_some_and(|c| {
+                c.name.eq_ignore_ascii_case(name) || name.eq_ignore_ascii_case("authorization")
+            });
+            if !overrides {
                 builder = builder.header(name, value);
             }
         }
-        if let Some(creds) = &self.credentials {
+        if let Some(creds) = credentials {
             builder = builder.header(&creds.name, &creds.value);
         }
         if let Some(body) = req.body {
@@ -340,6 +363,9 @@ mod tests {
     fn bad_entries_are_errors() {
         assert!(AllowEntry::parse("api.github.com").is_err());
         assert!(AllowEntry::parse("ftp://x.test").is_err());
+        let err = AllowEntry::parse("https://me:pw@x.test").unwrap_err();
+        assert!(err.to_string().contains("user name or password"), "{err}");
+        assert!(!err.to_string().contains("pw@"), "{err}");
     }
 
     #[test]

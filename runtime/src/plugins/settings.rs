@@ -1,10 +1,11 @@
 //! What one call needs to know about its instance: parameters (with defaults and types
-//! checked), the network policy and the LDAP directory built from the manifest and the
-//! instance, and limits.
+//! checked), secrets (references read now), the network policy (which hosts it may reach,
+//! and the few its credentials go to) and the LDAP directory built from the manifest and
+//! the instance, and limits.
 
 use super::ldap::LdapConfig;
 use super::manifest::{template_params, Credentials, LdapSpec, Manifest, ParamType};
-use super::net::{AllowEntry, InjectedHeader, NetPolicy};
+use super::net::{AllowEntry, InjectedHeader, NetPolicy, ScopedCredentials};
 use crate::store::Instance;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -90,27 +91,32 @@ impl InstanceSettings {
     /// Builds the settings of a stored instance; `context` is its integration context.
     pub fn new(manifest: &Manifest, instance: &Instance, context: String) -> Result<Self> {
         let params = with_defaults(manifest, &instance.params)?;
+        let secrets = super::secrets::resolve(manifest, &instance.name, &instance.secrets)?;
         let limits = Limits::from_map(&instance.limits)?;
+        let credential_scope = manifest.credential_hosts();
         let mut allow = Vec::new();
+        let mut credential_hosts = Vec::new();
         for entry in &manifest.hosts {
             if let Some(expanded) = expand_host(entry, &params)? {
-                allow.push(
-                    AllowEntry::parse(&expanded)
-                        .with_context(|| format!("manifest host {entry:?}"))?,
-                );
+                let parsed = AllowEntry::parse(&expanded)
+                    .with_context(|| format!("manifest host {entry:?}"))?;
+                if credential_scope.contains(&entry.as_str()) {
+                    credential_hosts.push(parsed.clone());
+                }
+                allow.push(parsed);
             }
         }
+        // Hosts the administrator adds are reachable, but never get the credentials.
         for entry in &instance.allow_hosts {
             allow.push(AllowEntry::parse(entry)?);
         }
         let credentials = match &manifest.credentials {
             // Optional credentials that are not set are simply not sent.
-            Some(c)
-                if c.param_names()
-                    .iter()
-                    .all(|n| instance.secrets.contains_key(n)) =>
-            {
-                Some(credential_header(c, &instance.secrets)?)
+            Some(c) if c.param_names().iter().all(|n| secrets.contains_key(n)) => {
+                Some(ScopedCredentials {
+                    header: credential_header(c, &secrets)?,
+                    hosts: credential_hosts,
+                })
             }
             _ => None,
         };
@@ -127,7 +133,7 @@ impl InstanceSettings {
         };
         let ldap = match &manifest.ldap {
             Some(spec) => Some(Arc::new(
-                ldap_config(spec, &params, &instance.secrets, &limits)
+                ldap_config(spec, &params, &secrets, &limits)
                     .context("the plugin's [ldap] directory")?,
             )),
             None => None,
@@ -179,10 +185,12 @@ impl InstanceSettings {
 }
 
 /// Checks parameters given as text against the manifest and types them. Secret and
-/// non-secret parameters are returned apart.
+/// non-secret parameters are returned apart. `referenced` names the secret parameters given
+/// as references instead, which count as present.
 pub fn parse_params(
     manifest: &Manifest,
     given: &[(String, String)],
+    referenced: &[&str],
 ) -> Result<(Map<String, Value>, Map<String, Value>)> {
     let mut params = Map::new();
     let mut secrets = Map::new();
@@ -203,7 +211,9 @@ pub fn parse_params(
         }
     }
     for spec in manifest.all_params() {
-        let present = params.contains_key(&spec.name) || secrets.contains_key(&spec.name);
+        let present = params.contains_key(&spec.name)
+            || secrets.contains_key(&spec.name)
+            || referenced.contains(&spec.name.as_str());
         if spec.required && !present && spec.default.is_none() {
             bail!(
                 "plugin {} needs the parameter {:?}: {}",
@@ -216,11 +226,18 @@ pub fn parse_params(
     Ok((params, secrets))
 }
 
-fn typed(kind: ParamType, text: &str) -> Result<Value> {
+/// A parameter's text as its declared type.
+pub(super) fn typed(kind: ParamType, text: &str) -> Result<Value> {
     Ok(match kind {
         ParamType::String => Value::String(text.to_owned()),
         ParamType::Url => {
-            url::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))?;
+            let url = url::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))?;
+            // It would sit in clear among the parameters, and override the host's credentials.
+            if !url.username().is_empty() || url.password().is_some() {
+                bail!(
+                    "the URL carries a user name or password (user@host); give credentials as secret parameters"
+                );
+            }
             Value::String(text.trim_end_matches('/').to_owned())
         }
         ParamType::Bool => match text.to_ascii_lowercase().as_str() {
@@ -320,11 +337,13 @@ fn ldap_config(
 fn credential_header(creds: &Credentials, secrets: &Map<String, Value>) -> Result<InjectedHeader> {
     let secret = |name: &str| param_text(name, secrets, None);
     Ok(match creds {
-        Credentials::Bearer { token } => InjectedHeader {
+        Credentials::Bearer { token, .. } => InjectedHeader {
             name: "Authorization".to_owned(),
             value: format!("Bearer {}", secret(token)?),
         },
-        Credentials::Basic { username, password } => {
+        Credentials::Basic {
+            username, password, ..
+        } => {
             use base64::Engine as _;
             let pair = format!("{}:{}", secret(username)?, secret(password)?);
             InjectedHeader {
@@ -335,7 +354,7 @@ fn credential_header(creds: &Credentials, secrets: &Map<String, Value>) -> Resul
                 ),
             }
         }
-        Credentials::Header { header, value } => {
+        Credentials::Header { header, value, .. } => {
             let mut rendered = value.clone();
             for name in template_params(value) {
                 rendered = rendered.replace(&format!("{{{name}}}"), &secret(&name)?);

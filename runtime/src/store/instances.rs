@@ -1,10 +1,14 @@
-//! Integration instances (a configured plugin) and their integration context.
+//! Integration instances (a configured plugin) and their integration context. A secret
+//! parameter is stored sealed, bound to its instance and name, or as a reference (`env:`,
+//! `file:`) that the host reads at each call; it is never in the file in clear.
 
 use super::Store;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// A configured integration instance as stored.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -15,12 +19,48 @@ pub struct Instance {
     pub params: Map<String, Value>,
     /// Secret parameters; only the host's capabilities read them.
     #[serde(skip_serializing)]
-    pub secrets: Map<String, Value>,
+    pub secrets: BTreeMap<String, Secret>,
     /// Allow-list entries added by the administrator on top of the manifest's hosts.
     pub allow_hosts: Vec<String>,
     /// Per-instance sandbox limits (`deadline_ms`, `memory_mib`); absent keys use defaults.
     pub limits: Map<String, Value>,
     pub enabled: bool,
+}
+
+/// A secret parameter as an instance holds it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Secret {
+    /// The value itself (sealed in the store).
+    Value(Value),
+    /// The value of this environment variable, read at each call.
+    Env(String),
+    /// The content of this file, read at each call.
+    File(PathBuf),
+}
+
+impl Secret {
+    /// A literal text value.
+    pub fn text(value: &str) -> Self {
+        Secret::Value(Value::from(value))
+    }
+}
+
+/// Shows a reference but never a value.
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Secret::Value(_) => f.write_str("<secret, set>"),
+            Secret::Env(name) => write!(f, "env:{name}"),
+            Secret::File(path) => write!(f, "file:{}", path.display()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// What `instance list` shows: an instance without its secrets.
@@ -43,7 +83,7 @@ impl Store {
                     instance.name,
                     instance.plugin,
                     Value::Object(instance.params.clone()).to_string(),
-                    Value::Object(instance.secrets.clone()).to_string(),
+                    self.stored_secrets(&instance.name, &instance.secrets)?,
                     serde_json::to_string(&instance.allow_hosts)?,
                     Value::Object(instance.limits.clone()).to_string(),
                     instance.enabled,
@@ -83,7 +123,9 @@ impl Store {
             .map(|(name, plugin, params, secrets, allow, limits, enabled)| {
                 Ok(Instance {
                     params: json_object(&params).context("instance parameters")?,
-                    secrets: json_object(&secrets).context("instance secrets")?,
+                    secrets: self
+                        .read_secrets(&name, &secrets)
+                        .with_context(|| format!("the secrets of instance {name:?}"))?,
                     allow_hosts: serde_json::from_str(&allow).context("instance allow-list")?,
                     limits: json_object(&limits).context("instance limits")?,
                     name,
@@ -139,6 +181,77 @@ impl Store {
             params![instance, json],
         )?;
         Ok(())
+    }
+}
+
+/// Where a secret is sealed: a value sealed for one instance or parameter does not open as
+/// another's.
+fn place(instance: &str, param: &str) -> String {
+    format!("instance {instance:?} secret {param:?}")
+}
+
+impl Store {
+    /// The `secrets` column: each value sealed, each reference as it is.
+    fn stored_secrets(&self, instance: &str, secrets: &BTreeMap<String, Secret>) -> Result<String> {
+        let mut stored = Map::new();
+        for (name, secret) in secrets {
+            let entry = match secret {
+                Secret::Value(value) => {
+                    let sealed = self
+                        .cipher()?
+                        .seal(&place(instance, name), value.to_string().as_bytes())?;
+                    json!({ "sealed": sealed })
+                }
+                Secret::Env(var) => json!({ "env": var }),
+                Secret::File(path) => json!({ "file": path }),
+            };
+            stored.insert(name.clone(), entry);
+        }
+        Ok(Value::Object(stored).to_string())
+    }
+
+    fn read_secrets(&self, instance: &str, text: &str) -> Result<BTreeMap<String, Secret>> {
+        let mut secrets = BTreeMap::new();
+        for (name, entry) in json_object(text)? {
+            let secret = if let Some(sealed) = entry.get("sealed").and_then(Value::as_str) {
+                let plain = self.cipher()?.open(&place(instance, &name), sealed)?;
+                Secret::Value(serde_json::from_slice(&plain).context("an opened secret")?)
+            } else if let Some(var) = entry.get("env").and_then(Value::as_str) {
+                Secret::Env(var.to_owned())
+            } else if let Some(path) = entry.get("file").and_then(Value::as_str) {
+                Secret::File(path.into())
+            } else {
+                bail!("the stored secret {name:?} is neither sealed nor a reference");
+            };
+            secrets.insert(name, secret);
+        }
+        Ok(secrets)
+    }
+
+    /// Seals the secrets a database from before sealing holds in clear (a migration step:
+    /// runs once, in the migration's transaction). Returns how many it sealed.
+    pub(super) fn seal_clear_secrets(&self) -> Result<usize> {
+        let rows: Vec<(String, String)> = {
+            let mut stmt = self
+                .conn()
+                .prepare("SELECT name, secrets FROM instances WHERE secrets <> '{}'")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut count = 0;
+        for (name, clear) in rows {
+            let secrets: BTreeMap<String, Secret> = json_object(&clear)
+                .with_context(|| format!("the clear-text secrets of instance {name:?}"))?
+                .into_iter()
+                .map(|(param, value)| (param, Secret::Value(value)))
+                .collect();
+            count += secrets.len();
+            self.conn().execute(
+                "UPDATE instances SET secrets = ?2 WHERE name = ?1",
+                params![name, self.stored_secrets(&name, &secrets)?],
+            )?;
+        }
+        Ok(count)
     }
 }
 

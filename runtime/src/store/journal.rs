@@ -1,6 +1,8 @@
 //! What durable playbooks keep: the journal of every side-effecting call an incident's
 //! playbook made (arguments, then result), the incident's run state (attempt, context that
-//! survives re-runs, last error), and claiming incidents for a worker.
+//! survives re-runs, last error), and claiming incidents for a worker. The result of a
+//! sensitive call (a generated password) is sealed before it is written and opened only to
+//! replay; everyone else reads [`REDACTED`].
 
 use super::{json, IncidentStatus, Refusal, Store};
 use anyhow::{Context, Result};
@@ -36,9 +38,46 @@ pub struct RunState {
 /// What a redacted value reads as.
 pub const REDACTED: &str = "<redacted>";
 
+/// Where a sensitive result is sealed: it opens only as this entry's result.
+fn place(incident: i64, attempt: i64, seq: i64) -> String {
+    format!("incident {incident} attempt {attempt} call {seq}")
+}
+
 impl Store {
-    /// The journal of one attempt, in call order.
+    /// The journal of one attempt, in call order, as people may see it: the results of
+    /// sensitive calls read [`REDACTED`].
     pub fn journal(&self, incident: i64, attempt: i64) -> Result<Vec<JournalEntry>> {
+        let mut entries = self.journal_as_stored(incident, attempt)?;
+        for entry in entries.iter_mut().filter(|e| e.sensitive) {
+            if entry.result.is_some() {
+                entry.result = Some(Value::from(REDACTED));
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The journal of one attempt with sensitive results opened, for replaying the
+    /// playbook (which must see the password it generated before). Never show it.
+    pub fn journal_for_replay(&self, incident: i64, attempt: i64) -> Result<Vec<JournalEntry>> {
+        let mut entries = self.journal_as_stored(incident, attempt)?;
+        for entry in entries.iter_mut().filter(|e| e.sensitive) {
+            let sealed = entry
+                .result
+                .as_ref()
+                .and_then(|r| r.get("sealed"))
+                .and_then(Value::as_str);
+            if let Some(sealed) = sealed {
+                let plain = self
+                    .cipher()?
+                    .open(&place(incident, attempt, entry.seq), sealed)?;
+                entry.result =
+                    Some(serde_json::from_slice(&plain).context("a sensitive journal result")?);
+            }
+        }
+        Ok(entries)
+    }
+
+    fn journal_as_stored(&self, incident: i64, attempt: i64) -> Result<Vec<JournalEntry>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT attempt, seq, call, args, result, sensitive, started_at, finished_at
              FROM journal WHERE incident = ?1 AND attempt = ?2 ORDER BY seq",
@@ -74,7 +113,9 @@ impl Store {
         .collect()
     }
 
-    /// Records that call `seq` is about to act (its result unknown until finished).
+    /// Records that call `seq` is about to act (its result unknown until finished). For a
+    /// sensitive call, `args` must be what may be shown of its arguments: only its result
+    /// is sealed.
     pub fn journal_begin(
         &self,
         incident: i64,
@@ -91,7 +132,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records the result of call `seq`.
+    /// Records the result of call `seq`, sealed if the call is sensitive.
     pub fn journal_finish(
         &self,
         incident: i64,
@@ -99,27 +140,84 @@ impl Store {
         seq: i64,
         result: &Value,
     ) -> Result<()> {
-        let changed = self.conn().execute(
+        let sensitive: bool = self
+            .conn()
+            .query_row(
+                "SELECT sensitive FROM journal WHERE incident = ?1 AND attempt = ?2 AND seq = ?3",
+                params![incident, attempt, seq],
+                |r| r.get(0),
+            )
+            .optional()?
+            .with_context(|| format!("journal entry {seq} of incident {incident} is missing"))?;
+        let stored = if sensitive {
+            let sealed = self.cipher()?.seal(
+                &place(incident, attempt, seq),
+                result.to_string().as_bytes(),
+            )?;
+            serde_json::json!({ "sealed": sealed })
+        } else {
+            result.clone()
+        };
+        self.conn().execute(
             "UPDATE journal SET result = ?4, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
              WHERE incident = ?1 AND attempt = ?2 AND seq = ?3",
-            params![incident, attempt, seq, result.to_string()],
+            params![incident, attempt, seq, stored.to_string()],
         )?;
-        if changed == 0 {
-            anyhow::bail!("journal entry {seq} of incident {incident} is missing");
-        }
         Ok(())
     }
 
-    /// Replaces the arguments and results of sensitive entries (generated passwords) once
-    /// an incident no longer needs them to resume.
+    /// Drops the sealed results of sensitive entries (generated passwords) once the
+    /// incident can no longer resume them: closed, or failed (a re-run starts a new
+    /// attempt with a fresh journal).
     pub fn redact_journal(&self, incident: i64) -> Result<()> {
-        let redacted = Value::from(REDACTED).to_string();
         self.conn().execute(
-            "UPDATE journal SET args = ?2, result = CASE WHEN result IS NULL THEN NULL ELSE ?2 END
-             WHERE incident = ?1 AND sensitive = 1",
-            params![incident, redacted],
+            "UPDATE journal SET result = ?2 WHERE incident = ?1 AND sensitive = 1 AND result IS NOT NULL",
+            params![incident, Value::from(REDACTED).to_string()],
         )?;
         Ok(())
+    }
+
+    /// Seals the sensitive results a database from before sealing holds in clear, and
+    /// drops their arguments, which were written whole (a migration step: runs once, in
+    /// the migration's transaction). Returns how many entries it changed.
+    pub(super) fn seal_clear_journal(&self) -> Result<usize> {
+        let redacted = Value::from(REDACTED);
+        let rows: Vec<(i64, i64, i64, Option<String>)> = {
+            let mut stmt = self.conn().prepare(
+                "SELECT incident, attempt, seq, result FROM journal WHERE sensitive = 1",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let count = rows.len();
+        for (incident, attempt, seq, result) in rows {
+            let result = match result {
+                None => None,
+                Some(text) => {
+                    let value: Value =
+                        serde_json::from_str(&text).context("a sensitive journal result")?;
+                    Some(if value == redacted {
+                        value
+                    } else {
+                        let sealed = self
+                            .cipher()?
+                            .seal(&place(incident, attempt, seq), text.as_bytes())?;
+                        serde_json::json!({ "sealed": sealed })
+                    })
+                }
+            };
+            self.conn().execute(
+                "UPDATE journal SET args = ?4, result = ?5 WHERE incident = ?1 AND attempt = ?2 AND seq = ?3",
+                params![
+                    incident,
+                    attempt,
+                    seq,
+                    redacted.to_string(),
+                    result.map(|r| r.to_string())
+                ],
+            )?;
+        }
+        Ok(count)
     }
 
     pub fn run_state(&self, incident: i64) -> Result<RunState> {

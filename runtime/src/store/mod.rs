@@ -1,10 +1,14 @@
 //! The SQLite store: one module owns the SQL. Each concern has its own file with the
 //! queries for its tables; this file opens the database and applies the migrations.
+//! Secrets never reach the file in clear: instance secrets and the results of sensitive
+//! journal calls are sealed with a key kept outside it (`secret_key`), the files are the
+//! owner's alone (`files`), and deleted content is overwritten (`secure_delete`).
 
 mod api_keys;
 mod audit;
 mod change_log;
 mod fetch_state;
+pub mod files;
 mod incidents;
 mod instances;
 mod journal;
@@ -15,20 +19,27 @@ mod people;
 mod privilege;
 mod profiles;
 mod refusal;
+mod seal;
+#[cfg(test)]
+mod sealing_tests;
+pub mod secret_key;
 
 pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
 pub use audit::{Actor, AuditEntry, AuthFailure, ANONYMOUS};
 pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
-pub use instances::{Instance, InstanceRecord};
+pub use instances::{Instance, InstanceRecord, Secret};
 pub use journal::{JournalEntry, RunState, REDACTED};
 pub use paging::{Page, PageRequest};
 pub use people::{NewUser, PeopleStamp, Permission, Role, User};
 pub use privilege::{ADMINISTRATOR, ADMIN_USER};
 pub use profiles::{ProfileFilter, UserProfile};
 pub use refusal::Refusal;
+pub use secret_key::{KeyError, KeySource};
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
+use seal::Cipher;
+use std::cell::OnceCell;
 use std::path::Path;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -155,27 +166,56 @@ const MIGRATIONS: &[&str] = &[
         instance TEXT PRIMARY KEY REFERENCES instances(name) ON DELETE CASCADE,
         state    TEXT NOT NULL          -- JSON: synced_users, events
     );",
+    // 7: secrets at rest. The id of the key secrets are sealed with (the key itself lives
+    // outside the database); `instances.secrets` values become {"sealed": ...},
+    // {"env": NAME} or {"file": PATH}, and sensitive journal results {"sealed": ...}. The
+    // values an older database holds in clear are sealed by `after_migration`.
+    "CREATE TABLE secret_key (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        key_id     TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );",
 ];
+
+/// The migration whose `after_migration` seals what older versions kept in clear.
+const SEAL_SECRETS_MIGRATION: usize = 7;
 
 /// A handle on the runtime's database.
 pub struct Store {
     conn: Connection,
+    /// The database's path, for messages.
+    label: String,
+    keys: KeySource,
+    /// Unlocked at the first secret sealed or opened, so commands that touch none never
+    /// need the key.
+    cipher: OnceCell<Cipher>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Its secrets are sealed with `ILM_SECRET_KEY`, or else the key file beside it.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with_key(path, KeySource::for_database(path))
+    }
+
+    /// [`Store::open`] with the key taken from `keys`.
+    pub fn open_with_key(path: &Path, keys: KeySource) -> Result<Self> {
+        files::private_database(path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("opening the database {}", path.display()))?;
-        Self::init(conn)
+        Self::init(conn, path.display().to_string(), keys)
     }
 
     /// An in-memory database, for tests and benchmarks.
     pub fn open_in_memory() -> Result<Self> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(
+            Connection::open_in_memory()?,
+            ":memory:".to_owned(),
+            KeySource::Ephemeral,
+        )
     }
 
-    fn init(mut conn: Connection) -> Result<Self> {
+    fn init(conn: Connection, label: String, keys: KeySource) -> Result<Self> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // In WAL mode NORMAL survives a crash of the process (what the journal guards
@@ -183,9 +223,27 @@ impl Store {
         // which a resumed playbook repeats (its calls are idempotent or at-least-once).
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrate(&mut conn)?;
-        change_log::install(&conn)?;
-        Ok(Self { conn })
+        // Deleted and overwritten content (a redacted journal value, a replaced secret) is
+        // zeroed instead of lingering in free space.
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        let store = Self {
+            conn,
+            label,
+            keys,
+            cipher: OnceCell::new(),
+        };
+        store.migrate()?;
+        change_log::install(&store.conn)?;
+        Ok(store)
+    }
+
+    /// The cipher of this database's secret key, unlocked at first use.
+    fn cipher(&self) -> Result<&Cipher> {
+        if let Some(cipher) = self.cipher.get() {
+            return Ok(cipher);
+        }
+        let cipher = secret_key::unlock(&self.keys, &self.conn, &self.label)?;
+        Ok(self.cipher.get_or_init(|| cipher))
     }
 
     /// Today's date (UTC) as `YYYY-MM-DD`.
@@ -219,20 +277,68 @@ impl Store {
     }
 }
 
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let applied: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if applied > MIGRATIONS.len() {
-        anyhow::bail!(
-            "the database schema is version {applied}, newer than this ilm ({}); upgrade ilm",
-            MIGRATIONS.len()
-        );
+impl Store {
+    fn schema_version(&self) -> Result<usize> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)
-            .with_context(|| format!("applying schema migration {}", index + 1))?;
-        tx.pragma_update(None, "user_version", index + 1)?;
-        tx.commit()?;
+
+    fn migrate(&self) -> Result<()> {
+        let applied = self.schema_version()?;
+        if applied > MIGRATIONS.len() {
+            anyhow::bail!(
+                "the database schema is version {applied}, newer than this ilm ({}); upgrade ilm",
+                MIGRATIONS.len()
+            );
+        }
+        let mut sealed = 0;
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            let number = index + 1;
+            let tx = self.write()?;
+            // Another process may have applied it while this one waited for the lock.
+            if self.schema_version()? >= number {
+                continue;
+            }
+            tx.execute_batch(sql)
+                .with_context(|| format!("applying schema migration {number}"))?;
+            sealed += self
+                .after_migration(number)
+                .with_context(|| format!("applying schema migration {number}"))?;
+            tx.pragma_update(None, "user_version", number)?;
+            tx.commit()?;
+        }
+        if sealed > 0 {
+            self.scrub();
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// What a migration needs beyond SQL; returns how many values it sealed.
+    fn after_migration(&self, number: usize) -> Result<usize> {
+        Ok(match number {
+            SEAL_SECRETS_MIGRATION => self.seal_clear_secrets()? + self.seal_clear_journal()?,
+            _ => 0,
+        })
+    }
+
+    /// Rewrites the whole file after secrets were sealed in place, so the clear text an
+    /// older version left in free pages and in the write-ahead log is gone too.
+    fn scrub(&self) {
+        let result = self
+            .conn
+            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);");
+        match result {
+            Ok(()) => tracing::info!(
+                "sealed the secrets {} held in clear and rewrote the file",
+                self.label
+            ),
+            Err(e) => tracing::warn!(
+                "sealed the secrets {} held in clear, but rewriting the file failed ({e}); \
+                 old copies may remain in its free pages until `sqlite3 {} VACUUM`",
+                self.label,
+                self.label
+            ),
+        }
+    }
 }
