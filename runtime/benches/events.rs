@@ -217,7 +217,7 @@ fn setup() -> Setup {
             name: INSTANCE.into(),
             plugin: "okta".into(),
             params: Map::new(),
-            secrets: Map::new(),
+            secrets: Default::default(),
             allow_hosts: Vec::new(),
             limits: Map::new(),
             enabled: true,
