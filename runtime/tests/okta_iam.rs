@@ -41,6 +41,21 @@ fn iam(ilm: &Ilm, command: &str, instance: &str, profile: &Value, extra: &[&str]
 }
 
 /// A plugin command's output for `instance`; panics unless it exits 0.
+/// Asserts the command exited 3 with one failed vendor result of `code`; its message.
+fn failed_with<'a>(outcome: &'a Iam, code: &str) -> &'a str {
+    assert_eq!(outcome.code, 3, "{}\n{}", outcome.vendor, outcome.stderr);
+    assert_eq!(
+        (
+            outcome.vendor["success"].as_bool(),
+            outcome.vendor["errorCode"].as_str()
+        ),
+        (Some(false), Some(code)),
+        "{}",
+        outcome.vendor
+    );
+    outcome.vendor["errorMessage"].as_str().unwrap_or_default()
+}
+
 fn command(ilm: &Ilm, name: &str, instance: &str, args: &[&str]) -> Value {
     let mut argv = vec!["command", name, "--using", instance];
     for arg in args {
@@ -368,17 +383,7 @@ fn a_rate_limit_that_outlasts_the_retries_is_a_failed_result_and_an_error_naming
         &person("jdoe@acme.test"),
         &[],
     );
-    assert_eq!(limited.code, 3, "{}\n{}", limited.vendor, limited.stderr);
-    assert_eq!(
-        (
-            limited.vendor["success"].as_bool(),
-            limited.vendor["errorCode"].as_str()
-        ),
-        (Some(false), Some("E0000047")),
-        "{}",
-        limited.vendor
-    );
-    let message = limited.vendor["errorMessage"].as_str().unwrap_or_default();
+    let message = failed_with(&limited, "E0000047");
     assert!(
         message.contains("rate limit") && message.contains("X-Rate-Limit-Reset"),
         "{message}"
@@ -476,17 +481,7 @@ fn a_wrong_token_is_a_failed_result_that_says_so_and_fails_the_instance_test() {
     ilm.add_okta_with_token("bad", &okta, "okta-test-token-wrong", &[]);
 
     let refused = iam(&ilm, "iam-get-user", "bad", &person("jdoe@acme.test"), &[]);
-    assert_eq!(refused.code, 3, "{}", refused.vendor);
-    assert_eq!(
-        (
-            refused.vendor["success"].as_bool(),
-            refused.vendor["errorCode"].as_str()
-        ),
-        (Some(false), Some("E0000011")),
-        "{}",
-        refused.vendor
-    );
-    let message = refused.vendor["errorMessage"].as_str().unwrap_or_default();
+    let message = failed_with(&refused, "E0000011");
     assert!(
         message.contains("Okta refused the API token") && message.contains("set a valid token"),
         "{message}"
