@@ -3,7 +3,7 @@
 //! `incoming(app_user)` (app user → user profile).
 
 use crate::iam::{Mapper, MappingType};
-use crate::scripting::{self, Script, ScriptCache};
+use crate::scripting::{self, Script, ScriptCache, ScriptError};
 use crate::transformers::Transformers;
 use anyhow::Result;
 use rhai::{Dynamic, EvalAltResult};
@@ -15,14 +15,18 @@ use std::sync::Arc;
 pub struct ScriptMapper(Arc<Script>);
 
 impl ScriptMapper {
-    fn call(&self, function: &str, args: &[Value]) -> Result<Map<String, Value>, String> {
+    fn call(&self, function: &str, args: &[Value]) -> Result<Map<String, Value>, ScriptError> {
         match strip_nulls(self.0.call(function, args)?) {
             Value::Object(map) => Ok(map),
-            _ => Err(format!(
-                "mapper {}: {function} must return an object map",
-                self.0.path.display()
-            )),
+            _ => Err(self
+                .0
+                .error(format!("{function} must return an object map"))),
         }
+    }
+
+    /// [`Mapper::incoming`] with the failing script named in a [`ScriptError`].
+    pub fn incoming_checked(&self, app_user: &Value) -> Result<Map<String, Value>, ScriptError> {
+        self.call("incoming", std::slice::from_ref(app_user))
     }
 }
 
@@ -47,10 +51,11 @@ impl Mapper for ScriptMapper {
         mapping: MappingType,
     ) -> Result<Map<String, Value>, String> {
         self.call("outgoing", &[profile.clone(), Value::from(mapping.name())])
+            .map_err(|e| e.to_string())
     }
 
     fn incoming(&self, app_user: &Value) -> Result<Map<String, Value>, String> {
-        self.call("incoming", std::slice::from_ref(app_user))
+        self.incoming_checked(app_user).map_err(|e| e.to_string())
     }
 }
 
