@@ -15,6 +15,7 @@ mod plugin;
 mod profile;
 mod run;
 mod serve;
+mod sigpipe;
 mod transform;
 
 use anyhow::{Context as _, Result};
@@ -199,6 +200,12 @@ impl Context {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(
+        cli.command,
+        Command::Serve(_) | Command::Run(_) | Command::Worker(_)
+    ) {
+        sigpipe::end_quietly_on_closed_stdout();
+    }
     init_logging(cli.log_format, &cli.log);
     let ctx = Context {
         plugins_dir: cli
