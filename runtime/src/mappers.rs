@@ -164,6 +164,86 @@ mod tests {
         assert!(err.to_lowercase().contains("too many operations"), "{err}");
     }
 
+    /// Profile fields the shipped mappers read.
+    const PROFILE_KEYS: &[&str] = &[
+        "email",
+        "username",
+        "givenname",
+        "surname",
+        "displayname",
+        "title",
+        "department",
+        "employeeid",
+        "manageremailaddress",
+        "city",
+        "state",
+        "countryname",
+        "location",
+        "streetaddress",
+        "zipcode",
+        "mobilephone",
+    ];
+
+    /// App user attributes the shipped mappers read back.
+    const APP_KEYS: &[&str] = &[
+        "userName",
+        "name",
+        "emails",
+        "title",
+        "active",
+        "id",
+        "profile",
+        "login",
+        "email",
+        "firstName",
+        "lastName",
+        "sAMAccountName",
+        "mail",
+        "displayName",
+        "department",
+    ];
+
+    fn shipped() -> MapperCache {
+        let playbooks = Path::new(env!("CARGO_MANIFEST_DIR")).join("../playbooks");
+        MapperCache::new(
+            &playbooks.join("mappers"),
+            Arc::new(Transformers::new(&playbooks.join("transformers"))),
+        )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::testing::config(24))]
+
+        /// Whatever profile or app user reaches them, the shipped mappers return a map or
+        /// an error naming the mapper, its file and the cause; they never panic.
+        #[test]
+        fn shipped_mappers_map_any_input_or_say_why(
+            profile in crate::testing::object_with(PROFILE_KEYS),
+            app_user in prop_oneof![
+                crate::testing::object_with(APP_KEYS).prop_map(Value::Object),
+                crate::testing::json(),
+            ],
+        ) {
+            let cache = shipped();
+            let profile = Value::Object(profile);
+            for name in ["active-directory", "github", "okta", "memory-app"] {
+                let mapper = cache.get(name).expect("the shipped mapper compiles");
+                for mapping in [MappingType::Create, MappingType::Update] {
+                    if let Err(err) = mapper.outgoing(&profile, mapping) {
+                        prop_assert!(err.starts_with(&format!("mapper {name} (")), "{err}");
+                        prop_assert!(err.contains("): "), "{err}");
+                    }
+                }
+                if let Err(err) = mapper.incoming_checked(&app_user) {
+                    prop_assert_eq!(err.name.as_str(), name);
+                    prop_assert!(!err.cause.trim().is_empty());
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_missing_script_is_a_clear_error() {
         let err = MapperCache::new(Path::new("/nonexistent"), no_transformers())

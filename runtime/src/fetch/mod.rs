@@ -24,6 +24,8 @@ mod report;
 mod values;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 pub use classify::{classify, Decision, DropReason};

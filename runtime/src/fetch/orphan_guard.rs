@@ -45,16 +45,17 @@ pub struct OrphanHold {
 
 impl OrphanHold {
     /// The share of known people orphaned, rounded up so it never reads as within the limit.
-    fn percent(&self) -> usize {
-        (self.orphans * 100).div_ceil(self.known.max(1))
+    fn percent(&self) -> u128 {
+        (wide(self.orphans) * 100).div_ceil(wide(self.known).max(1))
     }
 }
 
 impl OrphanGuard {
     /// Whether a fetch of `instance` whose report orphans `orphans` of `known` people may go on.
     pub fn check(&self, instance: &str, orphans: usize, known: usize) -> Result<(), OrphanHold> {
-        // Integer arithmetic: exactly the limit passes, one more person does not.
-        let over = orphans * 100 > usize::from(self.max_percent) * known;
+        // Integer arithmetic, wide enough never to overflow: exactly the limit passes, one
+        // more person does not.
+        let over = wide(orphans) * 100 > u128::from(self.max_percent) * wide(known);
         match self.approved || !over {
             true => Ok(()),
             false => Err(OrphanHold {
@@ -65,6 +66,11 @@ impl OrphanGuard {
             }),
         }
     }
+}
+
+/// A count widened for arithmetic that cannot overflow.
+fn wide(count: usize) -> u128 {
+    u128::try_from(count).unwrap_or(u128::MAX)
 }
 
 #[cfg(test)]
