@@ -224,7 +224,7 @@ impl IncomingMap {
         })
     }
 
-    /// Normalizes one report row (spec §5.3). A row that is not an object, or whose value
+    /// Normalizes one report row. A row that is not an object, or whose value
     /// in a column the classifier needs cannot be used, is an error naming the row's
     /// employee id and email when those could be read; unusable values elsewhere are left
     /// out, each with a warning ([`NormalizedRow::warnings`]).
@@ -328,7 +328,7 @@ fn read(
         Kind::Email { lowercase } => {
             email::check(&value).map_err(|reason| RowProblem::BadEmail {
                 key: key.to_owned(),
-                value: value.to_string(),
+                value: shown(&value).into_owned(),
                 reason,
             })?;
             match lowercase {
@@ -342,7 +342,7 @@ fn read(
                 .parse(&value)
                 .ok_or_else(|| RowProblem::BadDate {
                     key: key.to_owned(),
-                    value: value.to_string(),
+                    value: shown(&value).into_owned(),
                     format: params.date_format.as_str().to_owned(),
                 })?;
             dates.set(slot, date);
@@ -537,9 +537,9 @@ impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.problem)?;
         match (&self.employee_id, &self.email) {
-            (Some(id), Some(email)) => write!(f, " (employee {id}, {email})"),
-            (Some(id), None) => write!(f, " (employee {id})"),
-            (None, Some(email)) => write!(f, " ({email})"),
+            (Some(id), Some(email)) => write!(f, " (employee {}, {})", shown(id), shown(email)),
+            (Some(id), None) => write!(f, " (employee {})", shown(id)),
+            (None, Some(email)) => write!(f, " ({})", shown(email)),
             (None, None) => Ok(()),
         }
     }
@@ -558,8 +558,22 @@ impl fmt::Display for RowWarning<'_> {
         write!(
             f,
             "{}; left out of the profile (employee {}, {})",
-            self.problem, self.employee_id, self.email
+            self.problem,
+            shown(self.employee_id),
+            shown(self.email)
         )
+    }
+}
+
+/// How much of a report value a message quotes.
+const SHOWN_CHARS: usize = 80;
+
+/// A report value for a message, cut short: a skipped row's reason names its value, not
+/// a kilobyte of it.
+fn shown(value: &str) -> Cow<'_, str> {
+    match value.char_indices().nth(SHOWN_CHARS) {
+        None => Cow::Borrowed(value),
+        Some((end, _)) => Cow::Owned(format!("{}…", &value[..end])),
     }
 }
 
