@@ -108,6 +108,7 @@ fn try_fetch_due(
                 instance = record.name,
                 rows = s.rows,
                 skipped = s.skipped.len(),
+                left_out = s.warnings.len(),
                 incidents = s.incidents_created,
                 profiles = s.profiles_created,
                 queued = s.queued,
