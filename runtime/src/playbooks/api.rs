@@ -95,10 +95,7 @@ fn journaled(
     };
     let result = journal
         .step(store, call, &args, sensitive, || act(ctx))
-        .map_err(|err| match blame::script_failure(&err) {
-            Some(message) => blame::blame(fault, message),
-            None => script_error(err),
-        })?;
+        .map_err(|err| blame::host_error(fault, err))?;
     to_dyn(&result)
 }
 
@@ -629,12 +626,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
                 let mut state = lock(&s);
                 let script = match state.services.playbooks.get(name) {
                     Ok(script) => script,
-                    Err(err) => {
-                        return Err(match blame::script_failure(&err) {
-                            Some(message) => blame::blame(&mut state.fault, message),
-                            None => script_error(err),
-                        })
-                    }
+                    Err(err) => return Err(blame::host_error(&mut state.fault, err)),
                 };
                 (
                     script,

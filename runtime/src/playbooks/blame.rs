@@ -15,11 +15,14 @@ pub fn blame(fault: &mut Option<String>, message: String) -> Box<EvalAltResult> 
     EvalAltResult::ErrorRuntime(Dynamic::from(message), Position::NONE).into()
 }
 
-/// The message to blame on a script for `err`, when a [`ScriptError`] caused it.
-pub fn script_failure(err: &anyhow::Error) -> Option<String> {
-    err.chain()
-        .any(|cause| cause.is::<ScriptError>())
-        .then(|| format!("{err:#}"))
+/// A host call's error for Rhai, blamed on the script that caused it when a
+/// [`ScriptError`] did (a transformer, a mapper, a sub-playbook that does not compile).
+pub fn host_error(fault: &mut Option<String>, err: anyhow::Error) -> Box<EvalAltResult> {
+    let message = format!("{err:#}");
+    match err.chain().any(|cause| cause.is::<ScriptError>()) {
+        true => blame(fault, message),
+        false => message.into(),
+    }
 }
 
 /// Whether `err` is the recorded failure, passed up unchanged. A script that caught an
