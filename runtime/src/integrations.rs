@@ -128,8 +128,9 @@ impl<'a> Integrations<'a> {
     ) -> Result<serde_json::Map<String, Value>> {
         let (instance, _, settings) = self.prepare(name)?;
         let mapper = self.mapper_of(&instance, &settings)?;
-        iam::Mapper::incoming(&mapper, app_user)
-            .map_err(|e| anyhow::anyhow!("the incoming map of instance {name:?}: {e}"))
+        mapper
+            .incoming_checked(app_user)
+            .with_context(|| format!("the incoming map of instance {name:?}"))
     }
 
     /// Runs a plugin-specific command; returns its JSON output.

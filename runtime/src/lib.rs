@@ -12,5 +12,7 @@ pub mod plugins;
 pub mod scripting;
 pub mod sources;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod transformers;
 pub mod worker;

@@ -3,7 +3,7 @@
 //! `incoming(app_user)` (app user → user profile).
 
 use crate::iam::{Mapper, MappingType};
-use crate::scripting::{self, Script, ScriptCache};
+use crate::scripting::{self, Script, ScriptCache, ScriptError};
 use crate::transformers::Transformers;
 use anyhow::Result;
 use rhai::{Dynamic, EvalAltResult};
@@ -15,14 +15,18 @@ use std::sync::Arc;
 pub struct ScriptMapper(Arc<Script>);
 
 impl ScriptMapper {
-    fn call(&self, function: &str, args: &[Value]) -> Result<Map<String, Value>, String> {
+    fn call(&self, function: &str, args: &[Value]) -> Result<Map<String, Value>, ScriptError> {
         match strip_nulls(self.0.call(function, args)?) {
             Value::Object(map) => Ok(map),
-            _ => Err(format!(
-                "mapper {}: {function} must return an object map",
-                self.0.path.display()
-            )),
+            _ => Err(self
+                .0
+                .error(format!("{function} must return an object map"))),
         }
+    }
+
+    /// [`Mapper::incoming`] with the failing script named in a [`ScriptError`].
+    pub fn incoming_checked(&self, app_user: &Value) -> Result<Map<String, Value>, ScriptError> {
+        self.call("incoming", std::slice::from_ref(app_user))
     }
 }
 
@@ -47,10 +51,11 @@ impl Mapper for ScriptMapper {
         mapping: MappingType,
     ) -> Result<Map<String, Value>, String> {
         self.call("outgoing", &[profile.clone(), Value::from(mapping.name())])
+            .map_err(|e| e.to_string())
     }
 
     fn incoming(&self, app_user: &Value) -> Result<Map<String, Value>, String> {
-        self.call("incoming", std::slice::from_ref(app_user))
+        self.incoming_checked(app_user).map_err(|e| e.to_string())
     }
 }
 
@@ -157,6 +162,86 @@ mod tests {
         let (_d, m) = mapper("fn outgoing(p, t) { loop { } }\nfn incoming(u) { #{} }");
         let err = m.outgoing(&json!({}), MappingType::Update).unwrap_err();
         assert!(err.to_lowercase().contains("too many operations"), "{err}");
+    }
+
+    /// Profile fields the shipped mappers read.
+    const PROFILE_KEYS: &[&str] = &[
+        "email",
+        "username",
+        "givenname",
+        "surname",
+        "displayname",
+        "title",
+        "department",
+        "employeeid",
+        "manageremailaddress",
+        "city",
+        "state",
+        "countryname",
+        "location",
+        "streetaddress",
+        "zipcode",
+        "mobilephone",
+    ];
+
+    /// App user attributes the shipped mappers read back.
+    const APP_KEYS: &[&str] = &[
+        "userName",
+        "name",
+        "emails",
+        "title",
+        "active",
+        "id",
+        "profile",
+        "login",
+        "email",
+        "firstName",
+        "lastName",
+        "sAMAccountName",
+        "mail",
+        "displayName",
+        "department",
+    ];
+
+    fn shipped() -> MapperCache {
+        let playbooks = Path::new(env!("CARGO_MANIFEST_DIR")).join("../playbooks");
+        MapperCache::new(
+            &playbooks.join("mappers"),
+            Arc::new(Transformers::new(&playbooks.join("transformers"))),
+        )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::testing::config(24))]
+
+        /// Whatever profile or app user reaches them, the shipped mappers return a map or
+        /// an error naming the mapper, its file and the cause; they never panic.
+        #[test]
+        fn shipped_mappers_map_any_input_or_say_why(
+            profile in crate::testing::object_with(PROFILE_KEYS),
+            app_user in prop_oneof![
+                crate::testing::object_with(APP_KEYS).prop_map(Value::Object),
+                crate::testing::json(),
+            ],
+        ) {
+            let cache = shipped();
+            let profile = Value::Object(profile);
+            for name in ["active-directory", "github", "okta", "memory-app"] {
+                let mapper = cache.get(name).expect("the shipped mapper compiles");
+                for mapping in [MappingType::Create, MappingType::Update] {
+                    if let Err(err) = mapper.outgoing(&profile, mapping) {
+                        prop_assert!(err.starts_with(&format!("mapper {name} (")), "{err}");
+                        prop_assert!(err.contains("): "), "{err}");
+                    }
+                }
+                if let Err(err) = mapper.incoming_checked(&app_user) {
+                    prop_assert_eq!(err.name.as_str(), name);
+                    prop_assert!(!err.cause.trim().is_empty());
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The Rhai side shared by mappers, transformers and playbooks: one engine with limits
 //! always on and the host functions every script may use, and a cache that compiles each
-//! script once per file version.
+//! script once per file version. A script that fails to compile or to run is a
+//! [`ScriptError`] naming the script (kind, name, file) with the line in its cause, so
+//! whoever called it can report the script that failed rather than its own.
 
 use anyhow::{Context, Result};
 use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
@@ -80,31 +82,51 @@ fn secure_random(n: i64) -> Result<i64, Box<EvalAltResult>> {
     }
 }
 
+/// A script that did not compile or failed while running.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} {name} ({}): {cause}", path.display())]
+pub struct ScriptError {
+    /// "playbook", "mapper", "transformer".
+    pub kind: &'static str,
+    pub name: String,
+    pub path: PathBuf,
+    /// What went wrong; Rhai's message ends with the line and position.
+    pub cause: String,
+}
+
 /// One compiled script.
 pub struct Script {
     engine: Arc<Engine>,
     pub ast: AST,
+    pub kind: &'static str,
+    pub name: String,
     pub path: PathBuf,
 }
 
 impl Script {
     /// Calls `function` with JSON arguments; returns its result as JSON. Errors name the
     /// script, the function, the line and the cause.
-    pub fn call(&self, function: &str, args: &[Value]) -> Result<Value, String> {
+    pub fn call(&self, function: &str, args: &[Value]) -> Result<Value, ScriptError> {
         let args = args
             .iter()
-            .map(|v| rhai::serde::to_dynamic(v).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<Dynamic>, String>>()?;
+            .map(|v| rhai::serde::to_dynamic(v).map_err(|e| self.error(format!("{e}"))))
+            .collect::<Result<Vec<Dynamic>, ScriptError>>()?;
         let out: Dynamic = self
             .engine
             .call_fn(&mut Scope::new(), &self.ast, function, args)
-            .map_err(|e| format!("{} failed in {function}: {e}", self.path.display()))?;
-        rhai::serde::from_dynamic(&out).map_err(|e| {
-            format!(
-                "{}: {function} returned a value that is not JSON: {e}",
-                self.path.display()
-            )
-        })
+            .map_err(|e| self.error(format!("failed in {function}: {e}")))?;
+        rhai::serde::from_dynamic(&out)
+            .map_err(|e| self.error(format!("{function} returned a value that is not JSON: {e}")))
+    }
+
+    /// An error of this script.
+    pub fn error(&self, cause: String) -> ScriptError {
+        ScriptError {
+            kind: self.kind,
+            name: self.name.clone(),
+            path: self.path.clone(),
+            cause,
+        }
     }
 
     pub fn engine(&self) -> &Engine {
@@ -149,6 +171,13 @@ impl ScriptCache {
         Ok(names)
     }
 
+    /// Whether the folder has a script `name`, compiling or not: a broken script is an
+    /// error when it is used, never a script that silently is not there.
+    pub fn exists(&self, name: &str) -> bool {
+        self.dir.join(format!("{name}.rhai")).is_file()
+    }
+
+    /// The script `name`, compiled; a compile error is a [`ScriptError`].
     pub fn get(&self, name: &str) -> Result<Arc<Script>> {
         let path = self.dir.join(format!("{name}.rhai"));
         let modified = std::fs::metadata(&path)
@@ -160,16 +189,20 @@ impl ScriptCache {
                 return Ok(script.clone());
             }
         }
-        let ast = self.engine.compile_file(path.clone()).map_err(|e| {
-            anyhow::anyhow!(
-                "{} script {} does not compile: {e}",
-                self.kind,
-                path.display()
-            )
-        })?;
+        let ast = self
+            .engine
+            .compile_file(path.clone())
+            .map_err(|e| ScriptError {
+                kind: self.kind,
+                name: name.to_owned(),
+                path: path.clone(),
+                cause: format!("does not compile: {e}"),
+            })?;
         let script = Arc::new(Script {
             engine: self.engine.clone(),
             ast,
+            kind: self.kind,
+            name: name.to_owned(),
             path,
         });
         compiled.insert(name.to_owned(), (modified, script.clone()));
@@ -207,6 +240,35 @@ mod tests {
         }
         assert!(seen.iter().all(|s| *s));
         assert!(secure_random(0).is_err());
+    }
+
+    #[test]
+    fn script_errors_name_the_script_and_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.rhai"), "fn f() {\n  let x = ;\n}").unwrap();
+        std::fs::write(dir.path().join("t.rhai"), "fn f() {\n  1;\n  x.nope()\n}").unwrap();
+        let cache = ScriptCache::new(dir.path(), "test", engine());
+        assert!(cache.exists("bad") && !cache.exists("missing"));
+        let Err(err) = cache.get("bad") else {
+            panic!("bad.rhai compiled")
+        };
+        let err = err.downcast_ref::<ScriptError>().expect("a script error");
+        assert_eq!((err.kind, err.name.as_str()), ("test", "bad"));
+        assert!(
+            err.to_string().starts_with("test bad (")
+                && err.cause.starts_with("does not compile")
+                && err.cause.contains("line 2"),
+            "{err}"
+        );
+        let err = cache.get("t").unwrap().call("f", &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("t.rhai): failed in f: ") && err.cause.contains("line 3"),
+            "{err}"
+        );
+        let Err(missing) = cache.get("missing") else {
+            panic!("a missing script was found")
+        };
+        assert!(missing.downcast_ref::<ScriptError>().is_none());
     }
 
     #[test]

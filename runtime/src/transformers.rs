@@ -18,12 +18,11 @@ impl Transformers {
         self.0.names()
     }
 
-    /// Runs transformer `name` on `input`.
+    /// Runs transformer `name` on `input`; a failure of the script is a
+    /// [`crate::scripting::ScriptError`].
     pub fn run(&self, name: &str, input: &Value) -> Result<Value> {
         let script = self.0.get(name)?;
-        script
-            .call("transform", std::slice::from_ref(input))
-            .map_err(anyhow::Error::msg)
+        Ok(script.call("transform", std::slice::from_ref(input))?)
     }
 }
 

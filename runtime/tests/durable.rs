@@ -1,7 +1,8 @@
 //! Durable execution end to end: a playbook that provisions into the real scim2-server is
 //! killed with SIGKILL right after each of its side effects in turn (before the journal
 //! records it), then resumed. Every time: exactly one account, the update applied, and a
-//! complete journal. Also the worker and the question/answer round trip through the CLI.
+//! complete journal. Also the worker and the question/answer round trip through the CLI,
+//! and a command whose stdout is closed ending quietly.
 
 mod support;
 
@@ -210,4 +211,29 @@ fn questions_are_answered_from_the_cli_and_the_worker_runs_the_rest() {
         "{}",
         bad.stderr
     );
+}
+
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    let ilm = Ilm::new(dist("plugins"));
+    ilm.ok(&["incident", "list"]); // creates the data directory
+                                   // A pipe whose reader is gone before ilm writes: its first line meets EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ilm"))
+        .args(["incident", "list"])
+        .env("ILM_HOME", ilm.data_dir.path())
+        .env("ILM_PLUGINS_DIR", &ilm.plugins_dir)
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.is_empty(),
+        "no panic, no message: {stderr} ({})",
+        out.status
+    );
+    // Ended by SIGPIPE, as `cat` would be.
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(13), "{}", out.status);
 }

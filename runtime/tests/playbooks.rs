@@ -346,3 +346,100 @@ fn unknown_types_instances_and_playbooks_are_clear_errors() {
         "{vendor}"
     );
 }
+
+fn failure(w: &World, id: i64) -> String {
+    match w.services.run_incident(id).unwrap() {
+        RunOutcome::Failed { error } => error,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+/// The entry playbook as iam-sync-user calls its custom hooks.
+const WITH_HOOK: &str = r#"
+let p = incident.fields.userprofile;
+if playbook_exists("custom-hook") { playbook("custom-hook", #{ profile: p }); }
+set_field("after_hook", true);
+"#;
+
+#[test]
+fn a_hook_that_does_not_compile_fails_the_incident_with_its_file_and_line() {
+    let w = world(
+        &[
+            ("main", WITH_HOOK),
+            ("custom-hook", "let p = inputs.profile;\nlet x = ;\n"),
+        ],
+        None,
+    );
+    let id = w.incident(jdoe());
+    let error = failure(&w, id);
+    assert!(
+        error.starts_with("playbook custom-hook (")
+            && error.contains("custom-hook.rhai): does not compile")
+            && error.contains("line 2")
+            && error.contains("called from playbook main (line 3"),
+        "{error}"
+    );
+    let incident = w.store().incident(id).unwrap().unwrap();
+    assert_eq!(incident.status, IncidentStatus::Failed);
+    assert!(!incident.fields.contains_key("after_hook"));
+}
+
+#[test]
+fn script_errors_name_the_sub_playbook_or_transformer_that_failed_and_its_line() {
+    let main = r#"
+fn provision(p) {
+    playbook("sub", #{ profile: p })
+}
+let p = incident.fields.userprofile;
+provision(p);
+"#;
+    let sub = "let p = inputs.profile;\nlet x = p.title;\nx.no_such_method();\n";
+    let w = world(&[("main", main), ("sub", sub)], None);
+    let error = failure(&w, w.incident(jdoe()));
+    assert!(
+        error.starts_with("playbook sub (")
+            && error.contains("no_such_method")
+            && error.contains("line 3")
+            && error.contains("called from playbook main"),
+        "{error}"
+    );
+
+    // A failure two levels down names the innermost script.
+    let middle = "playbook(\"sub\", #{ profile: incident.fields.userprofile });\n";
+    let w = world(
+        &[
+            ("main", "playbook(\"middle\", #{});\n"),
+            ("middle", middle),
+            ("sub", sub),
+        ],
+        None,
+    );
+    let error = failure(&w, w.incident(jdoe()));
+    assert!(error.starts_with("playbook sub ("), "{error}");
+
+    // A script that catches a sub-playbook's failure and then fails itself is named itself.
+    let catching = r#"
+try { playbook("sub", #{ profile: incident.fields.userprofile }); } catch { }
+let n = 1;
+n.other_missing();
+"#;
+    let w = world(&[("main", catching), ("sub", sub)], None);
+    let error = failure(&w, w.incident(jdoe()));
+    assert!(
+        error.starts_with("playbook main: ") && error.contains("other_missing"),
+        "{error}"
+    );
+
+    // A transformer's error names the transformer, its file and its line.
+    let transforming = "let ou = transform(\"ou-mapping\", #{ department: \"Legal\" });\n";
+    let w = world(&[("main", transforming)], None);
+    let error = failure(&w, w.incident(jdoe()));
+    assert!(
+        error.starts_with("transformer ou-mapping (")
+            && error.contains("ou-mapping.rhai): failed in transform")
+            && error.contains("no OU mapping")
+            && error.contains("line ")
+            && error.ends_with("called from playbook main (line 1, position 10)"),
+        "{error}"
+    );
+}

@@ -1,7 +1,9 @@
 //! `ilm fetch` end to end: the Workday plugin reads a report served over HTTPS with Basic
 //! auth (a private CA trusted through --ca-file), the host classifies it against the
 //! stored profiles, and incidents appear — first-run sync, updates, the max_fetch queue,
-//! malformed rows, dry runs and --as-of, and fetches that fail without touching state.
+//! malformed rows, dry runs and --as-of, and fetches that fail without touching state: a
+//! refused or broken report, an error object instead of a report, one that would orphan
+//! too many people, and values that lie.
 
 mod support;
 
@@ -224,4 +226,141 @@ fn a_refused_or_broken_report_fails_the_fetch_and_leaves_state_untouched() {
     // Once the report is fine again, the first run happens as if nothing had failed.
     server.set_rows(&json!([row("42", "b@acme.test", "Active", "01/01/2020")]));
     assert_eq!(fetch(&ilm, &[])["profiles_created"], 1);
+}
+
+fn profile_count(ilm: &Ilm) -> Value {
+    let profiles: Value = serde_json::from_str(&ilm.ok(&["profile", "list", "--json"])).unwrap();
+    profiles["total"].clone()
+}
+
+#[test]
+fn a_report_that_is_an_error_object_fails_the_fetch_and_orphans_nobody() {
+    let (server, ilm) = setup(50, PASSWORD);
+    server.set_rows(&json!([
+        row("51", "a@acme.test", "Active", "01/01/2020"),
+        row("52", "b@acme.test", "Active", "01/01/2020")
+    ]));
+    assert_eq!(fetch(&ilm, &[])["profiles_created"], 2);
+    for body in [r#"{"Error": "Session expired"}"#, "{}"] {
+        std::fs::write(server.report.path(), body).unwrap();
+        let failed = ilm.run(&["fetch", "hr", "--as-of", AS_OF]);
+        assert_eq!(failed.code, 1, "{body}: {}", failed.stdout);
+        assert!(
+            failed.stderr.contains("Report_Entry"),
+            "{body}: {}",
+            failed.stderr
+        );
+        assert!(incidents(&ilm).is_empty(), "{body}: no orphan events");
+        assert_eq!(profile_count(&ilm), 2);
+    }
+    std::fs::write(server.report.path(), r#"{"Error": "Session expired"}"#).unwrap();
+    let dry = ilm.run(&["fetch", "hr", "--as-of", AS_OF, "--dry-run"]);
+    assert!(
+        dry.code == 1 && dry.stderr.contains("Session expired"),
+        "{}",
+        dry.stderr
+    );
+}
+
+#[test]
+fn a_report_that_orphans_more_than_max_orphan_percent_waits_for_approval() {
+    let (server, ilm) = setup(50, PASSWORD);
+    let people: Vec<Value> = (60..70)
+        .map(|i| {
+            row(
+                &i.to_string(),
+                &format!("p{i}@acme.test"),
+                "Active",
+                "01/01/2020",
+            )
+        })
+        .collect();
+    server.set_rows(&Value::Array(people.clone()));
+    assert_eq!(fetch(&ilm, &[])["profiles_created"], 10);
+
+    // One of ten gone: within the default 10 %, the orphan is asked about at once.
+    server.set_rows(&Value::Array(people[1..].to_vec()));
+    assert_eq!(fetch(&ilm, &[])["events"]["IAM - Terminate User"], 1);
+
+    // Three more gone (four of ten): nothing is created, and the message says how to approve.
+    server.set_rows(&Value::Array(people[4..].to_vec()));
+    let held = ilm.run(&["fetch", "hr", "--as-of", AS_OF]);
+    assert_eq!(held.code, 1);
+    assert!(
+        held.stderr
+            .contains("would make 4 of the 10 people this source knows orphans (40 %)")
+            && held.stderr.contains("ilm fetch hr --approve-orphans"),
+        "{}",
+        held.stderr
+    );
+    assert_eq!(incidents(&ilm).len(), 1);
+    let plan = ilm.ok(&["fetch", "hr", "--as-of", AS_OF, "--dry-run"]);
+    assert!(plan.contains("the fetch would stop for approval"), "{plan}");
+    assert_eq!(incidents(&ilm).len(), 1, "a held fetch queues nothing");
+
+    let approved = fetch(&ilm, &["--approve-orphans"]);
+    assert_eq!(approved["events"]["IAM - Terminate User"], 4, "{approved}");
+    assert_eq!(incidents(&ilm).len(), 5);
+}
+
+#[test]
+fn lying_values_skip_only_the_rows_that_need_them_and_never_block_a_leaver() {
+    let (server, ilm) = setup(50, PASSWORD);
+    let mut people = vec![
+        row("71", "numbers@acme.test", "Active", "01/01/2020"),
+        row("72", "leaver@acme.test", "Active", "01/01/2020"),
+        row("73", "long@acme.test", "Active", "01/01/2020"),
+    ];
+    server.set_rows(&Value::Array(people.clone()));
+    assert_eq!(fetch(&ilm, &[])["profiles_created"], 3);
+
+    people[0]["Email_Address"] = json!(42);
+    people[1]["Employment_Status"] = json!("Terminated");
+    people[1]["Manager_Email_Address"] = json!({"email": "boss@acme.test"});
+    people[2]["Title"] = json!("T".repeat(5000));
+    let mut huge_id = row("74", "new@acme.test", "Active", "01/10/2025");
+    huge_id["Emp_ID"] = json!("7".repeat(5000));
+    people.push(huge_id);
+    server.set_rows(&Value::Array(people));
+
+    let out = fetch(&ilm, &[]);
+    let skipped: Vec<&str> = out["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(skipped.len(), 2, "{out}");
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s.starts_with("Email_Address \"42\" is not an email address: it has no @")),
+        "{out}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s.starts_with("Emp_ID is 5000 bytes long, more than max_value_length (1024)")),
+        "{out}"
+    );
+    let warnings = out["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{out}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .starts_with("Manager_Email_Address is an object"),
+        "{out}"
+    );
+    // Only the leaver becomes an incident: no update from a left-out title, no orphan for
+    // the person whose row was skipped.
+    assert_eq!(out["events"], json!({"IAM - Terminate User": 1}), "{out}");
+    let created = incidents(&ilm);
+    assert_eq!(created[0]["name"], "leaver@acme.test");
+    let human = ilm.ok(&["fetch", "hr", "--as-of", AS_OF, "--dry-run"]);
+    assert!(
+        human.contains("skipped: Email_Address \"42\"")
+            && human.contains("warning: Title is 5000 bytes long"),
+        "{human}"
+    );
 }

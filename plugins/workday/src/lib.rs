@@ -13,7 +13,8 @@ guest_common::export!(Workday with_types_in guest_common);
 
 const COMMANDS: &[&str] = &["workday-iam-get-full-report"];
 
-/// GETs the report and returns its body, checked to be a JSON object.
+/// GETs the report and returns its body, checked to be a JSON object with a `Report_Entry`
+/// array (the host checks again: it does not trust a plugin).
 fn report() -> Result<String, AppError> {
     let params = guest_common::params();
     let url = guest_common::param_str(&params, "url")
@@ -43,7 +44,18 @@ fn report() -> Result<String, AppError> {
         }
     }
     match serde_json::from_str::<Value>(&body) {
-        Ok(Value::Object(_)) => Ok(body),
+        Ok(Value::Object(report)) if report.get("Report_Entry").is_some_and(Value::is_array) => {
+            Ok(body)
+        }
+        // A 200 answer that is not a report (`{"Error": "Session expired"}`) must never be
+        // read as a report without rows: everyone would look like a leaver.
+        Ok(Value::Object(_)) => Err(app_error(
+            "report",
+            format!(
+                "Workday answered without a Report_Entry array: {}",
+                snippet(&body)
+            ),
+        )),
         Ok(_) => Err(app_error(
             "report",
             "the report is JSON but not an object with Report_Entry",

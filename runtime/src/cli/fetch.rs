@@ -17,6 +17,10 @@ pub struct FetchArgs {
     /// Print every incident the fetch would create, grouped by type, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Approve this one fetch although its report would make more than max_orphan_percent
+    /// of the people the source knows orphans.
+    #[arg(long)]
+    pub approve_orphans: bool,
     /// Classify a report as if today were this date (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
@@ -45,6 +49,7 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
     let options = FetchOptions {
         mappers_dir: &ctx.playbooks_dir.join("mappers"),
         dry_run: args.dry_run,
+        approve_orphans: args.approve_orphans,
         today,
     };
     let outcome = sources::fetch(&integrations, &args.instance, &options)?;
@@ -121,16 +126,15 @@ fn print_event_plan(plan: &EventPlan) {
 fn print_summary(instance: &str, s: &FetchSummary) {
     if s.report_read {
         println!(
-            "{instance}: read {} rows, skipped {} malformed",
+            "{instance}: read {} rows, skipped {} malformed, left out {} unusable values",
             s.rows,
-            s.skipped.len()
+            s.skipped.len(),
+            s.warnings.len()
         );
     } else {
         println!("{instance}: the queue was not empty, so the report was not read");
     }
-    for reason in &s.skipped {
-        println!("  skipped: {reason}");
-    }
+    print_row_problems(s);
     print_counts(&s.dropped);
     for (kind, count) in &s.events {
         println!("  created {count} × {kind}");
@@ -139,6 +143,16 @@ fn print_summary(instance: &str, s: &FetchSummary) {
         "incidents created: {}, profiles created: {}, queued for the next fetch: {}",
         s.incidents_created, s.profiles_created, s.queued
     );
+}
+
+/// Skipped rows and values left out, each with its reason.
+fn print_row_problems(s: &FetchSummary) {
+    for reason in &s.skipped {
+        println!("  skipped: {reason}");
+    }
+    for warning in &s.warnings {
+        println!("  warning: {warning}");
+    }
 }
 
 fn print_plan(plan: &Plan) {
@@ -152,16 +166,18 @@ fn print_plan(plan: &Plan) {
         );
     }
     println!(
-        "plan: {} rows, {} malformed, {} events ({} already queued)",
+        "plan: {} rows, {} malformed, {} values left out, {} events ({} already queued)",
         s.rows,
         s.skipped.len(),
+        s.warnings.len(),
         plan.events.len(),
         s.queued
     );
-    for reason in &s.skipped {
-        println!("  skipped: {reason}");
-    }
+    print_row_problems(s);
     print_counts(&s.dropped);
+    if let Some(hold) = &s.held {
+        println!("the fetch would stop for approval: {hold}");
+    }
     let mut by_type: std::collections::BTreeMap<&str, Vec<&crate::fetch::Event>> =
         Default::default();
     for event in &plan.events {

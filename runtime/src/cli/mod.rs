@@ -15,6 +15,7 @@ mod plugin;
 mod profile;
 mod run;
 mod serve;
+mod sigpipe;
 mod transform;
 
 use anyhow::Result;
@@ -200,6 +201,12 @@ impl Context {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(
+        cli.command,
+        Command::Serve(_) | Command::Run(_) | Command::Worker(_)
+    ) {
+        sigpipe::end_quietly_on_closed_stdout();
+    }
     let log = cli.log.as_deref().unwrap_or(match cli.command {
         // A server without a request log hides who called it.
         Command::Serve(_) => "warn,ilm::api=info",

@@ -100,6 +100,7 @@ fn try_fetch_due(
         let options = FetchOptions {
             mappers_dir,
             dry_run: false,
+            approve_orphans: false,
             today: today(&store)?,
         };
         match sources::fetch(&integrations, &record.name, &options) {
@@ -107,6 +108,7 @@ fn try_fetch_due(
                 instance = record.name,
                 rows = s.rows,
                 skipped = s.skipped.len(),
+                left_out = s.warnings.len(),
                 incidents = s.incidents_created,
                 profiles = s.profiles_created,
                 queued = s.queued,

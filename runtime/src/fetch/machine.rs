@@ -1,15 +1,17 @@
 //! The fetch state machine (spec §5.4) over the pure classifier: read the report through
 //! the instance's plugin, sync profiles silently on the first run, otherwise plan every
 //! event, queue them, and create at most `max_fetch` incidents per fetch, in the same
-//! transaction as the new queue, so a crash never loses or duplicates an event. A dry run
-//! plans exactly what a fetch would, and writes nothing.
+//! transaction as the new queue, so a crash never loses or duplicates an event. A report
+//! that would orphan too many people writes nothing until approved ([`OrphanGuard`]). A dry
+//! run plans exactly what a fetch would, and writes nothing.
 
 use super::{
-    classify, first_run_profiles, orphan_events, Decision, Event, IncomingMap, ProfileIndex,
-    ReportMatches, WorkdayParams,
+    classify, first_run_profiles, known_people, orphan_events, report_rows, Decision, Event,
+    IncomingMap, NormalizedRow, OrphanGuard, OrphanHold, ProfileIndex, ReportMatches, RowError,
+    WorkdayParams,
 };
 use crate::store::{NewIncident, Store};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -33,6 +35,8 @@ pub struct FetchSummary {
     pub rows: usize,
     /// Malformed rows, each with its reason; they are skipped and the rest goes on.
     pub skipped: Vec<String>,
+    /// Values left out of rows that were used (unusable optional columns), with the reason.
+    pub warnings: Vec<String>,
     /// Rows that need no incident, counted by reason.
     pub dropped: BTreeMap<String, usize>,
     /// Events by incident type: created now (or planned, in a dry run).
@@ -41,6 +45,58 @@ pub struct FetchSummary {
     pub profiles_created: usize,
     /// Events left in the queue for the next fetch.
     pub queued: usize,
+    /// Orphans the report makes, of how many people this source knows.
+    pub orphans: usize,
+    pub known_people: usize,
+    /// Why the fetch stops for approval (a dry run says it would).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<OrphanHold>,
+}
+
+impl FetchSummary {
+    /// A summary of reading `rows` rows.
+    fn reading(rows: usize) -> Self {
+        Self {
+            report_read: true,
+            rows,
+            ..Self::default()
+        }
+    }
+
+    /// Normalizes one row, recording the values it left out, or the row as skipped.
+    fn normalize(
+        &mut self,
+        raw: Value,
+        map: &IncomingMap,
+        params: &WorkdayParams,
+    ) -> Result<NormalizedRow, RowError> {
+        match map.normalize(raw, params) {
+            Ok(row) => {
+                for warning in row.warnings() {
+                    tracing::warn!("{warning}");
+                    self.warnings.push(warning.to_string());
+                }
+                Ok(row)
+            }
+            Err(err) => {
+                tracing::warn!("skipping a report row: {err}");
+                self.skipped.push(err.to_string());
+                Err(err)
+            }
+        }
+    }
+
+    /// Normalizes every row of a first-run report (rows are not matched to profiles there).
+    fn normalize_all(
+        &mut self,
+        rows: Vec<Value>,
+        map: &IncomingMap,
+        params: &WorkdayParams,
+    ) -> Vec<NormalizedRow> {
+        rows.into_iter()
+            .filter_map(|raw| self.normalize(raw, map, params).ok())
+            .collect()
+    }
 }
 
 /// A plan: every event a fetch of this report would create, in order.
@@ -48,19 +104,6 @@ pub struct FetchSummary {
 pub struct Plan {
     pub events: Vec<Event>,
     pub summary: FetchSummary,
-}
-
-/// The rows of a Workday report body (`Report_Entry`, missing = none).
-pub fn report_rows(body: &str) -> Result<Vec<Value>> {
-    let value: Value = serde_json::from_str(body).context("the report is not JSON")?;
-    match value {
-        Value::Object(mut object) => match object.remove("Report_Entry") {
-            Some(Value::Array(rows)) => Ok(rows),
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(_) => bail!("the report's Report_Entry is not an array"),
-        },
-        _ => bail!("the report is not a JSON object with Report_Entry"),
-    }
 }
 
 /// Classifies every row of the report against the stored profiles, then finds orphans.
@@ -73,11 +116,13 @@ pub fn plan(
 ) -> Plan {
     let index = ProfileIndex::new(profiles);
     let mut matches = ReportMatches::default();
-    let mut out = Plan::default();
-    out.summary.report_read = true;
-    out.summary.rows = rows.len();
+    let mut out = Plan {
+        events: Vec::new(),
+        summary: FetchSummary::reading(rows.len()),
+    };
+    // Row by row: a 100,000-row report is never held normalized all at once.
     for raw in rows {
-        let row = match map.normalize(raw, params) {
+        let row = match out.summary.normalize(raw, map, params) {
             Ok(row) => row,
             Err(err) => {
                 // A malformed row of a known user is still "in the report": not an orphan.
@@ -87,8 +132,6 @@ pub fn plan(
                 ) {
                     matches.record(stored);
                 }
-                tracing::warn!("skipping a report row: {err}");
-                out.summary.skipped.push(err.to_string());
                 continue;
             }
         };
@@ -112,8 +155,10 @@ pub fn plan(
             }
         }
     }
-    out.events
-        .extend(orphan_events(index.profiles(), &matches, params));
+    let orphans = orphan_events(index.profiles(), &matches, params);
+    out.summary.orphans = orphans.len();
+    out.summary.known_people = known_people(index.profiles(), params);
+    out.events.extend(orphans);
     for event in &out.events {
         *out.summary
             .events
@@ -150,6 +195,8 @@ pub struct Fetch<'a> {
     pub params: &'a WorkdayParams,
     pub max_fetch: usize,
     pub first_run: bool,
+    /// Stops a fetch that would orphan too many people.
+    pub orphan_guard: OrphanGuard,
     pub today: NaiveDate,
     /// Called with (done, total) while profiles are created on the first run.
     pub progress: &'a dyn Fn(usize, usize),
@@ -178,6 +225,9 @@ impl Fetch<'_> {
                 self.store.all_profile_fields()?,
                 self.today,
             );
+            // Before any write: a held fetch leaves the queue empty, so the next one reads
+            // the report again.
+            self.hold(&plan.summary)?;
             summary = plan.summary;
             summary.events.clear();
             state.events = plan.events;
@@ -207,24 +257,17 @@ impl Fetch<'_> {
         Ok(summary)
     }
 
+    /// Whether the guard stops a fetch with this plan.
+    fn hold(&self, plan: &FetchSummary) -> Result<(), OrphanHold> {
+        self.orphan_guard
+            .check(self.instance, plan.orphans, plan.known_people)
+    }
+
     /// The first run: profiles for the report's users, no incidents (spec §5.5).
     fn first_run_sync(&self, body: &str) -> Result<FetchSummary> {
         let rows = report_rows(body)?;
-        let mut summary = FetchSummary {
-            report_read: true,
-            rows: rows.len(),
-            ..FetchSummary::default()
-        };
-        let mut normalized = Vec::with_capacity(rows.len());
-        for raw in rows {
-            match self.map.normalize(raw, self.params) {
-                Ok(row) => normalized.push(row),
-                Err(err) => {
-                    tracing::warn!("skipping a report row: {err}");
-                    summary.skipped.push(err.to_string());
-                }
-            }
-        }
+        let mut summary = FetchSummary::reading(rows.len());
+        let normalized = summary.normalize_all(rows, self.map, self.params);
         let total = normalized.len();
         let state = FetchState {
             synced_users: true,
@@ -264,16 +307,11 @@ impl Fetch<'_> {
         let state = self.state()?;
         if !state.synced_users && self.first_run {
             let rows = report_rows(report)?;
-            let mut plan = Plan::default();
-            plan.summary.report_read = true;
-            plan.summary.rows = rows.len();
-            let mut normalized = Vec::new();
-            for raw in rows {
-                match self.map.normalize(raw, self.params) {
-                    Ok(row) => normalized.push(row),
-                    Err(err) => plan.summary.skipped.push(err.to_string()),
-                }
-            }
+            let mut plan = Plan {
+                events: Vec::new(),
+                summary: FetchSummary::reading(rows.len()),
+            };
+            let normalized = plan.summary.normalize_all(rows, self.map, self.params);
             for selected in first_run_profiles(normalized, self.params, self.today) {
                 match selected {
                     Ok(_) => plan.summary.profiles_created += 1,
@@ -296,6 +334,7 @@ impl Fetch<'_> {
             self.today,
         );
         plan.summary.queued = state.events.len();
+        plan.summary.held = self.hold(&plan.summary).err();
         Ok(plan)
     }
 }

@@ -5,20 +5,26 @@
 //!
 //! Per report: [`IncomingMap::normalize`] each row, [`ProfileIndex::find`] its stored
 //! profile, [`classify`] it; record every matched profile in [`ReportMatches`] (malformed
-//! rows too, by the identity in their [`RowError`]) and finish with [`orphan_events`].
+//! rows too, by the identity in their [`RowError`]) and finish with [`orphan_events`]; the
+//! fetch stops for approval when [`OrphanGuard`] finds too many of them.
 
 mod classify;
 mod dates;
+mod email;
 mod event;
 mod first_run;
 pub mod generate;
 mod index;
 mod machine;
 mod normalize;
+mod orphan_guard;
 mod orphans;
 mod params;
+mod report;
 mod values;
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;
 
@@ -27,10 +33,12 @@ pub use dates::DateFormat;
 pub use event::{Event, IncidentType};
 pub use first_run::first_run_profiles;
 pub use index::ProfileIndex;
-pub use machine::{incident_fields, plan, report_rows, Fetch, FetchState, FetchSummary, Plan};
-pub use normalize::{IncomingMap, MapError, NormalizedRow, RowError, RowProblem};
-pub use orphans::{orphan_events, ReportMatches};
-pub use params::{DeactivationField, ParamError, WorkdayParams};
+pub use machine::{incident_fields, plan, Fetch, FetchState, FetchSummary, Plan};
+pub use normalize::{IncomingMap, MapError, NormalizedRow, RowError, RowProblem, RowWarning};
+pub use orphan_guard::{OrphanGuard, OrphanHold, DEFAULT_MAX_ORPHAN_PERCENT};
+pub use orphans::{known_people, orphan_events, ReportMatches};
+pub use params::{DeactivationField, ParamError, WorkdayParams, DEFAULT_MAX_VALUE_LENGTH};
+pub use report::report_rows;
 
 /// A user profile: its fields by cli name (spec §2.1).
 pub type Profile = serde_json::Map<String, serde_json::Value>;

@@ -6,8 +6,15 @@
 //! row gives its profile fields in map order, dates as `MM/DD/YYYY`, the email lower-cased
 //! and every value as canonical text, then `sourcepriority` and `sourceoftruth`. A row keeps
 //! its values in one buffer; the profile map is built only for the rows that need one.
+//!
+//! A value the runtime cannot use (an object, a date or an email address that does not
+//! parse, text longer than `max_value_length`) drops the row only when the classifier needs
+//! its column to decide the event (identity, hire date, status, flags, the deactivation
+//! date). Any other column is left out of the profile with a warning, so a malformed
+//! optional column never blocks a leaver's termination.
 
 use super::dates::push_profile_date;
+use super::email;
 use super::params::DeactivationField;
 use super::{field, values, Profile, WorkdayParams, SOURCE_OF_TRUTH};
 use chrono::NaiveDate;
@@ -49,6 +56,8 @@ enum Sources {
 enum Transform {
     Lowercase,
     Date,
+    /// An email address: syntax-checked, kept as written.
+    Email,
 }
 
 /// Fields the runtime or the playbooks own; a report value there would corrupt the
@@ -66,6 +75,17 @@ const RESERVED: &[&str] = &[
 /// Fields the classifier cannot work without (drop rule D3 needs them).
 const REQUIRED: &[&str] = &[field::EMAIL, field::EMPLOYEE_ID, field::HIRE_DATE];
 
+/// Fields whose value decides the event (with the configured deactivation date): a row
+/// whose value there is unusable is skipped rather than classified on a guess.
+const DECIDING: &[&str] = &[
+    field::EMAIL,
+    field::EMPLOYEE_ID,
+    field::HIRE_DATE,
+    field::EMPLOYMENT_STATUS,
+    field::PREHIRE_FLAG,
+    field::REHIRED_EMPLOYEE,
+];
+
 /// An incoming map that could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[error("incoming field map {origin}: {problem}")]
@@ -81,6 +101,10 @@ enum Kind {
     Lowercase,
     /// A date in the report's format; the classifier's own date fields keep the parsed date.
     Date(Option<DateSlot>),
+    /// An email address, lower-cased for the profile's key (`email`), else kept as written.
+    Email {
+        lowercase: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +119,14 @@ struct Field {
     to: String,
     from: Vec<String>,
     kind: Kind,
+    /// An unusable value here drops the row (see [`DECIDING`]).
+    deciding: bool,
+}
+
+impl Field {
+    fn needed(&self, params: &WorkdayParams) -> bool {
+        self.deciding || self.to == params.deactivation_date_field.field()
+    }
 }
 
 /// The compiled incoming map.
@@ -192,9 +224,10 @@ impl IncomingMap {
         })
     }
 
-    /// Normalizes one report row (spec §5.3). Rows that cannot be read (not an object, a
-    /// value that is not a scalar, a date not in the configured format) are errors naming
-    /// the row's employee id and email when those could be read.
+    /// Normalizes one report row. A row that is not an object, or whose value
+    /// in a column the classifier needs cannot be used, is an error naming the row's
+    /// employee id and email when those could be read; unusable values elsewhere are left
+    /// out, each with a warning ([`NormalizedRow::warnings`]).
     pub fn normalize(&self, row: Value, params: &WorkdayParams) -> Result<NormalizedRow, RowError> {
         let raw = match row {
             Value::Object(raw) => raw,
@@ -203,7 +236,7 @@ impl IncomingMap {
                     employee_id: None,
                     email: None,
                     problem: RowProblem::NotAnObject {
-                        found: json_type(&other),
+                        found: values::json_type(&other),
                     },
                 })
             }
@@ -213,41 +246,25 @@ impl IncomingMap {
         let mut text = String::with_capacity(512);
         let mut spans = Vec::with_capacity(fields.len());
         let mut dates = Dates::default();
+        let mut warnings = Vec::new();
         for (field, source) in fields.iter().zip(&picked) {
-            let Some(Source { key, value, .. }) = *source else {
+            let Some(source) = source else {
                 spans.push(None);
                 continue;
             };
-            let value = scalar_text(value).ok_or_else(|| {
-                self.error(
-                    &picked,
-                    RowProblem::NotScalar {
-                        key: key.to_owned(),
-                        found: json_type(value),
-                    },
-                )
-            })?;
             let start = text.len();
-            match field.kind {
-                Kind::Text => text.push_str(&value),
-                Kind::Lowercase => text.extend(value.chars().flat_map(char::to_lowercase)),
-                Kind::Date(_) if value.is_empty() => {}
-                Kind::Date(slot) => {
-                    let date = params.date_format.parse(&value).ok_or_else(|| {
-                        self.error(
-                            &picked,
-                            RowProblem::BadDate {
-                                key: key.to_owned(),
-                                value: value.to_string(),
-                                format: params.date_format.as_str().to_owned(),
-                            },
-                        )
-                    })?;
-                    dates.set(slot, date);
-                    push_profile_date(&mut text, date);
+            match read(field, source, params, &mut text, &mut dates) {
+                Ok(()) => spans.push(Some(start..text.len())),
+                Err(problem) if field.needed(params) => {
+                    return Err(self.error(&picked, params, problem))
+                }
+                Err(problem) => {
+                    // Left out, as if the report lacked the column: no phantom update.
+                    text.truncate(start);
+                    spans.push(None);
+                    warnings.push(problem);
                 }
             }
-            spans.push(Some(start..text.len()));
         }
         Ok(NormalizedRow {
             raw,
@@ -256,16 +273,23 @@ impl IncomingMap {
             spans,
             source_priority: params.source_priority,
             dates,
+            warnings,
         })
     }
 
     /// A row error, with the row's identity read as leniently as possible: the state
     /// machine still matches the row to its stored profile so it is never taken for an orphan.
-    fn error(&self, picked: &[Option<Source>], problem: RowProblem) -> RowError {
+    /// An identity that is not a scalar or is oversized is no identity: it is never quoted.
+    fn error(
+        &self,
+        picked: &[Option<Source>],
+        params: &WorkdayParams,
+        problem: RowProblem,
+    ) -> RowError {
         let identity = |name: &str| {
             let source = picked[*self.fields.position.get(name)?]?;
-            let text = values::text(Some(source.value));
-            (!text.is_empty()).then(|| text.into_owned())
+            let text = scalar_text(source.value)?;
+            (!text.is_empty() && text.len() <= params.max_value_length).then(|| text.into_owned())
         };
         RowError {
             employee_id: identity(field::EMPLOYEE_ID),
@@ -273,6 +297,59 @@ impl IncomingMap {
             problem,
         }
     }
+}
+
+/// Appends a field's value to `text` (and records a classifier date), or says why the
+/// value cannot be used.
+fn read(
+    field: &Field,
+    source: &Source,
+    params: &WorkdayParams,
+    text: &mut String,
+    dates: &mut Dates,
+) -> Result<(), RowProblem> {
+    let key = source.key;
+    let value = scalar_text(source.value).ok_or_else(|| RowProblem::NotScalar {
+        key: key.to_owned(),
+        found: values::json_type(source.value),
+    })?;
+    // Before any other check, so no message ever quotes an oversized value.
+    if value.len() > params.max_value_length {
+        return Err(RowProblem::TooLong {
+            key: key.to_owned(),
+            length: value.len(),
+            limit: params.max_value_length,
+        });
+    }
+    match field.kind {
+        Kind::Text => text.push_str(&value),
+        Kind::Lowercase => text.extend(value.chars().flat_map(char::to_lowercase)),
+        Kind::Email { .. } | Kind::Date(_) if value.is_empty() => {}
+        Kind::Email { lowercase } => {
+            email::check(&value).map_err(|reason| RowProblem::BadEmail {
+                key: key.to_owned(),
+                value: shown(&value).into_owned(),
+                reason,
+            })?;
+            match lowercase {
+                true => text.extend(value.chars().flat_map(char::to_lowercase)),
+                false => text.push_str(&value),
+            }
+        }
+        Kind::Date(slot) => {
+            let date = params
+                .date_format
+                .parse(&value)
+                .ok_or_else(|| RowProblem::BadDate {
+                    key: key.to_owned(),
+                    value: shown(&value).into_owned(),
+                    format: params.date_format.as_str().to_owned(),
+                })?;
+            dates.set(slot, date);
+            push_profile_date(text, date);
+        }
+    }
+    Ok(())
 }
 
 fn compile(entry: FieldEntry) -> Result<Field, String> {
@@ -309,10 +386,12 @@ fn compile(entry: FieldEntry) -> Result<Field, String> {
     // The email is the profile's key and the classifier compares dates: both transforms are
     // built in, so an edit to the map cannot turn them off.
     let kind = match (to.as_str(), slot, entry.transform) {
-        (field::EMAIL, _, None | Some(Transform::Lowercase)) => Kind::Lowercase,
+        (field::EMAIL, _, None | Some(Transform::Lowercase | Transform::Email)) => {
+            Kind::Email { lowercase: true }
+        }
         (field::EMAIL, _, Some(_)) => {
             return Err(format!(
-                "field {to:?} is always lower-cased; drop its transform"
+                "field {to:?} is always a lower-cased email address; drop its transform"
             ))
         }
         (_, Some(slot), None | Some(Transform::Date)) => Kind::Date(Some(slot)),
@@ -322,24 +401,20 @@ fn compile(entry: FieldEntry) -> Result<Field, String> {
         (_, None, None) => Kind::Text,
         (_, None, Some(Transform::Lowercase)) => Kind::Lowercase,
         (_, None, Some(Transform::Date)) => Kind::Date(None),
+        (_, None, Some(Transform::Email)) => Kind::Email { lowercase: false },
     };
-    Ok(Field { to, from, kind })
+    let deciding = DECIDING.contains(&to.as_str());
+    Ok(Field {
+        to,
+        from,
+        kind,
+        deciding,
+    })
 }
 
 /// The canonical text of a scalar report value; `None` for objects and arrays.
 fn scalar_text(value: &Value) -> Option<Cow<'_, str>> {
     (!value.is_object() && !value.is_array()).then(|| values::text(Some(value)))
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -370,9 +445,20 @@ pub struct NormalizedRow {
     spans: Vec<Option<Range<usize>>>,
     source_priority: i64,
     dates: Dates,
+    /// Values left out because they could not be used.
+    warnings: Vec<RowProblem>,
 }
 
 impl NormalizedRow {
+    /// The values this row left out (optional columns only), each with its reason.
+    pub fn warnings(&self) -> impl Iterator<Item = RowWarning<'_>> {
+        self.warnings.iter().map(|problem| RowWarning {
+            problem,
+            employee_id: self.employee_id(),
+            email: self.email(),
+        })
+    }
+
     /// The report row as read; events carry it (plus `UserProfile`) as their rawJSON.
     pub fn raw(&self) -> &Map<String, Value> {
         &self.raw
@@ -451,21 +537,65 @@ impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.problem)?;
         match (&self.employee_id, &self.email) {
-            (Some(id), Some(email)) => write!(f, " (employee {id}, {email})"),
-            (Some(id), None) => write!(f, " (employee {id})"),
-            (None, Some(email)) => write!(f, " ({email})"),
+            (Some(id), Some(email)) => write!(f, " (employee {}, {})", shown(id), shown(email)),
+            (Some(id), None) => write!(f, " (employee {})", shown(id)),
+            (None, Some(email)) => write!(f, " ({})", shown(email)),
             (None, None) => Ok(()),
         }
     }
 }
 
-/// Why a row could not be normalized.
+/// A value a row left out: the row itself was used.
+#[derive(Debug, Clone, Copy)]
+pub struct RowWarning<'r> {
+    pub problem: &'r RowProblem,
+    pub employee_id: &'r str,
+    pub email: &'r str,
+}
+
+impl fmt::Display for RowWarning<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}; left out of the profile (employee {}, {})",
+            self.problem,
+            shown(self.employee_id),
+            shown(self.email)
+        )
+    }
+}
+
+/// How much of a report value a message quotes.
+const SHOWN_CHARS: usize = 80;
+
+/// A report value for a message, cut short: a skipped row's reason names its value, not
+/// a kilobyte of it.
+fn shown(value: &str) -> Cow<'_, str> {
+    match value.char_indices().nth(SHOWN_CHARS) {
+        None => Cow::Borrowed(value),
+        Some((end, _)) => Cow::Owned(format!("{}…", &value[..end])),
+    }
+}
+
+/// Why a row, or one of its values, could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RowProblem {
     #[error("the row is {found}, not an object")]
     NotAnObject { found: &'static str },
     #[error("{key} is {found}; expected text, a number or a boolean")]
     NotScalar { key: String, found: &'static str },
+    #[error("{key} is {length} bytes long, more than max_value_length ({limit})")]
+    TooLong {
+        key: String,
+        length: usize,
+        limit: usize,
+    },
+    #[error("{key} {value:?} is not an email address: {reason}")]
+    BadEmail {
+        key: String,
+        value: String,
+        reason: &'static str,
+    },
     #[error("{key} {value:?} is not a date in the format {format} (workday_date_format)")]
     BadDate {
         key: String,

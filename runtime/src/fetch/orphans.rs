@@ -72,6 +72,22 @@ pub fn orphan_events<'a>(
         .collect()
 }
 
+/// The people this source knows: the stored profiles of its priority that are not
+/// terminated, any of whom a report could orphan (the orphan guard's denominator).
+pub fn known_people<'a>(
+    stored: impl IntoIterator<Item = &'a Profile>,
+    params: &WorkdayParams,
+) -> usize {
+    stored
+        .into_iter()
+        .filter(|profile| {
+            !values::field(profile, field::EMAIL).is_empty()
+                && !values::field_is(profile, field::EMPLOYMENT_STATUS, "terminated")
+                && values::source_priority(profile) == params.source_priority
+        })
+        .count()
+}
+
 fn email_key(profile: &Profile) -> Cow<'_, str> {
     let email = values::field(profile, field::EMAIL);
     match email.chars().any(char::is_uppercase) {

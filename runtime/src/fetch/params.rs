@@ -58,7 +58,13 @@ pub struct WorkdayParams {
     pub days_before_hire_to_enable_ad: Option<i64>,
     /// `source_priority`: lower numbers win; profiles of a higher-priority source are left alone.
     pub source_priority: i64,
+    /// `max_value_length`: the longest report value (in bytes) the fetch accepts.
+    pub max_value_length: usize,
 }
+
+/// Generous for any HR value (names, titles, addresses), small enough that a value cannot
+/// bloat profiles, incidents, mails or directory attributes.
+pub const DEFAULT_MAX_VALUE_LENGTH: usize = 1024;
 
 impl Default for WorkdayParams {
     fn default() -> Self {
@@ -68,6 +74,7 @@ impl Default for WorkdayParams {
             days_before_hire_to_sync: None,
             days_before_hire_to_enable_ad: None,
             source_priority: 1,
+            max_value_length: DEFAULT_MAX_VALUE_LENGTH,
         }
     }
 }
@@ -100,6 +107,17 @@ impl WorkdayParams {
                     return Err(ParamError {
                         name: "source_priority",
                         problem: format!("{text:?} is not a whole number of 1 or more"),
+                    })
+                }
+            };
+        }
+        if let Some(text) = given(params, "max_value_length") {
+            out.max_value_length = match text.parse::<usize>() {
+                Ok(limit) if limit >= 1 => limit,
+                _ => {
+                    return Err(ParamError {
+                        name: "max_value_length",
+                        problem: format!("{text:?} is not a whole number of bytes, 1 or more"),
                     })
                 }
             };

@@ -5,7 +5,7 @@
 
 use super::*;
 use chrono::NaiveDate;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -766,12 +766,135 @@ fn malformed_rows_are_errors_naming_the_row() {
     assert_eq!(err.to_string(), "the row is an array, not an object");
 
     let mut raw = report_row(&[("Emp_ID", None)]);
-    raw["Title"] = json!({"en": "Engineer"});
+    raw["Employment_Status"] = json!({"en": "Active"});
     let err = map().normalize(raw, &p).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "Title is an object; expected text, a number or a boolean (jane.doe@example.com)"
+        "Employment_Status is an object; expected text, a number or a boolean (jane.doe@example.com)"
     );
+}
+
+#[test]
+fn an_email_that_is_not_an_address_skips_the_row_with_the_reason() {
+    let p = WorkdayParams::default();
+    for bad in ["42", "jane", "jane doe@example.com", "jane@example"] {
+        let err = map()
+            .normalize(report_row(&[("Email_Address", Some(bad))]), &p)
+            .unwrap_err();
+        assert!(
+            matches!(err.problem, RowProblem::BadEmail { .. }),
+            "{bad}: {err}"
+        );
+        // The employee id still identifies the row, so its person is not taken for an orphan.
+        assert_eq!(err.employee_id.as_deref(), Some("1001"), "{bad}");
+    }
+    let mut raw = report_row(&[]);
+    raw["Email_Address"] = json!(42);
+    let err = map().normalize(raw, &p).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Email_Address \"42\" is not an email address: it has no @ (employee 1001, 42)"
+    );
+}
+
+#[test]
+fn an_unusable_optional_column_is_left_out_with_a_warning() {
+    let p = WorkdayParams::default();
+    let mut raw = report_row(&[("Manager_Email_Address", Some("ada@example.com"))]);
+    raw["Title"] = json!(["Engineer"]);
+    raw["Department"] = json!("x".repeat(2000));
+    raw["Email_-_Primary_Home"] = json!("not an address");
+    raw["Termination_Date"] = json!("soon"); // not the deactivation field here
+    let row = map().normalize(raw, &p).unwrap();
+    let left_out: Vec<String> = row.warnings().map(|w| w.to_string()).collect();
+    assert_eq!(
+        left_out,
+        [
+            "Termination_Date \"soon\" is not a date in the format %m/%d/%Y (workday_date_format); left out of the profile (employee 1001, jane.doe@example.com)",
+            "Title is an array; expected text, a number or a boolean; left out of the profile (employee 1001, jane.doe@example.com)",
+            "Department is 2000 bytes long, more than max_value_length (1024); left out of the profile (employee 1001, jane.doe@example.com)",
+            "Email_-_Primary_Home \"not an address\" is not an email address: it contains a space or a control character; left out of the profile (employee 1001, jane.doe@example.com)",
+        ]
+    );
+    let profile = row.profile();
+    for gone in ["title", "department", "terminationdate", "personalemail"] {
+        assert!(!profile.contains_key(gone), "{gone}: {profile:?}");
+    }
+    // Checked email columns keep their case; only the profile's key is lower-cased.
+    let row = map()
+        .normalize(
+            report_row(&[("Manager_Email_Address", Some("Ada.Lovelace@Example.com"))]),
+            &p,
+        )
+        .unwrap();
+    assert_eq!(row.text("manageremailaddress"), "Ada.Lovelace@Example.com");
+    assert_eq!(row.warnings().count(), 0);
+
+    // A left-out value is no change: the stored title stays, nothing to update.
+    let u = stored(&[]);
+    let mut raw = report_row(&[]);
+    raw["Title"] = json!({"en": "Engineer"});
+    let row = map().normalize(raw, &p).unwrap();
+    assert_eq!(dropped(run(&row, Some(&u), &p)), DropReason::NoChange);
+}
+
+#[test]
+fn d13_23_a_malformed_optional_column_never_blocks_a_termination() {
+    let p = WorkdayParams::default();
+    let u = stored(&[]);
+    let mut raw = report_row(&[TERMINATED]);
+    raw["Manager_Email_Address"] = json!({"email": "ada@example.com"});
+    let row = map().normalize(raw, &p).unwrap();
+    assert_eq!(row.warnings().count(), 1);
+    let e = event(run(&row, Some(&u), &p));
+    assert_eq!(e.incident_type, IncidentType::TerminateUser);
+    assert!(!profile_of(&e).contains_key("manageremailaddress"));
+}
+
+#[test]
+fn columns_that_decide_the_event_skip_the_row_when_unusable() {
+    let long = "9".repeat(1025);
+    let by_termination = params(|p| p.deactivation_date_field = DeactivationField::TerminationDate);
+    let cases: [(&str, Value, &WorkdayParams); 7] = [
+        ("Emp_ID", json!(long), &WorkdayParams::default()),
+        ("Email_Address", json!({"a": 1}), &WorkdayParams::default()),
+        ("Last_Hire_Date", json!(long), &WorkdayParams::default()),
+        (
+            "Employment_Status",
+            json!(["Terminated"]),
+            &WorkdayParams::default(),
+        ),
+        ("Prehire_Flag", json!({}), &WorkdayParams::default()),
+        (
+            "Last_Day_of_Work",
+            json!("tomorrow"),
+            &WorkdayParams::default(),
+        ),
+        ("Termination_Date", json!("tomorrow"), &by_termination),
+    ];
+    for (key, value, p) in cases {
+        let mut raw = report_row(&[]);
+        raw[key] = value;
+        let err = map().normalize(raw, p).unwrap_err();
+        assert!(err.to_string().starts_with(key), "{key}: {err}");
+    }
+    let mut raw = report_row(&[]);
+    raw["Emp_ID"] = json!(long);
+    let err = map().normalize(raw, &WorkdayParams::default()).unwrap_err();
+    assert_eq!(
+        err.problem,
+        RowProblem::TooLong {
+            key: "Emp_ID".into(),
+            length: 1025,
+            limit: 1024
+        }
+    );
+    // The message never quotes the oversized value.
+    assert!(!err.to_string().contains(&long));
+    let roomy = params(|p| p.max_value_length = 2000);
+    let mut raw = report_row(&[]);
+    raw["Title"] = json!("t".repeat(1500));
+    assert_eq!(map().normalize(raw, &roomy).unwrap().warnings().count(), 0);
 }
 
 #[test]
@@ -839,6 +962,7 @@ fn parameters_are_read_leniently_and_checked() {
         "report_url": "https://example.com/report"
     });
     let p = WorkdayParams::from_instance(given.as_object().unwrap()).unwrap();
+    assert_eq!(p.max_value_length, DEFAULT_MAX_VALUE_LENGTH);
     assert_eq!(p.date_format.as_str(), "%Y-%m-%d");
     assert_eq!(
         p.deactivation_date_field,
@@ -876,6 +1000,7 @@ fn parameters_are_read_leniently_and_checked() {
             json!("Hire_Date"),
             "neither lastdayofwork",
         ),
+        ("max_value_length", json!(0), "1 or more"),
     ] {
         let given = json!({ name: value });
         let err = WorkdayParams::from_instance(given.as_object().unwrap()).unwrap_err();
@@ -908,4 +1033,144 @@ fn drop_reasons_read_well() {
         DropReason::HireBeyondSync { days: 10, limit: 7 }.to_string(),
         "the hire date is 10 days away, more than days_before_hire_to_sync (7)"
     );
+}
+
+// Input that lies: the fetch as a whole, against a real store.
+
+/// Ten active people, as the report sends them.
+fn staff() -> Vec<Value> {
+    (0..10)
+        .map(|i| {
+            report_row(&[
+                ("Emp_ID", Some(&format!("{}", 2000 + i))),
+                ("Email_Address", Some(&format!("p{i}@example.com"))),
+                ("Preferred_Name", Some(&format!("Person {i}"))),
+            ])
+        })
+        .collect()
+}
+
+fn report(rows: &[Value]) -> String {
+    json!({ "Report_Entry": rows }).to_string()
+}
+
+struct Fetched {
+    _dir: tempfile::TempDir,
+    store: crate::store::Store,
+}
+
+impl Fetched {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("ilm.db")).unwrap();
+        store
+            .add_instance(&crate::store::Instance {
+                name: "hr".into(),
+                plugin: "workday".into(),
+                params: Map::new(),
+                secrets: Default::default(),
+                allow_hosts: vec![],
+                limits: Map::new(),
+                enabled: true,
+            })
+            .unwrap();
+        Self { _dir: dir, store }
+    }
+
+    fn fetch(&self, body: &str, guard: OrphanGuard) -> anyhow::Result<FetchSummary> {
+        let params = WorkdayParams::default();
+        Fetch {
+            store: &self.store,
+            instance: "hr",
+            map: map(),
+            params: &params,
+            max_fetch: 100,
+            first_run: true,
+            orphan_guard: guard,
+            today: today(),
+            progress: &|_, _| {},
+        }
+        .run(|| Ok(body.to_owned()))
+    }
+
+    fn incidents(&self) -> u64 {
+        self.store
+            .search_incidents(
+                &crate::store::IncidentFilter::default(),
+                crate::store::PageRequest::new(0, 100).unwrap(),
+            )
+            .unwrap()
+            .total
+    }
+}
+
+#[test]
+fn a_report_that_is_an_error_object_fails_the_fetch_and_changes_nothing() {
+    let f = Fetched::new();
+    f.fetch(&report(&staff()), OrphanGuard::default()).unwrap();
+    let state = f.store.fetch_state("hr").unwrap();
+    for body in [
+        r#"{"Error": "Session expired"}"#,
+        "{}",
+        r#"{"Report_Entry": null}"#,
+    ] {
+        let err = format!("{:#}", f.fetch(body, OrphanGuard::default()).unwrap_err());
+        assert!(err.contains("nothing was changed"), "{body}: {err}");
+        assert_eq!(f.incidents(), 0, "{body}");
+        assert_eq!(f.store.fetch_state("hr").unwrap(), state, "{body}");
+    }
+}
+
+#[test]
+fn a_report_that_would_orphan_more_than_the_share_stops_until_approved() {
+    let f = Fetched::new();
+    let people = staff();
+    assert_eq!(
+        f.fetch(&report(&people), OrphanGuard::default())
+            .unwrap()
+            .profiles_created,
+        10
+    );
+    // One of ten gone: exactly the default 10 %, so the orphan is created.
+    let summary = f
+        .fetch(&report(&people[1..]), OrphanGuard::default())
+        .unwrap();
+    assert_eq!((summary.orphans, summary.known_people), (1, 10));
+    assert_eq!(f.incidents(), 1);
+    // Three more gone (four of ten, the first still unprocessed): held, nothing written.
+    let state = f.store.fetch_state("hr").unwrap();
+    let err = f
+        .fetch(&report(&people[4..]), OrphanGuard::default())
+        .unwrap_err();
+    let hold = err.downcast_ref::<OrphanHold>().expect("an orphan hold");
+    assert_eq!((hold.orphans, hold.known, hold.max_percent), (4, 10, 10));
+    assert_eq!(f.incidents(), 1);
+    assert_eq!(f.store.fetch_state("hr").unwrap(), state);
+    // Approved once: the four orphans become incidents.
+    let approved = OrphanGuard {
+        approved: true,
+        ..OrphanGuard::default()
+    };
+    let summary = f.fetch(&report(&people[4..]), approved).unwrap();
+    assert_eq!(summary.events["IAM - Terminate User"], 4);
+    assert_eq!(f.incidents(), 5);
+}
+
+#[test]
+fn skipped_rows_and_left_out_values_are_counted_with_their_reasons() {
+    let f = Fetched::new();
+    let mut people = staff();
+    f.fetch(&report(&people), OrphanGuard::default()).unwrap();
+    people[0]["Email_Address"] = json!("42");
+    people[1]["Employment_Status"] = json!("Terminated");
+    people[1]["Manager_Email_Address"] = json!({"email": "boss@example.com"});
+    people[2]["Title"] = json!("x".repeat(5000));
+    let summary = f.fetch(&report(&people), OrphanGuard::default()).unwrap();
+    assert_eq!(summary.skipped.len(), 1, "{summary:?}");
+    assert!(summary.skipped[0].contains("not an email address"));
+    assert_eq!(summary.warnings.len(), 2, "{summary:?}");
+    // The skipped row still names a known person: no orphan, and the leaver is terminated.
+    assert_eq!(summary.orphans, 0);
+    assert_eq!(summary.events.get("IAM - Terminate User"), Some(&1));
+    assert_eq!(summary.events.len(), 1, "{summary:?}");
 }

@@ -51,3 +51,15 @@ pub fn source_priority(profile: &Profile) -> i64 {
         .parse()
         .unwrap_or(1)
 }
+
+/// A JSON value's type as a message names it ("an object").
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -2,7 +2,7 @@
 //! the script goes through the journal, so a replay sees exactly what the first run saw.
 
 use super::journal::{Answer, Journal, Privacy, Privacy::Public};
-use super::{Services, HALT, SUSPEND};
+use super::{blame, is_token, Services, HALT, SUSPEND};
 use crate::iam::{self, VendorResult};
 use crate::integrations::Integrations;
 use crate::mail::{recipients, Mail};
@@ -25,6 +25,9 @@ pub struct State {
     pub closed: bool,
     pub pending_question: Option<String>,
     pub halt_message: Option<String>,
+    /// The failure of the innermost script that failed (a sub-playbook, hook,
+    /// transformer or mapper), which the run's failure names.
+    pub fault: Option<String>,
 }
 
 /// What a journaled call may use.
@@ -83,6 +86,7 @@ fn journaled(
         store,
         services,
         incident,
+        fault,
         ..
     } = &mut *guard;
     let ctx = Ctx {
@@ -92,7 +96,7 @@ fn journaled(
     };
     let result = journal
         .step(store, call, &args, privacy, || act(ctx))
-        .map_err(script_error)?;
+        .map_err(|err| blame::host_error(fault, err))?;
     to_dyn(&result)
 }
 
@@ -174,6 +178,7 @@ impl Run {
             closed: false,
             pending_question: None,
             halt_message: None,
+            fault: None,
         }));
         let mut engine = crate::scripting::engine();
         // `import "lib/iam" as iam;` loads shared functions from the playbooks folder.
@@ -593,7 +598,8 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     let s = state.clone();
     engine.register_fn("playbook_exists", move |name: &str| -> Fallible {
         journaled(&s, "playbook.exists", json!(name), Public, |ctx| {
-            Ok(json!(ctx.services.playbooks.get(name).is_ok()))
+            // Present is enough: a hook that does not compile fails when it is run.
+            Ok(json!(ctx.services.playbooks.exists(name)))
         })
     });
     let s = state.clone();
@@ -635,8 +641,11 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
         "playbook",
         move |context: NativeCallContext, name: &str, inputs: Dynamic| -> Fallible {
             let (script, incident, mut merged) = {
-                let state = lock(&s);
-                let script = state.services.playbooks.get(name).map_err(script_error)?;
+                let mut state = lock(&s);
+                let script = match state.services.playbooks.get(name) {
+                    Ok(script) => script,
+                    Err(err) => return Err(blame::host_error(&mut state.fault, err)),
+                };
                 (
                     script,
                     incident_summary(&state.incident),
@@ -653,6 +662,16 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
             context
                 .engine()
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
+                .map_err(|err| {
+                    let mut state = lock(&s);
+                    if is_token(&err, SUSPEND)
+                        || is_token(&err, HALT)
+                        || blame::is_blamed(state.fault.as_deref(), &err)
+                    {
+                        return err;
+                    }
+                    blame::blame(&mut state.fault, script.error(err.to_string()).to_string())
+                })
         },
     );
 }

@@ -15,7 +15,9 @@ pub struct Journal {
     recorded: Vec<JournalEntry>,
     next: usize,
     /// Fault injection for the durability tests: die right after acting on this call,
-    /// before its result is journaled (`ILM_FAULT_KILL_AFTER_CALL`).
+    /// before its result is journaled (`ILM_FAULT_KILL_AFTER_CALL`). Compiled into test
+    /// builds only, so no environment variable can make a real runtime kill itself.
+    #[cfg(feature = "fault-injection")]
     kill_after: Option<usize>,
 }
 
@@ -36,15 +38,15 @@ pub enum Answer {
 
 impl Journal {
     pub fn load(store: &Store, incident: i64, attempt: i64) -> Result<Self> {
-        let kill_after = std::env::var("ILM_FAULT_KILL_AFTER_CALL")
-            .ok()
-            .and_then(|v| v.parse().ok());
         Ok(Self {
             incident,
             attempt,
             recorded: store.journal_for_replay(incident, attempt)?,
             next: 0,
-            kill_after,
+            #[cfg(feature = "fault-injection")]
+            kill_after: std::env::var("ILM_FAULT_KILL_AFTER_CALL")
+                .ok()
+                .and_then(|v| v.parse().ok()),
         })
     }
 
@@ -93,20 +95,28 @@ impl Journal {
             },
         }
         let result = act()?;
-        if self.kill_after == Some(seq as usize) {
-            tracing::warn!(
-                seq,
-                call,
-                "fault injection: killing the process after the call acted"
-            );
-            // SIGKILL: no destructors, no flush — exactly what a power cut leaves behind.
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &std::process::id().to_string()])
-                .status();
-            std::process::abort();
-        }
+        #[cfg(feature = "fault-injection")]
+        self.kill_if_asked(seq, call);
         store.journal_finish(self.incident, self.attempt, seq, &result)?;
         Ok(result)
+    }
+
+    /// Dies as a power cut would, after call `seq` acted and before it is journaled.
+    #[cfg(feature = "fault-injection")]
+    fn kill_if_asked(&self, seq: i64, call: &str) {
+        if self.kill_after.is_none() || self.kill_after != usize::try_from(seq).ok() {
+            return;
+        }
+        tracing::warn!(
+            seq,
+            call,
+            "fault injection: killing the process after the call acted"
+        );
+        // SIGKILL: no destructors, no flush — exactly what a power cut leaves behind.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &std::process::id().to_string()])
+            .status();
+        std::process::abort();
     }
 
     /// A question: the recorded answer, or `Pending` after recording the question.

@@ -4,6 +4,7 @@
 //! A question suspends the incident (`waiting`) until `ilm incident answer`.
 
 mod api;
+mod blame;
 pub mod config;
 mod journal;
 
@@ -127,11 +128,6 @@ impl Services {
     }
 }
 
-/// A failure message: the playbook, the line and the cause.
-fn describe_error(playbook: &str, err: &EvalAltResult) -> String {
-    format!("playbook {playbook}: {err}")
-}
-
 /// Whether a Rhai error is our termination token `token`.
 fn is_token(err: &EvalAltResult, token: &str) -> bool {
     match err {
@@ -169,7 +165,7 @@ impl api::Run {
                         .clone()
                         .unwrap_or_else(|| "the playbook stopped".to_owned())
                 } else {
-                    describe_error(playbook, &err)
+                    blame::describe(playbook, &err, state.fault.as_deref())
                 };
                 store
                     .fail_incident(id, &error)

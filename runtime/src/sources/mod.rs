@@ -50,6 +50,8 @@ pub struct FetchOptions<'a> {
     /// Where the editable maps live (`<playbooks>/mappers`).
     pub mappers_dir: &'a Path,
     pub dry_run: bool,
+    /// A person approved orphaning more people than `max_orphan_percent` in this one fetch.
+    pub approve_orphans: bool,
     /// Classify a report as if today were this date.
     pub today: NaiveDate,
 }

@@ -2,7 +2,7 @@
 //! row against the stored profiles with the editable incoming map.
 
 use super::{FetchOptions, Fetched};
-use crate::fetch::{Fetch, IncomingMap, WorkdayParams};
+use crate::fetch::{Fetch, IncomingMap, OrphanGuard, WorkdayParams, DEFAULT_MAX_ORPHAN_PERCENT};
 use crate::integrations::Integrations;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
@@ -30,6 +30,18 @@ pub(super) fn fetch(
     })?;
     let number =
         |name: &str, default: i64| params.get(name).and_then(Value::as_i64).unwrap_or(default);
+    let max_orphan_percent = number("max_orphan_percent", DEFAULT_MAX_ORPHAN_PERCENT.into());
+    let orphan_guard = OrphanGuard {
+        max_percent: u8::try_from(max_orphan_percent)
+            .ok()
+            .filter(|percent| *percent <= 100)
+            .with_context(|| {
+                format!(
+                    "instance {instance:?}: parameter max_orphan_percent: {max_orphan_percent} is not a percentage from 0 to 100"
+                )
+            })?,
+        approved: options.approve_orphans,
+    };
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("first-run sync {bar:40} {pos}/{len} profiles")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -48,6 +60,7 @@ pub(super) fn fetch(
             .get("first_run")
             .and_then(Value::as_bool)
             .unwrap_or(true),
+        orphan_guard,
         today: options.today,
         progress: &progress,
     };
