@@ -192,6 +192,9 @@ impl Context {
     }
 
     pub fn host(&self) -> Result<crate::plugins::Host> {
+        // The compile cache lives in the data directory: make that owner-only first, or
+        // creating the cache would make it with the default mode.
+        crate::store::files::private_dir(&self.data_dir)?;
         crate::plugins::Host::new(crate::plugins::HostConfig {
             plugins_dir: self.plugins_dir.clone(),
             cache_dir: self.data_dir.join("cache"),
