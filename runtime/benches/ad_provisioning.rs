@@ -4,7 +4,7 @@
 //! plain ldap3 loop in the same run. Prints the figures; needs root (Samba's ports), the
 //! test services and `scripts/build-plugins`.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use ldap3::{LdapConn, LdapConnSettings, Mod};

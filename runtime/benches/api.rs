@@ -4,7 +4,7 @@
 //! mostly the key check, as latency and as requests per second from several clients; and
 //! the store's part of a rebuilt listing.
 
-#[path = "../tests/api_common/mod.rs"]
+#[path = "../../tests/api_common/mod.rs"]
 mod api_common;
 
 use api_common::{client, db_path, get, start_https};

@@ -22,7 +22,7 @@ fn manifest_dir() -> PathBuf {
 }
 
 fn fixture(name: &str) -> Value {
-    let path = manifest_dir().join("tests/fixtures/workday").join(name);
+    let path = manifest_dir().join("../tests/fixtures/workday").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }

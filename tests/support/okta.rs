@@ -70,7 +70,7 @@ fn start_shared() -> Result<Shared, String> {
     let log_file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
     let started = Instant::now();
     let mut child = Command::new("python3")
-        .arg(repo_root().join("runtime/tests/support/okta_double.py"))
+        .arg(repo_root().join("tests/support/okta_double.py"))
         .arg(double_port.to_string())
         // The double's first org; the tests make their own (see `OktaDouble::start`).
         .arg("okta-double-unused-org")

@@ -454,7 +454,7 @@ impl ReportServer {
         let report = tempfile::NamedTempFile::new().expect("report file");
         std::fs::write(report.path(), "{\"Report_Entry\": []}").expect("write report");
         let port = free_port();
-        let script = repo_root().join("runtime/tests/support/serve_report.py");
+        let script = repo_root().join("tests/support/serve_report.py");
         let mut child = Command::new("python3")
             .arg(script)
             .args([
