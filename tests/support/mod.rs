@@ -340,7 +340,14 @@ impl SambaDc {
         let text = std::fs::read_to_string(&conf).expect("reading smb.conf");
         let template_text = template.to_string_lossy();
         let here = dir.path().to_string_lossy();
-        std::fs::write(&conf, text.replace(&*template_text, &here)).expect("writing smb.conf");
+        let rewritten = text.replace(&*template_text, &here);
+        // Samba must never run on the shared template itself.
+        assert!(
+            !rewritten.contains("samba-template"),
+            "smb.conf of the copy still names the template ({template_text}); \
+             remove .services/samba-template and run scripts/samba-template again"
+        );
+        std::fs::write(&conf, rewritten).expect("writing smb.conf");
 
         let tls = |name: &str| tls_dir.join(name).to_string_lossy().into_owned();
         let log = std::fs::File::create(dir.path().join("samba.out")).expect("samba log");
