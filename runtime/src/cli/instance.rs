@@ -1,19 +1,22 @@
-//! `ilm instance add|list|show|remove|test`.
+//! `ilm instance add|edit|list|show|remove|test`.
 
+use super::instance_args::{self, SettingArgs};
 use super::{output, Context, Outcome};
 use crate::integrations::Integrations;
-use crate::plugins::{secrets, settings::parse_params, InstanceSettings, Limits};
-use crate::store::{Instance, Secret};
-use anyhow::{bail, Context as _, Result};
+use crate::plugins::Limits;
+use crate::store::{Refusal, Secret};
+use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 #[derive(Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum InstanceCommand {
     /// Configure a new instance of a plugin.
     Add(AddArgs),
+    /// Change an instance's parameters, secrets, allow-list, limits or enabled state;
+    /// what is not given stays as it is.
+    Edit(EditArgs),
     /// List configured instances.
     List {
         #[arg(long)]
@@ -38,41 +41,31 @@ pub struct AddArgs {
     /// The plugin this is an instance of.
     #[arg(long)]
     plugin: String,
-    /// A non-secret parameter, NAME=VALUE (repeatable).
-    #[arg(long = "param", value_parser = output::key_value)]
-    params: Vec<(String, String)>,
-    /// A secret parameter, NAME=VALUE (repeatable). Prefer --secret-env: argv is visible to other users.
-    #[arg(long = "secret", value_parser = output::key_value)]
-    secrets: Vec<(String, String)>,
-    /// A secret parameter copied now from an environment variable, NAME=VARIABLE
-    /// (repeatable); it is stored sealed.
-    #[arg(long = "secret-env", value_parser = output::key_value)]
-    secret_env: Vec<(String, String)>,
-    /// A secret parameter read at each call instead of stored: NAME=env:VARIABLE or
-    /// NAME=file:PATH (repeatable).
-    #[arg(long = "secret-ref", value_parser = output::key_value)]
-    secret_ref: Vec<(String, String)>,
-    /// An extra allow-list entry, e.g. https://*.example.com (repeatable).
-    #[arg(long = "allow")]
-    allow: Vec<String>,
-    /// Deadline of one call into the plugin, in milliseconds.
-    #[arg(long)]
-    deadline_ms: Option<u64>,
-    /// Memory cap of the plugin, in MiB.
-    #[arg(long)]
-    memory_mib: Option<usize>,
-    /// Timeout of one outbound HTTP request, in milliseconds.
-    #[arg(long)]
-    http_timeout_ms: Option<u64>,
-    /// Largest HTTP response handed to the plugin, in MiB (large HR reports need more).
-    #[arg(long)]
-    max_response_mib: Option<usize>,
-    /// A PEM file with a private CA to trust for the instance's HTTPS servers.
-    #[arg(long)]
-    ca_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    settings: SettingArgs,
     /// Add the instance disabled.
     #[arg(long)]
     disabled: bool,
+}
+
+#[derive(Args)]
+pub struct EditArgs {
+    /// The instance to change; what is not given stays as it is.
+    name: String,
+    #[command(flatten)]
+    settings: SettingArgs,
+    /// Remove a parameter or secret, so its default applies (repeatable).
+    #[arg(long)]
+    unset: Vec<String>,
+    /// Remove an extra allow-list entry (repeatable).
+    #[arg(long)]
+    remove_allow: Vec<String>,
+    /// Enable the instance.
+    #[arg(long, conflicts_with = "disable")]
+    enable: bool,
+    /// Disable the instance: its playbooks skip it and it is not fetched.
+    #[arg(long)]
+    disable: bool,
 }
 
 pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
@@ -81,102 +74,46 @@ pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
         InstanceCommand::Add(args) => {
             let host = ctx.host()?;
             let plugin = host.plugin(&args.plugin)?;
-            let mut given = args.params.clone();
-            for (name, value) in args.secrets {
-                if !plugin.manifest.param(&name).is_some_and(|p| p.secret) {
-                    bail!(
-                        "{name:?} is not a secret parameter of {}; pass it with --param",
-                        args.plugin
-                    );
-                }
-                given.push((name, value));
-            }
-            for (name, var) in args.secret_env {
-                let value = std::env::var(&var).with_context(|| {
-                    format!("--secret-env {name}: environment variable {var} is not set")
-                })?;
-                given.push((name, value));
-            }
-            let cwd = std::env::current_dir().context("the current directory")?;
-            let mut references = BTreeMap::new();
-            for (name, text) in &args.secret_ref {
-                if !plugin.manifest.param(name).is_some_and(|p| p.secret) {
-                    bail!(
-                        "--secret-ref {name}: not a secret parameter of {}",
-                        args.plugin
-                    );
-                }
-                let reference = secrets::parse_reference(text, &cwd)
-                    .with_context(|| format!("--secret-ref {name}"))?;
-                references.insert(name.clone(), reference);
-            }
-            let referenced: Vec<&str> = references.keys().map(String::as_str).collect();
-            let (params, values) = parse_params(&plugin.manifest, &given, &referenced)?;
-            if let Some(p) = args.params.iter().find(|(n, _)| values.contains_key(n)) {
-                bail!(
-                    "{:?} is a secret parameter: pass it with --secret, --secret-env or --secret-ref",
-                    p.0
-                );
-            }
-            if let Some(name) = referenced.iter().find(|n| values.contains_key(**n)) {
-                bail!("{name:?} is given both as a value and as a reference");
-            }
-            let mut limits = Map::new();
-            let mut set = |key: &str, value: Option<u64>| {
-                if let Some(v) = value {
-                    limits.insert(key.to_owned(), Value::from(v));
-                }
-            };
-            set("deadline_ms", args.deadline_ms);
-            set("memory_mib", args.memory_mib.map(|m| m as u64));
-            set("http_timeout_ms", args.http_timeout_ms);
-            set("max_response_mib", args.max_response_mib.map(|m| m as u64));
-            if let Some(path) = &args.ca_file {
-                let path = std::fs::canonicalize(path)
-                    .with_context(|| format!("--ca-file {}", path.display()))?;
-                limits.insert("ca_file".into(), Value::from(path.display().to_string()));
-            }
-            let mut stored: BTreeMap<String, Secret> = values
-                .into_iter()
-                .map(|(name, value)| (name, Secret::Value(value)))
-                .collect();
-            // Checked with what each reference gives here and now; one that gives nothing
-            // yet may well resolve where the runtime runs.
-            let mut probe = stored.clone();
-            for (name, reference) in &references {
-                let value = match secrets::resolve_one(&plugin.manifest, name, reference) {
-                    Ok(value) => value,
-                    Err(err) => {
-                        eprintln!(
-                            "warning: --secret-ref {name}: {err:#}; calls fail until it resolves"
-                        );
-                        Value::from("unresolved")
-                    }
-                };
-                probe.insert(name.clone(), Secret::Value(value));
-            }
-            stored.extend(references);
-            let mut instance = Instance {
-                name: args.name.clone(),
-                plugin: args.plugin.clone(),
-                params,
-                secrets: probe,
-                allow_hosts: args.allow,
-                limits,
-                enabled: !args.disabled,
-            };
-            // Building the settings checks limits, allow-list entries and credentials.
-            InstanceSettings::new(&plugin.manifest, &instance, "{}".to_owned()).with_context(
-                || {
-                    format!(
-                        "instance {:?} is misconfigured; nothing was saved",
-                        args.name
-                    )
-                },
-            )?;
-            instance.secrets = stored;
+            let mut instance =
+                instance_args::empty_instance(&args.name, &args.plugin, !args.disabled);
+            args.settings.apply(&plugin.manifest, &mut instance)?;
+            instance_args::check(&plugin.manifest, &instance)?;
             store.add_instance(&instance)?;
             println!("added instance {} of plugin {}", args.name, args.plugin);
+            Ok(Outcome::Success)
+        }
+        InstanceCommand::Edit(args) => {
+            let host = ctx.host()?;
+            let mut instance = store.instance(&args.name)?.ok_or_else(|| {
+                Refusal::NotFound(format!(
+                    "no instance named {:?}; `ilm instance list` shows them",
+                    args.name
+                ))
+            })?;
+            let plugin = host.plugin(&instance.plugin)?;
+            instance_args::unset(&plugin.manifest, &mut instance, &args.unset)?;
+            for entry in &args.remove_allow {
+                let before = instance.allow_hosts.len();
+                instance.allow_hosts.retain(|e| e != entry);
+                if instance.allow_hosts.len() == before {
+                    bail!(
+                        "--remove-allow {entry}: not an allow-list entry of {:?} (it has: {})",
+                        args.name,
+                        if instance.allow_hosts.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            instance.allow_hosts.join(", ")
+                        }
+                    );
+                }
+            }
+            args.settings.apply(&plugin.manifest, &mut instance)?;
+            if args.enable || args.disable {
+                instance.enabled = args.enable;
+            }
+            instance_args::check(&plugin.manifest, &instance)?;
+            store.update_instance(&instance)?;
+            println!("changed instance {}", args.name);
             Ok(Outcome::Success)
         }
         InstanceCommand::List { json } => {

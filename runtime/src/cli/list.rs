@@ -10,7 +10,8 @@ use std::path::PathBuf;
 pub enum ListCommand {
     /// Print a list's body.
     Get { name: String },
-    /// Set a list's body from --body or --file (JSON bodies are checked).
+    /// Set a list's body from --body or --file. JSON bodies must parse, and lists playbooks
+    /// read (app-provisioning-settings) must have their shape and name existing instances.
     Set {
         name: String,
         #[arg(long, conflicts_with = "file")]
@@ -38,12 +39,8 @@ pub fn run(ctx: &Context, cmd: ListCommand) -> Result<Outcome> {
                     .with_context(|| format!("reading {}", path.display()))?,
                 (None, None) => bail!("give the body with --body TEXT or --file PATH"),
             };
-            // A body that looks like JSON must be JSON: playbooks parse it.
-            let trimmed = body.trim_start();
-            if trimmed.starts_with('[') || trimmed.starts_with('{') {
-                serde_json::from_str::<serde_json::Value>(&body)
-                    .with_context(|| format!("list {name:?} looks like JSON but does not parse"))?;
-            }
+            let instances: Vec<String> = store.instances()?.into_iter().map(|i| i.name).collect();
+            crate::lists::check(&name, &body, &instances)?;
             store.set_list(&name, &body)?;
             println!("saved list {name}");
         }

@@ -7,6 +7,7 @@ mod command;
 mod fetch;
 mod incident;
 mod instance;
+mod instance_args;
 mod list;
 mod output;
 mod people;
@@ -114,7 +115,9 @@ enum Command {
     /// API keys for the REST API (shown once, stored as a hash).
     #[command(subcommand)]
     Apikey(apikey::ApiKeyCommand),
-    /// Changes to users, roles and API keys, newest first.
+    /// Who changed what, newest first: users, roles, API keys, profiles, incidents,
+    /// instances, lists and plugins, and failed API sign-ins. Filter with --actor,
+    /// --target, --action and --since.
     Audit(audit::AuditArgs),
     /// Serve the XSOAR-compatible REST API over HTTPS.
     Serve(serve::ServeArgs),

@@ -2,8 +2,10 @@
 
 use super::{output, Context, Outcome};
 use crate::plugins::{manifest_diff, LoadedPlugin, Manifest};
+use crate::store::Actor;
 use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -38,20 +40,19 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             let mut rows = Vec::new();
             for name in host.installed()? {
                 let row = match host.plugin(&name) {
-                    Ok(p) => serde_json::json!({
+                    Ok(p) => json!({
                         "name": p.manifest.name, "brand": p.manifest.brand, "version": p.manifest.version,
                         "wit": p.manifest.wit, "status": "ok",
                     }),
-                    Err(e) => serde_json::json!({"name": name, "status": format!("error: {e:#}")}),
+                    Err(e) => json!({"name": name, "status": format!("error: {e:#}")}),
                 };
                 rows.push(row);
             }
             if json {
                 println!("{}", output::json(&rows)?);
             } else {
-                let text = |v: &serde_json::Value, k: &str| {
-                    v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned()
-                };
+                let text =
+                    |v: &Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
                 println!(
                     "{}",
                     output::table(
@@ -133,9 +134,9 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             let name = &plugin.manifest.name;
             let dir = host.plugins_dir();
             let target = dir.join(format!("{name}.wasm"));
+            let mut changes = Vec::new();
             if target.exists() {
-                let changes =
-                    replacement(&dir.join(format!("{name}.toml")), &target, &plugin, &path)?;
+                changes = replacement(&dir.join(format!("{name}.toml")), &target, &plugin, &path)?;
                 if changes.is_empty() {
                     println!(
                         "{name} {} is already installed, unchanged",
@@ -161,6 +162,13 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             std::fs::copy(&path, &target)
                 .with_context(|| format!("copying to {}", target.display()))?;
             std::fs::copy(&manifest_path, dir.join(format!("{name}.toml")))?;
+            ctx.store()?.record_audit(
+                &Actor::Cli,
+                "plugin.install",
+                name,
+                Value::Null,
+                json!({"version": plugin.manifest.version, "from": path, "changes": changes}),
+            )?;
             println!(
                 "installed {name} {} into {}",
                 plugin.manifest.version,

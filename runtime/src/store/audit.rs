@@ -1,5 +1,6 @@
-//! The audit log: who changed which user, role or API key, when, and from what to what, and
-//! which addresses failed to authenticate to the API. Entries are written in the same
+//! The audit log: who changed which user, role, API key, profile, incident, instance,
+//! list or plugin, when, and from what to what, and which addresses failed to
+//! authenticate to the API. Entries are written in the same
 //! transaction as the change they describe.
 
 use super::Store;
@@ -79,7 +80,32 @@ pub struct AuthFailure {
     pub lockout_secs: Option<u64>,
 }
 
+/// Which audit entries to read; `None` matches anything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub limit: u32,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    /// An action (`profile.update`) or its group (`profile`).
+    pub action: Option<String>,
+    /// Entries at or after this UTC time (`2026-12-01` or `2026-12-01T10:00:00Z`).
+    pub since: Option<String>,
+}
+
 impl Store {
+    /// Records a change made outside the database, such as a plugin installed into the
+    /// plugins folder.
+    pub fn record_audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        before: Value,
+        after: Value,
+    ) -> Result<()> {
+        record(self.conn(), actor, action, target, before, after)
+    }
+
     /// Records a failed authentication (and the lockout it caused, if any).
     pub fn audit_auth_failure(&self, failure: &AuthFailure) -> Result<()> {
         let tx = self.write()?;
@@ -104,11 +130,30 @@ impl Store {
 
     /// The newest `limit` entries, newest first.
     pub fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.search_audit_log(&AuditFilter {
+            limit,
+            ..AuditFilter::default()
+        })
+    }
+
+    /// The newest entries that match `filter`, newest first.
+    pub fn search_audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT id, at, actor, api_key, action, target, before, after
-             FROM audit_log ORDER BY id DESC LIMIT ?1",
+             FROM audit_log
+             WHERE (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR target = ?3)
+               AND (?4 IS NULL OR action = ?4 OR action LIKE ?4 || '.%')
+               AND (?5 IS NULL OR at >= ?5)
+             ORDER BY id DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit], |r| {
+        let params = params![
+            filter.limit,
+            filter.actor,
+            filter.target,
+            filter.action,
+            filter.since
+        ];
+        let rows = stmt.query_map(params, |r| {
             Ok((
                 AuditEntry {
                     id: r.get(0)?,

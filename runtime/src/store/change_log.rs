@@ -1,5 +1,5 @@
-//! Every change to a user profile or an incident goes to the audit log, whichever code
-//! path made it: temporary triggers on each connection write the entry in the same
+//! Every change to a user profile, an incident, an instance or a list goes to the audit
+//! log, whichever code path made it: temporary triggers on each connection write the entry in the same
 //! transaction as the change, with the connection's current actor (`Store::act_as`).
 
 use super::Store;
@@ -39,9 +39,53 @@ pub(super) fn install(conn: &Connection) -> Result<()> {
             VALUES ((SELECT actor FROM temp.audit_actor), 'incident.update', 'incident ' || new.id,
                     json_object('status', old.status, 'owner', old.owner, 'fields', json(old.fields)),
                     json_object('status', new.status, 'owner', new.owner, 'fields', json(new.fields)));
-        END;"
+        END;
+        {instance_triggers}
+        CREATE TEMP TRIGGER audit_list_insert AFTER INSERT ON main.lists BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'list.set', new.name, NULL, json_quote(new.body));
+        END;
+        CREATE TEMP TRIGGER audit_list_update AFTER UPDATE OF body ON main.lists
+        WHEN old.body IS NOT new.body BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'list.set', new.name, json_quote(old.body), json_quote(new.body));
+        END;
+        CREATE TEMP TRIGGER audit_list_delete AFTER DELETE ON main.lists BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'list.delete', old.name, json_quote(old.body), NULL);
+        END;",
+        instance_triggers = instance_triggers(),
     ))?;
     Ok(())
+}
+
+/// An instance as its audit entries show it: the secrets by name only (their values are
+/// sealed, and a re-seal with a new key is no change).
+fn instance_json(row: &str) -> String {
+    format!(
+        "json_object('plugin', {row}.plugin, 'params', json({row}.params), \
+         'secrets', (SELECT json_group_array(key) FROM json_each({row}.secrets)), \
+         'allow_hosts', json({row}.allow_hosts), 'limits', json({row}.limits), 'enabled', {row}.enabled)"
+    )
+}
+
+fn instance_triggers() -> String {
+    let (old, new) = (instance_json("old"), instance_json("new"));
+    format!(
+        "CREATE TEMP TRIGGER audit_instance_insert AFTER INSERT ON main.instances BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'instance.add', new.name, NULL, {new});
+        END;
+        CREATE TEMP TRIGGER audit_instance_update AFTER UPDATE ON main.instances
+        WHEN {old} IS NOT {new} BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'instance.edit', new.name, {old}, {new});
+        END;
+        CREATE TEMP TRIGGER audit_instance_delete AFTER DELETE ON main.instances BEGIN
+            INSERT INTO audit_log (actor, action, target, before, after)
+            VALUES ((SELECT actor FROM temp.audit_actor), 'instance.remove', old.name, {old}, NULL);
+        END;"
+    )
 }
 
 impl Store {

@@ -100,6 +100,27 @@ impl Store {
         Ok(())
     }
 
+    /// Saves a changed instance (its name and plugin stay); false when there is none.
+    pub fn update_instance(&self, instance: &Instance) -> Result<bool> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE instances SET params = ?2, secrets = ?3, allow_hosts = ?4, limits = ?5,
+                     enabled = ?6
+                 WHERE name = ?1",
+                params![
+                    instance.name,
+                    Value::Object(instance.params.clone()).to_string(),
+                    self.stored_secrets(&instance.name, &instance.secrets)?,
+                    serde_json::to_string(&instance.allow_hosts)?,
+                    Value::Object(instance.limits.clone()).to_string(),
+                    instance.enabled,
+                ],
+            )
+            .context("saving the instance")?;
+        Ok(changed > 0)
+    }
+
     /// The instance named `name`, if any.
     pub fn instance(&self, name: &str) -> Result<Option<Instance>> {
         self.conn()

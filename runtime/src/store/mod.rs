@@ -25,7 +25,7 @@ mod sealing_tests;
 pub mod secret_key;
 
 pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
-pub use audit::{Actor, AuditEntry, AuthFailure, ANONYMOUS};
+pub use audit::{Actor, AuditEntry, AuditFilter, AuthFailure, ANONYMOUS};
 pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord, Secret};
 pub use journal::{JournalEntry, RunState, REDACTED};

@@ -1,0 +1,218 @@
+//! The operator's command line without traps: instances edited in place, lists playbooks
+//! read checked when set, and every configuration change in the audit log, filterable.
+
+mod support;
+
+use serde_json::Value;
+use support::{dist, Ilm};
+
+fn hostile(ilm: &Ilm, name: &str) {
+    ilm.ok(&[
+        "instance",
+        "add",
+        name,
+        "--plugin",
+        "hostile",
+        "--param",
+        "url=https://a.example.test",
+        "--secret",
+        "token=first-token",
+    ]);
+}
+
+fn show(ilm: &Ilm, name: &str) -> Value {
+    serde_json::from_str(&ilm.ok(&["instance", "show", name, "--json"])).expect("instance JSON")
+}
+
+fn audit(ilm: &Ilm, filter: &[&str]) -> Vec<Value> {
+    let mut args = vec!["audit", "--json"];
+    args.extend(filter);
+    serde_json::from_str(&ilm.ok(&args)).expect("audit JSON")
+}
+
+fn failure(ilm: &Ilm, args: &[&str]) -> String {
+    let ran = ilm.run(args);
+    assert_eq!(ran.code, 1, "ilm {args:?} should fail: {}", ran.stdout);
+    ran.stderr
+}
+
+#[test]
+fn an_instance_is_edited_in_place_and_what_is_not_given_stays() {
+    let ilm = Ilm::new(dist("test-plugins"));
+    hostile(&ilm, "h");
+    ilm.ok(&[
+        "instance",
+        "edit",
+        "h",
+        "--param",
+        "url=https://b.example.test",
+        "--allow",
+        "https://c.example.test",
+        "--deadline-ms",
+        "1500",
+        "--disable",
+    ]);
+    let edited = show(&ilm, "h");
+    assert_eq!(edited["params"]["url"], "https://b.example.test");
+    assert_eq!(edited["allow_hosts"][0], "https://c.example.test");
+    assert_eq!(edited["limits"]["deadline_ms"], 1500);
+    assert_eq!(edited["enabled"], false);
+    assert_eq!(
+        edited["secrets_set"][0], "token",
+        "the secret stays: {edited}"
+    );
+
+    ilm.ok(&[
+        "instance",
+        "edit",
+        "h",
+        "--unset",
+        "token",
+        "--remove-allow",
+        "https://c.example.test",
+        "--enable",
+    ]);
+    let edited = show(&ilm, "h");
+    assert_eq!(
+        edited["secrets_set"].as_array().map(Vec::len),
+        Some(0),
+        "{edited}"
+    );
+    assert_eq!(
+        edited["allow_hosts"].as_array().map(Vec::len),
+        Some(0),
+        "{edited}"
+    );
+    assert_eq!(edited["enabled"], true);
+    assert_eq!(edited["params"]["url"], "https://b.example.test");
+}
+
+#[test]
+fn a_wrong_edit_says_what_to_fix_and_changes_nothing() {
+    let ilm = Ilm::new(dist("test-plugins"));
+    hostile(&ilm, "h");
+    let before = show(&ilm, "h");
+    let unknown = failure(&ilm, &["instance", "edit", "h", "--param", "colour=blue"]);
+    assert!(unknown.contains("no parameter \"colour\""), "{unknown}");
+    assert!(
+        unknown.contains("url"),
+        "the known parameters are named: {unknown}"
+    );
+    let not_secret = failure(&ilm, &["instance", "edit", "h", "--param", "token=x"]);
+    assert!(not_secret.contains("is a secret parameter"), "{not_secret}");
+    let bad_url = failure(
+        &ilm,
+        &["instance", "edit", "h", "--param", "url=https://u:p@x.test"],
+    );
+    assert!(bad_url.contains("user name or password"), "{bad_url}");
+    let not_there = failure(
+        &ilm,
+        &["instance", "edit", "h", "--remove-allow", "https://z.test"],
+    );
+    assert!(not_there.contains("not an allow-list entry"), "{not_there}");
+    let missing = failure(&ilm, &["instance", "edit", "nope", "--disable"]);
+    assert!(missing.contains("no instance named \"nope\""), "{missing}");
+    assert_eq!(show(&ilm, "h"), before);
+}
+
+#[test]
+fn app_provisioning_settings_with_a_wrong_shape_or_an_unknown_instance_are_refused() {
+    let ilm = Ilm::new(dist("test-plugins"));
+    hostile(&ilm, "h");
+    let set = |body: &str| ilm.run(&["list", "set", "app-provisioning-settings", "--body", body]);
+    let object = set(r#"{"instance_name": "h", "create_user_enabled": true}"#);
+    assert_eq!(object.code, 1);
+    assert!(
+        object.stderr.contains("must be a JSON array"),
+        "{}",
+        object.stderr
+    );
+    let unknown = set(r#"[{"instance_name": "ad", "create_user_enabled": true}]"#);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown
+            .stderr
+            .contains("\"ad\", which does not exist; configured instances: h"),
+        "{}",
+        unknown.stderr
+    );
+    let quoted = set(r#"[{"instance_name": "h", "create_user_enabled": "true"}]"#);
+    assert_eq!(quoted.code, 1);
+    assert!(
+        quoted.stderr.contains("without quotes"),
+        "{}",
+        quoted.stderr
+    );
+    assert_eq!(
+        ilm.run(&["list", "get", "app-provisioning-settings"]).code,
+        1,
+        "nothing was saved"
+    );
+
+    let good = r#"[{"instance_name": "h", "create_user_enabled": true}]"#;
+    assert_eq!(set(good).code, 0);
+    assert_eq!(
+        ilm.ok(&["list", "get", "app-provisioning-settings"]).trim(),
+        good
+    );
+}
+
+#[test]
+fn configuration_changes_are_audited_and_the_log_filters_by_actor_target_action_and_time() {
+    let plugins = tempfile::tempdir().expect("tempdir");
+    let ilm = Ilm::new(plugins.path().to_path_buf());
+    let component = dist("test-plugins").join("hostile.wasm");
+    ilm.ok(&["plugin", "install", component.to_str().expect("utf-8 path")]);
+    hostile(&ilm, "h");
+    ilm.ok(&["instance", "edit", "h", "--secret", "token=second-token"]);
+    ilm.ok(&["instance", "edit", "h", "--disable"]);
+    ilm.ok(&["list", "set", "deactivation-count", "--body", "50"]);
+    ilm.ok(&["list", "set", "deactivation-count", "--body", "51"]);
+    ilm.ok(&["instance", "remove", "h"]);
+
+    let actions: Vec<String> = audit(&ilm, &[])
+        .iter()
+        .rev()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["action"].as_str().unwrap_or("?"),
+                e["target"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "plugin.install hostile",
+            "instance.add h",
+            "instance.edit h",
+            "list.set deactivation-count",
+            "list.set deactivation-count",
+            "instance.remove h",
+        ],
+        "a new secret value under the same name is sealed anew but is no visible change"
+    );
+    let instance = audit(&ilm, &["--action", "instance", "--target", "h"]);
+    assert_eq!(instance.len(), 3);
+    let edit = &instance[1];
+    assert_eq!(edit["actor"], "cli");
+    assert_eq!(edit["before"]["enabled"], 1);
+    assert_eq!(edit["after"]["enabled"], 0);
+    assert_eq!(edit["after"]["secrets"][0], "token");
+    let log = serde_json::to_string(&audit(&ilm, &[])).expect("JSON");
+    assert!(
+        !log.contains("first-token") && !log.contains("second-token"),
+        "{log}"
+    );
+
+    let list = audit(&ilm, &["--action", "list.set"]);
+    assert_eq!(list[0]["before"], "50");
+    assert_eq!(list[0]["after"], "51");
+    assert!(audit(&ilm, &["--actor", "someone-else"]).is_empty());
+    assert!(audit(&ilm, &["--since", "2999-01-01"]).is_empty());
+    assert_eq!(audit(&ilm, &["--since", "2000-01-01"]).len(), 6);
+
+    let table = ilm.ok(&["audit", "--action", "list"]);
+    assert!(table.contains("\"50\" → \"51\""), "{table}");
+}
