@@ -49,8 +49,8 @@ pub struct SettingArgs {
 }
 
 impl SettingArgs {
-    /// Applies these settings over `instance` (empty for a new one). `keep` are parameter
-    /// names the instance already has, which count as given for the required check.
+    /// Applies these settings over `instance` (empty for a new one); the values it already
+    /// has count as given when required parameters are checked.
     pub fn apply(self, manifest: &Manifest, instance: &mut Instance) -> Result<()> {
         let mut given = self.params.clone();
         for (name, value) in self.secrets {
