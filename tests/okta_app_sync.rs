@@ -69,11 +69,17 @@ impl World {
     }
 
     fn run_once(&self) -> String {
+        let ran = self.run_once_exiting(0);
+        ran.stdout
+    }
+
+    /// `ilm run --once`, expecting `code`: 4 when a fetch or an incident failed.
+    fn run_once_exiting(&self, code: i32) -> support::Ran {
         let ran = self
             .ilm
             .run_with(&["run", "--once"], &[("ILM_SMTP", &self.smtp.url())]);
-        assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
-        ran.stdout
+        assert_eq!(ran.code, code, "{}\n{}", ran.stdout, ran.stderr);
+        ran
     }
 
     fn fetch(&self, instance: &str) -> Value {
@@ -272,9 +278,15 @@ fn s42_an_app_add_whose_app_is_no_longer_mapped_fails_with_the_fix_and_calls_no_
         "--arg",
         "configuration=[]",
     ]);
-    w.run_once();
+    let ran = w.run_once_exiting(4);
     let add = &w.incidents_of("IAM - App Add")[0];
     assert_eq!(add["status"], "failed", "{add}");
+    let named = format!("incident {} (", add["id"]);
+    assert!(
+        ran.stderr.contains(&named) && ran.stderr.contains("No instance name was found"),
+        "the run names the failed incident and why: {}",
+        ran.stderr
+    );
     let shown = w.ilm.ok(&["incident", "show", &add["id"].to_string()]);
     assert!(
         shown.contains("No instance name was found")
@@ -495,7 +507,7 @@ fn an_app_add_for_a_deactivated_app_fails_with_what_to_do() {
     let ann = w.person("ann@acme.test", "Engineer");
     w.okta.assign(&w.github_app, &ann);
     w.okta.deactivate_app(&w.github_app);
-    w.run_once();
+    w.run_once_exiting(4);
     let add = &w.incidents_of("IAM - App Add")[0];
     assert_eq!(add["status"], "failed", "{add}");
     let shown = w.ilm.ok(&["incident", "show", &add["id"].to_string()]);
@@ -551,6 +563,17 @@ fn a_refused_token_stops_the_fetch_with_what_to_fix_and_keeps_the_cursor() {
     let ran = w.ilm.run(&["fetch", "okta-revoked"]);
     assert_eq!(ran.code, 1);
     assert!(ran.stderr.contains("token"), "{}", ran.stderr);
+    let ran = w.run_once_exiting(4);
+    assert!(
+        ran.stderr.contains("fetch of okta-revoked failed") && ran.stderr.contains("token"),
+        "the run names the failed fetch: {}",
+        ran.stderr
+    );
+    assert!(
+        !ran.stderr.contains("fetch of okta failed"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]

@@ -25,15 +25,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit codes: 0 success, 1 error, 2 bad usage (clap), 3 the command ran but at least
-/// one vendor result failed.
+/// one vendor result failed, 4 `ilm run --once` finished but a fetch or an incident failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Success,
     VendorFailure,
+    RunFailures,
 }
 
 const EXIT_ERROR: u8 = 1;
 const EXIT_VENDOR_FAILURE: u8 = 3;
+const EXIT_RUN_FAILURES: u8 = 4;
 
 #[derive(Parser)]
 #[command(
@@ -249,6 +251,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::VendorFailure) => ExitCode::from(EXIT_VENDOR_FAILURE),
+        Ok(Outcome::RunFailures) => ExitCode::from(EXIT_RUN_FAILURES),
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(EXIT_ERROR)

@@ -10,7 +10,7 @@ use crate::sources::{self, FetchOptions, Fetched};
 use anyhow::Result;
 use clap::Args;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,8 @@ pub struct RunArgs {
     /// Incidents run at the same time.
     #[arg(long, default_value_t = 2)]
     concurrency: usize,
-    /// Fetch every source instance once, run the incidents until none is pending, and exit.
+    /// Fetch every source instance once, run the incidents until none is pending, and exit:
+    /// 0 when everything succeeded, 4 when a fetch or an incident failed (each is named).
     #[arg(long)]
     once: bool,
 }
@@ -29,10 +30,31 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
     let stop = crate::worker::stop_on_signals()?;
     let mappers_dir = ctx.playbooks_dir.join("mappers");
     if args.once {
-        fetch_due(&services, &mappers_dir, &mut HashMap::new());
+        let failed_before = failed_incident_ids(&services)?;
+        let failed_fetches = fetch_due(&services, &mappers_dir, &mut HashMap::new());
         let summary = crate::worker::run(&services, args.concurrency, true, &stop)?;
         println!("{summary}");
-        return Ok(Outcome::Success);
+        let failed_incidents: Vec<_> = services
+            .open_store()?
+            .failed_incidents()?
+            .into_iter()
+            .filter(|(id, _, _)| !failed_before.contains(id))
+            .collect();
+        for (instance, error) in &failed_fetches {
+            eprintln!("fetch of {instance} failed: {error}");
+        }
+        for (id, name, error) in &failed_incidents {
+            eprintln!("incident {id} ({name}) failed: {error}");
+        }
+        if failed_fetches.is_empty() && failed_incidents.is_empty() {
+            return Ok(Outcome::Success);
+        }
+        eprintln!(
+            "{} fetch(es) and {} incident(s) failed; fix the cause, then `ilm incident run ID` re-runs an incident",
+            failed_fetches.len(),
+            failed_incidents.len()
+        );
+        return Ok(Outcome::RunFailures);
     }
     let worker = {
         let (services, stop) = (services.clone(), stop.clone());
@@ -54,22 +76,32 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+fn failed_incident_ids(services: &Services) -> Result<HashSet<i64>> {
+    let failed = services.open_store()?.failed_incidents()?;
+    Ok(failed.into_iter().map(|(id, _, _)| id).collect())
+}
+
 /// Fetches every enabled source instance whose interval has passed. A failed fetch is
-/// logged and retried on the next interval; it never stops the runtime.
+/// logged and retried on the next interval; it never stops the runtime. Returns the
+/// failures: instance and error.
 fn fetch_due(
     services: &Services,
     mappers_dir: &std::path::Path,
     last_fetch: &mut HashMap<String, Instant>,
-) {
-    if let Err(err) = try_fetch_due(services, mappers_dir, last_fetch) {
+) -> Vec<(String, String)> {
+    let mut failures = Vec::new();
+    if let Err(err) = try_fetch_due(services, mappers_dir, last_fetch, &mut failures) {
         tracing::error!("fetching: {err:#}");
+        failures.push(("the source instances".to_owned(), format!("{err:#}")));
     }
+    failures
 }
 
 fn try_fetch_due(
     services: &Services,
     mappers_dir: &std::path::Path,
     last_fetch: &mut HashMap<String, Instant>,
+    failures: &mut Vec<(String, String)>,
 ) -> Result<()> {
     let store = services.open_store()?;
     let integrations = Integrations {
@@ -126,10 +158,14 @@ fn try_fetch_due(
                 );
                 if let Some(error) = &s.error {
                     tracing::error!(instance = record.name, "fetch stopped early: {error}");
+                    failures.push((record.name.clone(), format!("stopped early: {error}")));
                 }
             }
             Ok(Fetched::ReportPlan(_) | Fetched::EventPlan(_)) => {}
-            Err(err) => tracing::error!(instance = record.name, "fetch failed: {err:#}"),
+            Err(err) => {
+                tracing::error!(instance = record.name, "fetch failed: {err:#}");
+                failures.push((record.name.clone(), format!("{err:#}")));
+            }
         }
     }
     Ok(())

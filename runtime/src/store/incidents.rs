@@ -133,6 +133,15 @@ impl Store {
             .transpose()
     }
 
+    /// Every failed incident: id, name and the error it failed with, oldest first.
+    pub fn failed_incidents(&self) -> Result<Vec<(i64, String, String)>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT id, name, coalesce(error, '') FROM incidents WHERE status = 'failed' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// One page of the incidents matching `filter`, newest first.
     pub fn search_incidents(
         &self,
