@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{dist, Ilm};
+use support::{dist, Ilm, ReportServer};
 
 fn hostile(ilm: &Ilm, name: &str) {
     ilm.ok(&[
@@ -215,4 +215,38 @@ fn configuration_changes_are_audited_and_the_log_filters_by_actor_target_action_
 
     let table = ilm.ok(&["audit", "--action", "list"]);
     assert!(table.contains("\"50\" → \"51\""), "{table}");
+}
+
+#[test]
+fn a_server_with_a_private_ca_gets_an_error_naming_ca_file_and_an_edit_fixes_it() {
+    let report = ReportServer::start("isu", "pw");
+    let ilm = Ilm::new(dist("plugins"));
+    let url = format!("url={}", report.url());
+    ilm.ok(&[
+        "instance",
+        "add",
+        "hr",
+        "--plugin",
+        "workday",
+        "--param",
+        &url,
+        "--secret",
+        "username=isu",
+        "--secret",
+        "password=pw",
+    ]);
+    let untrusted = failure(&ilm, &["fetch", "hr", "--dry-run"]);
+    assert!(
+        untrusted.contains("--ca-file") && untrusted.contains("ilm instance edit"),
+        "{untrusted}"
+    );
+    let ca = report.ca.path("ca.pem");
+    ilm.ok(&[
+        "instance",
+        "edit",
+        "hr",
+        "--ca-file",
+        ca.to_str().expect("utf-8 path"),
+    ]);
+    ilm.ok(&["fetch", "hr", "--dry-run"]);
 }

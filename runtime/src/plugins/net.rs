@@ -235,11 +235,12 @@ impl NetPolicy {
             builder = builder.body(body);
         }
         let response = builder.send().map_err(|e| {
+            let cause = error_chain(&e);
             NetError::Failed(format!(
-                "{} {}: {}",
+                "{} {}: {cause}{}",
                 req.method,
                 origin(&url),
-                error_chain(&e)
+                tls_hint(&cause)
             ))
         })?;
         let status = response.status().as_u16();
@@ -294,6 +295,17 @@ fn origin(url: &Url) -> String {
 }
 
 /// An error with its causes, `: `-separated.
+/// What to do about a certificate the client does not trust: most often a server whose
+/// certificate comes from the organisation's own CA.
+fn tls_hint(cause: &str) -> &'static str {
+    if cause.contains("UnknownIssuer") || cause.contains("unknown issuer") {
+        "; the server's certificate is not signed by a CA this host trusts: if it comes from \
+         your organisation's own CA, give it with `ilm instance edit INSTANCE --ca-file ca.pem`"
+    } else {
+        ""
+    }
+}
+
 pub(super) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
