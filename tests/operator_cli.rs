@@ -250,3 +250,104 @@ fn a_server_with_a_private_ca_gets_an_error_naming_ca_file_and_an_edit_fixes_it(
     ]);
     ilm.ok(&["fetch", "hr", "--dry-run"]);
 }
+
+/// A playbooks folder where "Ask" waits on a question and "Fail" fails, with the shipped
+/// Workday map.
+fn asking_playbooks(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("mappers")).expect("mappers folder");
+    std::fs::copy(
+        support::repo_root().join("playbooks/mappers/workday-incoming.toml"),
+        dir.join("mappers/workday-incoming.toml"),
+    )
+    .expect("copying the Workday map");
+    std::fs::write(dir.join("ask.rhai"), r#"ask("Go ahead?", ["Yes", "No"]);"#).expect("playbook");
+    std::fs::write(dir.join("fail.rhai"), r#"fail("the app is down");"#).expect("playbook");
+    std::fs::write(
+        dir.join("config.toml"),
+        "[types]\n\"Ask\" = \"ask\"\n\"Fail\" = \"fail\"\n",
+    )
+    .expect("config");
+}
+
+fn status(ilm: &Ilm) -> Value {
+    serde_json::from_str(&ilm.ok(&["status", "--json"])).expect("status JSON")
+}
+
+#[test]
+fn status_shows_each_fetch_the_incidents_and_what_needs_a_person() {
+    let report = ReportServer::start("isu", "pw");
+    let books = tempfile::tempdir().expect("tempdir");
+    asking_playbooks(books.path());
+    let mut ilm = Ilm::new(dist("plugins"));
+    ilm.playbooks_dir = books.path().to_owned();
+    let url = format!("url={}", report.url());
+    let ca = report.ca.path("ca.pem");
+    ilm.ok(&[
+        "instance",
+        "add",
+        "hr",
+        "--plugin",
+        "workday",
+        "--param",
+        &url,
+        "--secret",
+        "username=isu",
+        "--secret",
+        "password=wrong",
+        "--ca-file",
+        ca.to_str().expect("utf-8 path"),
+        "--param",
+        "fetch_interval_minutes=30",
+    ]);
+    let never = status(&ilm);
+    assert_eq!(never["instances"][0]["source"], "report");
+    assert!(never["instances"][0]["fetch"].is_null(), "{never}");
+
+    assert_eq!(ilm.run(&["fetch", "hr"]).code, 1);
+    assert_eq!(ilm.run(&["fetch", "hr"]).code, 1);
+    let failing = status(&ilm);
+    let fetch = &failing["instances"][0]["fetch"];
+    assert_eq!(fetch["failures"], 2, "{failing}");
+    assert!(
+        fetch["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("401")),
+        "{failing}"
+    );
+    assert_eq!(failing["needs_a_person"][0]["instance"], "hr");
+
+    ilm.ok(&["instance", "edit", "hr", "--secret", "password=pw"]);
+    ilm.ok(&["fetch", "hr"]);
+    for kind in ["Ask", "Fail"] {
+        let fields = format!(r#"{{"email": "{}@acme.test"}}"#, kind.to_lowercase());
+        ilm.ok(&["incident", "create", "--type", kind, "--fields", &fields]);
+    }
+    assert_eq!(
+        ilm.run(&["run", "--once"]).code,
+        4,
+        "the failed incident fails the run"
+    );
+    let now = status(&ilm);
+    let hr = &now["instances"][0];
+    assert_eq!(hr["fetch"]["failures"], 0, "{now}");
+    assert!(hr["fetch"]["last_error"].is_null(), "{now}");
+    let (last, next) = (
+        hr["fetch"]["last_at"].as_str().expect("last_at"),
+        hr["next_fetch_at"].as_str().expect("next_fetch_at"),
+    );
+    assert!(
+        next > last,
+        "the next fetch is an interval after the last: {last} {next}"
+    );
+    assert_eq!(now["incidents"]["waiting"], 1);
+    assert_eq!(now["incidents"]["failed"], 1);
+    let people = now["needs_a_person"].as_array().expect("needs_a_person");
+    assert_eq!(people.len(), 2, "{now}");
+    assert_eq!(people[0]["question"], "Go ahead?");
+    assert_eq!(people[0]["answers"][1], "No");
+    assert_eq!(people[1]["failed"], "the app is down");
+
+    let table = ilm.ok(&["status"]);
+    assert!(table.contains("asks \"Go ahead?\""), "{table}");
+    assert!(table.contains("waiting 1, failed 1"), "{table}");
+}

@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
         approve_orphans: args.approve_orphans,
         today,
     };
-    let outcome = sources::fetch(&integrations, &args.instance, &options)?;
+    let outcome = fetch_and_record(&integrations, &args.instance, &options)?;
     if args.json {
         println!("{}", output::json(&outcome)?);
     } else {
@@ -70,6 +70,32 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
         ),
         None => Ok(Outcome::Success),
     }
+}
+
+/// Fetches `instance` and, unless it is a dry run, records how it went for `ilm status`.
+pub fn fetch_and_record(
+    integrations: &Integrations<'_>,
+    instance: &str,
+    options: &FetchOptions<'_>,
+) -> Result<Fetched> {
+    let outcome = sources::fetch(integrations, instance, options);
+    if options.dry_run {
+        return outcome;
+    }
+    let store = integrations.store;
+    let recorded = match &outcome {
+        Ok(fetched) => match fetched.error() {
+            Some(error) => store.record_fetch_failure(instance, &format!("stopped early: {error}")),
+            None => serde_json::to_value(fetched)
+                .map_err(anyhow::Error::from)
+                .and_then(|summary| store.record_fetch_success(instance, &summary)),
+        },
+        Err(err) => store.record_fetch_failure(instance, &format!("{err:#}")),
+    };
+    if let Err(err) = recorded {
+        tracing::warn!(instance, "the fetch's status was not recorded: {err:#}");
+    }
+    outcome
 }
 
 /// Today's date (UTC) as the store sees it.

@@ -17,6 +17,7 @@ mod profile;
 mod run;
 mod serve;
 mod sigpipe;
+mod status;
 mod transform;
 
 use anyhow::Result;
@@ -121,6 +122,9 @@ enum Command {
     /// instances, lists and plugins, and failed API sign-ins. Filter with --actor,
     /// --target, --action and --since.
     Audit(audit::AuditArgs),
+    /// The runtime at a glance: each instance's last and next fetch and last error, the
+    /// incidents by status, and what needs a person (questions, failures, held fetches).
+    Status(status::StatusArgs),
     /// Serve the XSOAR-compatible REST API over HTTPS.
     Serve(serve::ServeArgs),
     /// Incidents: create, inspect, run their playbooks, answer their questions.
@@ -240,6 +244,7 @@ pub fn main() -> ExitCode {
         Command::Apikey(cmd) => apikey::run(&ctx, cmd),
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Serve(args) => serve::run(&ctx, args),
+        Command::Status(args) => status::run(&ctx, args),
         Command::Incident(cmd) => incident::run(&ctx, cmd),
         Command::Profile(cmd) => profile::run(&ctx, cmd),
         Command::List(cmd) => list::run(&ctx, cmd),

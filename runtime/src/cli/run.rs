@@ -2,11 +2,11 @@
 //! logs) on its interval and runs the worker. SIGTERM or SIGINT stops fetching; incidents in flight finish (or
 //! resume from their journal on the next start).
 
-use super::fetch::today;
+use super::fetch::{fetch_and_record, today};
 use super::{Context, Outcome};
 use crate::integrations::Integrations;
 use crate::playbooks::Services;
-use crate::sources::{self, FetchOptions, Fetched};
+use crate::sources::{FetchOptions, Fetched};
 use anyhow::Result;
 use clap::Args;
 use serde_json::Value;
@@ -117,11 +117,7 @@ fn try_fetch_due(
         if !is_source {
             continue;
         }
-        let minutes = integrations
-            .params(&record.name)?
-            .get("fetch_interval_minutes")
-            .and_then(Value::as_u64)
-            .unwrap_or(60);
+        let minutes = fetch_interval_minutes(&integrations, &record.name)?;
         if last_fetch
             .get(&record.name)
             .is_some_and(|at| at.elapsed() < Duration::from_secs(minutes * 60))
@@ -135,7 +131,7 @@ fn try_fetch_due(
             approve_orphans: false,
             today: today(&store)?,
         };
-        match sources::fetch(&integrations, &record.name, &options) {
+        match fetch_and_record(&integrations, &record.name, &options) {
             Ok(Fetched::Report(s)) => tracing::info!(
                 instance = record.name,
                 rows = s.rows,
@@ -169,4 +165,16 @@ fn try_fetch_due(
         }
     }
     Ok(())
+}
+
+/// How often `ilm run` fetches the instance: its `fetch_interval_minutes`, or hourly.
+pub(super) fn fetch_interval_minutes(
+    integrations: &Integrations<'_>,
+    instance: &str,
+) -> Result<u64> {
+    Ok(integrations
+        .params(instance)?
+        .get("fetch_interval_minutes")
+        .and_then(Value::as_u64)
+        .unwrap_or(60))
 }

@@ -133,6 +133,15 @@ impl Store {
             .transpose()
     }
 
+    /// How many incidents there are in each status.
+    pub fn incident_counts(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT status, count(*) FROM incidents GROUP BY status")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Every failed incident: id, name and the error it failed with, oldest first.
     pub fn failed_incidents(&self) -> Result<Vec<(i64, String, String)>> {
         let mut stmt = self.conn().prepare(

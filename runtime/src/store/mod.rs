@@ -8,6 +8,7 @@ mod api_keys;
 mod audit;
 mod change_log;
 mod fetch_state;
+mod fetch_status;
 pub mod files;
 mod incidents;
 mod instances;
@@ -26,6 +27,7 @@ pub mod secret_key;
 
 pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
 pub use audit::{Actor, AuditEntry, AuditFilter, AuthFailure, ANONYMOUS};
+pub use fetch_status::FetchStatus;
 pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord, Secret};
 pub use journal::{JournalEntry, RunState, REDACTED};
@@ -174,6 +176,15 @@ const MIGRATIONS: &[&str] = &[
         id         INTEGER PRIMARY KEY CHECK (id = 1),
         key_id     TEXT NOT NULL,
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );",
+    // 8: how each source instance's last fetch went, for `ilm status`.
+    "CREATE TABLE fetch_status (
+        instance   TEXT PRIMARY KEY REFERENCES instances(name) ON DELETE CASCADE,
+        last_at    TEXT NOT NULL,
+        last_ok_at TEXT,
+        last_error TEXT,                -- NULL when the last fetch worked
+        failures   INTEGER NOT NULL,    -- failed fetches in a row
+        summary    TEXT NOT NULL        -- JSON: what the last fetch that worked did
     );",
 ];
 
