@@ -189,3 +189,68 @@ fn sigterm_stops_the_runtime_and_the_next_start_finishes_every_hire_once() {
         .collect();
     assert_eq!(provisioned.len(), 6, "{listed}");
 }
+
+fn resync(w: &World, email: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["profile", "resync", email, "--json"];
+    args.extend(extra);
+    serde_json::from_str(&w.ilm.ok(&args)).expect("resync JSON")
+}
+
+fn run_incident(w: &World, filed: &Value) {
+    let id = filed["id"].to_string();
+    let ran = w
+        .ilm
+        .run_with(&["incident", "run", &id], &[("ILM_SMTP", &w.smtp.url())]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+}
+
+#[test]
+fn a_resync_files_the_flow_the_profile_calls_for_and_brings_the_app_in_line() {
+    let w = world();
+    w.report
+        .set_rows(&json!([row("1", "ann@acme.test", "Engineer", "Active")]));
+    assert!(w.run_once().contains("closed 1, waiting 0, failed 0"));
+
+    // Someone fixed the title the mapper got wrong; the app still has the old one.
+    w.ilm.ok(&[
+        "profile",
+        "set",
+        "ann@acme.test",
+        "--fields",
+        r#"{"title": "Principal Engineer"}"#,
+    ]);
+    let update = resync(&w, "ann@acme.test", &[]);
+    assert_eq!(update["type"], "IAM - Update User");
+    run_incident(&w, &update);
+    assert_eq!(
+        w.title_of("ann@acme.test"),
+        Some(json!("Principal Engineer"))
+    );
+
+    // A leaver whose app account was left behind: the resync terminates it.
+    w.ilm.ok(&[
+        "profile",
+        "set",
+        "ann@acme.test",
+        "--fields",
+        r#"{"active": false}"#,
+    ]);
+    let leave = resync(&w, "ann@acme.test", &[]);
+    assert_eq!(leave["type"], "IAM - Terminate User");
+    run_incident(&w, &leave);
+    assert_eq!(
+        w.title_of("ann@acme.test"),
+        None,
+        "GitHub removed the leaver"
+    );
+
+    let forced = resync(&w, "ann@acme.test", &["--flow", "rehire"]);
+    assert_eq!(forced["type"], "IAM - Rehire User");
+    let unknown = w.ilm.run(&["profile", "resync", "nobody@acme.test"]);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("no user profile nobody@acme.test"),
+        "{}",
+        unknown.stderr
+    );
+}

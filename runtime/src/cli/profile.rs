@@ -1,10 +1,14 @@
-//! `ilm profile list|show|set|delete`: the stored user profiles.
+//! `ilm profile list|show|set|delete|resync`: the stored user profiles.
 
 use super::{output, Context, Outcome};
-use crate::store::{PageRequest, ProfileFilter, Refusal};
+use crate::fetch::{incident_fields, Event, IncidentType};
+use crate::store::{NewIncident, PageRequest, ProfileFilter, Refusal};
 use anyhow::{bail, Context as _, Result};
-use clap::Subcommand;
-use serde_json::Value;
+use clap::{Subcommand, ValueEnum};
+use serde_json::{json, Map, Value};
+
+/// The `sourceinstance` of a resync's incident: no source read anything.
+const RESYNC_SOURCE: &str = "ilm profile resync";
 
 #[derive(Subcommand)]
 pub enum ProfileCommand {
@@ -36,6 +40,38 @@ pub enum ProfileCommand {
     },
     /// Delete a profile.
     Delete { email: String },
+    /// Bring a person's accounts in line with their stored profile again (after fixing a
+    /// setting, a mapper or an app): files the incident of the right flow, which `ilm run`
+    /// (or `ilm incident run ID`) runs. Someone active gets Update User, a leaver
+    /// (`active` false) Terminate User; --flow picks another.
+    Resync {
+        email: String,
+        /// The flow to run instead of the one the profile calls for.
+        #[arg(long, value_enum)]
+        flow: Option<Flow>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The flows a resync can file.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Flow {
+    NewHire,
+    Update,
+    Terminate,
+    Rehire,
+}
+
+impl From<Flow> for IncidentType {
+    fn from(flow: Flow) -> Self {
+        match flow {
+            Flow::NewHire => IncidentType::NewHire,
+            Flow::Update => IncidentType::UpdateUser,
+            Flow::Terminate => IncidentType::TerminateUser,
+            Flow::Rehire => IncidentType::RehireUser,
+        }
+    }
 }
 
 pub fn run(ctx: &Context, cmd: ProfileCommand) -> Result<Outcome> {
@@ -121,6 +157,39 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> Result<Outcome> {
             println!("saved profile {email}");
             Ok(Outcome::Success)
         }
+        ProfileCommand::Resync { email, flow, json } => {
+            let profile = store.profile(&email)?.ok_or_else(|| {
+                Refusal::NotFound(format!(
+                    "no user profile {email}; `ilm profile list --email {email}` finds similar ones"
+                ))
+            })?;
+            let kind = flow.map_or_else(|| flow_for(&profile.fields), IncidentType::from);
+            let event = Event::new(
+                kind,
+                format!("Resync of {} requested at the command line.", profile.email),
+                Map::new(),
+                profile.fields,
+                Vec::new(),
+            );
+            let fields = incident_fields(&event, RESYNC_SOURCE);
+            let id = store.insert_incident(&NewIncident {
+                kind: kind.name(),
+                name: &event.name,
+                fields: &fields,
+            })?;
+            if json {
+                println!(
+                    "{}",
+                    output::json(&json!({"id": id, "type": kind.name(), "email": event.name}))?
+                );
+            } else {
+                println!(
+                    "created incident {id} ({kind}) for {}; `ilm run` runs it, or `ilm incident run {id}` now",
+                    event.name
+                );
+            }
+            Ok(Outcome::Success)
+        }
         ProfileCommand::Delete { email } => {
             if !store.delete_profile(&email)? {
                 bail!(Refusal::NotFound(format!("no user profile {email}")));
@@ -128,5 +197,15 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> Result<Outcome> {
             println!("deleted profile {email}");
             Ok(Outcome::Success)
         }
+    }
+}
+
+/// The flow that brings a person's accounts in line with the profile: a leaver's accounts
+/// stay disabled, everyone else's are updated.
+fn flow_for(fields: &Map<String, Value>) -> IncidentType {
+    if fields.get("active") == Some(&Value::Bool(false)) {
+        IncidentType::TerminateUser
+    } else {
+        IncidentType::UpdateUser
     }
 }
