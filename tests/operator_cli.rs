@@ -351,3 +351,63 @@ fn status_shows_each_fetch_the_incidents_and_what_needs_a_person() {
     assert!(table.contains("asks \"Go ahead?\""), "{table}");
     assert!(table.contains("waiting 1, failed 1"), "{table}");
 }
+
+/// `ilm` run from `cwd` (outside the repository) with no playbooks folder given.
+fn ilm_outside(data_dir: &std::path::Path, cwd: &std::path::Path, args: &[&str]) -> support::Ran {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ilm"))
+        .args(args)
+        .current_dir(cwd)
+        .env("ILM_HOME", data_dir)
+        .env_remove("ILM_PLAYBOOKS_DIR")
+        .env_remove("ILM_PLUGINS_DIR")
+        .env_remove("ILM_LOG")
+        .output()
+        .expect("running ilm");
+    support::Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn init_gives_a_data_directory_its_own_playbooks_and_never_overwrites_an_edited_one() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let data = elsewhere.path().join("ilm-data");
+    let needs_playbooks = ["playbook", "list"];
+    let before = ilm_outside(&data, elsewhere.path(), &needs_playbooks);
+    assert_eq!(before.code, 1);
+    assert!(
+        before.stderr.contains("`ilm init` creates one"),
+        "{}",
+        before.stderr
+    );
+
+    let init = ilm_outside(&data, elsewhere.path(), &["init", "--json"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let made: Value = serde_json::from_str(&init.stdout).expect("init JSON");
+    let written = made["playbooks"]["written"].as_array().expect("written");
+    assert!(written.iter().any(|p| p == "iam-sync-user.rhai"), "{made}");
+    assert!(data.join("secret.key").is_file(), "the key is made at init");
+    let listed = ilm_outside(&data, elsewhere.path(), &needs_playbooks);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert!(
+        listed.stdout.contains("IAM - New Hire"),
+        "{}",
+        listed.stdout
+    );
+
+    let transformer = data.join("playbooks/transformers/ou-mapping.rhai");
+    std::fs::write(&transformer, "// ours\n").expect("editing");
+    let again = ilm_outside(&data, elsewhere.path(), &["init", "--json"]);
+    let again: Value = serde_json::from_str(&again.stdout).expect("init JSON");
+    assert_eq!(
+        again["playbooks"]["kept"],
+        serde_json::json!(["transformers/ou-mapping.rhai"])
+    );
+    assert_eq!(again["playbooks"]["written"], serde_json::json!([]));
+    assert_eq!(
+        std::fs::read_to_string(&transformer).expect("reading"),
+        "// ours\n"
+    );
+}

@@ -11,6 +11,7 @@ pub mod mappers;
 pub mod playbooks;
 pub mod plugins;
 pub mod scripting;
+pub mod shipped;
 pub mod sources;
 pub mod store;
 #[cfg(test)]

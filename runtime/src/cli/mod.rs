@@ -6,6 +6,7 @@ mod audit;
 mod command;
 mod fetch;
 mod incident;
+mod init;
 mod instance;
 mod instance_args;
 mod list;
@@ -55,13 +56,10 @@ pub struct Cli {
     plugins_dir: Option<PathBuf>,
 
     /// Folder of playbooks, mappers (`mappers/`) and transformers (`transformers/`).
-    #[arg(
-        long,
-        global = true,
-        env = "ILM_PLAYBOOKS_DIR",
-        default_value = "playbooks"
-    )]
-    playbooks_dir: PathBuf,
+    /// Defaults to `<data-dir>/playbooks` (made by `ilm init`), or else `./playbooks` when
+    /// run in a checkout of the runtime.
+    #[arg(long, global = true, env = "ILM_PLAYBOOKS_DIR")]
+    playbooks_dir: Option<PathBuf>,
 
     /// The SMTP server playbooks send mail through: smtp://host:port (plain),
     /// smtp://host:port?tls=required (STARTTLS) or smtps://host:port.
@@ -101,6 +99,9 @@ enum Command {
     /// List, inspect and install integration plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Set up a data directory: its database and secret key, and its own copy of the
+    /// shipped playbooks, mappers and transformers (edited files are never overwritten).
+    Init(init::InitArgs),
     /// Configure integration instances (a plugin plus its parameters and secrets).
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
@@ -179,12 +180,25 @@ impl Context {
     }
 
     pub fn playbook_config(&self) -> Result<crate::playbooks::PlaybookConfig> {
+        self.check_playbooks_dir()?;
         crate::playbooks::PlaybookConfig::load(&self.playbooks_dir)
+    }
+
+    fn check_playbooks_dir(&self) -> Result<()> {
+        if !self.playbooks_dir.is_dir() {
+            anyhow::bail!(
+                "there is no playbooks folder at {}: `ilm init` creates one with the shipped \
+                 playbooks, mappers and transformers, or give --playbooks-dir",
+                self.playbooks_dir.display()
+            );
+        }
+        Ok(())
     }
 
     /// Everything playbook runs need, for this process.
     pub fn services(&self) -> Result<std::sync::Arc<crate::playbooks::Services>> {
         self.store()?; // creates the data directory and brings the schema up to date
+        self.check_playbooks_dir()?;
         let mailer = self
             .smtp
             .as_deref()
@@ -229,12 +243,15 @@ pub fn main() -> ExitCode {
         plugins_dir: cli
             .plugins_dir
             .unwrap_or_else(|| cli.data_dir.join("plugins")),
+        playbooks_dir: cli
+            .playbooks_dir
+            .unwrap_or_else(|| default_playbooks_dir(&cli.data_dir)),
         data_dir: cli.data_dir,
-        playbooks_dir: cli.playbooks_dir,
         smtp: cli.smtp,
         mail_from: cli.mail_from,
     };
     let result = match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
         Command::Plugin(cmd) => plugin::run(&ctx, cmd),
         Command::Instance(cmd) => instance::run(&ctx, cmd),
         Command::Iam(args) => command::run(&ctx, args),
@@ -262,6 +279,17 @@ pub fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// The data directory's own playbooks when `ilm init` made them, else those of a checkout
+/// the command runs in, else the data directory's (which `ilm init` makes).
+fn default_playbooks_dir(data_dir: &std::path::Path) -> PathBuf {
+    let own = data_dir.join("playbooks");
+    let checkout = PathBuf::from("playbooks");
+    if !own.is_dir() && checkout.join("config.toml").is_file() {
+        return checkout;
+    }
+    own
 }
 
 fn init_logging(format: LogFormat, filter: &str) {

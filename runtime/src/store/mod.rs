@@ -248,6 +248,12 @@ impl Store {
         Ok(store)
     }
 
+    /// Makes sure the secret key exists (creating the key file on a new database) and
+    /// opens this database's secrets.
+    pub fn secret_key_ready(&self) -> Result<()> {
+        self.cipher().map(|_| ())
+    }
+
     /// The cipher of this database's secret key, unlocked at first use.
     fn cipher(&self) -> Result<&Cipher> {
         if let Some(cipher) = self.cipher.get() {
