@@ -397,6 +397,17 @@ fn init_gives_a_data_directory_its_own_playbooks_and_never_overwrites_an_edited_
         listed.stdout
     );
 
+    // In a checkout too, init makes the data directory's own copy, which is then used.
+    let in_checkout = tempfile::tempdir().expect("tempdir");
+    let repo = support::repo_root();
+    let init = ilm_outside(in_checkout.path(), &repo, &["init", "--json"]);
+    let made: Value = serde_json::from_str(&init.stdout).expect("init JSON");
+    assert_eq!(
+        made["playbooks_dir"],
+        in_checkout.path().join("playbooks").display().to_string()
+    );
+    assert!(in_checkout.path().join("playbooks/config.toml").is_file());
+
     let transformer = data.join("playbooks/transformers/ou-mapping.rhai");
     std::fs::write(&transformer, "// ours\n").expect("editing");
     let again = ilm_outside(&data, elsewhere.path(), &["init", "--json"]);

@@ -243,9 +243,12 @@ pub fn main() -> ExitCode {
         plugins_dir: cli
             .plugins_dir
             .unwrap_or_else(|| cli.data_dir.join("plugins")),
-        playbooks_dir: cli
-            .playbooks_dir
-            .unwrap_or_else(|| default_playbooks_dir(&cli.data_dir)),
+        playbooks_dir: match (cli.playbooks_dir, &cli.command) {
+            (Some(dir), _) => dir,
+            // `ilm init` makes the data directory's own, even in a checkout.
+            (None, Command::Init(_)) => cli.data_dir.join("playbooks"),
+            (None, _) => default_playbooks_dir(&cli.data_dir),
+        },
         data_dir: cli.data_dir,
         smtp: cli.smtp,
         mail_from: cli.mail_from,
