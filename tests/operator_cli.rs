@@ -169,6 +169,8 @@ fn configuration_changes_are_audited_and_the_log_filters_by_actor_target_action_
     ilm.ok(&["list", "set", "deactivation-count", "--body", "50"]);
     ilm.ok(&["list", "set", "deactivation-count", "--body", "51"]);
     ilm.ok(&["instance", "remove", "h"]);
+    let names: Value = serde_json::from_str(&ilm.ok(&["list", "names", "--json"])).expect("JSON");
+    assert_eq!(names, serde_json::json!(["deactivation-count"]));
 
     let actions: Vec<String> = audit(&ilm, &[])
         .iter()
@@ -389,12 +391,18 @@ fn init_gives_a_data_directory_its_own_playbooks_and_never_overwrites_an_edited_
     let written = made["playbooks"]["written"].as_array().expect("written");
     assert!(written.iter().any(|p| p == "iam-sync-user.rhai"), "{made}");
     assert!(data.join("secret.key").is_file(), "the key is made at init");
-    let listed = ilm_outside(&data, elsewhere.path(), &needs_playbooks);
+    let listed = ilm_outside(&data, elsewhere.path(), &["playbook", "list", "--json"]);
     assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let listed: Value = serde_json::from_str(&listed.stdout).expect("playbook list JSON");
+    let sync = listed
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["playbook"] == "iam-sync-user"))
+        .expect("iam-sync-user is listed");
     assert!(
-        listed.stdout.contains("IAM - New Hire"),
-        "{}",
-        listed.stdout
+        sync["incident_types"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == "IAM - New Hire")),
+        "{sync}"
     );
 
     // In a checkout too, init makes the data directory's own copy, which is then used.

@@ -20,7 +20,10 @@ pub enum ListCommand {
         file: Option<PathBuf>,
     },
     /// The names of all lists.
-    Names,
+    Names {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(ctx: &Context, cmd: ListCommand) -> Result<Outcome> {
@@ -44,7 +47,10 @@ pub fn run(ctx: &Context, cmd: ListCommand) -> Result<Outcome> {
             store.set_list(&name, &body)?;
             println!("saved list {name}");
         }
-        ListCommand::Names => println!("{}", store.list_names()?.join("\n")),
+        ListCommand::Names { json: true } => {
+            println!("{}", super::output::json(&store.list_names()?)?)
+        }
+        ListCommand::Names { json: false } => println!("{}", store.list_names()?.join("\n")),
     }
     Ok(Outcome::Success)
 }

@@ -4,12 +4,15 @@ use super::{output, Context, Outcome};
 use crate::store::NewIncident;
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 #[derive(Subcommand)]
 pub enum PlaybookCommand {
     /// List the playbooks and the incident types that run them.
-    List,
+    List {
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a playbook on a new ad-hoc incident with the given fields.
     Run {
         name: String,
@@ -31,19 +34,35 @@ pub struct WorkerArgs {
 
 pub fn run(ctx: &Context, cmd: PlaybookCommand) -> Result<Outcome> {
     match cmd {
-        PlaybookCommand::List => {
+        PlaybookCommand::List { json } => {
             let config = ctx.playbook_config()?;
             let services = ctx.services()?;
-            let rows = services.playbooks.names()?.into_iter().map(|name| {
-                let types: Vec<&str> = config
-                    .types
+            let playbooks: Vec<(String, Vec<&str>)> = services
+                .playbooks
+                .names()?
+                .into_iter()
+                .map(|name| {
+                    let types = config
+                        .types
+                        .iter()
+                        .filter(|(_, p)| **p == name)
+                        .map(|(t, _)| t.as_str())
+                        .collect();
+                    (name, types)
+                })
+                .collect();
+            if json {
+                let listed: Vec<Value> = playbooks
                     .iter()
-                    .filter(|(_, p)| **p == name)
-                    .map(|(t, _)| t.as_str())
+                    .map(|(name, types)| json!({"playbook": name, "incident_types": types}))
                     .collect();
-                vec![name, types.join(", ")]
-            });
-            println!("{}", output::table(&["playbook", "incident types"], rows));
+                println!("{}", output::json(&listed)?);
+            } else {
+                let rows = playbooks
+                    .into_iter()
+                    .map(|(name, types)| vec![name, types.join(", ")]);
+                println!("{}", output::table(&["playbook", "incident types"], rows));
+            }
             Ok(Outcome::Success)
         }
         PlaybookCommand::Run { name, fields } => {
