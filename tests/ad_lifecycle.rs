@@ -3,7 +3,8 @@
 //! right OU with a generated password mailed to the manager and IT (aiosmtpd), activate it
 //! on the hire date, move it when the department changes, disable it on termination and
 //! bring it back on rehire — checked in Samba AD with real LDAP binds as the user, and in
-//! the profile's adaccountstatus (spec §7).
+//! the profile's adaccountstatus. The hire and its activation are also killed after each
+//! of their journaled calls in turn, and end the same.
 
 mod support;
 
@@ -62,6 +63,44 @@ impl World {
         ran.stdout
     }
 
+    /// Fetches the report and returns the one incident the fetch filed.
+    fn fetch_one(&self) -> String {
+        self.ilm.ok(&["fetch", "hr"]);
+        let pending: Value = serde_json::from_str(
+            &self
+                .ilm
+                .ok(&["incident", "list", "--status", "pending", "--json"]),
+        )
+        .unwrap();
+        let data = pending["data"].as_array().expect("incidents");
+        assert_eq!(data.len(), 1, "one new incident: {pending}");
+        data[0]["id"].to_string()
+    }
+
+    /// Runs incident `id`, killed after call `kill` when given, and resumes it.
+    fn run_killed(&self, id: &str, kill: Option<usize>) {
+        support::run_killed_then_resumed(&self.ilm, id, kill, &[("ILM_SMTP", &self.smtp.url())]);
+    }
+
+    /// The Message-IDs and the passwords of the password mails about `sam` to `to`.
+    fn password_mails(&self, sam: &str, to: &str) -> Vec<(String, String)> {
+        let subject = format!("Subject: New Hire Account Created: {sam}");
+        self.smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m.contains(&subject) && m.contains(to))
+            .map(|m| {
+                let password = m
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Password: "))
+                    .unwrap_or_else(|| panic!("no Password line in {m}"))
+                    .trim()
+                    .to_owned();
+                (support::message_id(&m).expect("a Message-ID"), password)
+            })
+            .collect()
+    }
+
     fn ad_status(&self, email: &str) -> Value {
         let profile: Value =
             serde_json::from_str(&self.ilm.ok(&["profile", "show", email])).unwrap();
@@ -97,23 +136,13 @@ impl World {
 
     /// The password from the "New Hire Account Created" mail to `to`.
     fn mailed_password(&self, sam: &str, to: &str) -> String {
-        let subject = format!("Subject: New Hire Account Created: {sam}");
-        let mail = self
-            .smtp
-            .messages()
-            .into_iter()
-            .find(|m| m.contains(&subject) && m.contains(to))
-            .unwrap_or_else(|| {
-                panic!(
-                    "no password mail for {sam} to {to}: {:?}",
-                    self.smtp.messages()
-                )
-            });
-        mail.lines()
-            .find_map(|l| l.strip_prefix("Password: "))
-            .unwrap_or_else(|| panic!("no Password line in {mail}"))
-            .trim()
-            .to_owned()
+        match self.password_mails(sam, to).into_iter().next() {
+            Some((_, password)) => password,
+            None => panic!(
+                "no password mail for {sam} to {to}: {:?}",
+                self.smtp.messages()
+            ),
+        }
     }
 }
 
@@ -126,23 +155,20 @@ fn bind(user: &str, password: &str) -> Result<LdapConn, String> {
     Ok(conn)
 }
 
-fn entry(sam: &str) -> SearchEntry {
+fn entries(filter: &str) -> Vec<SearchEntry> {
     let mut admin = bind(SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD).expect("admin bind");
     let (entries, _) = admin
-        .search(
-            SAMBA_BASE_DN,
-            Scope::Subtree,
-            &format!("(sAMAccountName={sam})"),
-            vec!["*"],
-        )
+        .search(SAMBA_BASE_DN, Scope::Subtree, filter, vec!["*"])
         .and_then(|r| r.success())
         .expect("search");
-    SearchEntry::construct(
-        entries
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| panic!("no AD user {sam}")),
-    )
+    entries.into_iter().map(SearchEntry::construct).collect()
+}
+
+fn entry(sam: &str) -> SearchEntry {
+    entries(&format!("(sAMAccountName={sam})"))
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no AD user {sam}"))
 }
 
 fn attr(e: &SearchEntry, name: &str) -> Option<String> {
@@ -334,4 +360,79 @@ fn a_new_hire_gets_active_directory_okta_and_github_accounts_and_a_leaver_is_dea
     let user = okta.user("ada.lovelace@acme.test").expect("still in Okta");
     assert_eq!(user["status"], "DEPROVISIONED", "{user}");
     assert!(support::scim_users(scim.port, "jml-okta", None).is_empty());
+}
+
+/// The hire and its activation, killed after each of their journaled calls in turn (the
+/// calls of both, counted on a first person run without a kill) and resumed: every time
+/// exactly one AD account, enabled, its password set and mailed once (a repeat carries the
+/// same Message-ID) and working in a real bind, pwdLastSet not 0, the status Enabled.
+#[test]
+fn a_hire_and_its_activation_killed_after_each_call_end_with_one_working_account() {
+    let w = world();
+    let mut rows = Vec::new();
+    let mut hire = |n: usize, kill: Option<usize>, hire_calls: usize| {
+        // Letters only: the sAMAccountName is made from the names.
+        let last: String = format!("Crash{n:02}")
+            .chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) => char::from(b'a' + d as u8),
+                None => c,
+            })
+            .collect();
+        rows.push(row(
+            &(100 + n).to_string(),
+            "Kim",
+            &last,
+            "Engineering",
+            "Active",
+            "",
+        ));
+        w.report.set_rows(&json!(rows));
+        let hired = w.fetch_one();
+        w.run_killed(&hired, kill.filter(|k| *k < hire_calls));
+        let activated = w.fetch_one();
+        w.run_killed(&activated, kill.and_then(|k| k.checked_sub(hire_calls)));
+
+        let sam = format!("kim.{}", last.to_lowercase());
+        let email = format!("{sam}@acme.test");
+        let accounts = entries(&format!("(mail={email})"));
+        assert_eq!(
+            accounts.len(),
+            1,
+            "one account after a kill after call {kill:?}"
+        );
+        assert_eq!(
+            attr(&accounts[0], "userAccountControl").as_deref(),
+            Some("512")
+        );
+        assert_ne!(
+            attr(&accounts[0], "pwdLastSet").as_deref(),
+            Some("0"),
+            "{kill:?}"
+        );
+        let mails = w.password_mails(&sam, "it@example.test");
+        assert!(
+            !mails.is_empty(),
+            "the password mail after a kill after call {kill:?}"
+        );
+        assert!(
+            mails.iter().all(|m| *m == mails[0]),
+            "a repeat is the same mail with the same Message-ID: {mails:?}"
+        );
+        bind(&format!("EXAMPLE\\{sam}"), &mails[0].1)
+            .unwrap_or_else(|e| panic!("{sam} logs in after a kill after call {kill:?}: {e}"));
+        assert_eq!(w.ad_status(&email), "Enabled");
+        (
+            support::journal_len(&w.ilm, &hired),
+            support::journal_len(&w.ilm, &activated),
+            mails.len(),
+        )
+    };
+    let (hire_calls, activation_calls, _) = hire(0, None, 0);
+    let mut resent = 0;
+    for kill in 0..hire_calls + activation_calls {
+        let (_, _, mails) = hire(kill + 1, Some(kill), hire_calls);
+        resent += usize::from(mails > 1);
+    }
+    assert!(resent >= 1, "some kill falls right after the password mail");
 }
