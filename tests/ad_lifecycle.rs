@@ -8,7 +8,7 @@
 
 mod support;
 
-use ldap3::{LdapConn, LdapConnSettings, Scope, SearchEntry};
+use ldap3::{LdapConn, LdapConnSettings, Mod, Scope, SearchEntry};
 use serde_json::{json, Value};
 use support::okta::OktaDouble;
 use support::{
@@ -365,7 +365,8 @@ fn a_new_hire_gets_active_directory_okta_and_github_accounts_and_a_leaver_is_dea
 /// The hire and its activation, killed after each of their journaled calls in turn (the
 /// calls of both, counted on a first person run without a kill) and resumed: every time
 /// exactly one AD account, enabled, its password set and mailed once (a repeat carries the
-/// same Message-ID) and working in a real bind, pwdLastSet not 0, the status Enabled.
+/// same Message-ID) and working in a real bind, pwdLastSet stamped (not 0: no forced
+/// change), the status Enabled.
 #[test]
 fn a_hire_and_its_activation_killed_after_each_call_end_with_one_working_account() {
     let w = world();
@@ -405,10 +406,11 @@ fn a_hire_and_its_activation_killed_after_each_call_end_with_one_working_account
             attr(&accounts[0], "userAccountControl").as_deref(),
             Some("512")
         );
-        assert_ne!(
-            attr(&accounts[0], "pwdLastSet").as_deref(),
-            Some("0"),
-            "{kill:?}"
+        // pwdLastSet -1 makes AD stamp the time of the change: no change at next logon.
+        let stamped = attr(&accounts[0], "pwdLastSet").and_then(|v| v.parse::<i64>().ok());
+        assert!(
+            stamped.is_some_and(|t| t > 0),
+            "pwdLastSet {stamped:?} after a kill after call {kill:?}"
         );
         let mails = w.password_mails(&sam, "it@example.test");
         assert!(
@@ -435,4 +437,75 @@ fn a_hire_and_its_activation_killed_after_each_call_end_with_one_working_account
         resent += usize::from(mails > 1);
     }
     assert!(resent >= 1, "some kill falls right after the password mail");
+}
+
+/// A deactivation (the hire date moved into the future) of an account someone already
+/// disabled in AD: no disable call, the status back to Pending, the incident closed.
+#[test]
+fn s46_deactivating_an_already_disabled_account_only_sets_pending() {
+    let w = world();
+    w.report.set_rows(&json!([row(
+        "7",
+        "Noor",
+        "Haddad",
+        "Engineering",
+        "Active",
+        ""
+    )]));
+    assert!(w.run_once().contains("closed 1, waiting 0, failed 0"));
+    assert!(w.run_once().contains("closed 1, waiting 0, failed 0"));
+    assert_eq!(w.ad_status("noor.haddad@acme.test"), "Enabled");
+    let noor = entry("noor.haddad");
+    let mut admin = bind(SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD).expect("admin bind");
+    admin
+        .modify(
+            &noor.dn,
+            vec![Mod::Replace(
+                "userAccountControl",
+                std::collections::HashSet::from(["514"]),
+            )],
+        )
+        .and_then(|r| r.success())
+        .expect("disabling the account by hand");
+
+    let profile: Value =
+        serde_json::from_str(&w.ilm.ok(&["profile", "show", "noor.haddad@acme.test"])).unwrap();
+    let fields = json!({"email": "noor.haddad@acme.test", "userprofile": profile["fields"]});
+    let created: Value = serde_json::from_str(&w.ilm.ok(&[
+        "incident",
+        "create",
+        "--type",
+        "IAM - AD User Deactivation",
+        "--fields",
+        &fields.to_string(),
+        "--json",
+    ]))
+    .unwrap();
+    let id = created["id"].to_string();
+    w.run_killed(&id, None);
+
+    let shown: Value =
+        serde_json::from_str(&w.ilm.ok(&["incident", "show", &id, "--json"])).unwrap();
+    let commands: Vec<&Value> = shown["journal"]
+        .as_array()
+        .expect("journal")
+        .iter()
+        .filter(|e| e["call"] == "iam")
+        .map(|e| &e["args"]["command"])
+        .collect();
+    assert_eq!(commands, vec!["iam-get-user"], "no disable call: {shown}");
+    assert_eq!(
+        shown["incident"]["fields"]["details"],
+        "Deactivation Not Required"
+    );
+    assert_eq!(w.ad_status("noor.haddad@acme.test"), "Pending");
+    assert_eq!(
+        attr(&entry("noor.haddad"), "userAccountControl").as_deref(),
+        Some("514")
+    );
+    assert!(!w
+        .smtp
+        .messages()
+        .iter()
+        .any(|m| m.contains("Subject: AD Account Deactivated")));
 }

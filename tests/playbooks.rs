@@ -347,7 +347,10 @@ fn unknown_types_instances_and_playbooks_are_clear_errors() {
     let id = w.incident(jdoe());
     assert_eq!(w.services.run_incident(id).unwrap(), RunOutcome::Closed);
     let journal = store.journal(id, 1).unwrap();
-    let iam = journal.iter().find(|e| e.call == "iam").expect("the iam call");
+    let iam = journal
+        .iter()
+        .find(|e| e.call == "iam")
+        .expect("the iam call");
     let vendor = &iam.result.as_ref().unwrap()[0];
     assert_eq!(vendor["success"], json!(false));
     assert!(
