@@ -32,6 +32,12 @@ if ask(`Provision ${p.email}?`, ["Yes", "No"]) == "Yes" {
 }
 "#;
 
+/// Creates, then records what the create reports.
+const RECORD: &str = r#"
+let created = iam("iam-create-user", "gh", incident.fields.userprofile);
+set_field("action", created[0].action);
+"#;
+
 /// A playbooks folder with the test playbooks and the shipped GitHub mapper.
 fn playbooks(dir: &Path) {
     std::fs::create_dir_all(dir.join("mappers")).unwrap();
@@ -42,9 +48,10 @@ fn playbooks(dir: &Path) {
     .unwrap();
     std::fs::write(dir.join("provision.rhai"), PROVISION).unwrap();
     std::fs::write(dir.join("approve.rhai"), APPROVE).unwrap();
+    std::fs::write(dir.join("record.rhai"), RECORD).unwrap();
     std::fs::write(
         dir.join("config.toml"),
-        "[types]\n\"Provision\" = \"provision\"\n\"Approve\" = \"approve\"\n",
+        "[types]\n\"Provision\" = \"provision\"\n\"Approve\" = \"approve\"\n\"Record\" = \"record\"\n",
     )
     .unwrap();
 }
@@ -134,6 +141,25 @@ fn killed_after_each_side_effect_then_resumed_leaves_one_account_and_a_complete_
         let profile: Value = serde_json::from_str(&ilm.ok(&["profile", "show", &user])).unwrap();
         assert_eq!(profile["fields"]["title"], "Engineer");
     }
+}
+
+/// The create repeated after a kill right after it acted (call 1, after the lookup) is the
+/// create when the account did not exist before, and an update of an account that did.
+#[test]
+fn a_repeated_create_is_the_create_only_for_the_account_it_made() {
+    let server = scim2_server(TOKEN);
+    let (ilm, _books) = ilm(&server);
+    let action = |user: &str| {
+        let id = create(&ilm, "Record", user);
+        support::run_killed_then_resumed(&ilm, &id, Some(1), &[]);
+        assert_eq!(scim_users_named(&server, user).len(), 1);
+        show(&ilm, &id)["incident"]["fields"]["action"].clone()
+    };
+    assert_eq!(action("new@acme.test"), "create");
+    // Someone else's account (or a rehire's), there before this incident.
+    let earlier = create(&ilm, "Record", "there@acme.test");
+    ilm.ok(&["incident", "run", &earlier]);
+    assert_eq!(action("there@acme.test"), "update");
 }
 
 /// The shipped New Hire flow provisioning GitHub, with its provisioning mail.
