@@ -114,10 +114,15 @@ fn journaled_value(
                 call,
             })
         })
-        .map_err(|err| match err.downcast_ref::<OverBudget>() {
-            Some(OverBudget(token)) => terminate(token),
-            None => blame::host_error(fault, err),
-        })
+        .map_err(|err| journal_error(fault, err))
+}
+
+/// A journaled call's error for Rhai: a spent budget ends the run.
+fn journal_error(fault: &mut Option<String>, err: anyhow::Error) -> Box<EvalAltResult> {
+    match err.downcast_ref::<OverBudget>() {
+        Some(OverBudget(token)) => terminate(token),
+        None => blame::host_error(fault, err),
+    }
 }
 
 /// `using` may be one instance name or an array of them.
@@ -710,10 +715,15 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
         move |question: &str, answers: rhai::Array| -> Fallible {
             let answers: Vec<String> = answers.into_iter().map(|a| a.to_string()).collect();
             let mut guard = lock(&s);
-            let State { journal, store, .. } = &mut *guard;
+            let State {
+                journal,
+                store,
+                fault,
+                ..
+            } = &mut *guard;
             match journal
                 .ask(store, &json!({"question": question, "answers": answers}))
-                .map_err(script_error)?
+                .map_err(|err| journal_error(fault, err))?
             {
                 Answer::Given(answer) => to_dyn(&answer),
                 Answer::Pending => {
