@@ -636,3 +636,22 @@ pub fn journal_len(ilm: &Ilm, id: &str) -> usize {
         serde_json::from_str(&ilm.ok(&["incident", "show", id, "--json"])).expect("json");
     shown["journal"].as_array().map_or(0, Vec::len)
 }
+
+/// Asserts `mails` (one entry per copy received, comparable by Message-ID) is one mail,
+/// sent once or sent again after a crash as the same message; returns whether it was
+/// sent again.
+pub fn assert_one_mail<T: PartialEq + std::fmt::Debug>(mails: &[T], what: &str) -> bool {
+    assert!(!mails.is_empty(), "no {what}");
+    assert!(
+        mails.iter().all(|m| *m == mails[0]),
+        "a {what} sent again carries the same Message-ID: {mails:?}"
+    );
+    mails.len() > 1
+}
+
+impl Ilm {
+    /// Sets list `name` (e.g. app-provisioning-settings) to `body`.
+    pub fn set_list(&self, name: &str, body: &serde_json::Value) {
+        self.ok(&["list", "set", name, "--body", &body.to_string()]);
+    }
+}
