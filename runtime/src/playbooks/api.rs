@@ -29,6 +29,7 @@ pub struct State {
     /// The failure of the innermost script that failed (a sub-playbook, hook,
     /// transformer or mapper), which the run's failure names.
     pub fault: Option<String>,
+    /// The run's budget, to explain a spent one.
     pub budget: Budget,
     /// The innermost sub-playbook, and its line, running when the budget ran out.
     pub budget_spent_in: Option<String>,
@@ -170,7 +171,7 @@ fn iam_journaled(
     profile: &Value,
     allow_enable: bool,
 ) -> Fallible {
-    let absent = match command {
+    let absent: Vec<String> = match command {
         "iam-create-user" => {
             let absent = journaled_value(state, "iam.absent", args.clone(), Public, |ctx| {
                 let using = targets.resolve(&ctx)?;
