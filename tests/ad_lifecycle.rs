@@ -3,11 +3,12 @@
 //! right OU with a generated password mailed to the manager and IT (aiosmtpd), activate it
 //! on the hire date, move it when the department changes, disable it on termination and
 //! bring it back on rehire — checked in Samba AD with real LDAP binds as the user, and in
-//! the profile's adaccountstatus (spec §7).
+//! the profile's adaccountstatus. The hire and its activation are also killed after each
+//! of their journaled calls in turn, and end the same.
 
 mod support;
 
-use ldap3::{LdapConn, LdapConnSettings, Scope, SearchEntry};
+use ldap3::{LdapConn, LdapConnSettings, Mod, Scope, SearchEntry};
 use serde_json::{json, Value};
 use support::okta::OktaDouble;
 use support::{
@@ -62,6 +63,44 @@ impl World {
         ran.stdout
     }
 
+    /// Fetches the report and returns the one incident the fetch filed.
+    fn fetch_one(&self) -> String {
+        self.ilm.ok(&["fetch", "hr"]);
+        let pending: Value = serde_json::from_str(
+            &self
+                .ilm
+                .ok(&["incident", "list", "--status", "pending", "--json"]),
+        )
+        .unwrap();
+        let data = pending["data"].as_array().expect("incidents");
+        assert_eq!(data.len(), 1, "one new incident: {pending}");
+        data[0]["id"].to_string()
+    }
+
+    /// Runs incident `id`, killed after call `kill` when given, and resumes it.
+    fn run_killed(&self, id: &str, kill: Option<usize>) {
+        support::run_killed_then_resumed(&self.ilm, id, kill, &[("ILM_SMTP", &self.smtp.url())]);
+    }
+
+    /// The Message-IDs and the passwords of the password mails about `sam` to `to`.
+    fn password_mails(&self, sam: &str, to: &str) -> Vec<(String, String)> {
+        let subject = format!("Subject: New Hire Account Created: {sam}");
+        self.smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m.contains(&subject) && m.contains(to))
+            .map(|m| {
+                let password = m
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Password: "))
+                    .unwrap_or_else(|| panic!("no Password line in {m}"))
+                    .trim()
+                    .to_owned();
+                (support::message_id(&m).expect("a Message-ID"), password)
+            })
+            .collect()
+    }
+
     fn ad_status(&self, email: &str) -> Value {
         let profile: Value =
             serde_json::from_str(&self.ilm.ok(&["profile", "show", email])).unwrap();
@@ -97,23 +136,13 @@ impl World {
 
     /// The password from the "New Hire Account Created" mail to `to`.
     fn mailed_password(&self, sam: &str, to: &str) -> String {
-        let subject = format!("Subject: New Hire Account Created: {sam}");
-        let mail = self
-            .smtp
-            .messages()
-            .into_iter()
-            .find(|m| m.contains(&subject) && m.contains(to))
-            .unwrap_or_else(|| {
-                panic!(
-                    "no password mail for {sam} to {to}: {:?}",
-                    self.smtp.messages()
-                )
-            });
-        mail.lines()
-            .find_map(|l| l.strip_prefix("Password: "))
-            .unwrap_or_else(|| panic!("no Password line in {mail}"))
-            .trim()
-            .to_owned()
+        match self.password_mails(sam, to).into_iter().next() {
+            Some((_, password)) => password,
+            None => panic!(
+                "no password mail for {sam} to {to}: {:?}",
+                self.smtp.messages()
+            ),
+        }
     }
 }
 
@@ -126,23 +155,20 @@ fn bind(user: &str, password: &str) -> Result<LdapConn, String> {
     Ok(conn)
 }
 
-fn entry(sam: &str) -> SearchEntry {
+fn entries(filter: &str) -> Vec<SearchEntry> {
     let mut admin = bind(SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD).expect("admin bind");
     let (entries, _) = admin
-        .search(
-            SAMBA_BASE_DN,
-            Scope::Subtree,
-            &format!("(sAMAccountName={sam})"),
-            vec!["*"],
-        )
+        .search(SAMBA_BASE_DN, Scope::Subtree, filter, vec!["*"])
         .and_then(|r| r.success())
         .expect("search");
-    SearchEntry::construct(
-        entries
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| panic!("no AD user {sam}")),
-    )
+    entries.into_iter().map(SearchEntry::construct).collect()
+}
+
+fn entry(sam: &str) -> SearchEntry {
+    entries(&format!("(sAMAccountName={sam})"))
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no AD user {sam}"))
 }
 
 fn attr(e: &SearchEntry, name: &str) -> Option<String> {
@@ -334,4 +360,148 @@ fn a_new_hire_gets_active_directory_okta_and_github_accounts_and_a_leaver_is_dea
     let user = okta.user("ada.lovelace@acme.test").expect("still in Okta");
     assert_eq!(user["status"], "DEPROVISIONED", "{user}");
     assert!(support::scim_users(scim.port, "jml-okta", None).is_empty());
+}
+
+/// The hire and its activation, killed after each of their journaled calls in turn (the
+/// calls of both, counted on a first person run without a kill) and resumed: every time
+/// exactly one AD account, enabled, its password set and mailed once (a repeat carries the
+/// same Message-ID) and working in a real bind, pwdLastSet stamped (not 0: no forced
+/// change), the status Enabled.
+#[test]
+fn a_hire_and_its_activation_killed_after_each_call_end_with_one_working_account() {
+    let w = world();
+    let mut rows = Vec::new();
+    let mut hire = |n: usize, kill: Option<usize>, hire_calls: usize| {
+        // Letters only: the sAMAccountName is made from the names.
+        let last: String = format!("Crash{n:02}")
+            .chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) => char::from(b'a' + d as u8),
+                None => c,
+            })
+            .collect();
+        rows.push(row(
+            &(100 + n).to_string(),
+            "Kim",
+            &last,
+            "Engineering",
+            "Active",
+            "",
+        ));
+        w.report.set_rows(&json!(rows));
+        let hired = w.fetch_one();
+        w.run_killed(&hired, kill.filter(|k| *k < hire_calls));
+        let activated = w.fetch_one();
+        w.run_killed(&activated, kill.and_then(|k| k.checked_sub(hire_calls)));
+
+        let sam = format!("kim.{}", last.to_lowercase());
+        let email = format!("{sam}@acme.test");
+        let accounts = entries(&format!("(mail={email})"));
+        assert_eq!(
+            accounts.len(),
+            1,
+            "one account after a kill after call {kill:?}"
+        );
+        assert_eq!(
+            attr(&accounts[0], "userAccountControl").as_deref(),
+            Some("512")
+        );
+        // pwdLastSet -1 makes AD stamp the time of the change: no change at next logon.
+        let stamped = attr(&accounts[0], "pwdLastSet").and_then(|v| v.parse::<i64>().ok());
+        assert!(
+            stamped.is_some_and(|t| t > 0),
+            "pwdLastSet {stamped:?} after a kill after call {kill:?}"
+        );
+        let mails = w.password_mails(&sam, "it@example.test");
+        let resent = support::assert_one_mail(
+            &mails,
+            &format!("password mail after a kill after call {kill:?}"),
+        );
+        bind(&format!("EXAMPLE\\{sam}"), &mails[0].1)
+            .unwrap_or_else(|e| panic!("{sam} logs in after a kill after call {kill:?}: {e}"));
+        assert_eq!(w.ad_status(&email), "Enabled");
+        (
+            support::journal_len(&w.ilm, &hired),
+            support::journal_len(&w.ilm, &activated),
+            resent,
+        )
+    };
+    let (hire_calls, activation_calls, _) = hire(0, None, 0);
+    let mut resent = 0;
+    for kill in 0..hire_calls + activation_calls {
+        let (_, _, sent_again) = hire(kill + 1, Some(kill), hire_calls);
+        resent += usize::from(sent_again);
+    }
+    assert!(resent >= 1, "some kill falls right after the password mail");
+}
+
+/// A deactivation (the hire date moved into the future) of an account someone already
+/// disabled in AD: no disable call, the status back to Pending, the incident closed.
+#[test]
+fn s46_deactivating_an_already_disabled_account_only_sets_pending() {
+    let w = world();
+    w.report.set_rows(&json!([row(
+        "7",
+        "Noor",
+        "Haddad",
+        "Engineering",
+        "Active",
+        ""
+    )]));
+    assert!(w.run_once().contains("closed 1, waiting 0, failed 0"));
+    assert!(w.run_once().contains("closed 1, waiting 0, failed 0"));
+    assert_eq!(w.ad_status("noor.haddad@acme.test"), "Enabled");
+    let noor = entry("noor.haddad");
+    let mut admin = bind(SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD).expect("admin bind");
+    admin
+        .modify(
+            &noor.dn,
+            vec![Mod::Replace(
+                "userAccountControl",
+                std::collections::HashSet::from(["514"]),
+            )],
+        )
+        .and_then(|r| r.success())
+        .expect("disabling the account by hand");
+
+    let profile: Value =
+        serde_json::from_str(&w.ilm.ok(&["profile", "show", "noor.haddad@acme.test"])).unwrap();
+    let fields = json!({"email": "noor.haddad@acme.test", "userprofile": profile["fields"]});
+    let created: Value = serde_json::from_str(&w.ilm.ok(&[
+        "incident",
+        "create",
+        "--type",
+        "IAM - AD User Deactivation",
+        "--fields",
+        &fields.to_string(),
+        "--json",
+    ]))
+    .unwrap();
+    let id = created["id"].to_string();
+    w.run_killed(&id, None);
+
+    let shown: Value =
+        serde_json::from_str(&w.ilm.ok(&["incident", "show", &id, "--json"])).unwrap();
+    let commands: Vec<&Value> = shown["journal"]
+        .as_array()
+        .expect("journal")
+        .iter()
+        .filter(|e| e["call"] == "iam")
+        .map(|e| &e["args"]["command"])
+        .collect();
+    assert_eq!(commands, vec!["iam-get-user"], "no disable call: {shown}");
+    assert_eq!(
+        shown["incident"]["fields"]["details"],
+        "Deactivation Not Required"
+    );
+    assert_eq!(w.ad_status("noor.haddad@acme.test"), "Pending");
+    assert_eq!(
+        attr(&entry("noor.haddad"), "userAccountControl").as_deref(),
+        Some("514")
+    );
+    assert!(!w
+        .smtp
+        .messages()
+        .iter()
+        .any(|m| m.contains("Subject: AD Account Deactivated")));
 }

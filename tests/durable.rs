@@ -1,14 +1,16 @@
 //! Durable execution end to end: a playbook that provisions into the real scim2-server is
 //! killed with SIGKILL right after each of its side effects in turn (before the journal
 //! records it), then resumed. Every time: exactly one account, the update applied, and a
-//! complete journal. Also the worker and the question/answer round trip through the CLI,
-//! and a command whose stdout is closed ending quietly.
+//! complete journal. The shipped New Hire flow is killed after each of its journaled calls
+//! in turn too: one account, the provisioning mail delivered (a repeat with the same
+//! Message-ID), the incident closed. Also the worker and the question/answer round trip
+//! through the CLI, and a command whose stdout is closed ending quietly.
 
 mod support;
 
 use serde_json::{json, Value};
 use std::path::Path;
-use support::{dist, repo_root, scim2_server, Ilm, Server};
+use support::{dist, repo_root, scim2_server, Ilm, Server, SmtpSink};
 
 const TOKEN: &str = "durable-token";
 
@@ -30,6 +32,12 @@ if ask(`Provision ${p.email}?`, ["Yes", "No"]) == "Yes" {
 }
 "#;
 
+/// Creates, then records what the create reports.
+const RECORD: &str = r#"
+let created = iam("iam-create-user", "gh", incident.fields.userprofile);
+set_field("action", created[0].action);
+"#;
+
 /// A playbooks folder with the test playbooks and the shipped GitHub mapper.
 fn playbooks(dir: &Path) {
     std::fs::create_dir_all(dir.join("mappers")).unwrap();
@@ -40,9 +48,10 @@ fn playbooks(dir: &Path) {
     .unwrap();
     std::fs::write(dir.join("provision.rhai"), PROVISION).unwrap();
     std::fs::write(dir.join("approve.rhai"), APPROVE).unwrap();
+    std::fs::write(dir.join("record.rhai"), RECORD).unwrap();
     std::fs::write(
         dir.join("config.toml"),
-        "[types]\n\"Provision\" = \"provision\"\n\"Approve\" = \"approve\"\n",
+        "[types]\n\"Provision\" = \"provision\"\n\"Approve\" = \"approve\"\n\"Record\" = \"record\"\n",
     )
     .unwrap();
 }
@@ -82,7 +91,8 @@ fn show(ilm: &Ilm, id: &str) -> Value {
 #[test]
 fn killed_after_each_side_effect_then_resumed_leaves_one_account_and_a_complete_journal() {
     let server = scim2_server(TOKEN);
-    const SIDE_EFFECTS: usize = 4; // iam create, profile.put, iam update, incident.set
+    // the lookup before the create, iam create, profile.put, iam update, incident.set
+    const SIDE_EFFECTS: usize = 5;
     for kill_after in 0..SIDE_EFFECTS {
         let (ilm, _books) = ilm(&server);
         let user = format!("kill{kill_after}@acme.test");
@@ -131,6 +141,101 @@ fn killed_after_each_side_effect_then_resumed_leaves_one_account_and_a_complete_
         let profile: Value = serde_json::from_str(&ilm.ok(&["profile", "show", &user])).unwrap();
         assert_eq!(profile["fields"]["title"], "Engineer");
     }
+}
+
+/// The create repeated after a kill right after it acted (call 1, after the lookup) is the
+/// create when the account did not exist before, and an update of an account that did.
+#[test]
+fn a_repeated_create_is_the_create_only_for_the_account_it_made() {
+    let server = scim2_server(TOKEN);
+    let (ilm, _books) = ilm(&server);
+    let action = |user: &str| {
+        let id = create(&ilm, "Record", user);
+        support::run_killed_then_resumed(&ilm, &id, Some(1), &[]);
+        assert_eq!(scim_users_named(&server, user).len(), 1);
+        show(&ilm, &id)["incident"]["fields"]["action"].clone()
+    };
+    assert_eq!(action("new@acme.test"), "create");
+    // Someone else's account (or a rehire's), there before this incident.
+    let earlier = create(&ilm, "Record", "there@acme.test");
+    ilm.ok(&["incident", "run", &earlier]);
+    assert_eq!(action("there@acme.test"), "update");
+}
+
+/// The shipped New Hire flow provisioning GitHub, with its provisioning mail.
+struct NewHire {
+    ilm: Ilm,
+    smtp: SmtpSink,
+}
+
+impl NewHire {
+    fn start(server: &Server) -> Self {
+        let ilm = Ilm::new(dist("plugins"));
+        ilm.add_github("gh", server.port, TOKEN);
+        let settings = json!([{"instance_name": "gh", "create_user_enabled": true, "create_user_group": "All",
+            "create_user_email_notification_ids": "gh-owners@acme.test"}]);
+        ilm.set_list("app-provisioning-settings", &settings);
+        Self {
+            ilm,
+            smtp: SmtpSink::start(),
+        }
+    }
+
+    /// Files the New Hire incident of `user` and runs it, killed after call `kill`.
+    fn hire(&self, user: &str, employee_id: usize, kill: Option<usize>) -> String {
+        let profile = json!({"email": user, "username": user, "employeeid": employee_id.to_string(),
+            "givenname": "Kim", "surname": "Lee", "displayname": "Kim Lee", "title": "Engineer",
+            "employmentstatus": "Active"});
+        let fields = json!({"email": user, "userprofile": profile});
+        let out: Value = serde_json::from_str(&self.ilm.ok(&[
+            "incident",
+            "create",
+            "--type",
+            "IAM - New Hire",
+            "--fields",
+            &fields.to_string(),
+            "--json",
+        ]))
+        .unwrap();
+        let id = out["id"].to_string();
+        support::run_killed_then_resumed(&self.ilm, &id, kill, &[("ILM_SMTP", &self.smtp.url())]);
+        id
+    }
+
+    /// The Message-IDs of the provisioning mails about `user`.
+    fn provisioning_mails(&self, user: &str) -> Vec<String> {
+        self.smtp
+            .messages()
+            .iter()
+            .filter(|m| {
+                m.contains("Subject: User was provisioned successfully") && m.contains(user)
+            })
+            .map(|m| support::message_id(m).expect("every mail has a Message-ID"))
+            .collect()
+    }
+}
+
+#[test]
+fn the_new_hire_flow_killed_after_each_call_creates_one_account_and_mails_it() {
+    let server = scim2_server(TOKEN);
+    let flow = NewHire::start(&server);
+    let reference = flow.hire("first@acme.test", 0, None);
+    let calls = support::journal_len(&flow.ilm, &reference);
+    assert_eq!(flow.provisioning_mails("first@acme.test").len(), 1);
+    let mut resent = 0;
+    for kill in 0..calls {
+        let user = format!("kill{kill}@acme.test");
+        flow.hire(&user, kill + 1, Some(kill));
+        assert_eq!(
+            scim_users_named(&server, &user).len(),
+            1,
+            "exactly one account after a kill after call {kill}"
+        );
+        let mails = flow.provisioning_mails(&user);
+        let what = format!("provisioning mail after a kill after call {kill}");
+        resent += usize::from(support::assert_one_mail(&mails, &what));
+    }
+    assert_eq!(resent, 1, "exactly one kill falls right after the mail");
 }
 
 #[test]

@@ -20,6 +20,11 @@ struct World {
 /// A data dir, a playbooks folder with `scripts` (name → source) mapped from incident type
 /// `Test` to the first one, and an instance `mem` of memory-app.
 fn world(scripts: &[(&str, &str)], smtp: Option<&SmtpSink>) -> World {
+    world_limited(scripts, smtp, "")
+}
+
+/// [`world`] with `limits` (TOML lines) under `[limits]` in config.toml.
+fn world_limited(scripts: &[(&str, &str)], smtp: Option<&SmtpSink>, limits: &str) -> World {
     let dir = tempfile::tempdir().unwrap();
     let books = dir.path().join("playbooks");
     std::fs::create_dir_all(&books).unwrap();
@@ -27,7 +32,7 @@ fn world(scripts: &[(&str, &str)], smtp: Option<&SmtpSink>) -> World {
         std::fs::write(books.join(format!("{name}.rhai")), source).unwrap();
     }
     let config = format!(
-        "[types]\n\"Test\" = \"{}\"\n[inputs]\nITNotificationEmail = \"it@acme.test\"\n",
+        "[types]\n\"Test\" = \"{}\"\n[inputs]\nITNotificationEmail = \"it@acme.test\"\n[limits]\n{limits}\n",
         scripts[0].0
     );
     std::fs::write(books.join("config.toml"), config).unwrap();
@@ -138,7 +143,12 @@ fn a_playbook_provisions_journals_and_closes() {
         store.profile("jdoe@acme.test").unwrap().unwrap().fields["title"],
         "Engineer"
     );
-    assert_eq!(w.calls(id), vec!["iam", "profile.put", "incident.set"]);
+    // A create is preceded by the lookup that tells, after a crash, our account from one
+    // that was there before.
+    assert_eq!(
+        w.calls(id),
+        vec!["iam.absent", "iam", "profile.put", "incident.set"]
+    );
     assert!(store
         .journal(id, 1)
         .unwrap()
@@ -192,6 +202,7 @@ if answer == "Yes" { iam("iam-disable-user", "mem", p); }
         vec![
             "transform",
             "incident.set",
+            "iam.absent",
             "iam",
             "ask",
             "incident.set",
@@ -336,7 +347,11 @@ fn unknown_types_instances_and_playbooks_are_clear_errors() {
     let id = w.incident(jdoe());
     assert_eq!(w.services.run_incident(id).unwrap(), RunOutcome::Closed);
     let journal = store.journal(id, 1).unwrap();
-    let vendor = &journal[0].result.as_ref().unwrap()[0];
+    let iam = journal
+        .iter()
+        .find(|e| e.call == "iam")
+        .expect("the iam call");
+    let vendor = &iam.result.as_ref().unwrap()[0];
     assert_eq!(vendor["success"], json!(false));
     assert!(
         vendor["errorMessage"]
@@ -440,6 +455,52 @@ n.other_missing();
             && error.contains("no OU mapping")
             && error.contains("line ")
             && error.ends_with("called from playbook main (line 1, position 10)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_runaway_loop_of_host_calls_fails_at_its_call_budget_naming_script_and_line() {
+    // try/catch cannot swallow a spent budget.
+    let runaway = "let n = 0;\nloop {\n    try { today(); } catch { }\n    n += 1;\n}\n";
+    let w = world_limited(&[("runaway", runaway)], None, "max_calls = 50");
+    let id = w.incident(jdoe());
+    let error = failure(&w, id);
+    assert!(
+        error.starts_with("playbook runaway (line 3")
+            && error.contains("budget of 50 journaled calls")
+            && error.contains("max_calls"),
+        "{error}"
+    );
+    assert_eq!(w.calls(id).len(), 50, "at most the budget of journal rows");
+    assert_eq!(
+        w.store().incident(id).unwrap().unwrap().status,
+        IncidentStatus::Failed
+    );
+
+    // In a sub-playbook, the sub-playbook and its line are named.
+    let w = world_limited(
+        &[
+            ("main", "playbook(\"runaway\", #{});\n"),
+            ("runaway", runaway),
+        ],
+        None,
+        "max_calls = 50",
+    );
+    let error = failure(&w, w.incident(jdoe()));
+    assert!(error.starts_with("playbook runaway (line 3"), "{error}");
+}
+
+#[test]
+fn a_long_running_script_fails_at_its_wall_time_budget() {
+    // Busy without host calls: the clock is read between operations too.
+    let busy = "let n = 0;\nwhile true {\n    n += 1;\n    if n > 1000000000 { break; }\n}\n";
+    let w = world_limited(&[("busy", busy)], None, "max_seconds = 0");
+    let error = failure(&w, w.incident(jdoe()));
+    assert!(
+        error.starts_with("playbook busy (line ")
+            && error.contains("wall-time budget of 0 s")
+            && error.contains("max_seconds"),
         "{error}"
     );
 }

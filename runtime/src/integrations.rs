@@ -81,6 +81,7 @@ impl<'a> Integrations<'a> {
         command: Command,
         profile: &Value,
         allow_enable: bool,
+        found_is_ours: bool,
     ) -> Result<iam::Outcome> {
         if !profile.is_object() {
             bail!("user-profile must be a JSON object");
@@ -102,6 +103,7 @@ impl<'a> Integrations<'a> {
             allow_enable,
             flags,
             codes: &plugin.manifest.iam,
+            found_is_ours,
         };
         let outcome = iam::execute(&mut app, &mapper, &request);
         self.keep_context(&app)?;

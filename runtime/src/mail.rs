@@ -37,8 +37,10 @@ impl Mailer {
         Ok(Self { transport, from })
     }
 
-    /// Sends one message; every address must parse.
-    pub fn send(&self, mail: &Mail) -> Result<()> {
+    /// Sends one message; every address must parse. `id` is the left part of its
+    /// Message-ID (the sender's domain is the right): the same for a repeat of the same
+    /// mail, so a receiver can drop repeats.
+    pub fn send(&self, mail: &Mail, id: &str) -> Result<()> {
         if mail.to.is_empty() {
             bail!(
                 "a mail needs at least one recipient (subject {:?})",
@@ -46,6 +48,7 @@ impl Mailer {
             );
         }
         let mut builder = Message::builder()
+            .message_id(Some(format!("<{id}@{}>", self.from.email.domain())))
             .from(self.from.clone())
             .subject(&mail.subject);
         for to in &mail.to {
@@ -97,24 +100,30 @@ mod tests {
         assert!(Mailer::new("ftp://x", "ilm@x.test").is_err());
         let mailer = Mailer::new("smtp://127.0.0.1:1", "ilm@x.test").unwrap();
         let err = mailer
-            .send(&Mail {
-                to: vec!["not an address".into()],
-                cc: vec![],
-                subject: "s".into(),
-                body: "b".into(),
-            })
+            .send(
+                &Mail {
+                    to: vec!["not an address".into()],
+                    cc: vec![],
+                    subject: "s".into(),
+                    body: "b".into(),
+                },
+                "ilm.1.1.0",
+            )
             .unwrap_err();
         assert!(
             format!("{err:#}").contains("recipient \"not an address\""),
             "{err:#}"
         );
         let err = mailer
-            .send(&Mail {
-                to: vec![],
-                cc: vec![],
-                subject: "s".into(),
-                body: "b".into(),
-            })
+            .send(
+                &Mail {
+                    to: vec![],
+                    cc: vec![],
+                    subject: "s".into(),
+                    body: "b".into(),
+                },
+                "ilm.1.1.0",
+            )
             .unwrap_err();
         assert!(err.to_string().contains("at least one recipient"));
     }

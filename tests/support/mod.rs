@@ -586,3 +586,72 @@ pub fn scim_users(port: u16, token: &str, filter: Option<&str>) -> Vec<serde_jso
         .expect("listing SCIM users");
     body["Resources"].as_array().cloned().unwrap_or_default()
 }
+
+/// Runs incident `id`, with the process killed (SIGKILL, by the runtime's test-only fault
+/// injection) right after journaled call `kill` acted when given, then resumes it as a
+/// restarted runtime would. Asserts that the kill happened and that the incident ends
+/// closed.
+pub fn run_killed_then_resumed(ilm: &Ilm, id: &str, kill: Option<usize>, env: &[(&str, &str)]) {
+    let status = |ilm: &Ilm| -> serde_json::Value {
+        let shown: serde_json::Value =
+            serde_json::from_str(&ilm.ok(&["incident", "show", id, "--json"])).expect("json");
+        shown["incident"]["status"].clone()
+    };
+    if let Some(kill) = kill {
+        let call = kill.to_string();
+        let mut killed_env = env.to_vec();
+        killed_env.push(("ILM_FAULT_KILL_AFTER_CALL", &call));
+        let killed = ilm.run_with(&["incident", "run", id], &killed_env);
+        assert_eq!(
+            killed.code, -1,
+            "incident {id} must die by signal after call {kill}: {}",
+            killed.stderr
+        );
+        // A kill right after the playbook closed its incident leaves nothing to resume.
+        if status(ilm) == "closed" {
+            return;
+        }
+    }
+    let ran = ilm.run_with(&["incident", "run", id], env);
+    assert_eq!(
+        ran.code, 0,
+        "incident {id} (killed after call {kill:?}): {}\n{}",
+        ran.stdout, ran.stderr
+    );
+    assert_eq!(status(ilm), "closed", "incident {id} after call {kill:?}");
+}
+
+/// The `Message-ID` header of a raw message.
+pub fn message_id(message: &str) -> Option<String> {
+    message.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("message-id")
+            .then(|| value.trim().to_owned())
+    })
+}
+
+/// How many journaled calls incident `id` made.
+pub fn journal_len(ilm: &Ilm, id: &str) -> usize {
+    let shown: serde_json::Value =
+        serde_json::from_str(&ilm.ok(&["incident", "show", id, "--json"])).expect("json");
+    shown["journal"].as_array().map_or(0, Vec::len)
+}
+
+/// Asserts `mails` (one entry per copy received, comparable by Message-ID) is one mail,
+/// sent once or sent again after a crash as the same message; returns whether it was
+/// sent again.
+pub fn assert_one_mail<T: PartialEq + std::fmt::Debug>(mails: &[T], what: &str) -> bool {
+    assert!(!mails.is_empty(), "no {what}");
+    assert!(
+        mails.iter().all(|m| *m == mails[0]),
+        "a {what} sent again carries the same Message-ID: {mails:?}"
+    );
+    mails.len() > 1
+}
+
+impl Ilm {
+    /// Sets list `name` (e.g. app-provisioning-settings) to `body`.
+    pub fn set_list(&self, name: &str, body: &serde_json::Value) {
+        self.ok(&["list", "set", name, "--body", &body.to_string()]);
+    }
+}

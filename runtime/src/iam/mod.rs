@@ -164,6 +164,10 @@ pub struct Request<'a> {
     pub allow_enable: bool,
     pub flags: Flags,
     pub codes: &'a VendorCodes,
+    /// For a create: the account did not exist before this create, which began and never
+    /// finished (the runtime stopped in between). A user found now is the one it made, so
+    /// the result is that create, not an update.
+    pub found_is_ours: bool,
 }
 
 /// One IAM command's output: the vendor result and the (possibly re-mapped) profile.
@@ -316,6 +320,9 @@ impl Run<'_, '_> {
             return Ok(self.skipped("create", "Command is disabled."));
         }
         match self.find("create", false)? {
+            Some(ours) if self.req.found_is_ours => {
+                Ok(self.with_user(self.result("create"), &ours))
+            }
             Some(existing) => self.update_found(existing),
             None => self.create_new(),
         }

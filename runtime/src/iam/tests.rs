@@ -140,6 +140,7 @@ fn run(
         allow_enable,
         flags,
         codes: &okta_like_codes(),
+        found_is_ours: false,
     };
     execute(app, &LoginMapper, &req).vendor
 }
@@ -216,6 +217,37 @@ fn s28_create_on_existing_user_becomes_update() {
     assert_eq!(r.action, "update");
     assert!(!app.calls.contains(&"create".to_owned()));
     assert_eq!(app.users.len(), 1);
+}
+
+#[test]
+fn a_repeated_create_that_finds_the_account_it_made_is_that_create() {
+    let mut app = FakeApp::default();
+    run(
+        &mut app,
+        Command::CreateUser,
+        jdoe(),
+        false,
+        Flags::default(),
+    );
+    let profile = jdoe();
+    let repeat = Request {
+        command: Command::CreateUser,
+        profile: &profile,
+        allow_enable: false,
+        flags: Flags::default(),
+        codes: &okta_like_codes(),
+        found_is_ours: true,
+    };
+    let r = execute(&mut app, &LoginMapper, &repeat).vendor;
+    assert!(r.success && !r.skipped);
+    assert_eq!((r.action.as_str(), r.id.as_str()), ("create", "u1"));
+    assert_eq!(app.users.len(), 1, "no second account");
+    assert_eq!(
+        app.calls.iter().filter(|c| !c.starts_with("find")).count(),
+        1,
+        "only the first try created, nothing updated: {:?}",
+        app.calls
+    );
 }
 
 #[test]
@@ -355,6 +387,7 @@ fn get_user_maps_the_app_user_back_into_the_profile() {
         allow_enable: false,
         flags: Flags::default(),
         codes: &VendorCodes::default(),
+        found_is_ours: false,
     };
     let out = execute(&mut app, &LoginMapper, &req);
     assert!(out.vendor.success);

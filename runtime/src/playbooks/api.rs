@@ -1,7 +1,8 @@
 //! The host API a playbook script sees. Every call that reads or changes the world outside
 //! the script goes through the journal, so a replay sees exactly what the first run saw.
 
-use super::journal::{Answer, Journal, Privacy, Privacy::Public};
+use super::budget::{Budget, OverBudget, CALLS_TOKEN, TIME_TOKEN};
+use super::journal::{Answer, Call, Journal, Privacy, Privacy::Public};
 use super::{blame, is_token, Services, HALT, SUSPEND};
 use crate::iam::{self, VendorResult};
 use crate::integrations::Integrations;
@@ -28,6 +29,10 @@ pub struct State {
     /// The failure of the innermost script that failed (a sub-playbook, hook,
     /// transformer or mapper), which the run's failure names.
     pub fault: Option<String>,
+    /// The run's budget, to explain a spent one.
+    pub budget: Budget,
+    /// The innermost sub-playbook, and its line, running when the budget ran out.
+    pub budget_spent_in: Option<String>,
 }
 
 /// What a journaled call may use.
@@ -35,6 +40,7 @@ struct Ctx<'a> {
     store: &'a Store,
     services: &'a Services,
     incident: &'a Incident,
+    call: Call,
 }
 
 impl Ctx<'_> {
@@ -80,6 +86,17 @@ fn journaled(
     privacy: Privacy,
     act: impl FnOnce(Ctx) -> Result<Value>,
 ) -> Fallible {
+    to_dyn(&journaled_value(state, call, args, privacy, act)?)
+}
+
+/// Runs `act` through the journal; a spent budget ends the run.
+fn journaled_value(
+    state: &Mutex<State>,
+    call: &str,
+    args: Value,
+    privacy: Privacy,
+    act: impl FnOnce(Ctx) -> Result<Value>,
+) -> Result<Value, Box<EvalAltResult>> {
     let mut guard = lock(state);
     let State {
         journal,
@@ -89,15 +106,24 @@ fn journaled(
         fault,
         ..
     } = &mut *guard;
-    let ctx = Ctx {
-        store,
-        services,
-        incident,
-    };
-    let result = journal
-        .step(store, call, &args, privacy, || act(ctx))
-        .map_err(|err| blame::host_error(fault, err))?;
-    to_dyn(&result)
+    journal
+        .step(store, call, &args, privacy, |call| {
+            act(Ctx {
+                store,
+                services,
+                incident,
+                call,
+            })
+        })
+        .map_err(|err| journal_error(fault, err))
+}
+
+/// A journaled call's error for Rhai: a spent budget ends the run.
+fn journal_error(fault: &mut Option<String>, err: anyhow::Error) -> Box<EvalAltResult> {
+    match err.downcast_ref::<OverBudget>() {
+        Some(OverBudget(token)) => terminate(token),
+        None => blame::host_error(fault, err),
+    }
 }
 
 /// `using` may be one instance name or an array of them.
@@ -116,26 +142,90 @@ fn instance_names(using: &Dynamic) -> Result<Vec<String>> {
     }
 }
 
+/// The instances an IAM call acts on: named by the script, or every enabled one of a brand.
+enum Targets {
+    Named(Vec<String>),
+    Brand(String),
+}
+
+impl Targets {
+    fn resolve(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        match self {
+            Targets::Named(names) => Ok(names.clone()),
+            Targets::Brand(brand) => enabled_instances(ctx, Some(brand)),
+        }
+    }
+}
+
+/// Runs an IAM command through the journal. A create is preceded by a journaled lookup of
+/// the instances where the user does not exist yet: if the runtime stops after the create
+/// acted and before it was recorded, the repeat finds the account, and the lookup tells
+/// the account this incident made (absent before its create) from one that was there
+/// before (a rehire, someone else's). The repeat then reports the create the first try
+/// made, so the playbook goes on as it would have (sets and mails the password).
+fn iam_journaled(
+    state: &Mutex<State>,
+    command: &str,
+    targets: Targets,
+    args: Value,
+    profile: &Value,
+    allow_enable: bool,
+) -> Fallible {
+    let absent: Vec<String> = match command {
+        "iam-create-user" => {
+            let absent = journaled_value(state, "iam.absent", args.clone(), Public, |ctx| {
+                let using = targets.resolve(&ctx)?;
+                Ok(json!(absent_users(&ctx, &using, profile)))
+            })?;
+            serde_json::from_value(absent).map_err(|e| script_error(e.into()))?
+        }
+        _ => Vec::new(),
+    };
+    journaled(state, "iam", args, Public, |ctx| {
+        let using = targets.resolve(&ctx)?;
+        let ours = if ctx.call.repeat { absent } else { Vec::new() };
+        run_iam(ctx, command, &using, profile, allow_enable, &ours)
+    })
+}
+
+/// The instances among `using` that answer that the user of `profile` does not exist.
+fn absent_users(ctx: &Ctx, using: &[String], profile: &Value) -> Vec<String> {
+    let integrations = ctx.integrations();
+    using
+        .iter()
+        .filter(|name| {
+            integrations
+                .iam(name, iam::Command::GetUser, profile, false, false)
+                .is_ok_and(|found| {
+                    !found.vendor.success && found.vendor.error_code.as_deref() == Some("404")
+                })
+        })
+        .cloned()
+        .collect()
+}
+
+/// `ours`: the instances where a user found by a create is the one this create made.
 fn run_iam(
     ctx: Ctx,
     command: &str,
     using: &[String],
     profile: &Value,
     allow_enable: bool,
+    ours: &[String],
 ) -> Result<Value> {
     let command = iam::Command::parse(command)
         .with_context(|| format!("{command:?} is not an IAM command"))?;
     let integrations = ctx.integrations();
     let results: Vec<VendorResult> = using
         .iter()
-        .map(
-            |name| match integrations.iam(name, command, profile, allow_enable) {
+        .map(|name| {
+            match integrations.iam(name, command, profile, allow_enable, ours.contains(name)) {
                 Ok(outcome) => outcome.vendor,
                 // A misconfigured instance fails that vendor, not the playbook.
                 Err(err) => VendorResult::new("", name, command.name(), String::new())
                     .failure("config", format!("{err:#}")),
-            },
-        )
+            }
+        })
         .collect();
     Ok(serde_json::to_value(results)?)
 }
@@ -169,6 +259,7 @@ impl Run {
         store: Store,
         incident: Incident,
         journal: Journal,
+        budget: Budget,
     ) -> Result<Self> {
         let state = Arc::new(Mutex::new(State {
             services,
@@ -179,8 +270,16 @@ impl Run {
             pending_question: None,
             halt_message: None,
             fault: None,
+            budget,
+            budget_spent_in: None,
         }));
         let mut engine = crate::scripting::engine();
+        // The clock is read every few thousand operations: a loop without host calls
+        // stops too.
+        engine.on_progress(move |operations| match operations % 4096 {
+            0 => budget.out_of_time().map(Dynamic::from),
+            _ => None,
+        });
         // `import "lib/iam" as iam;` loads shared functions from the playbooks folder.
         let dir = lock(&state).services.playbooks.dir().to_owned();
         engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(
@@ -240,10 +339,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     engine.register_fn("iam_brand", move |command: &str, brand: &str, profile: Dynamic, allow_enable: bool| -> Fallible {
         let profile = from_dyn(&profile).map_err(script_error)?;
         let args = json!({"command": command, "brand": brand, "profile": profile, "allow_enable": allow_enable});
-        journaled(&s, "iam", args, Public, |ctx| {
-            let using = enabled_instances(&ctx, Some(brand))?;
-            run_iam(ctx, command, &using, &profile, allow_enable)
-        })
+        iam_journaled(&s, command, Targets::Brand(brand.to_owned()), args, &profile, allow_enable)
     });
     let s = state.clone();
     engine.register_fn("enabled_instances", move || -> Fallible {
@@ -577,7 +673,13 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
                 .mailer
                 .as_ref()
                 .context("no SMTP server is configured (--smtp / ILM_SMTP)")?;
-            mailer.send(&mail)?;
+            // The same step of the same attempt: a repeat after a crash carries the same
+            // Message-ID, so a receiver can drop it.
+            let call = ctx.call;
+            mailer.send(
+                &mail,
+                &format!("ilm.{}.{}.{}", call.incident, call.attempt, call.seq),
+            )?;
             Ok(json!(true))
         })
     });
@@ -614,10 +716,15 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
         move |question: &str, answers: rhai::Array| -> Fallible {
             let answers: Vec<String> = answers.into_iter().map(|a| a.to_string()).collect();
             let mut guard = lock(&s);
-            let State { journal, store, .. } = &mut *guard;
+            let State {
+                journal,
+                store,
+                fault,
+                ..
+            } = &mut *guard;
             match journal
                 .ask(store, &json!({"question": question, "answers": answers}))
-                .map_err(script_error)?
+                .map_err(|err| journal_error(fault, err))?
             {
                 Answer::Given(answer) => to_dyn(&answer),
                 Answer::Pending => {
@@ -664,7 +771,12 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
                 .map_err(|err| {
                     let mut state = lock(&s);
-                    if is_token(&err, SUSPEND)
+                    if budget_token(&err).is_some() && state.budget_spent_in.is_none() {
+                        state.budget_spent_in =
+                            Some(format!("playbook {name} ({})", err.position()));
+                    }
+                    if budget_token(&err).is_some()
+                        || is_token(&err, SUSPEND)
                         || is_token(&err, HALT)
                         || blame::is_blamed(state.fault.as_deref(), &err)
                     {
@@ -686,9 +798,21 @@ fn iam_call(
     let using = instance_names(using).map_err(script_error)?;
     let profile = from_dyn(profile).map_err(script_error)?;
     let args = json!({"command": command, "using": using, "profile": profile, "allow_enable": allow_enable});
-    journaled(state, "iam", args, Public, |ctx| {
-        run_iam(ctx, command, &using, &profile, allow_enable)
-    })
+    iam_journaled(
+        state,
+        command,
+        Targets::Named(using),
+        args,
+        &profile,
+        allow_enable,
+    )
+}
+
+/// The budget token `err` ends the run with, if any.
+pub fn budget_token(err: &EvalAltResult) -> Option<&'static str> {
+    [CALLS_TOKEN, TIME_TOKEN]
+        .into_iter()
+        .find(|token| is_token(err, token))
 }
 
 fn close_incident(store: &Store, id: i64, note: &str) -> Result<()> {

@@ -1,7 +1,8 @@
 //! `playbooks/config.toml`: which playbook runs each incident type, and the playbook inputs
 //! (notification addresses, password policy, limits) an administrator sets without editing
-//! a script.
+//! a script, and the budget of a run (`[limits]`).
 
+use super::budget::Limits;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -17,6 +18,9 @@ pub struct PlaybookConfig {
     /// Inputs every playbook sees as `inputs`.
     #[serde(default)]
     pub inputs: Map<String, Value>,
+    /// The budget of each playbook run.
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 impl PlaybookConfig {

@@ -1,10 +1,13 @@
 //! Replaying and extending an incident's journal while its playbook runs. Each
 //! side-effecting call gets the next sequence number; a call already recorded returns its
 //! recorded result instead of acting again. A call that began but never finished (the
-//! process died in between) is acted again: the calls journaled here are idempotent (IAM
-//! commands find the user they created) or at-least-once (mail). A sensitive call's
-//! arguments are never written, only what its [`Privacy`] shows, and its result is sealed.
+//! process died in between) is acted again, told so ([`Call::repeat`]) so the host can make
+//! the repeat reach the outcome the first try intended (a create that finds the account it
+//! made is that create). Mail is at-least-once; a repeat carries the same [`Call`] identity.
+//! A sensitive call's arguments are never written, only what its [`Privacy`] shows, and
+//! its result is sealed. The run's [`Budget`] is checked before every call.
 
+use super::budget::{Budget, OverBudget};
 use crate::store::{JournalEntry, Store};
 use anyhow::{bail, Result};
 use serde_json::Value;
@@ -14,6 +17,7 @@ pub struct Journal {
     attempt: i64,
     recorded: Vec<JournalEntry>,
     next: usize,
+    budget: Budget,
     /// Fault injection for the durability tests: die right after acting on this call,
     /// before its result is journaled (`ILM_FAULT_KILL_AFTER_CALL`). Compiled into test
     /// builds only, so no environment variable can make a real runtime kill itself.
@@ -30,6 +34,16 @@ pub enum Privacy {
     Sensitive { shown: Value },
 }
 
+/// The call `act` performs: which step of which run (the same after a crash and its
+/// resume), and whether it is the repeat of a call that began and never finished.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    pub incident: i64,
+    pub attempt: i64,
+    pub seq: i64,
+    pub repeat: bool,
+}
+
 /// What `ask` finds in the journal.
 pub enum Answer {
     Given(Value),
@@ -37,12 +51,13 @@ pub enum Answer {
 }
 
 impl Journal {
-    pub fn load(store: &Store, incident: i64, attempt: i64) -> Result<Self> {
+    pub fn load(store: &Store, incident: i64, attempt: i64, budget: Budget) -> Result<Self> {
         Ok(Self {
             incident,
             attempt,
             recorded: store.journal_for_replay(incident, attempt)?,
             next: 0,
+            budget,
             #[cfg(feature = "fault-injection")]
             kill_after: std::env::var("ILM_FAULT_KILL_AFTER_CALL")
                 .ok()
@@ -52,6 +67,9 @@ impl Journal {
 
     fn claim(&mut self, call: &str, args: &Value) -> Result<(i64, Option<&JournalEntry>)> {
         let seq = self.next;
+        if let Some(token) = self.budget.before_call(seq) {
+            return Err(OverBudget(token).into());
+        }
         self.next += 1;
         match self.recorded.get(seq) {
             Some(entry) if entry.call != call || (!entry.sensitive && entry.args != *args) => bail!(
@@ -71,9 +89,10 @@ impl Journal {
         call: &str,
         args: &Value,
         privacy: Privacy,
-        act: impl FnOnce() -> Result<Value>,
+        act: impl FnOnce(Call) -> Result<Value>,
     ) -> Result<Value> {
         let (seq, entry) = self.claim(call, args)?;
+        let repeat = entry.is_some();
         match entry {
             Some(JournalEntry {
                 result: Some(result),
@@ -94,7 +113,12 @@ impl Journal {
                 }
             },
         }
-        let result = act()?;
+        let result = act(Call {
+            incident: self.incident,
+            attempt: self.attempt,
+            seq,
+            repeat,
+        })?;
         #[cfg(feature = "fault-injection")]
         self.kill_if_asked(seq, call);
         store.journal_finish(self.incident, self.attempt, seq, &result)?;

@@ -5,9 +5,11 @@
 
 mod api;
 mod blame;
+mod budget;
 pub mod config;
 mod journal;
 
+pub use budget::Limits;
 pub use config::PlaybookConfig;
 
 use crate::mail::Mailer;
@@ -121,8 +123,9 @@ impl Services {
                 store.run_state(id)?.attempt
             }
         };
-        let journal = journal::Journal::load(&store, id, attempt)?;
-        let run = api::Run::new(self.clone(), store, incident, journal)?;
+        let budget = budget::Budget::start(self.config.limits);
+        let journal = journal::Journal::load(&store, id, attempt, budget)?;
+        let run = api::Run::new(self.clone(), store, incident, journal, budget)?;
         let result = run.eval(&playbook, &script.ast);
         run.finish(&playbook, result)
     }
@@ -159,11 +162,18 @@ impl api::Run {
                 })
             }
             Err(err) => {
+                let spent = api::budget_token(&err).and_then(|token| state.budget.explain(token));
                 let error = if is_token(&err, HALT) {
                     state
                         .halt_message
                         .clone()
                         .unwrap_or_else(|| "the playbook stopped".to_owned())
+                } else if let Some(spent) = spent {
+                    let at = state
+                        .budget_spent_in
+                        .clone()
+                        .unwrap_or_else(|| format!("playbook {playbook} ({})", err.position()));
+                    format!("{at}: {spent}")
                 } else {
                     blame::describe(playbook, &err, state.fault.as_deref())
                 };
