@@ -443,3 +443,58 @@ n.other_missing();
         "{error}"
     );
 }
+
+#[test]
+fn imports_outside_the_playbooks_folder_fail_the_incident_with_script_line_and_path() {
+    // A hook reaching up out of the folder, to a file that exists there.
+    let hook = "let p = inputs.profile;\nimport \"../escape\" as e;\ne::run();\n";
+    let w = world(&[("main", WITH_HOOK), ("custom-hook", hook)], None);
+    std::fs::write(w._dir.path().join("escape.rhai"), "fn run() { 1 }").unwrap();
+    let id = w.incident(jdoe());
+    let error = failure(&w, id);
+    assert!(
+        error.starts_with("playbook custom-hook (")
+            && error.contains("import \"../escape\" resolves to")
+            && error.contains("escape.rhai, outside the scripts folder")
+            && error.contains("line 2"),
+        "{error}"
+    );
+    assert!(!w
+        .store()
+        .incident(id)
+        .unwrap()
+        .unwrap()
+        .fields
+        .contains_key("after_hook"));
+
+    // The entry playbook importing an absolute path.
+    let w = world(
+        &[("main", "let a = 1;\nimport \"/etc/passwd\" as pw;\n")],
+        None,
+    );
+    let error = failure(&w, w.incident(jdoe()));
+    assert!(
+        error.starts_with("playbook main: ")
+            && error.contains("/etc/passwd.rhai, outside the scripts folder")
+            && error.contains("line 2"),
+        "{error}"
+    );
+
+    // A module inside the folder still imports.
+    let w = world(
+        &[(
+            "main",
+            "import \"lib/util\" as util;\nset_field(\"from_lib\", util::answer());\n",
+        )],
+        None,
+    );
+    let books = w._dir.path().join("playbooks");
+    std::fs::create_dir_all(books.join("lib")).unwrap();
+    std::fs::write(books.join("lib/util.rhai"), "fn answer() { 42 }").unwrap();
+    let id = w.incident(jdoe());
+    w.services.run_incident(id).unwrap();
+    assert_eq!(
+        w.store().incident(id).unwrap().unwrap().fields["from_lib"],
+        serde_json::json!(42)
+    );
+}

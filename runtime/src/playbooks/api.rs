@@ -181,11 +181,10 @@ impl Run {
             fault: None,
         }));
         let mut engine = crate::scripting::engine();
-        // `import "lib/iam" as iam;` loads shared functions from the playbooks folder.
+        // `import "lib/iam" as iam;` loads shared functions from the playbooks folder, and
+        // from nowhere else.
         let dir = lock(&state).services.playbooks.dir().to_owned();
-        engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(
-            dir,
-        ));
+        engine.set_module_resolver(crate::scripting::ConfinedImports::new(&dir));
         register(&mut engine, &state);
         Ok(Self { engine, state })
     }
