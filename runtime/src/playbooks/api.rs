@@ -262,9 +262,21 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
         move |name: &str, using: Dynamic, args: Dynamic| -> Fallible {
             let using = instance_names(&using).map_err(script_error)?;
             let args = from_dyn(&args).map_err(script_error)?;
-            // Commands such as ad-set-new-password carry secrets: the journal keeps only
-            // which command ran where.
-            let privacy = if name.contains("password") {
+            // Commands whose manifest declares them sensitive (ad-set-new-password) carry
+            // secrets: the journal keeps only which command ran where.
+            let sensitive = {
+                let state = lock(&s);
+                let ctx = Ctx {
+                    store: &state.store,
+                    services: &state.services,
+                    incident: &state.incident,
+                };
+                let integrations = ctx.integrations();
+                using
+                    .iter()
+                    .any(|instance| integrations.command_is_sensitive(instance, name))
+            };
+            let privacy = if sensitive {
                 Privacy::Sensitive {
                     shown: json!({"name": name, "using": using, "args": REDACTED}),
                 }
