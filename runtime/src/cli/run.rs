@@ -100,7 +100,7 @@ fn try_fetch_due(
         let options = FetchOptions {
             mappers_dir,
             dry_run: false,
-            approve_orphans: false,
+            approve_removals: false,
             today: today(&store)?,
         };
         match sources::fetch(&integrations, &record.name, &options) {
