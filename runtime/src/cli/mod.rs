@@ -14,6 +14,7 @@ mod playbook;
 mod plugin;
 mod profile;
 mod run;
+mod secret_key;
 mod serve;
 mod sigpipe;
 mod transform;
@@ -116,6 +117,9 @@ enum Command {
     Apikey(apikey::ApiKeyCommand),
     /// Changes to users, roles and API keys, newest first.
     Audit(audit::AuditArgs),
+    /// The key that seals stored secrets: rotate it.
+    #[command(subcommand)]
+    SecretKey(secret_key::SecretKeyCommand),
     /// Serve the XSOAR-compatible REST API over HTTPS.
     Serve(serve::ServeArgs),
     /// Incidents: create, inspect, run their playbooks, answer their questions.
@@ -234,6 +238,7 @@ pub fn main() -> ExitCode {
         Command::Role(cmd) => people::run_role(&ctx, cmd),
         Command::Apikey(cmd) => apikey::run(&ctx, cmd),
         Command::Audit(args) => audit::run(&ctx, args),
+        Command::SecretKey(cmd) => secret_key::run(&ctx, cmd),
         Command::Serve(args) => serve::run(&ctx, args),
         Command::Incident(cmd) => incident::run(&ctx, cmd),
         Command::Profile(cmd) => profile::run(&ctx, cmd),

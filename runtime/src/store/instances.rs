@@ -2,6 +2,7 @@
 //! parameter is stored sealed, bound to its instance and name, or as a reference (`env:`,
 //! `file:`) that the host reads at each call; it is never in the file in clear.
 
+use super::seal::Cipher;
 use super::Store;
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension};
@@ -226,6 +227,37 @@ impl Store {
             secrets.insert(name, secret);
         }
         Ok(secrets)
+    }
+
+    /// Opens every sealed secret with `old` and seals it again with `new`, in place (part
+    /// of a key rotation's transaction). Returns how many it re-sealed.
+    pub(super) fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<usize> {
+        let rows: Vec<(String, String)> = {
+            let mut stmt = self
+                .conn()
+                .prepare("SELECT name, secrets FROM instances WHERE secrets <> '{}'")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut count = 0;
+        for (instance, text) in rows {
+            let mut stored = json_object(&text)
+                .with_context(|| format!("the secrets of instance {instance:?}"))?;
+            for (name, entry) in stored.iter_mut() {
+                let Some(sealed) = entry.get("sealed").and_then(Value::as_str) else {
+                    continue;
+                };
+                let place = place(&instance, name);
+                let plain = old.open(&place, sealed)?;
+                *entry = json!({ "sealed": new.seal(&place, &plain)? });
+                count += 1;
+            }
+            self.conn().execute(
+                "UPDATE instances SET secrets = ?2 WHERE name = ?1",
+                params![instance, Value::Object(stored).to_string()],
+            )?;
+        }
+        Ok(count)
     }
 
     /// Seals the secrets a database from before sealing holds in clear (a migration step:
