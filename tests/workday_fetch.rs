@@ -262,19 +262,23 @@ fn a_report_that_is_an_error_object_fails_the_fetch_and_orphans_nobody() {
     );
 }
 
+/// Active employees with ids in `ids`, hired long ago.
+fn active_people(ids: std::ops::Range<u32>) -> Vec<Value> {
+    ids.map(|i| {
+        row(
+            &i.to_string(),
+            &format!("p{i}@acme.test"),
+            "Active",
+            "01/01/2020",
+        )
+    })
+    .collect()
+}
+
 #[test]
 fn a_report_that_orphans_more_than_max_orphan_percent_waits_for_approval() {
     let (server, ilm) = setup(50, PASSWORD);
-    let people: Vec<Value> = (60..70)
-        .map(|i| {
-            row(
-                &i.to_string(),
-                &format!("p{i}@acme.test"),
-                "Active",
-                "01/01/2020",
-            )
-        })
-        .collect();
+    let people = active_people(60..70);
     server.set_rows(&Value::Array(people.clone()));
     assert_eq!(fetch(&ilm, &[])["profiles_created"], 10);
 
@@ -307,16 +311,7 @@ fn a_report_that_orphans_more_than_max_orphan_percent_waits_for_approval() {
 #[test]
 fn a_report_that_terminates_more_than_max_orphan_percent_waits_for_approval() {
     let (server, ilm) = setup(50, PASSWORD);
-    let mut people: Vec<Value> = (80..90)
-        .map(|i| {
-            row(
-                &i.to_string(),
-                &format!("p{i}@acme.test"),
-                "Active",
-                "01/01/2020",
-            )
-        })
-        .collect();
+    let mut people = active_people(80..90);
     server.set_rows(&Value::Array(people.clone()));
     assert_eq!(fetch(&ilm, &[])["profiles_created"], 10);
     let profiles = ilm.ok(&["profile", "list", "--json", "--size", "100"]);

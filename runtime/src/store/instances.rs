@@ -229,18 +229,20 @@ impl Store {
         Ok(secrets)
     }
 
+    /// (instance, `secrets` column) of every instance with secrets.
+    fn stored_secret_columns(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT name, secrets FROM instances WHERE secrets <> '{}'")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Opens every sealed secret with `old` and seals it again with `new`, in place (part
     /// of a key rotation's transaction). Returns how many it re-sealed.
     pub(super) fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<usize> {
-        let rows: Vec<(String, String)> = {
-            let mut stmt = self
-                .conn()
-                .prepare("SELECT name, secrets FROM instances WHERE secrets <> '{}'")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
         let mut count = 0;
-        for (instance, text) in rows {
+        for (instance, text) in self.stored_secret_columns()? {
             let mut stored = json_object(&text)
                 .with_context(|| format!("the secrets of instance {instance:?}"))?;
             for (name, entry) in stored.iter_mut() {
@@ -263,15 +265,8 @@ impl Store {
     /// Seals the secrets a database from before sealing holds in clear (a migration step:
     /// runs once, in the migration's transaction). Returns how many it sealed.
     pub(super) fn seal_clear_secrets(&self) -> Result<usize> {
-        let rows: Vec<(String, String)> = {
-            let mut stmt = self
-                .conn()
-                .prepare("SELECT name, secrets FROM instances WHERE secrets <> '{}'")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
         let mut count = 0;
-        for (name, clear) in rows {
+        for (name, clear) in self.stored_secret_columns()? {
             let secrets: BTreeMap<String, Secret> = json_object(&clear)
                 .with_context(|| format!("the clear-text secrets of instance {name:?}"))?
                 .into_iter()

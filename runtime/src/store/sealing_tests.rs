@@ -307,18 +307,21 @@ fn instances_without_secrets_need_no_key() {
     assert!(!db.key_file().exists());
 }
 
-/// A database with a sealed instance secret and a sealed journal result (incident `id`).
-fn with_sealed_values(db: &Db, store: &Store) -> i64 {
+/// A database with a sealed instance secret and a sealed journal result: the database,
+/// a store on it, the incident and the key file's text.
+fn with_sealed_values() -> (Db, Store, i64, String) {
+    let db = Db::new();
+    let store = db.open().unwrap();
     store.add_instance(&instance("gh", TOKEN)).unwrap();
-    let id = incident(store);
+    let id = incident(&store);
     store
         .journal_begin(id, 1, 0, "transform", &json!(REDACTED), true)
         .unwrap();
     store
         .journal_finish(id, 1, 0, &json!({"NEW_PASSWORD": TOKEN}))
         .unwrap();
-    assert!(db.key_file().exists());
-    id
+    let key = std::fs::read_to_string(db.key_file()).unwrap();
+    (db, store, id, key)
 }
 
 fn assert_opens(store: &Store, id: i64) {
@@ -336,10 +339,7 @@ fn env_key(db: &Db, text: &str) -> KeySource {
 
 #[test]
 fn a_rotated_key_opens_every_sealed_value_and_the_old_key_none() {
-    let db = Db::new();
-    let store = db.open().unwrap();
-    let id = with_sealed_values(&db, &store);
-    let old_key = std::fs::read_to_string(db.key_file()).unwrap();
+    let (db, store, id, old_key) = with_sealed_values();
     // Another process, holding the old key, keeps working after the rotation.
     let running = db.open().unwrap();
     assert_opens(&running, id);
@@ -379,10 +379,7 @@ fn a_rotated_key_opens_every_sealed_value_and_the_old_key_none() {
 
 #[test]
 fn a_crash_between_the_commit_and_the_key_file_loses_nothing() {
-    let db = Db::new();
-    let store = db.open().unwrap();
-    let id = with_sealed_values(&db, &store);
-    let old_key = std::fs::read_to_string(db.key_file()).unwrap();
+    let (db, store, id, old_key) = with_sealed_values();
     // The database commits to the new key; the process dies before the key file changes.
     let committed = store.reseal_under_new_key().unwrap();
     drop(committed);
@@ -400,10 +397,7 @@ fn a_crash_between_the_commit_and_the_key_file_loses_nothing() {
 
 #[test]
 fn a_rotation_that_does_not_commit_leaves_the_old_key_in_use() {
-    let db = Db::new();
-    let store = db.open().unwrap();
-    let id = with_sealed_values(&db, &store);
-    let old_key = std::fs::read_to_string(db.key_file()).unwrap();
+    let (db, store, id, old_key) = with_sealed_values();
     // A pending key the database never named (the rotation died before its commit).
     super::secret_key::write_pending(
         &db.key_file(),
@@ -418,10 +412,7 @@ fn a_rotation_that_does_not_commit_leaves_the_old_key_in_use() {
 
 #[test]
 fn a_key_from_the_environment_is_shown_and_kept_on_disk_until_used() {
-    let db = Db::new();
-    let store = db.open().unwrap();
-    let id = with_sealed_values(&db, &store);
-    let old_key = std::fs::read_to_string(db.key_file()).unwrap();
+    let (db, store, id, old_key) = with_sealed_values();
     let store = Store::open_with_key(&db.path(), env_key(&db, &old_key)).unwrap();
 
     let rotation = store.rotate_secret_key().unwrap();
