@@ -412,7 +412,8 @@ fn a_rotation_that_does_not_commit_leaves_the_old_key_in_use() {
 
 #[test]
 fn a_key_from_the_environment_is_shown_and_kept_on_disk_until_used() {
-    let (db, store, id, old_key) = with_sealed_values();
+    let (db, file_keyed, id, old_key) = with_sealed_values();
+    drop(file_keyed);
     let store = Store::open_with_key(&db.path(), env_key(&db, &old_key)).unwrap();
 
     let rotation = store.rotate_secret_key().unwrap();
