@@ -20,11 +20,29 @@ struct World {
 /// A data dir, a playbooks folder with `scripts` (name → source) mapped from incident type
 /// `Test` to the first one, and an instance `mem` of memory-app.
 fn world(scripts: &[(&str, &str)], smtp: Option<&SmtpSink>) -> World {
-    world_limited(scripts, smtp, "")
+    world_with(scripts, smtp, &dist("test-plugins"), "")
 }
 
 /// [`world`] with `limits` (TOML lines) under `[limits]` in config.toml.
 fn world_limited(scripts: &[(&str, &str)], smtp: Option<&SmtpSink>, limits: &str) -> World {
+    world_with(scripts, smtp, &dist("test-plugins"), limits)
+}
+
+/// [`world`] with the plugins of `plugins_dir`.
+fn world_with_plugins(
+    scripts: &[(&str, &str)],
+    smtp: Option<&SmtpSink>,
+    plugins_dir: &std::path::Path,
+) -> World {
+    world_with(scripts, smtp, plugins_dir, "")
+}
+
+fn world_with(
+    scripts: &[(&str, &str)],
+    smtp: Option<&SmtpSink>,
+    plugins_dir: &std::path::Path,
+    limits: &str,
+) -> World {
     let dir = tempfile::tempdir().unwrap();
     let books = dir.path().join("playbooks");
     std::fs::create_dir_all(&books).unwrap();
@@ -38,7 +56,7 @@ fn world_limited(scripts: &[(&str, &str)], smtp: Option<&SmtpSink>, limits: &str
     std::fs::write(books.join("config.toml"), config).unwrap();
     let db_path = dir.path().join("ilm.db");
     let host = Host::new(HostConfig {
-        plugins_dir: dist("test-plugins"),
+        plugins_dir: plugins_dir.to_owned(),
         cache_dir: dir.path().join("cache"),
     })
     .unwrap();
@@ -502,5 +520,127 @@ fn a_long_running_script_fails_at_its_wall_time_budget() {
             && error.contains("wall-time budget of 0 s")
             && error.contains("max_seconds"),
         "{error}"
+    );
+}
+
+#[test]
+fn imports_outside_the_playbooks_folder_fail_the_incident_with_script_line_and_path() {
+    // A hook reaching up out of the folder, to a file that exists there.
+    let hook = "let p = inputs.profile;\nimport \"../escape\" as e;\ne::run();\n";
+    let w = world(&[("main", WITH_HOOK), ("custom-hook", hook)], None);
+    std::fs::write(w._dir.path().join("escape.rhai"), "fn run() { 1 }").unwrap();
+    let id = w.incident(jdoe());
+    let error = failure(&w, id);
+    assert!(
+        error.starts_with("playbook custom-hook (")
+            && error.contains("import \"../escape\" resolves to")
+            && error.contains("escape.rhai, outside the scripts folder")
+            && error.contains("line 2"),
+        "{error}"
+    );
+    assert!(!w
+        .store()
+        .incident(id)
+        .unwrap()
+        .unwrap()
+        .fields
+        .contains_key("after_hook"));
+
+    // The entry playbook importing an absolute path.
+    let w = world(
+        &[("main", "let a = 1;\nimport \"/etc/passwd\" as pw;\n")],
+        None,
+    );
+    let error = failure(&w, w.incident(jdoe()));
+    assert!(
+        error.starts_with("playbook main: ")
+            && error.contains("/etc/passwd.rhai, outside the scripts folder")
+            && error.contains("line 2"),
+        "{error}"
+    );
+
+    // A module inside the folder still imports.
+    let w = world(
+        &[(
+            "main",
+            "import \"lib/util\" as util;\nset_field(\"from_lib\", util::answer());\n",
+        )],
+        None,
+    );
+    let books = w._dir.path().join("playbooks");
+    std::fs::create_dir_all(books.join("lib")).unwrap();
+    std::fs::write(books.join("lib/util.rhai"), "fn answer() { 42 }").unwrap();
+    let id = w.incident(jdoe());
+    w.services.run_incident(id).unwrap();
+    assert_eq!(
+        w.store().incident(id).unwrap().unwrap().fields["from_lib"],
+        serde_json::json!(42)
+    );
+}
+
+#[test]
+fn only_commands_declared_sensitive_have_their_arguments_hidden_and_result_sealed() {
+    const SECRET: &str = "Pw-31a7-declared-sensitive";
+    // The question keeps the incident open, so replay can still open the sealed result.
+    let script = format!(
+        "plugin_command(\"memory-reset\", \"mem\", #{{ note: \"{SECRET}\" }});\nask(\"Go on?\", [\"Yes\"]);\n"
+    );
+    // The journal entry of memory-reset, as shown and as replay opens it, and whether the
+    // database file holds the argument.
+    let journaled = |w: &World| {
+        let id = w.incident(jdoe());
+        let outcome = w.services.run_incident(id).unwrap();
+        assert!(matches!(outcome, RunOutcome::Waiting { .. }), "{outcome:?}");
+        let store = w.store();
+        let attempt = store.run_state(id).unwrap().attempt;
+        let shown = store.journal(id, attempt).unwrap().remove(0);
+        let replayed = store.journal_for_replay(id, attempt).unwrap().remove(0);
+        let db = std::fs::read(w._dir.path().join("ilm.db")).unwrap();
+        let wal = std::fs::read(w._dir.path().join("ilm.db-wal")).unwrap_or_default();
+        let on_disk = [db, wal]
+            .concat()
+            .windows(SECRET.len())
+            .any(|bytes| bytes == SECRET.as_bytes());
+        (shown, replayed, on_disk)
+    };
+
+    // As shipped, memory-reset is not sensitive: its journal entry is in clear.
+    let w = world(&[("main", &script)], None);
+    let (shown, _, on_disk) = journaled(&w);
+    assert_eq!(shown.call, "plugin.command");
+    assert!(!shown.sensitive);
+    assert_eq!(shown.args["args"]["note"], json!(SECRET));
+    assert_eq!(shown.result, Some(json!({"mem": {"reset": true}})));
+    assert!(
+        on_disk,
+        "a public call's arguments are journaled as they are"
+    );
+
+    // The same plugin with memory-reset declared sensitive in its manifest.
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dist("test-plugins").join("memory-app.wasm"),
+        plugins.path().join("memory-app.wasm"),
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(dist("test-plugins").join("memory-app.toml")).unwrap();
+    let declared = manifest.replace(
+        "name = \"memory-reset\"\n",
+        "name = \"memory-reset\"\nsensitive = true\n",
+    );
+    assert_ne!(declared, manifest);
+    std::fs::write(plugins.path().join("memory-app.toml"), declared).unwrap();
+    let w = world_with_plugins(&[("main", &script)], None, plugins.path());
+    let (shown, replayed, on_disk) = journaled(&w);
+    assert!(shown.sensitive);
+    assert_eq!(
+        shown.args,
+        json!({"name": "memory-reset", "using": ["mem"], "args": "<redacted>"})
+    );
+    assert_eq!(shown.result, Some(json!("<redacted>")));
+    assert_eq!(replayed.result, Some(json!({"mem": {"reset": true}})));
+    assert!(
+        !on_disk,
+        "a sensitive call's argument reached the database file"
     );
 }

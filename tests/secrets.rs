@@ -277,3 +277,67 @@ fn env_and_file_references_are_read_at_each_call_and_never_stored() {
         unset.stderr
     );
 }
+
+#[test]
+fn a_rotated_key_keeps_secrets_usable_and_the_old_key_opens_nothing() {
+    let peer = RecordingPeer::start("{}");
+    let ilm = Ilm::new(dist("test-plugins"));
+    let token = format!("token={TOKEN}");
+    add_instance(&ilm, "h", &peer.url(), &["--secret", &token]);
+    let old_key = std::fs::read_to_string(key_file(&ilm)).unwrap();
+    let url = format!("url={}/probe", peer.url());
+    let call = |env: &[(&str, &str)]| {
+        let ran = ilm.run_with(
+            &["command", "call-host", "--using", "h", "--arg", &url],
+            env,
+        );
+        assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    };
+
+    let help = ilm.ok(&["secret-key", "rotate", "--help"]);
+    assert!(help.contains("re-seal every stored secret"), "{help}");
+    let rotated: serde_json::Value =
+        serde_json::from_str(&ilm.ok(&["secret-key", "rotate", "--json"])).unwrap();
+    assert_eq!(rotated["secrets"], 1, "{rotated}");
+    assert!(rotated.get("new_key").is_none(), "{rotated}");
+    let new_key = std::fs::read_to_string(key_file(&ilm)).unwrap();
+    assert_ne!(new_key, old_key);
+    call(&[]);
+    assert_eq!(
+        bearer_seen(&peer),
+        vec![format!("Bearer {TOKEN}")],
+        "the secret still reaches its host"
+    );
+    let with_old = ilm.run_with(
+        &["instance", "show", "h"],
+        &[("ILM_SECRET_KEY", old_key.trim())],
+    );
+    assert_eq!(with_old.code, 1);
+    assert!(
+        with_old.stderr.contains("is not the key"),
+        "{}",
+        with_old.stderr
+    );
+    let audit = ilm.ok(&["audit", "--json"]);
+    assert!(audit.contains("secret-key.rotate"), "{audit}");
+
+    // With the key in ILM_SECRET_KEY, the new key is printed once for the operator.
+    let ran = ilm.run_with(
+        &["secret-key", "rotate"],
+        &[("ILM_SECRET_KEY", new_key.trim())],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let shown = ran
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("new key (shown once): "))
+        .unwrap_or_else(|| panic!("no new key shown: {}", ran.stdout))
+        .to_owned();
+    assert!(ran.stdout.contains("set ILM_SECRET_KEY"), "{}", ran.stdout);
+    call(&[("ILM_SECRET_KEY", &shown)]);
+    assert_eq!(bearer_seen(&peer).len(), 2);
+    assert!(
+        !ilm.data_dir.path().join("secret.key.new").exists(),
+        "the copy outlived its first use"
+    );
+}

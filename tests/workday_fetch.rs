@@ -262,19 +262,23 @@ fn a_report_that_is_an_error_object_fails_the_fetch_and_orphans_nobody() {
     );
 }
 
+/// Active employees with ids in `ids`, hired long ago.
+fn active_people(ids: std::ops::Range<u32>) -> Vec<Value> {
+    ids.map(|i| {
+        row(
+            &i.to_string(),
+            &format!("p{i}@acme.test"),
+            "Active",
+            "01/01/2020",
+        )
+    })
+    .collect()
+}
+
 #[test]
 fn a_report_that_orphans_more_than_max_orphan_percent_waits_for_approval() {
     let (server, ilm) = setup(50, PASSWORD);
-    let people: Vec<Value> = (60..70)
-        .map(|i| {
-            row(
-                &i.to_string(),
-                &format!("p{i}@acme.test"),
-                "Active",
-                "01/01/2020",
-            )
-        })
-        .collect();
+    let people = active_people(60..70);
     server.set_rows(&Value::Array(people.clone()));
     assert_eq!(fetch(&ilm, &[])["profiles_created"], 10);
 
@@ -287,9 +291,9 @@ fn a_report_that_orphans_more_than_max_orphan_percent_waits_for_approval() {
     let held = ilm.run(&["fetch", "hr", "--as-of", AS_OF]);
     assert_eq!(held.code, 1);
     assert!(
-        held.stderr
-            .contains("would make 4 of the 10 people this source knows orphans (40 %)")
-            && held.stderr.contains("ilm fetch hr --approve-orphans"),
+        held.stderr.contains(
+            "would terminate 0 and orphan 4 of the 10 people this source knows (40 % together)"
+        ) && held.stderr.contains("ilm fetch hr --approve-removals"),
         "{}",
         held.stderr
     );
@@ -298,9 +302,44 @@ fn a_report_that_orphans_more_than_max_orphan_percent_waits_for_approval() {
     assert!(plan.contains("the fetch would stop for approval"), "{plan}");
     assert_eq!(incidents(&ilm).len(), 1, "a held fetch queues nothing");
 
+    // The flag's first name still approves.
     let approved = fetch(&ilm, &["--approve-orphans"]);
     assert_eq!(approved["events"]["IAM - Terminate User"], 4, "{approved}");
     assert_eq!(incidents(&ilm).len(), 5);
+}
+
+#[test]
+fn a_report_that_terminates_more_than_max_orphan_percent_waits_for_approval() {
+    let (server, ilm) = setup(50, PASSWORD);
+    let mut people = active_people(80..90);
+    server.set_rows(&Value::Array(people.clone()));
+    assert_eq!(fetch(&ilm, &[])["profiles_created"], 10);
+    let profiles = ilm.ok(&["profile", "list", "--json", "--size", "100"]);
+
+    // An HR export bug marks four of the ten active people terminated at once.
+    for person in &mut people[..4] {
+        person["Employment_Status"] = json!("Terminated");
+    }
+    server.set_rows(&Value::Array(people));
+    let held = ilm.run(&["fetch", "hr", "--as-of", AS_OF]);
+    assert_eq!(held.code, 1);
+    assert!(
+        held.stderr.contains(
+            "would terminate 4 and orphan 0 of the 10 people this source knows (40 % together)"
+        ) && held.stderr.contains("ilm fetch hr --approve-removals"),
+        "{}",
+        held.stderr
+    );
+    assert!(incidents(&ilm).is_empty(), "a held fetch created incidents");
+    assert_eq!(
+        ilm.ok(&["profile", "list", "--json", "--size", "100"]),
+        profiles,
+        "a held fetch changed profiles"
+    );
+
+    let approved = fetch(&ilm, &["--approve-removals"]);
+    assert_eq!(approved["events"]["IAM - Terminate User"], 4, "{approved}");
+    assert_eq!(incidents(&ilm).len(), 4);
 }
 
 #[test]

@@ -136,6 +136,17 @@ impl<'a> Integrations<'a> {
     }
 
     /// Runs a plugin-specific command; returns its JSON output.
+    /// Whether plugin command `command` of instance `name` is declared sensitive in its
+    /// manifest. A command that cannot be looked up (no such instance, plugin or command)
+    /// counts as sensitive: its call fails anyway, and its arguments may hold a secret.
+    pub fn command_is_sensitive(&self, name: &str, command: &str) -> bool {
+        let declared = || -> Result<Option<bool>> {
+            let plugin = self.host.plugin(&self.instance(name)?.plugin)?;
+            Ok(plugin.manifest.command(command).map(|spec| spec.sensitive))
+        };
+        !matches!(declared(), Ok(Some(false)))
+    }
+
     pub fn command(&self, name: &str, command: &str, args: &Value) -> Result<Value> {
         let (mut app, instance) = self.app(name, command)?;
         let plugin = self.host.plugin(&instance.plugin)?;

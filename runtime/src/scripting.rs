@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+mod imports;
+pub use imports::ConfinedImports;
+
 /// A Rhai engine with every limit on and the common host functions registered.
 pub fn engine() -> Engine {
     let mut engine = Engine::new();
@@ -143,8 +146,10 @@ pub struct ScriptCache {
 }
 
 impl ScriptCache {
-    /// `kind` names the scripts in errors ("mapper", "transformer", "playbook").
-    pub fn new(dir: &Path, kind: &'static str, engine: Engine) -> Self {
+    /// `kind` names the scripts in errors ("mapper", "transformer", "playbook"). Their
+    /// imports are confined to `dir`.
+    pub fn new(dir: &Path, kind: &'static str, mut engine: Engine) -> Self {
+        engine.set_module_resolver(ConfinedImports::new(dir));
         Self {
             dir: dir.to_owned(),
             kind,

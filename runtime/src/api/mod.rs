@@ -16,6 +16,8 @@ mod listing;
 mod lockout;
 mod paths;
 mod profiles;
+#[cfg(test)]
+mod proptests;
 mod server;
 mod tls;
 mod users;

@@ -17,10 +17,10 @@ pub struct FetchArgs {
     /// Print every incident the fetch would create, grouped by type, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Approve this one fetch although its report would make more than max_orphan_percent
-    /// of the people the source knows orphans.
-    #[arg(long)]
-    pub approve_orphans: bool,
+    /// Approve this one fetch although its report would terminate and orphan, together,
+    /// more than max_orphan_percent of the people the source knows.
+    #[arg(long, alias = "approve-orphans")]
+    pub approve_removals: bool,
     /// Classify a report as if today were this date (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
     let options = FetchOptions {
         mappers_dir: &ctx.playbooks_dir.join("mappers"),
         dry_run: args.dry_run,
-        approve_orphans: args.approve_orphans,
+        approve_removals: args.approve_removals,
         today,
     };
     let outcome = fetch_and_record(&integrations, &args.instance, &options)?;

@@ -16,6 +16,7 @@ mod playbook;
 mod plugin;
 mod profile;
 mod run;
+mod secret_key;
 mod serve;
 mod sigpipe;
 mod status;
@@ -126,6 +127,9 @@ enum Command {
     /// The runtime at a glance: each instance's last and next fetch and last error, the
     /// incidents by status, and what needs a person (questions, failures, held fetches).
     Status(status::StatusArgs),
+    /// The key that seals stored secrets: rotate it.
+    #[command(subcommand)]
+    SecretKey(secret_key::SecretKeyCommand),
     /// Serve the XSOAR-compatible REST API over HTTPS.
     Serve(serve::ServeArgs),
     /// Incidents: create, inspect, run their playbooks, answer their questions.
@@ -263,6 +267,7 @@ pub fn main() -> ExitCode {
         Command::Role(cmd) => people::run_role(&ctx, cmd),
         Command::Apikey(cmd) => apikey::run(&ctx, cmd),
         Command::Audit(args) => audit::run(&ctx, args),
+        Command::SecretKey(cmd) => secret_key::run(&ctx, cmd),
         Command::Serve(args) => serve::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Incident(cmd) => incident::run(&ctx, cmd),

@@ -128,7 +128,7 @@ fn try_fetch_due(
         let options = FetchOptions {
             mappers_dir,
             dry_run: false,
-            approve_orphans: false,
+            approve_removals: false,
             today: today(&store)?,
         };
         match fetch_and_record(&integrations, &record.name, &options) {

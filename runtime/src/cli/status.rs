@@ -79,7 +79,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<Outcome> {
             }
             if let Some(hold) = f.summary.get("held").filter(|h| !h.is_null()) {
                 needs_a_person.push(json!({"instance": record.name, "fetch_held": hold,
-                    "fix": format!("check the report, then `ilm fetch {} --approve-orphans`", record.name)}));
+                    "fix": format!("check the report, then `ilm fetch {} --approve-removals`", record.name)}));
             }
         }
         let queued = fetch

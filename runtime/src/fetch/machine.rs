@@ -2,13 +2,14 @@
 //! the instance's plugin, sync profiles silently on the first run, otherwise plan every
 //! event, queue them, and create at most `max_fetch` incidents per fetch, in the same
 //! transaction as the new queue, so a crash never loses or duplicates an event. A report
-//! that would orphan too many people writes nothing until approved ([`OrphanGuard`]). A dry
+//! that would terminate or orphan too many people writes nothing until approved
+//! ([`RemovalGuard`]). A dry
 //! run plans exactly what a fetch would, and writes nothing.
 
 use super::{
     classify, first_run_profiles, known_people, orphan_events, report_rows, Decision, Event,
-    IncomingMap, NormalizedRow, OrphanGuard, OrphanHold, ProfileIndex, ReportMatches, RowError,
-    WorkdayParams,
+    IncidentType, IncomingMap, NormalizedRow, ProfileIndex, RemovalGuard, RemovalHold, Removals,
+    ReportMatches, RowError, WorkdayParams,
 };
 use crate::store::{NewIncident, Store};
 use anyhow::{Context, Result};
@@ -45,12 +46,14 @@ pub struct FetchSummary {
     pub profiles_created: usize,
     /// Events left in the queue for the next fetch.
     pub queued: usize,
-    /// Orphans the report makes, of how many people this source knows.
+    /// People the report marks terminated, and orphans it makes, of how many people this
+    /// source knows.
+    pub terminations: usize,
     pub orphans: usize,
     pub known_people: usize,
     /// Why the fetch stops for approval (a dry run says it would).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub held: Option<OrphanHold>,
+    pub held: Option<RemovalHold>,
 }
 
 impl FetchSummary {
@@ -155,6 +158,11 @@ pub fn plan(
             }
         }
     }
+    out.summary.terminations = out
+        .events
+        .iter()
+        .filter(|e| e.incident_type == IncidentType::TerminateUser)
+        .count();
     let orphans = orphan_events(index.profiles(), &matches, params);
     out.summary.orphans = orphans.len();
     out.summary.known_people = known_people(index.profiles(), params);
@@ -195,8 +203,8 @@ pub struct Fetch<'a> {
     pub params: &'a WorkdayParams,
     pub max_fetch: usize,
     pub first_run: bool,
-    /// Stops a fetch that would orphan too many people.
-    pub orphan_guard: OrphanGuard,
+    /// Stops a fetch that would terminate or orphan too many people.
+    pub removal_guard: RemovalGuard,
     pub today: NaiveDate,
     /// Called with (done, total) while profiles are created on the first run.
     pub progress: &'a dyn Fn(usize, usize),
@@ -258,9 +266,13 @@ impl Fetch<'_> {
     }
 
     /// Whether the guard stops a fetch with this plan.
-    fn hold(&self, plan: &FetchSummary) -> Result<(), OrphanHold> {
-        self.orphan_guard
-            .check(self.instance, plan.orphans, plan.known_people)
+    fn hold(&self, plan: &FetchSummary) -> Result<(), RemovalHold> {
+        let removals = Removals {
+            terminations: plan.terminations,
+            orphans: plan.orphans,
+        };
+        self.removal_guard
+            .check(self.instance, removals, plan.known_people)
     }
 
     /// The first run: profiles for the report's users, no incidents (spec §5.5).

@@ -6,7 +6,8 @@
 //! Per report: [`IncomingMap::normalize`] each row, [`ProfileIndex::find`] its stored
 //! profile, [`classify`] it; record every matched profile in [`ReportMatches`] (malformed
 //! rows too, by the identity in their [`RowError`]) and finish with [`orphan_events`]; the
-//! fetch stops for approval when [`OrphanGuard`] finds too many of them.
+//! fetch stops for approval when [`RemovalGuard`] finds it would terminate or orphan too
+//! many people.
 
 mod classify;
 mod dates;
@@ -17,9 +18,9 @@ pub mod generate;
 mod index;
 mod machine;
 mod normalize;
-mod orphan_guard;
 mod orphans;
 mod params;
+mod removal_guard;
 mod report;
 mod values;
 
@@ -35,9 +36,9 @@ pub use first_run::first_run_profiles;
 pub use index::ProfileIndex;
 pub use machine::{incident_fields, plan, Fetch, FetchState, FetchSummary, Plan};
 pub use normalize::{IncomingMap, MapError, NormalizedRow, RowError, RowProblem, RowWarning};
-pub use orphan_guard::{OrphanGuard, OrphanHold, DEFAULT_MAX_ORPHAN_PERCENT};
 pub use orphans::{known_people, orphan_events, ReportMatches};
 pub use params::{DeactivationField, ParamError, WorkdayParams, DEFAULT_MAX_VALUE_LENGTH};
+pub use removal_guard::{RemovalGuard, RemovalHold, Removals, DEFAULT_MAX_REMOVAL_PERCENT};
 pub use report::report_rows;
 
 /// A user profile: its fields by cli name (spec §2.1).

@@ -201,19 +201,21 @@ proptest! {
     }
 
     #[test]
-    fn the_orphan_guard_holds_exactly_above_the_share(
+    fn the_removal_guard_holds_exactly_above_the_share(
+        terminations in any::<usize>(),
         orphans in any::<usize>(),
         known in any::<usize>(),
         max_percent in 0u8..=100,
         approved in any::<bool>(),
     ) {
-        let guard = OrphanGuard { max_percent, approved };
-        let over = (orphans as u128) * 100 > u128::from(max_percent) * (known as u128);
-        match guard.check("hr", orphans, known) {
+        let guard = RemovalGuard { max_percent, approved };
+        let removed = terminations as u128 + orphans as u128;
+        let over = removed > 1 && removed * 100 > u128::from(max_percent) * (known as u128);
+        match guard.check("hr", Removals { terminations, orphans }, known) {
             Ok(()) => prop_assert!(approved || !over),
             Err(hold) => {
                 prop_assert!(!approved && over);
-                prop_assert!(hold.to_string().contains("--approve-orphans"));
+                prop_assert!(hold.to_string().contains("--approve-removals"));
             }
         }
     }

@@ -1077,7 +1077,7 @@ impl Fetched {
         Self { _dir: dir, store }
     }
 
-    fn fetch(&self, body: &str, guard: OrphanGuard) -> anyhow::Result<FetchSummary> {
+    fn fetch(&self, body: &str, guard: RemovalGuard) -> anyhow::Result<FetchSummary> {
         let params = WorkdayParams::default();
         Fetch {
             store: &self.store,
@@ -1086,7 +1086,7 @@ impl Fetched {
             params: &params,
             max_fetch: 100,
             first_run: true,
-            orphan_guard: guard,
+            removal_guard: guard,
             today: today(),
             progress: &|_, _| {},
         }
@@ -1107,14 +1107,14 @@ impl Fetched {
 #[test]
 fn a_report_that_is_an_error_object_fails_the_fetch_and_changes_nothing() {
     let f = Fetched::new();
-    f.fetch(&report(&staff()), OrphanGuard::default()).unwrap();
+    f.fetch(&report(&staff()), RemovalGuard::default()).unwrap();
     let state = f.store.fetch_state("hr").unwrap();
     for body in [
         r#"{"Error": "Session expired"}"#,
         "{}",
         r#"{"Report_Entry": null}"#,
     ] {
-        let err = format!("{:#}", f.fetch(body, OrphanGuard::default()).unwrap_err());
+        let err = format!("{:#}", f.fetch(body, RemovalGuard::default()).unwrap_err());
         assert!(err.contains("nothing was changed"), "{body}: {err}");
         assert_eq!(f.incidents(), 0, "{body}");
         assert_eq!(f.store.fetch_state("hr").unwrap(), state, "{body}");
@@ -1126,30 +1126,37 @@ fn a_report_that_would_orphan_more_than_the_share_stops_until_approved() {
     let f = Fetched::new();
     let people = staff();
     assert_eq!(
-        f.fetch(&report(&people), OrphanGuard::default())
+        f.fetch(&report(&people), RemovalGuard::default())
             .unwrap()
             .profiles_created,
         10
     );
     // One of ten gone: exactly the default 10 %, so the orphan is created.
     let summary = f
-        .fetch(&report(&people[1..]), OrphanGuard::default())
+        .fetch(&report(&people[1..]), RemovalGuard::default())
         .unwrap();
     assert_eq!((summary.orphans, summary.known_people), (1, 10));
     assert_eq!(f.incidents(), 1);
     // Three more gone (four of ten, the first still unprocessed): held, nothing written.
     let state = f.store.fetch_state("hr").unwrap();
     let err = f
-        .fetch(&report(&people[4..]), OrphanGuard::default())
+        .fetch(&report(&people[4..]), RemovalGuard::default())
         .unwrap_err();
-    let hold = err.downcast_ref::<OrphanHold>().expect("an orphan hold");
-    assert_eq!((hold.orphans, hold.known, hold.max_percent), (4, 10, 10));
+    let hold = err.downcast_ref::<RemovalHold>().expect("a removal hold");
+    assert_eq!(
+        (
+            hold.removals.orphans,
+            hold.removals.terminations,
+            hold.known
+        ),
+        (4, 0, 10)
+    );
     assert_eq!(f.incidents(), 1);
     assert_eq!(f.store.fetch_state("hr").unwrap(), state);
     // Approved once: the four orphans become incidents.
-    let approved = OrphanGuard {
+    let approved = RemovalGuard {
         approved: true,
-        ..OrphanGuard::default()
+        ..RemovalGuard::default()
     };
     let summary = f.fetch(&report(&people[4..]), approved).unwrap();
     assert_eq!(summary.events["IAM - Terminate User"], 4);
@@ -1157,15 +1164,65 @@ fn a_report_that_would_orphan_more_than_the_share_stops_until_approved() {
 }
 
 #[test]
+fn a_report_that_terminates_more_than_the_share_stops_until_approved() {
+    let f = Fetched::new();
+    let mut people = staff();
+    f.fetch(&report(&people), RemovalGuard::default()).unwrap();
+    let profiles = f.store.all_profile_fields().unwrap();
+    let state = f.store.fetch_state("hr").unwrap();
+    // An export that marks three of ten active people terminated at once: held.
+    for person in &mut people[..3] {
+        person["Employment_Status"] = json!("Terminated");
+    }
+    let err = f
+        .fetch(&report(&people), RemovalGuard::default())
+        .unwrap_err();
+    let hold = err.downcast_ref::<RemovalHold>().expect("a removal hold");
+    assert_eq!(
+        (
+            hold.removals.terminations,
+            hold.removals.orphans,
+            hold.known
+        ),
+        (3, 0, 10)
+    );
+    assert!(
+        hold.to_string()
+            .contains("terminate 3 and orphan 0 of the 10 people")
+            && hold.to_string().contains("--approve-removals"),
+        "{hold}"
+    );
+    assert_eq!(f.incidents(), 0);
+    assert_eq!(f.store.fetch_state("hr").unwrap(), state);
+    assert_eq!(f.store.all_profile_fields().unwrap(), profiles);
+    // One termination and one orphan, each within the share alone, are held together.
+    let mut mixed: Vec<Value> = staff()[1..].to_vec();
+    mixed[0]["Employment_Status"] = json!("Terminated");
+    let hold = f
+        .fetch(&report(&mixed), RemovalGuard::default())
+        .unwrap_err();
+    let hold = hold.downcast_ref::<RemovalHold>().expect("a removal hold");
+    assert_eq!((hold.removals.terminations, hold.removals.orphans), (1, 1));
+    // Approved once: the three terminations become incidents.
+    let approved = RemovalGuard {
+        approved: true,
+        ..RemovalGuard::default()
+    };
+    let summary = f.fetch(&report(&people), approved).unwrap();
+    assert_eq!(summary.events["IAM - Terminate User"], 3);
+    assert_eq!(f.incidents(), 3);
+}
+
+#[test]
 fn skipped_rows_and_left_out_values_are_counted_with_their_reasons() {
     let f = Fetched::new();
     let mut people = staff();
-    f.fetch(&report(&people), OrphanGuard::default()).unwrap();
+    f.fetch(&report(&people), RemovalGuard::default()).unwrap();
     people[0]["Email_Address"] = json!("42");
     people[1]["Employment_Status"] = json!("Terminated");
     people[1]["Manager_Email_Address"] = json!({"email": "boss@example.com"});
     people[2]["Title"] = json!("x".repeat(5000));
-    let summary = f.fetch(&report(&people), OrphanGuard::default()).unwrap();
+    let summary = f.fetch(&report(&people), RemovalGuard::default()).unwrap();
     assert_eq!(summary.skipped.len(), 1, "{summary:?}");
     assert!(summary.skipped[0].contains("not an email address"));
     assert_eq!(summary.warnings.len(), 2, "{summary:?}");

@@ -280,11 +280,10 @@ impl Run {
             0 => budget.out_of_time().map(Dynamic::from),
             _ => None,
         });
-        // `import "lib/iam" as iam;` loads shared functions from the playbooks folder.
+        // `import "lib/iam" as iam;` loads shared functions from the playbooks folder, and
+        // from nowhere else.
         let dir = lock(&state).services.playbooks.dir().to_owned();
-        engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(
-            dir,
-        ));
+        engine.set_module_resolver(crate::scripting::ConfinedImports::new(&dir));
         register(&mut engine, &state);
         Ok(Self { engine, state })
     }
@@ -359,9 +358,20 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
         move |name: &str, using: Dynamic, args: Dynamic| -> Fallible {
             let using = instance_names(&using).map_err(script_error)?;
             let args = from_dyn(&args).map_err(script_error)?;
-            // Commands such as ad-set-new-password carry secrets: the journal keeps only
-            // which command ran where.
-            let privacy = if name.contains("password") {
+            // Commands whose manifest declares them sensitive (ad-set-new-password) carry
+            // secrets: the journal keeps only which command ran where.
+            let sensitive = {
+                let state = lock(&s);
+                let integrations = Integrations {
+                    store: &state.store,
+                    host: &state.services.host,
+                    mappers: &state.services.mappers,
+                };
+                using
+                    .iter()
+                    .any(|instance| integrations.command_is_sensitive(instance, name))
+            };
+            let privacy = if sensitive {
                 Privacy::Sensitive {
                     shown: json!({"name": name, "using": using, "args": REDACTED}),
                 }

@@ -138,6 +138,10 @@ pub struct CommandSpec {
     pub name: String,
     #[serde(default)]
     pub help: String,
+    /// The command takes or returns a secret (a password it sets, a token it issues): a
+    /// playbook's journal keeps only which command ran where, and seals its result.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
     #[serde(default)]
     pub args: Vec<ArgSpec>,
 }

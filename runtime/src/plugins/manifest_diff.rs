@@ -1,7 +1,7 @@
 //! What reinstalling a plugin changes that an administrator must see before it takes
 //! effect: the hosts it may reach, its credentials and where they go, its LDAP directory,
-//! its version, commands and parameters. No change listed means the two manifests agree on
-//! every one of these.
+//! its version, its commands (and which are sensitive) and parameters. No change listed
+//! means the two manifests agree on every one of these.
 
 use super::manifest::{Credentials, Manifest, Param};
 
@@ -32,7 +32,13 @@ pub fn changes(installed: &Manifest, new: &Manifest) -> Vec<Change> {
         ("credentials", credentials),
         ("ldap", ldap),
         ("commands", |m| {
-            m.commands.iter().map(|c| c.name.clone()).collect()
+            m.commands
+                .iter()
+                .map(|c| match c.sensitive {
+                    true => format!("{} (sensitive)", c.name),
+                    false => c.name.clone(),
+                })
+                .collect()
         }),
         ("parameters", |m| m.params.iter().map(param).collect()),
     ];
@@ -138,6 +144,26 @@ mod tests {
                 "hosts: + https://evil.test",
                 "credentials: - bearer {token} to {url}",
                 "credentials: + bearer {token} to https://evil.test",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_command_no_longer_sensitive_is_listed() {
+        let command = |extra: &str| {
+            manifest(&format!(
+                "hosts = [\"{{url}}\"]\n[[commands]]\nname = \"set-password\"\n{extra}"
+            ))
+        };
+        let lines: Vec<String> = changes(&command("sensitive = true"), &command(""))
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "commands: - set-password (sensitive)",
+                "commands: + set-password",
             ]
         );
     }

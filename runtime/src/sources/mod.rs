@@ -50,8 +50,9 @@ pub struct FetchOptions<'a> {
     /// Where the editable maps live (`<playbooks>/mappers`).
     pub mappers_dir: &'a Path,
     pub dry_run: bool,
-    /// A person approved orphaning more people than `max_orphan_percent` in this one fetch.
-    pub approve_orphans: bool,
+    /// A person approved terminating and orphaning more people than `max_orphan_percent`
+    /// in this one fetch.
+    pub approve_removals: bool,
     /// Classify a report as if today were this date.
     pub today: NaiveDate,
 }

@@ -2,7 +2,7 @@
 //! row against the stored profiles with the editable incoming map.
 
 use super::{FetchOptions, Fetched};
-use crate::fetch::{Fetch, IncomingMap, OrphanGuard, WorkdayParams, DEFAULT_MAX_ORPHAN_PERCENT};
+use crate::fetch::{Fetch, IncomingMap, RemovalGuard, WorkdayParams, DEFAULT_MAX_REMOVAL_PERCENT};
 use crate::integrations::Integrations;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
@@ -30,8 +30,9 @@ pub(super) fn fetch(
     })?;
     let number =
         |name: &str, default: i64| params.get(name).and_then(Value::as_i64).unwrap_or(default);
-    let max_orphan_percent = number("max_orphan_percent", DEFAULT_MAX_ORPHAN_PERCENT.into());
-    let orphan_guard = OrphanGuard {
+    // The parameter keeps its first name; it now bounds terminations and orphans together.
+    let max_orphan_percent = number("max_orphan_percent", DEFAULT_MAX_REMOVAL_PERCENT.into());
+    let removal_guard = RemovalGuard {
         max_percent: u8::try_from(max_orphan_percent)
             .ok()
             .filter(|percent| *percent <= 100)
@@ -40,7 +41,7 @@ pub(super) fn fetch(
                     "instance {instance:?}: parameter max_orphan_percent: {max_orphan_percent} is not a percentage from 0 to 100"
                 )
             })?,
-        approved: options.approve_orphans,
+        approved: options.approve_removals,
     };
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("first-run sync {bar:40} {pos}/{len} profiles")
@@ -60,7 +61,7 @@ pub(super) fn fetch(
             .get("first_run")
             .and_then(Value::as_bool)
             .unwrap_or(true),
-        orphan_guard,
+        removal_guard,
         today: options.today,
         progress: &progress,
     };

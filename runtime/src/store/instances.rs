@@ -2,6 +2,7 @@
 //! parameter is stored sealed, bound to its instance and name, or as a reference (`env:`,
 //! `file:`) that the host reads at each call; it is never in the file in clear.
 
+use super::seal::Cipher;
 use super::Store;
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension};
@@ -249,18 +250,44 @@ impl Store {
         Ok(secrets)
     }
 
+    /// (instance, `secrets` column) of every instance with secrets.
+    fn stored_secret_columns(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT name, secrets FROM instances WHERE secrets <> '{}'")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Opens every sealed secret with `old` and seals it again with `new`, in place (part
+    /// of a key rotation's transaction). Returns how many it re-sealed.
+    pub(super) fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<usize> {
+        let mut count = 0;
+        for (instance, text) in self.stored_secret_columns()? {
+            let mut stored = json_object(&text)
+                .with_context(|| format!("the secrets of instance {instance:?}"))?;
+            for (name, entry) in stored.iter_mut() {
+                let Some(sealed) = entry.get("sealed").and_then(Value::as_str) else {
+                    continue;
+                };
+                let place = place(&instance, name);
+                let plain = old.open(&place, sealed)?;
+                *entry = json!({ "sealed": new.seal(&place, &plain)? });
+                count += 1;
+            }
+            self.conn().execute(
+                "UPDATE instances SET secrets = ?2 WHERE name = ?1",
+                params![instance, Value::Object(stored).to_string()],
+            )?;
+        }
+        Ok(count)
+    }
+
     /// Seals the secrets a database from before sealing holds in clear (a migration step:
     /// runs once, in the migration's transaction). Returns how many it sealed.
     pub(super) fn seal_clear_secrets(&self) -> Result<usize> {
-        let rows: Vec<(String, String)> = {
-            let mut stmt = self
-                .conn()
-                .prepare("SELECT name, secrets FROM instances WHERE secrets <> '{}'")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
         let mut count = 0;
-        for (name, clear) in rows {
+        for (name, clear) in self.stored_secret_columns()? {
             let secrets: BTreeMap<String, Secret> = json_object(&clear)
                 .with_context(|| format!("the clear-text secrets of instance {name:?}"))?
                 .into_iter()

@@ -4,6 +4,7 @@
 //! sensitive call (a generated password) is sealed before it is written and opened only to
 //! replay; everyone else reads [`REDACTED`].
 
+use super::seal::Cipher;
 use super::{json, IncidentStatus, Refusal, Store};
 use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension};
@@ -175,6 +176,36 @@ impl Store {
             params![incident, Value::from(REDACTED).to_string()],
         )?;
         Ok(())
+    }
+
+    /// Opens every sealed journal result with `old` and seals it again with `new` (part of
+    /// a key rotation's transaction). Returns how many it re-sealed.
+    pub(super) fn reseal_journal(&self, old: &Cipher, new: &Cipher) -> Result<usize> {
+        let rows: Vec<(i64, i64, i64, String)> = {
+            let mut stmt = self.conn().prepare(
+                "SELECT incident, attempt, seq, result FROM journal
+                 WHERE sensitive = 1 AND result IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut count = 0;
+        for (incident, attempt, seq, text) in rows {
+            let result: Value =
+                serde_json::from_str(&text).context("a sensitive journal result")?;
+            let Some(sealed) = result.get("sealed").and_then(Value::as_str) else {
+                continue; // already redacted
+            };
+            let place = place(incident, attempt, seq);
+            let plain = old.open(&place, sealed)?;
+            let resealed = serde_json::json!({ "sealed": new.seal(&place, &plain)? });
+            self.conn().execute(
+                "UPDATE journal SET result = ?4 WHERE incident = ?1 AND attempt = ?2 AND seq = ?3",
+                params![incident, attempt, seq, resealed.to_string()],
+            )?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Seals the sensitive results a database from before sealing holds in clear, and

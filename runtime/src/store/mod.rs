@@ -14,6 +14,7 @@ mod incidents;
 mod instances;
 mod journal;
 mod json;
+mod key_rotation;
 mod lists;
 mod paging;
 mod people;
@@ -31,6 +32,7 @@ pub use fetch_status::FetchStatus;
 pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord, Secret};
 pub use journal::{JournalEntry, RunState, REDACTED};
+pub use key_rotation::Rotation;
 pub use paging::{Page, PageRequest};
 pub use people::{NewUser, PeopleStamp, Permission, Role, User};
 pub use privilege::{ADMINISTRATOR, ADMIN_USER};
@@ -41,8 +43,9 @@ pub use secret_key::{KeyError, KeySource};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use seal::Cipher;
-use std::cell::OnceCell;
+use std::cell::RefCell;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 /// Never edit a released migration: append a new one.
@@ -198,8 +201,8 @@ pub struct Store {
     label: String,
     keys: KeySource,
     /// Unlocked at the first secret sealed or opened, so commands that touch none never
-    /// need the key.
-    cipher: OnceCell<Cipher>,
+    /// need the key; unlocked again when the database names another key (a rotation).
+    cipher: RefCell<Option<Arc<Cipher>>>,
 }
 
 impl Store {
@@ -241,7 +244,7 @@ impl Store {
             conn,
             label,
             keys,
-            cipher: OnceCell::new(),
+            cipher: RefCell::new(None),
         };
         store.migrate()?;
         change_log::install(&store.conn)?;
@@ -254,13 +257,19 @@ impl Store {
         self.cipher().map(|_| ())
     }
 
-    /// The cipher of this database's secret key, unlocked at first use.
-    fn cipher(&self) -> Result<&Cipher> {
-        if let Some(cipher) = self.cipher.get() {
-            return Ok(cipher);
+    /// The cipher of this database's secret key, unlocked at first use. A process that
+    /// kept the key from before another one rotated it unlocks the new key, rather than
+    /// sealing with one the database no longer names.
+    fn cipher(&self) -> Result<Arc<Cipher>> {
+        let cached = self.cipher.borrow().clone();
+        if let Some(cipher) = cached {
+            if secret_key::recorded_key(&self.conn)?.as_deref() == Some(cipher.key_id()) {
+                return Ok(cipher);
+            }
         }
-        let cipher = secret_key::unlock(&self.keys, &self.conn, &self.label)?;
-        Ok(self.cipher.get_or_init(|| cipher))
+        let cipher = Arc::new(secret_key::unlock(&self.keys, &self.conn, &self.label)?);
+        *self.cipher.borrow_mut() = Some(cipher.clone());
+        Ok(cipher)
     }
 
     /// Today's date (UTC) as `YYYY-MM-DD`.

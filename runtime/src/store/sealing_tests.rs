@@ -306,3 +306,131 @@ fn instances_without_secrets_need_no_key() {
     assert!(store.instance("plain").unwrap().is_some());
     assert!(!db.key_file().exists());
 }
+
+/// A database with a sealed instance secret and a sealed journal result: the database,
+/// a store on it, the incident and the key file's text.
+fn with_sealed_values() -> (Db, Store, i64, String) {
+    let db = Db::new();
+    let store = db.open().unwrap();
+    store.add_instance(&instance("gh", TOKEN)).unwrap();
+    let id = incident(&store);
+    store
+        .journal_begin(id, 1, 0, "transform", &json!(REDACTED), true)
+        .unwrap();
+    store
+        .journal_finish(id, 1, 0, &json!({"NEW_PASSWORD": TOKEN}))
+        .unwrap();
+    let key = std::fs::read_to_string(db.key_file()).unwrap();
+    (db, store, id, key)
+}
+
+fn assert_opens(store: &Store, id: i64) {
+    assert_eq!(token_of(store, "gh").unwrap(), Some(Secret::text(TOKEN)));
+    let replay = store.journal_for_replay(id, 1).unwrap();
+    assert_eq!(replay[0].result, Some(json!({"NEW_PASSWORD": TOKEN})));
+}
+
+fn env_key(db: &Db, text: &str) -> KeySource {
+    KeySource::Env {
+        text: text.to_owned(),
+        file: db.key_file(),
+    }
+}
+
+#[test]
+fn a_rotated_key_opens_every_sealed_value_and_the_old_key_none() {
+    let (db, store, id, old_key) = with_sealed_values();
+    // Another process, holding the old key, keeps working after the rotation.
+    let running = db.open().unwrap();
+    assert_opens(&running, id);
+
+    let rotation = store.rotate_secret_key().unwrap();
+    assert_eq!((rotation.secrets, rotation.journal_results), (1, 1));
+    assert_ne!(rotation.old_key_id, rotation.new_key_id);
+    assert_eq!(rotation.key_file.as_deref(), Some(db.key_file().as_path()));
+    assert!(rotation.new_key.is_none(), "a key file's key is not shown");
+    let new_key = std::fs::read_to_string(db.key_file()).unwrap();
+    assert_ne!(new_key, old_key);
+    assert!(!super::secret_key::pending_path(&db.key_file()).exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(db.key_file())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_opens(&store, id);
+    assert_opens(&db.open().unwrap(), id);
+    assert_opens(&running, id);
+    assert!(!contains(&db.bytes(), TOKEN), "a value is in clear");
+
+    let with_old = Store::open_with_key(&db.path(), env_key(&db, &old_key)).unwrap();
+    let err = token_of(&with_old, "gh").unwrap_err();
+    assert!(
+        matches!(err.downcast_ref::<KeyError>(), Some(KeyError::Wrong { .. })),
+        "{err:#}"
+    );
+    let audit = store.audit_log(10).unwrap();
+    assert_eq!(audit[0].action, "secret-key.rotate");
+    assert_eq!(audit[0].after["key_id"], json!(rotation.new_key_id));
+}
+
+#[test]
+fn a_crash_between_the_commit_and_the_key_file_loses_nothing() {
+    let (db, store, id, old_key) = with_sealed_values();
+    // The database commits to the new key; the process dies before the key file changes.
+    let committed = store.reseal_under_new_key().unwrap();
+    drop(committed);
+    drop(store);
+    assert_eq!(std::fs::read_to_string(db.key_file()).unwrap(), old_key);
+    let pending = super::secret_key::pending_path(&db.key_file());
+    let new_key = std::fs::read_to_string(&pending).unwrap();
+
+    // The next open finishes the rotation.
+    let store = db.open().unwrap();
+    assert_opens(&store, id);
+    assert_eq!(std::fs::read_to_string(db.key_file()).unwrap(), new_key);
+    assert!(!pending.exists());
+}
+
+#[test]
+fn a_rotation_that_does_not_commit_leaves_the_old_key_in_use() {
+    let (db, store, id, old_key) = with_sealed_values();
+    // A pending key the database never named (the rotation died before its commit).
+    super::secret_key::write_pending(
+        &db.key_file(),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    )
+    .unwrap();
+    drop(store);
+    let store = db.open().unwrap();
+    assert_opens(&store, id);
+    assert_eq!(std::fs::read_to_string(db.key_file()).unwrap(), old_key);
+}
+
+#[test]
+fn a_key_from_the_environment_is_shown_and_kept_on_disk_until_used() {
+    let (db, file_keyed, id, old_key) = with_sealed_values();
+    drop(file_keyed);
+    let store = Store::open_with_key(&db.path(), env_key(&db, &old_key)).unwrap();
+
+    let rotation = store.rotate_secret_key().unwrap();
+    let new_key = rotation.new_key.clone().expect("the new key is shown");
+    let copy = rotation
+        .new_key_copy
+        .clone()
+        .expect("a copy until it is used");
+    assert_eq!(std::fs::read_to_string(&copy).unwrap().trim(), new_key);
+    assert_opens(&store, id);
+
+    // Still the old key in the environment: refused, naming where the new key is.
+    let stale = Store::open_with_key(&db.path(), env_key(&db, &old_key)).unwrap();
+    let err = format!("{:#}", token_of(&stale, "gh").unwrap_err());
+    assert!(err.contains(&copy.display().to_string()), "{err}");
+    // The new key in the environment: opens, and the copy is gone.
+    let updated = Store::open_with_key(&db.path(), env_key(&db, &new_key)).unwrap();
+    assert_opens(&updated, id);
+    assert!(!copy.exists());
+}

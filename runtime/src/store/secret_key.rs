@@ -4,6 +4,10 @@
 //! atomically and never over an existing file. The database records the key's id, so a
 //! missing or wrong key stops with a message that names the key and the fix, instead of a
 //! new key silently orphaning every sealed value.
+//!
+//! A rotation writes its new key to `secret.key.new` before the database commits to it,
+//! then renames it over `secret.key`. Opening a database that names the pending key (the
+//! rotation stopped between the two) finishes the rename, so no crash loses the key.
 
 use super::files::{tighten, FILE_MODE};
 use super::seal::{Cipher, KEY_LEN};
@@ -17,6 +21,8 @@ use std::path::{Path, PathBuf};
 pub const KEY_ENV: &str = "ILM_SECRET_KEY";
 /// The key file's name, in the data directory.
 pub const KEY_FILE: &str = "secret.key";
+/// Beside the key file: the key a rotation is putting in its place.
+const PENDING_SUFFIX: &str = ".new";
 
 /// Where a store finds its key.
 #[derive(Clone)]
@@ -74,6 +80,14 @@ impl KeySource {
         match std::env::var(KEY_ENV) {
             Ok(text) if !text.trim().is_empty() => KeySource::Env { text, file },
             _ => KeySource::File(file),
+        }
+    }
+
+    /// The key file, or where it would be when the key comes from the environment.
+    pub fn key_file(&self) -> Option<&Path> {
+        match self {
+            KeySource::Env { file, .. } | KeySource::File(file) => Some(file),
+            KeySource::Ephemeral => None,
         }
     }
 
@@ -172,14 +186,58 @@ fn create_key_file(path: &Path) -> Result<()> {
         },
     }
     // The key must outlive a crash right after the first secret was sealed with it.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    sync_dir(dir);
     tracing::info!(
         "created the secret key {}; back it up: without it the stored secrets cannot be read",
         path.display()
     );
     Ok(())
+}
+
+/// Where a rotation keeps the new key until it replaces `key_file`.
+pub(super) fn pending_path(key_file: &Path) -> PathBuf {
+    let mut name = key_file.as_os_str().to_owned();
+    name.push(PENDING_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// Writes `key` (base64) whole to the pending key file beside `key_file`, replacing a stale
+/// one, and makes it durable before the database is told about it.
+pub(super) fn write_pending(key_file: &Path, key: &str) -> Result<PathBuf> {
+    let pending = pending_path(key_file);
+    let dir = key_file.parent().unwrap_or(Path::new("."));
+    let mut tag = [0u8; 8];
+    getrandom::fill(&mut tag).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let temp = dir.join(format!(".{KEY_FILE}.{}", hex::encode(tag)));
+    write_private(&temp, format!("{key}\n").as_bytes())
+        .with_context(|| format!("writing the new key in {}", dir.display()))?;
+    std::fs::rename(&temp, &pending)
+        .with_context(|| format!("writing the new key to {}", pending.display()))?;
+    sync_dir(dir);
+    Ok(pending)
+}
+
+/// Puts the pending key in place of `key_file` (one rename: a reader sees the old key or
+/// the new one, never neither).
+pub(super) fn install_pending(key_file: &Path) -> Result<()> {
+    let pending = pending_path(key_file);
+    std::fs::rename(&pending, key_file).with_context(|| {
+        format!(
+            "replacing {} with the new key {}: do it by hand (`mv {} {}`); the database already uses the new key",
+            key_file.display(),
+            pending.display(),
+            pending.display(),
+            key_file.display()
+        )
+    })?;
+    sync_dir(key_file.parent().unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -197,6 +255,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 /// first use, recorded as) the key the database was sealed with.
 pub(super) fn unlock(source: &KeySource, conn: &Connection, db: &str) -> Result<Cipher> {
     let recorded = recorded_key(conn)?;
+    if let Some(cipher) = finish_rotation(source, recorded.as_deref())? {
+        return Ok(cipher);
+    }
     let key = match source.read(recorded.is_none())? {
         Some(key) => key,
         None => {
@@ -235,7 +296,50 @@ pub(super) fn unlock(source: &KeySource, conn: &Connection, db: &str) -> Result<
     Ok(cipher)
 }
 
-fn recorded_key(conn: &Connection) -> Result<Option<String>> {
+/// The cipher of a rotation's pending key when the database already names it: the
+/// rotation committed and stopped before its key replaced the old one. A key file is then
+/// replaced now. A key from the environment must be changed by the operator; once it is,
+/// the pending copy is deleted.
+fn finish_rotation(source: &KeySource, recorded: Option<&str>) -> Result<Option<Cipher>> {
+    let Some(file) = source.key_file() else {
+        return Ok(None);
+    };
+    let pending = pending_path(file);
+    let Ok(text) = std::fs::read_to_string(&pending) else {
+        return Ok(None);
+    };
+    let Ok(key) = decode(&text, source) else {
+        return Ok(None);
+    };
+    let cipher = Cipher::new(&key)?;
+    if recorded != Some(cipher.key_id()) {
+        // A rotation that never committed: the database still uses the current key.
+        return Ok(None);
+    }
+    match source {
+        KeySource::File(_) => {
+            install_pending(file)?;
+            tracing::warn!(
+                "finished an interrupted secret key rotation: {} is the new key",
+                file.display()
+            );
+            Ok(Some(cipher))
+        }
+        // The operator stored the new key: the copy on disk has served its purpose.
+        KeySource::Env { text: given, .. } if decode(given, source).ok() == Some(key) => {
+            std::fs::remove_file(&pending)
+                .with_context(|| format!("removing {}", pending.display()))?;
+            Ok(None)
+        }
+        _ => anyhow::bail!(
+            "{KEY_ENV} is not the key the database was re-sealed with by `ilm secret-key rotate`; \
+             the new key is in {}: set {KEY_ENV} to its content (the file is deleted at the next start)",
+            pending.display()
+        ),
+    }
+}
+
+pub(super) fn recorded_key(conn: &Connection) -> Result<Option<String>> {
     Ok(conn
         .query_row("SELECT key_id FROM secret_key WHERE id = 1", [], |r| {
             r.get(0)
