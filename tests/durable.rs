@@ -133,6 +133,74 @@ fn killed_after_each_side_effect_then_resumed_leaves_one_account_and_a_complete_
     }
 }
 
+/// The counts a worker prints: closed, waiting, failed.
+fn worker_counts(out: &str) -> [usize; 3] {
+    let count = |label: &str| -> usize {
+        let at = out
+            .find(label)
+            .unwrap_or_else(|| panic!("no {label:?} in {out}"));
+        out[at + label.len()..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count after {label:?} in {out}"))
+    };
+    [count("closed "), count("waiting "), count("failed ")]
+}
+
+#[test]
+fn two_worker_processes_on_one_data_directory_run_each_incident_once() {
+    const PEOPLE: usize = 16;
+    let server = scim2_server(TOKEN);
+    let (ilm, _books) = ilm(&server);
+    let ids: Vec<String> = (0..PEOPLE)
+        .map(|i| create(&ilm, "Provision", &format!("pair{i}@acme.test")))
+        .collect();
+
+    let outputs: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| ilm.ok(&["worker", "--until-idle", "--concurrency", "2"])))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let [a, b] = [worker_counts(&outputs[0]), worker_counts(&outputs[1])];
+    assert_eq!(
+        (a[0] + b[0], a[2] + b[2]),
+        (PEOPLE, 0),
+        "closed and failed over both workers: {outputs:?}"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        let shown = show(&ilm, id);
+        assert_eq!(shown["incident"]["status"], "closed", "{shown}");
+        assert_eq!(shown["journal"].as_array().unwrap().len(), 4, "{shown}");
+        assert_eq!(
+            scim_users_named(&server, &format!("pair{i}@acme.test")).len(),
+            1,
+            "one account for pair{i}"
+        );
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_run_is_taken_over_by_the_next_one() {
+    let server = scim2_server(TOKEN);
+    let (ilm, _books) = ilm(&server);
+    let id = create(&ilm, "Provision", "taken@acme.test");
+    let killed = ilm.run_with(
+        &["worker", "--until-idle"],
+        &[("ILM_FAULT_KILL_AFTER_CALL", "2")],
+    );
+    assert_eq!(killed.code, -1, "{}", killed.stderr);
+    assert_eq!(show(&ilm, &id)["incident"]["status"], "active");
+
+    // Its lease is still live (30 s), but its process is gone: taken over at once.
+    let out = ilm.ok(&["worker", "--until-idle"]);
+    assert_eq!(worker_counts(&out), [1, 0, 0], "{out}");
+    let shown = show(&ilm, &id);
+    assert_eq!(shown["incident"]["status"], "closed");
+    assert_eq!(scim_users_named(&server, "taken@acme.test").len(), 1);
+}
+
 #[test]
 fn questions_are_answered_from_the_cli_and_the_worker_runs_the_rest() {
     let server = scim2_server(TOKEN);

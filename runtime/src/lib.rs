@@ -5,6 +5,7 @@ pub mod cli;
 pub mod fetch;
 pub mod iam;
 pub mod integrations;
+pub mod leases;
 pub mod mail;
 pub mod mappers;
 pub mod playbooks;

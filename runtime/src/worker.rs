@@ -1,7 +1,10 @@
-//! The worker: picks up pending incidents and runs their playbooks, N at a time. On start
-//! it first resumes incidents a stopped process left running.
+//! The worker: claims incidents and runs their playbooks, N at a time. A claim is a lease
+//! (see `store::leases`), so any number of workers, in one process or several, share the
+//! work: an incident another worker left running is taken over once its lease expired, or
+//! at once when that worker's process on this machine is gone.
 
 use crate::playbooks::{RunOutcome, Services};
+use crate::store::is_lease_lost;
 use anyhow::Result;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,6 +19,8 @@ pub struct WorkerSummary {
     pub closed: usize,
     pub waiting: usize,
     pub failed: usize,
+    /// Runs stopped because another worker took their incident over.
+    pub lost: usize,
 }
 
 impl std::fmt::Display for WorkerSummary {
@@ -24,7 +29,11 @@ impl std::fmt::Display for WorkerSummary {
             f,
             "closed {}, waiting {}, failed {}",
             self.closed, self.waiting, self.failed
-        )
+        )?;
+        if self.lost > 0 {
+            write!(f, ", lost to another worker {}", self.lost)?;
+        }
+        Ok(())
     }
 }
 
@@ -39,11 +48,12 @@ pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
 }
 
 impl WorkerSummary {
-    fn add(&mut self, outcome: &RunOutcome) {
+    fn add(&mut self, outcome: Option<&RunOutcome>) {
         match outcome {
-            RunOutcome::Closed => self.closed += 1,
-            RunOutcome::Waiting { .. } => self.waiting += 1,
-            RunOutcome::Failed { .. } => self.failed += 1,
+            Some(RunOutcome::Closed) => self.closed += 1,
+            Some(RunOutcome::Waiting { .. }) => self.waiting += 1,
+            Some(RunOutcome::Failed { .. }) => self.failed += 1,
+            None => self.lost += 1,
         }
     }
 
@@ -51,6 +61,7 @@ impl WorkerSummary {
         self.closed += other.closed;
         self.waiting += other.waiting;
         self.failed += other.failed;
+        self.lost += other.lost;
     }
 }
 
@@ -63,15 +74,6 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<WorkerSummary> {
     let mut summary = WorkerSummary::default();
-    let store = services.open_store()?;
-    for id in store.interrupted_incidents()? {
-        tracing::info!(
-            incident = id,
-            "resuming an incident the last run left unfinished"
-        );
-        summary.add(&run_one(services, id));
-    }
-    drop(store);
     let results = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..concurrency.max(1))
             .map(|_| scope.spawn(|| work(services, until_idle, stop)))
@@ -89,31 +91,39 @@ pub fn run(
 
 fn work(services: &Arc<Services>, until_idle: bool, stop: &AtomicBool) -> Result<WorkerSummary> {
     let store = services.open_store()?;
+    let leases = &services.leases;
     let mut summary = WorkerSummary::default();
+    leases.end_dead_owners(&store)?;
     while !stop.load(Ordering::Relaxed) {
-        match store.claim_pending_incident()? {
-            Some(id) => summary.add(&run_one(services, id)),
+        match store.claim_next(&leases.owner, leases.ttl)? {
+            Some(lease) => summary.add(run_one(services, &lease).as_ref()),
             None if until_idle => break,
-            None => std::thread::sleep(IDLE_POLL),
+            None => {
+                std::thread::sleep(IDLE_POLL);
+                leases.end_dead_owners(&store)?;
+            }
         }
     }
     Ok(summary)
 }
 
-/// Runs one incident; an error is logged and recorded on the incident, never fatal.
-fn run_one(services: &Arc<Services>, id: i64) -> RunOutcome {
-    match services.run_incident(id) {
+/// Runs one claimed incident; an error is logged (the run recorded it on the incident),
+/// never fatal. `None`: the lease was lost, another worker runs the incident now.
+fn run_one(services: &Arc<Services>, lease: &crate::store::Lease) -> Option<RunOutcome> {
+    let id = lease.incident;
+    match services.run_claimed(lease) {
         Ok(outcome) => {
             tracing::info!(incident = id, ?outcome, "incident run ended");
-            outcome
+            Some(outcome)
+        }
+        Err(err) if is_lease_lost(&err) => {
+            tracing::warn!(incident = id, "{err:#}");
+            None
         }
         Err(err) => {
             let error = format!("{err:#}");
             tracing::error!(incident = id, "{error}");
-            if let Ok(store) = services.open_store() {
-                let _ = store.fail_incident(id, &error);
-            }
-            RunOutcome::Failed { error }
+            Some(RunOutcome::Failed { error })
         }
     }
 }

@@ -167,10 +167,10 @@ impl Store {
             "UPDATE incidents SET status = ?2,
                  closed_at = CASE WHEN ?2 = 'closed'
                      THEN coalesce(closed_at, strftime('%Y-%m-%dT%H:%M:%SZ','now')) END
-             WHERE id = ?1",
-            params![id, status],
+             WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+            params![id, status, self.fence_for(id)],
         )?;
-        if changed == 0 {
+        if self.fenced_write(id, changed)? == 0 {
             return Err(Refusal::NotFound(format!("no incident {id}")).into());
         }
         self.incident(id)?.context("reading back the incident")

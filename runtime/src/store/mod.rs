@@ -13,6 +13,7 @@ mod incidents;
 mod instances;
 mod journal;
 mod json;
+mod leases;
 mod lists;
 mod paging;
 mod people;
@@ -29,6 +30,7 @@ pub use audit::{Actor, AuditEntry, AuthFailure, ANONYMOUS};
 pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord, Secret};
 pub use journal::{JournalEntry, RunState, REDACTED};
+pub use leases::{is_lease_lost, Lease, LeaseLost};
 pub use paging::{Page, PageRequest};
 pub use people::{NewUser, PeopleStamp, Permission, Role, User};
 pub use privilege::{ADMINISTRATOR, ADMIN_USER};
@@ -175,6 +177,14 @@ const MIGRATIONS: &[&str] = &[
         key_id     TEXT NOT NULL,
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
     );",
+    // 8: claims are leases (owner, a fencing token that only grows, an expiry), and
+    // failures the network caused are retried (how many so far, when next).
+    "ALTER TABLE incidents ADD COLUMN lease_owner TEXT;
+    ALTER TABLE incidents ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN lease_expires_at TEXT; -- %Y-%m-%dT%H:%M:%fZ
+    ALTER TABLE incidents ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN retry_at TEXT;
+    CREATE INDEX incidents_status ON incidents(status);",
 ];
 
 /// The migration whose `after_migration` seals what older versions kept in clear.
@@ -189,6 +199,8 @@ pub struct Store {
     /// Unlocked at the first secret sealed or opened, so commands that touch none never
     /// need the key.
     cipher: OnceCell<Cipher>,
+    /// The lease this handle writes under (`fenced`): (incident, fencing token).
+    fence: Option<(i64, i64)>,
 }
 
 impl Store {
@@ -231,6 +243,7 @@ impl Store {
             label,
             keys,
             cipher: OnceCell::new(),
+            fence: None,
         };
         store.migrate()?;
         change_log::install(&store.conn)?;
