@@ -27,7 +27,7 @@ pub mod secret_key;
 
 pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
 pub use audit::{Actor, AuditEntry, AuthFailure, ANONYMOUS};
-pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
+pub use incidents::{Carried, Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord, Secret};
 pub use journal::{JournalEntry, RunState, REDACTED};
 pub use leases::{is_lease_lost, Lease, LeaseLost};
