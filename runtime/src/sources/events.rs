@@ -271,3 +271,72 @@ impl EventFetch<'_> {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{EventFetch, Page};
+    use crate::sources::event_map::tests::{event, MAP};
+    use crate::sources::EventMap;
+    use crate::store::{Instance, Store};
+    use serde_json::{json, Map, Value};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn two_fetches_at_once_make_each_event_into_one_incident() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || Store::open(&dir.path().join("ilm.db")).unwrap();
+        let (first, second) = (open(), open());
+        first
+            .add_instance(&Instance {
+                name: "okta".into(),
+                plugin: "okta".into(),
+                params: Map::new(),
+                secrets: Default::default(),
+                allow_hosts: vec![],
+                limits: Map::new(),
+                enabled: true,
+            })
+            .unwrap();
+        let Value::Object(jane) = json!({"email": "jane@x.test", "title": "Dev"}) else {
+            unreachable!()
+        };
+        first.put_profile("jane@x.test", &jane).unwrap();
+        let map = EventMap::parse(MAP).unwrap();
+        let fetch = |store| EventFetch {
+            store,
+            instance: "okta",
+            map: &map,
+            max_fetch: 10,
+            mapped_apps: None,
+        };
+        let page = || Page {
+            records: vec![event("application.user_membership.add", Some("0oa1")).to_string()],
+            cursor: json!("after-e1"),
+            more: false,
+            dropped: BTreeMap::new(),
+        };
+        let raced = std::cell::Cell::new(false);
+        // While this fetch reads the page, another one reads and writes it.
+        let summary = fetch(&first)
+            .run(|_| {
+                if !raced.replace(true) {
+                    let other = fetch(&second).run(|_| Ok(page())).unwrap();
+                    assert_eq!(other.incidents_created, 1, "{other:?}");
+                }
+                Ok(page())
+            })
+            .unwrap();
+        assert_eq!(summary.incidents_created, 0, "{summary:?}");
+        assert!(summary
+            .error
+            .is_some_and(|e| e.contains("at the same time")));
+        let all = first
+            .search_incidents(
+                &Default::default(),
+                crate::store::PageRequest::new(0, 10).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(all.total, 1, "one incident for the one event");
+        assert_eq!(fetch(&first).state().unwrap().cursor, json!("after-e1"));
+    }
+}
