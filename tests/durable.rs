@@ -40,19 +40,25 @@ fn playbooks(dir: &Path) {
     .unwrap();
     std::fs::write(dir.join("provision.rhai"), PROVISION).unwrap();
     std::fs::write(dir.join("approve.rhai"), APPROVE).unwrap();
+    std::fs::write(dir.join("broken.rhai"), "let x = no_such_function();\n").unwrap();
     std::fs::write(
         dir.join("config.toml"),
-        "[types]\n\"Provision\" = \"provision\"\n\"Approve\" = \"approve\"\n",
+        "[types]\n\"Provision\" = \"provision\"\n\"Approve\" = \"approve\"\n\"Broken\" = \"broken\"\n",
     )
     .unwrap();
 }
 
 fn ilm(server: &Server) -> (Ilm, tempfile::TempDir) {
+    ilm_at(server.port)
+}
+
+/// The test playbooks, with the GitHub instance `gh` at `port`.
+fn ilm_at(port: u16) -> (Ilm, tempfile::TempDir) {
     let books = tempfile::tempdir().unwrap();
     playbooks(books.path());
     let mut ilm = Ilm::new(dist("plugins"));
     ilm.playbooks_dir = books.path().to_owned();
-    ilm.add_github("gh", server.port, TOKEN);
+    ilm.add_github("gh", port, TOKEN);
     (ilm, books)
 }
 
@@ -199,6 +205,87 @@ fn a_worker_killed_mid_run_is_taken_over_by_the_next_one() {
     let shown = show(&ilm, &id);
     assert_eq!(shown["incident"]["status"], "closed");
     assert_eq!(scim_users_named(&server, "taken@acme.test").len(), 1);
+}
+
+/// `incident list --json`'s row for incident `id`.
+fn listed(ilm: &Ilm, id: &str) -> Value {
+    let page: Value = serde_json::from_str(&ilm.ok(&["incident", "list", "--json"])).unwrap();
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"].to_string() == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("incident {id} is not listed: {page}"))
+}
+
+#[test]
+fn a_run_the_app_fails_with_503_is_retried_until_it_recovers_and_a_script_error_is_not() {
+    let server = scim2_server(TOKEN);
+    // The first two creates find the app down.
+    let proxy = support::FailingProxy::start(server.port, "POST /", 2);
+    let (ilm, _books) = ilm_at(proxy.port);
+    let id = create(&ilm, "Provision", "retry@acme.test");
+    let broken = create(&ilm, "Broken", "broken@acme.test");
+
+    let out = ilm.ok(&[
+        "worker",
+        "--until-idle",
+        "--max-attempts",
+        "3",
+        "--retry-backoff-ms",
+        "100",
+    ]);
+    assert_eq!(worker_counts(&out), [1, 0, 3], "{out}");
+    assert!(out.contains("retried 2"), "{out}");
+    assert_eq!(proxy.failed(), 2);
+    assert_eq!(scim_users_named(&server, "retry@acme.test").len(), 1);
+    let retried = listed(&ilm, &id);
+    assert_eq!(
+        (
+            retried["status"].clone(),
+            retried["attempt"].clone(),
+            retried["retries"].clone(),
+            retried["next_retry"].clone()
+        ),
+        (json!("closed"), json!(3), json!(2), Value::Null),
+        "{retried}"
+    );
+    let broken = listed(&ilm, &broken);
+    assert_eq!(
+        (broken["status"].clone(), broken["retries"].clone()),
+        (json!("failed"), json!(0)),
+        "a script error is not retried: {broken}"
+    );
+}
+
+#[test]
+fn a_run_that_keeps_failing_is_retried_only_max_attempts_times() {
+    let server = scim2_server(TOKEN);
+    let proxy = support::FailingProxy::start(server.port, "POST /", 100);
+    let (ilm, _books) = ilm_at(proxy.port);
+    let id = create(&ilm, "Provision", "down@acme.test");
+    let out = ilm.ok(&[
+        "worker",
+        "--until-idle",
+        "--max-attempts",
+        "2",
+        "--retry-backoff-ms",
+        "100",
+    ]);
+    assert_eq!(worker_counts(&out), [0, 0, 2], "{out}");
+    assert_eq!(proxy.failed(), 2, "two runs, one create each");
+    let failed = listed(&ilm, &id);
+    assert_eq!(
+        (
+            failed["status"].clone(),
+            failed["attempt"].clone(),
+            failed["retries"].clone()
+        ),
+        (json!("failed"), json!(2), json!(1)),
+        "{failed}"
+    );
+    assert!(scim_users_named(&server, "down@acme.test").is_empty());
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod mail;
 pub mod mappers;
 pub mod playbooks;
 pub mod plugins;
+pub mod retries;
 pub mod scripting;
 pub mod sources;
 pub mod store;

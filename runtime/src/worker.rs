@@ -4,7 +4,8 @@
 //! at once when that worker's process on this machine is gone.
 
 use crate::playbooks::{RunOutcome, Services};
-use crate::store::is_lease_lost;
+use crate::retries::{self, Retries};
+use crate::store::{is_lease_lost, Lease};
 use anyhow::Result;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub struct WorkerSummary {
     pub failed: usize,
     /// Runs stopped because another worker took their incident over.
     pub lost: usize,
+    /// Failed runs scheduled to run again (the network or an app failed).
+    pub retried: usize,
 }
 
 impl std::fmt::Display for WorkerSummary {
@@ -30,6 +33,9 @@ impl std::fmt::Display for WorkerSummary {
             "closed {}, waiting {}, failed {}",
             self.closed, self.waiting, self.failed
         )?;
+        if self.retried > 0 {
+            write!(f, ", retried {}", self.retried)?;
+        }
         if self.lost > 0 {
             write!(f, ", lost to another worker {}", self.lost)?;
         }
@@ -62,21 +68,24 @@ impl WorkerSummary {
         self.waiting += other.waiting;
         self.failed += other.failed;
         self.lost += other.lost;
+        self.retried += other.retried;
     }
 }
 
 /// Runs incidents with `concurrency` threads until `stop` is set, or, with `until_idle`,
-/// until no pending incident is left.
+/// until no pending incident is left (retries not yet due included). A run that failed
+/// because of the network or an app is retried as `retries` says.
 pub fn run(
     services: &Arc<Services>,
     concurrency: usize,
     until_idle: bool,
+    retries: Retries,
     stop: &AtomicBool,
 ) -> Result<WorkerSummary> {
     let mut summary = WorkerSummary::default();
     let results = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..concurrency.max(1))
-            .map(|_| scope.spawn(|| work(services, until_idle, stop)))
+            .map(|_| scope.spawn(|| work(services, until_idle, retries, stop)))
             .collect();
         threads.into_iter().map(|t| t.join()).collect::<Vec<_>>()
     });
@@ -89,15 +98,32 @@ pub fn run(
     Ok(summary)
 }
 
-fn work(services: &Arc<Services>, until_idle: bool, stop: &AtomicBool) -> Result<WorkerSummary> {
+fn work(
+    services: &Arc<Services>,
+    until_idle: bool,
+    retries: Retries,
+    stop: &AtomicBool,
+) -> Result<WorkerSummary> {
     let store = services.open_store()?;
     let leases = &services.leases;
     let mut summary = WorkerSummary::default();
     leases.end_dead_owners(&store)?;
     while !stop.load(Ordering::Relaxed) {
         match store.claim_next(&leases.owner, leases.ttl)? {
-            Some(lease) => summary.add(run_one(services, &lease).as_ref()),
-            None if until_idle => break,
+            Some(lease) => {
+                let outcome = run_one(services, &lease);
+                summary.add(outcome.as_ref());
+                if matches!(outcome, Some(RunOutcome::Failed { .. })) {
+                    match retry(services, &lease, retries) {
+                        Ok(retried) => summary.retried += usize::from(retried),
+                        Err(err) => tracing::error!(
+                            incident = lease.incident,
+                            "scheduling a retry: {err:#}"
+                        ),
+                    }
+                }
+            }
+            None if until_idle && !store.retries_waiting()? => break,
             None => {
                 std::thread::sleep(IDLE_POLL);
                 leases.end_dead_owners(&store)?;
@@ -105,6 +131,30 @@ fn work(services: &Arc<Services>, until_idle: bool, stop: &AtomicBool) -> Result
         }
     }
     Ok(summary)
+}
+
+/// Schedules the next run of a failed incident when its failure was transient and the
+/// attempts are not used up; whether it did.
+fn retry(services: &Services, lease: &Lease, retries: Retries) -> Result<bool> {
+    let id = lease.incident;
+    let store = services.open_store()?.fenced(lease);
+    let state = store.run_state(id)?;
+    let Some(cause) = retries::transient_cause(&store.journal(id, state.attempt)?) else {
+        return Ok(false);
+    };
+    let runs = u32::try_from(state.retries + 1).unwrap_or(u32::MAX);
+    let Some(wait) = retries.next_wait(runs) else {
+        tracing::warn!(incident = id, "{cause}; not retried: {runs} runs failed");
+        return Ok(false);
+    };
+    store.schedule_retry(id, wait)?;
+    tracing::warn!(
+        incident = id,
+        "{cause}; retrying in {wait:?} (run {} of at most {})",
+        runs + 1,
+        retries.max_attempts
+    );
+    Ok(true)
 }
 
 /// Runs one claimed incident; an error is logged (the run recorded it on the incident),

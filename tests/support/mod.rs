@@ -137,6 +137,88 @@ impl RecordingPeer {
     }
 }
 
+/// A proxy on loopback in front of a real server that answers the first `count` requests
+/// starting with `prefix` (e.g. "POST /") with 503 and forwards everything else, one
+/// request per connection: an app that is down for a moment, then recovers.
+pub struct FailingProxy {
+    pub port: u16,
+    pub failed: Arc<Mutex<usize>>,
+}
+
+impl FailingProxy {
+    pub fn start(upstream: u16, prefix: &'static str, count: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let failed = Arc::new(Mutex::new(0));
+        let counter = failed.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let counter = counter.clone();
+                std::thread::spawn(move || proxy_one(stream, upstream, prefix, count, &counter));
+            }
+        });
+        Self { port, failed }
+    }
+
+    /// How many requests it failed so far.
+    pub fn failed(&self) -> usize {
+        *self.failed.lock().unwrap()
+    }
+}
+
+fn proxy_one(
+    mut client: TcpStream,
+    upstream: u16,
+    prefix: &str,
+    count: usize,
+    failed: &Mutex<usize>,
+) -> Option<()> {
+    let mut reader = BufReader::new(client.try_clone().ok()?);
+    let mut request = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        if line.is_empty() {
+            return None;
+        }
+        let (name, value) = line.split_once(':').unwrap_or_default();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        if name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        if line == "\r\n" {
+            // One request per connection, so each one is counted.
+            request.extend_from_slice(b"Connection: close\r\n\r\n");
+            break;
+        }
+        request.extend_from_slice(line.as_bytes());
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    request.extend_from_slice(&body);
+    let fail = request.starts_with(prefix.as_bytes()) && {
+        let mut failed = failed.lock().unwrap();
+        let fail = *failed < count;
+        *failed += usize::from(fail);
+        fail
+    };
+    if fail {
+        let body = r#"{"detail": "the service is unavailable for a moment"}"#;
+        let response = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        return client.write_all(response.as_bytes()).ok();
+    }
+    let mut server = TcpStream::connect(("127.0.0.1", upstream)).ok()?;
+    server.write_all(&request).ok()?;
+    std::io::copy(&mut server, &mut client).ok()?;
+    Some(())
+}
+
 fn serve_one(mut stream: TcpStream, body: &str) -> Option<Seen> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();

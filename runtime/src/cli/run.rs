@@ -22,6 +22,8 @@ pub struct RunArgs {
     /// Fetch every source instance once, run the incidents until none is pending, and exit.
     #[arg(long)]
     once: bool,
+    #[command(flatten)]
+    retries: super::playbook::RetryArgs,
 }
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
@@ -30,13 +32,22 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
     let mappers_dir = ctx.playbooks_dir.join("mappers");
     if args.once {
         fetch_due(&services, &mappers_dir, &mut HashMap::new());
-        let summary = crate::worker::run(&services, args.concurrency, true, &stop)?;
+        let summary = crate::worker::run(
+            &services,
+            args.concurrency,
+            true,
+            args.retries.retries(),
+            &stop,
+        )?;
         println!("{summary}");
         return Ok(Outcome::Success);
     }
     let worker = {
         let (services, stop) = (services.clone(), stop.clone());
-        std::thread::spawn(move || crate::worker::run(&services, args.concurrency, false, &stop))
+        let retries = args.retries.retries();
+        std::thread::spawn(move || {
+            crate::worker::run(&services, args.concurrency, false, retries, &stop)
+        })
     };
     let mut last_fetch = HashMap::new();
     while !stop.load(Ordering::Relaxed) {

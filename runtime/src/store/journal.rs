@@ -34,6 +34,10 @@ pub struct RunState {
     pub context: Map<String, Value>,
     /// Why the last attempt stopped, if it failed.
     pub error: Option<String>,
+    /// Runs of this incident a worker retried because the network or an app failed.
+    pub retries: i64,
+    /// When the next retry is due, while one is.
+    pub retry_at: Option<String>,
 }
 
 /// What a redacted value reads as.
@@ -229,12 +233,13 @@ impl Store {
     }
 
     pub fn run_state(&self, incident: i64) -> Result<RunState> {
-        let (attempt, context, error): (i64, String, Option<String>) = self
+        type Row = (i64, String, Option<String>, i64, Option<String>);
+        let (attempt, context, error, retries, retry_at): Row = self
             .conn()
             .query_row(
-                "SELECT attempt, context, error FROM incidents WHERE id = ?1",
+                "SELECT attempt, context, error, retries, retry_at FROM incidents WHERE id = ?1",
                 [incident],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?
             .ok_or_else(|| Refusal::NotFound(format!("no incident {incident}")))?;
@@ -242,6 +247,8 @@ impl Store {
             attempt,
             context: json::object(&context).context("the incident's context")?,
             error,
+            retries,
+            retry_at,
         })
     }
 
@@ -295,6 +302,32 @@ impl Store {
             .into());
         }
         Ok(self.run_state(incident)?.attempt)
+    }
+
+    /// Schedules a retry of a failed incident in `wait`: a new attempt (with a fresh
+    /// journal, the context kept), pending until then; the error stays for people to see.
+    pub fn schedule_retry(&self, incident: i64, wait: std::time::Duration) -> Result<()> {
+        let changed = self.conn().execute(
+            "UPDATE incidents SET status = 'pending', attempt = attempt + 1, retries = retries + 1,
+                 retry_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)
+             WHERE id = ?1 AND status = 'failed' AND (?3 IS NULL OR lease_token = ?3)",
+            params![
+                incident,
+                format!("+{:.3} seconds", wait.as_secs_f64()),
+                self.fence_for(incident)
+            ],
+        )?;
+        self.fenced_write(incident, changed)?;
+        Ok(())
+    }
+
+    /// Whether an incident waits for a retry that is not due yet.
+    pub fn retries_waiting(&self) -> Result<bool> {
+        Ok(self.conn().query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM incidents WHERE status = 'pending' AND retry_at > {NOW})"),
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Merges `patch` into the incident's fields.

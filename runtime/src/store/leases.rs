@@ -135,7 +135,7 @@ impl Store {
     /// Writes a new lease on incident `id` (inside the claim's transaction).
     fn take(&self, id: i64, was: IncidentStatus, owner: &str, ttl: Duration) -> Result<Lease> {
         let token = self.conn().query_row(
-            "UPDATE incidents SET status = 'active', lease_owner = ?2,
+            "UPDATE incidents SET status = 'active', lease_owner = ?2, retry_at = NULL,
                  lease_token = lease_token + 1,
                  lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ','now', ?3)
              WHERE id = ?1 RETURNING lease_token",
