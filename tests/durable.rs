@@ -214,7 +214,7 @@ fn listed(ilm: &Ilm, id: &str) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["id"].to_string() == id)
+        .find(|i| i["id"].as_i64() == id.parse().ok())
         .cloned()
         .unwrap_or_else(|| panic!("incident {id} is not listed: {page}"))
 }
