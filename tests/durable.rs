@@ -219,6 +219,18 @@ fn listed(ilm: &Ilm, id: &str) -> Value {
         .unwrap_or_else(|| panic!("incident {id} is not listed: {page}"))
 }
 
+/// `ilm worker` until idle, with quick retries and at most `max_attempts` runs each.
+fn work_retrying(ilm: &Ilm, max_attempts: u32) -> String {
+    ilm.ok(&[
+        "worker",
+        "--until-idle",
+        "--max-attempts",
+        &max_attempts.to_string(),
+        "--retry-backoff-ms",
+        "100",
+    ])
+}
+
 #[test]
 fn a_run_the_app_fails_with_503_is_retried_until_it_recovers_and_a_script_error_is_not() {
     let server = scim2_server(TOKEN);
@@ -228,14 +240,7 @@ fn a_run_the_app_fails_with_503_is_retried_until_it_recovers_and_a_script_error_
     let id = create(&ilm, "Provision", "retry@acme.test");
     let broken = create(&ilm, "Broken", "broken@acme.test");
 
-    let out = ilm.ok(&[
-        "worker",
-        "--until-idle",
-        "--max-attempts",
-        "3",
-        "--retry-backoff-ms",
-        "100",
-    ]);
+    let out = work_retrying(&ilm, 3);
     assert_eq!(worker_counts(&out), [1, 0, 3], "{out}");
     assert!(out.contains("retried 2"), "{out}");
     assert_eq!(proxy.failed(), 2);
@@ -265,14 +270,7 @@ fn a_run_that_keeps_failing_is_retried_only_max_attempts_times() {
     let proxy = support::FailingProxy::start(server.port, "POST /", 100);
     let (ilm, _books) = ilm_at(proxy.port);
     let id = create(&ilm, "Provision", "down@acme.test");
-    let out = ilm.ok(&[
-        "worker",
-        "--until-idle",
-        "--max-attempts",
-        "2",
-        "--retry-backoff-ms",
-        "100",
-    ]);
+    let out = work_retrying(&ilm, 2);
     assert_eq!(worker_counts(&out), [0, 0, 2], "{out}");
     assert_eq!(proxy.failed(), 2, "two runs, one create each");
     let failed = listed(&ilm, &id);

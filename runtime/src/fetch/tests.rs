@@ -5,7 +5,7 @@
 
 use super::*;
 use chrono::NaiveDate;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -1064,15 +1064,7 @@ impl Fetched {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(&dir.path().join("ilm.db")).unwrap();
         store
-            .add_instance(&crate::store::Instance {
-                name: "hr".into(),
-                plugin: "workday".into(),
-                params: Map::new(),
-                secrets: Default::default(),
-                allow_hosts: vec![],
-                limits: Map::new(),
-                enabled: true,
-            })
+            .add_instance(&crate::store::Instance::bare("hr", "workday"))
             .unwrap();
         Self { _dir: dir, store }
     }

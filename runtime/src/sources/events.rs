@@ -278,7 +278,7 @@ mod tests {
     use crate::sources::event_map::tests::{event, MAP};
     use crate::sources::EventMap;
     use crate::store::{Instance, Store};
-    use serde_json::{json, Map, Value};
+    use serde_json::{json, Value};
     use std::collections::BTreeMap;
 
     #[test]
@@ -286,17 +286,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let open = || Store::open(&dir.path().join("ilm.db")).unwrap();
         let (first, second) = (open(), open());
-        first
-            .add_instance(&Instance {
-                name: "okta".into(),
-                plugin: "okta".into(),
-                params: Map::new(),
-                secrets: Default::default(),
-                allow_hosts: vec![],
-                limits: Map::new(),
-                enabled: true,
-            })
-            .unwrap();
+        first.add_instance(&Instance::bare("okta", "okta")).unwrap();
         let Value::Object(jane) = json!({"email": "jane@x.test", "title": "Dev"}) else {
             unreachable!()
         };
