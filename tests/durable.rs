@@ -8,6 +8,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::path::Path;
+use std::time::Duration;
 use support::{dist, repo_root, scim2_server, Ilm, Server};
 
 const TOKEN: &str = "durable-token";
@@ -205,6 +206,60 @@ fn a_worker_killed_mid_run_is_taken_over_by_the_next_one() {
     let shown = show(&ilm, &id);
     assert_eq!(shown["incident"]["status"], "closed");
     assert_eq!(scim_users_named(&server, "taken@acme.test").len(), 1);
+}
+
+/// Sends `signal` (STOP, CONT) to process `pid`.
+fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+#[test]
+fn a_worker_that_lost_its_lease_writes_nothing_and_the_new_holder_finishes() {
+    let server = scim2_server(TOKEN);
+    // Creates take a second: long enough to freeze the first worker inside one.
+    let proxy = support::FailingProxy::with_delay(server.port, "POST /", 0, Duration::from_secs(1));
+    let (ilm, _books) = ilm_at(proxy.port);
+    let id = create(&ilm, "Provision", "frozen@acme.test");
+    let short_lease = [("ILM_LEASE_MS", "1000")];
+
+    let frozen = ilm
+        .command(&["worker", "--until-idle"], &short_lease)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Frozen while its create is in flight: its heartbeat stops, so its lease runs out.
+    while show(&ilm, &id)["journal"]
+        .as_array()
+        .is_none_or(Vec::is_empty)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(frozen.id(), "STOP");
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let out = ilm.run_with(&["worker", "--until-idle"], &short_lease);
+    assert_eq!(worker_counts(&out.stdout), [1, 0, 0], "{}", out.stderr);
+    signal(frozen.id(), "CONT");
+    let stale = frozen.wait_with_output().unwrap();
+    let stale_out = String::from_utf8_lossy(&stale.stdout);
+    assert!(
+        stale.status.success()
+            && stale_out.contains("closed 0, waiting 0, failed 0, lost to another worker 1"),
+        "{stale_out}\n{}",
+        String::from_utf8_lossy(&stale.stderr)
+    );
+
+    let shown = show(&ilm, &id);
+    assert_eq!(shown["incident"]["status"], "closed", "{shown}");
+    let journal = shown["journal"].as_array().unwrap();
+    assert_eq!(journal.len(), 4, "{journal:?}");
+    assert!(journal.iter().all(|e| !e["finished_at"].is_null()));
+    assert_eq!(scim_users_named(&server, "frozen@acme.test").len(), 1);
 }
 
 /// `incident list --json`'s row for incident `id`.

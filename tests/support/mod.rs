@@ -137,9 +137,10 @@ impl RecordingPeer {
     }
 }
 
-/// A proxy on loopback in front of a real server that answers the first `count` requests
-/// starting with `prefix` (e.g. "POST /") with 503 and forwards everything else, one
-/// request per connection: an app that is down for a moment, then recovers.
+/// A proxy on loopback in front of a real server, one request per connection, for the
+/// requests starting with `prefix` (e.g. "POST /"): it answers the first `count` with 503
+/// (an app down for a moment, then back) and holds the others for `delay` before
+/// forwarding them (a slow app). Everything else passes straight through.
 pub struct FailingProxy {
     pub port: u16,
     pub failed: Arc<Mutex<usize>>,
@@ -147,6 +148,10 @@ pub struct FailingProxy {
 
 impl FailingProxy {
     pub fn start(upstream: u16, prefix: &'static str, count: usize) -> Self {
+        Self::with_delay(upstream, prefix, count, Duration::ZERO)
+    }
+
+    pub fn with_delay(upstream: u16, prefix: &'static str, count: usize, delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let failed = Arc::new(Mutex::new(0));
@@ -154,7 +159,9 @@ impl FailingProxy {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let counter = counter.clone();
-                std::thread::spawn(move || proxy_one(stream, upstream, prefix, count, &counter));
+                std::thread::spawn(move || {
+                    proxy_one(stream, upstream, (prefix, count, delay), &counter)
+                });
             }
         });
         Self { port, failed }
@@ -169,8 +176,7 @@ impl FailingProxy {
 fn proxy_one(
     mut client: TcpStream,
     upstream: u16,
-    prefix: &str,
-    count: usize,
+    (prefix, count, delay): (&str, usize, Duration),
     failed: &Mutex<usize>,
 ) -> Option<()> {
     let mut reader = BufReader::new(client.try_clone().ok()?);
@@ -199,7 +205,8 @@ fn proxy_one(
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
     request.extend_from_slice(&body);
-    let fail = request.starts_with(prefix.as_bytes()) && {
+    let matches = request.starts_with(prefix.as_bytes());
+    let fail = matches && {
         let mut failed = failed.lock().unwrap();
         let fail = *failed < count;
         *failed += usize::from(fail);
@@ -212,6 +219,9 @@ fn proxy_one(
             body.len()
         );
         return client.write_all(response.as_bytes()).ok();
+    }
+    if matches {
+        std::thread::sleep(delay);
     }
     let mut server = TcpStream::connect(("127.0.0.1", upstream)).ok()?;
     server.write_all(&request).ok()?;
@@ -278,17 +288,22 @@ impl Ilm {
         self.run_with(args, &[])
     }
 
-    /// Runs with extra environment variables.
-    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
-        let out = Command::new(env!("CARGO_BIN_EXE_ilm"))
+    /// The command for `ilm args` on this data directory, with extra environment variables.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ilm"));
+        command
             .args(args)
             .env("ILM_HOME", self.data_dir.path())
             .env("ILM_PLUGINS_DIR", &self.plugins_dir)
             .env("ILM_PLAYBOOKS_DIR", &self.playbooks_dir)
             .env_remove("ILM_LOG")
-            .envs(env.iter().copied())
-            .output()
-            .expect("running ilm");
+            .envs(env.iter().copied());
+        command
+    }
+
+    /// Runs with extra environment variables.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
+        let out = self.command(args, env).output().expect("running ilm");
         Ran {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
