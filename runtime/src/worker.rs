@@ -19,10 +19,11 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 pub struct WorkerSummary {
     pub closed: usize,
     pub waiting: usize,
+    /// Incidents whose run failed and that are not retried.
     pub failed: usize,
     /// Runs stopped because another worker took their incident over.
     pub lost: usize,
-    /// Failed runs scheduled to run again (the network or an app failed).
+    /// Failed runs scheduled to run again (the network or an app failed); not in `failed`.
     pub retried: usize,
 }
 
@@ -112,15 +113,15 @@ fn work(
         match store.claim_next(&leases.owner, leases.ttl)? {
             Some(lease) => {
                 let outcome = run_one(services, &lease);
-                summary.add(outcome.as_ref());
-                if matches!(outcome, Some(RunOutcome::Failed { .. })) {
-                    match retry(services, &lease, retries) {
-                        Ok(retried) => summary.retried += usize::from(retried),
-                        Err(err) => tracing::error!(
-                            incident = lease.incident,
-                            "scheduling a retry: {err:#}"
-                        ),
-                    }
+                let retried = matches!(outcome, Some(RunOutcome::Failed { .. }))
+                    && retry(services, &lease, retries).unwrap_or_else(|err| {
+                        tracing::error!(incident = lease.incident, "scheduling a retry: {err:#}");
+                        false
+                    });
+                if retried {
+                    summary.retried += 1;
+                } else {
+                    summary.add(outcome.as_ref());
                 }
             }
             None if until_idle && !store.retries_waiting()? => break,
