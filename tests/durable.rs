@@ -10,9 +10,14 @@ mod support;
 
 use serde_json::{json, Value};
 use std::path::Path;
+use std::time::Duration;
 use support::{dist, repo_root, scim2_server, Ilm, Server, SmtpSink};
 
 const TOKEN: &str = "durable-token";
+
+/// The journaled calls of PROVISION: the lookup before the create, the create, the profile
+/// write, the update and the field.
+const PROVISION_CALLS: usize = 5;
 
 const PROVISION: &str = r#"
 let p = incident.fields.userprofile;
@@ -49,19 +54,25 @@ fn playbooks(dir: &Path) {
     std::fs::write(dir.join("provision.rhai"), PROVISION).unwrap();
     std::fs::write(dir.join("approve.rhai"), APPROVE).unwrap();
     std::fs::write(dir.join("record.rhai"), RECORD).unwrap();
+    std::fs::write(dir.join("broken.rhai"), "let x = no_such_function();\n").unwrap();
     std::fs::write(
         dir.join("config.toml"),
-        "[types]\n\"Provision\" = \"provision\"\n\"Approve\" = \"approve\"\n\"Record\" = \"record\"\n",
+        "[types]\n\"Provision\" = \"provision\"\n\"Approve\" = \"approve\"\n\"Record\" = \"record\"\n\"Broken\" = \"broken\"\n",
     )
     .unwrap();
 }
 
 fn ilm(server: &Server) -> (Ilm, tempfile::TempDir) {
+    ilm_at(server.port)
+}
+
+/// The test playbooks, with the GitHub instance `gh` at `port`.
+fn ilm_at(port: u16) -> (Ilm, tempfile::TempDir) {
     let books = tempfile::tempdir().unwrap();
     playbooks(books.path());
     let mut ilm = Ilm::new(dist("plugins"));
     ilm.playbooks_dir = books.path().to_owned();
-    ilm.add_github("gh", server.port, TOKEN);
+    ilm.add_github("gh", port, TOKEN);
     (ilm, books)
 }
 
@@ -92,8 +103,7 @@ fn show(ilm: &Ilm, id: &str) -> Value {
 fn killed_after_each_side_effect_then_resumed_leaves_one_account_and_a_complete_journal() {
     let server = scim2_server(TOKEN);
     // the lookup before the create, iam create, profile.put, iam update, incident.set
-    const SIDE_EFFECTS: usize = 5;
-    for kill_after in 0..SIDE_EFFECTS {
+    for kill_after in 0..PROVISION_CALLS {
         let (ilm, _books) = ilm(&server);
         let user = format!("kill{kill_after}@acme.test");
         let id = create(&ilm, "Provision", &user);
@@ -133,7 +143,7 @@ fn killed_after_each_side_effect_then_resumed_leaves_one_account_and_a_complete_
         let after = show(&ilm, &id);
         assert_eq!(after["incident"]["status"], "closed");
         let journal = after["journal"].as_array().unwrap();
-        assert_eq!(journal.len(), SIDE_EFFECTS, "{journal:?}");
+        assert_eq!(journal.len(), PROVISION_CALLS, "{journal:?}");
         assert!(
             journal.iter().all(|e| !e["finished_at"].is_null()),
             "complete journal: {journal:?}"
@@ -215,6 +225,58 @@ impl NewHire {
     }
 }
 
+/// The counts a worker prints: closed, waiting, failed.
+fn worker_counts(out: &str) -> [usize; 3] {
+    let count = |label: &str| -> usize {
+        let at = out
+            .find(label)
+            .unwrap_or_else(|| panic!("no {label:?} in {out}"));
+        out[at + label.len()..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count after {label:?} in {out}"))
+    };
+    [count("closed "), count("waiting "), count("failed ")]
+}
+
+#[test]
+fn two_worker_processes_on_one_data_directory_run_each_incident_once() {
+    const PEOPLE: usize = 16;
+    let server = scim2_server(TOKEN);
+    let (ilm, _books) = ilm(&server);
+    let ids: Vec<String> = (0..PEOPLE)
+        .map(|i| create(&ilm, "Provision", &format!("pair{i}@acme.test")))
+        .collect();
+
+    let outputs: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| ilm.ok(&["worker", "--until-idle", "--concurrency", "2"])))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let [a, b] = [worker_counts(&outputs[0]), worker_counts(&outputs[1])];
+    assert_eq!(
+        (a[0] + b[0], a[2] + b[2]),
+        (PEOPLE, 0),
+        "closed and failed over both workers: {outputs:?}"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        let shown = show(&ilm, id);
+        assert_eq!(shown["incident"]["status"], "closed", "{shown}");
+        assert_eq!(
+            shown["journal"].as_array().unwrap().len(),
+            PROVISION_CALLS,
+            "{shown}"
+        );
+        assert_eq!(
+            scim_users_named(&server, &format!("pair{i}@acme.test")).len(),
+            1,
+            "one account for pair{i}"
+        );
+    }
+}
+
 #[test]
 fn the_new_hire_flow_killed_after_each_call_creates_one_account_and_mails_it() {
     let server = scim2_server(TOKEN);
@@ -236,6 +298,160 @@ fn the_new_hire_flow_killed_after_each_call_creates_one_account_and_mails_it() {
         resent += usize::from(support::assert_one_mail(&mails, &what));
     }
     assert_eq!(resent, 1, "exactly one kill falls right after the mail");
+}
+
+#[test]
+fn a_worker_killed_mid_run_is_taken_over_by_the_next_one() {
+    let server = scim2_server(TOKEN);
+    let (ilm, _books) = ilm(&server);
+    let id = create(&ilm, "Provision", "taken@acme.test");
+    let killed = ilm.run_with(
+        &["worker", "--until-idle"],
+        &[("ILM_FAULT_KILL_AFTER_CALL", "2")],
+    );
+    assert_eq!(killed.code, -1, "{}", killed.stderr);
+    assert_eq!(show(&ilm, &id)["incident"]["status"], "active");
+
+    // Its lease is still live (30 s), but its process is gone: taken over at once.
+    let out = ilm.ok(&["worker", "--until-idle"]);
+    assert_eq!(worker_counts(&out), [1, 0, 0], "{out}");
+    let shown = show(&ilm, &id);
+    assert_eq!(shown["incident"]["status"], "closed");
+    assert_eq!(scim_users_named(&server, "taken@acme.test").len(), 1);
+}
+
+/// Sends `signal` (STOP, CONT) to process `pid`.
+fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+#[test]
+fn a_worker_that_lost_its_lease_writes_nothing_and_the_new_holder_finishes() {
+    let server = scim2_server(TOKEN);
+    // Creates take a second: long enough to freeze the first worker inside one.
+    let proxy = support::FailingProxy::with_delay(server.port, "POST /", 0, Duration::from_secs(1));
+    let (ilm, _books) = ilm_at(proxy.port);
+    let id = create(&ilm, "Provision", "frozen@acme.test");
+    let short_lease = [("ILM_LEASE_MS", "1000")];
+
+    let frozen = ilm
+        .command(&["worker", "--until-idle"], &short_lease)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Frozen while its create is in flight: its heartbeat stops, so its lease runs out.
+    while show(&ilm, &id)["journal"]
+        .as_array()
+        .is_none_or(Vec::is_empty)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(frozen.id(), "STOP");
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let out = ilm.run_with(&["worker", "--until-idle"], &short_lease);
+    assert_eq!(worker_counts(&out.stdout), [1, 0, 0], "{}", out.stderr);
+    signal(frozen.id(), "CONT");
+    let stale = frozen.wait_with_output().unwrap();
+    let stale_out = String::from_utf8_lossy(&stale.stdout);
+    assert!(
+        stale.status.success()
+            && stale_out.contains("closed 0, waiting 0, failed 0, lost to another worker 1"),
+        "{stale_out}\n{}",
+        String::from_utf8_lossy(&stale.stderr)
+    );
+
+    let shown = show(&ilm, &id);
+    assert_eq!(shown["incident"]["status"], "closed", "{shown}");
+    let journal = shown["journal"].as_array().unwrap();
+    assert_eq!(journal.len(), PROVISION_CALLS, "{journal:?}");
+    assert!(journal.iter().all(|e| !e["finished_at"].is_null()));
+    assert_eq!(scim_users_named(&server, "frozen@acme.test").len(), 1);
+}
+
+/// `incident list --json`'s row for incident `id`.
+fn listed(ilm: &Ilm, id: &str) -> Value {
+    let page: Value = serde_json::from_str(&ilm.ok(&["incident", "list", "--json"])).unwrap();
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"].as_i64() == id.parse().ok())
+        .cloned()
+        .unwrap_or_else(|| panic!("incident {id} is not listed: {page}"))
+}
+
+/// `ilm worker` until idle, with quick retries and at most `max_attempts` runs each.
+fn work_retrying(ilm: &Ilm, max_attempts: u32) -> String {
+    ilm.ok(&[
+        "worker",
+        "--until-idle",
+        "--max-attempts",
+        &max_attempts.to_string(),
+        "--retry-backoff-ms",
+        "100",
+    ])
+}
+
+#[test]
+fn a_run_the_app_fails_with_503_is_retried_until_it_recovers_and_a_script_error_is_not() {
+    let server = scim2_server(TOKEN);
+    // The first two creates find the app down.
+    let proxy = support::FailingProxy::start(server.port, "POST /", 2);
+    let (ilm, _books) = ilm_at(proxy.port);
+    let id = create(&ilm, "Provision", "retry@acme.test");
+    let broken = create(&ilm, "Broken", "broken@acme.test");
+
+    let out = work_retrying(&ilm, 3);
+    assert_eq!(worker_counts(&out), [1, 0, 1], "{out}");
+    assert!(out.contains("retried 2"), "{out}");
+    assert_eq!(proxy.failed(), 2);
+    assert_eq!(scim_users_named(&server, "retry@acme.test").len(), 1);
+    let retried = listed(&ilm, &id);
+    assert_eq!(
+        (
+            retried["status"].clone(),
+            retried["attempt"].clone(),
+            retried["retries"].clone(),
+            retried["next_retry"].clone()
+        ),
+        (json!("closed"), json!(3), json!(2), Value::Null),
+        "{retried}"
+    );
+    let broken = listed(&ilm, &broken);
+    assert_eq!(
+        (broken["status"].clone(), broken["retries"].clone()),
+        (json!("failed"), json!(0)),
+        "a script error is not retried: {broken}"
+    );
+}
+
+#[test]
+fn a_run_that_keeps_failing_is_retried_only_max_attempts_times() {
+    let server = scim2_server(TOKEN);
+    let proxy = support::FailingProxy::start(server.port, "POST /", 100);
+    let (ilm, _books) = ilm_at(proxy.port);
+    let id = create(&ilm, "Provision", "down@acme.test");
+    let out = work_retrying(&ilm, 2);
+    assert_eq!(worker_counts(&out), [0, 0, 1], "{out}");
+    assert!(out.contains("retried 1"), "{out}");
+    assert_eq!(proxy.failed(), 2, "two runs, one create each");
+    let failed = listed(&ilm, &id);
+    assert_eq!(
+        (
+            failed["status"].clone(),
+            failed["attempt"].clone(),
+            failed["retries"].clone()
+        ),
+        (json!("failed"), json!(2), json!(1)),
+        "{failed}"
+    );
+    assert!(scim_users_named(&server, "down@acme.test").is_empty());
 }
 
 #[test]

@@ -153,6 +153,54 @@ fn s24_the_queue_drains_max_fetch_at_a_time_and_the_report_is_read_only_when_emp
 }
 
 #[test]
+fn concurrent_fetches_create_each_event_once_and_an_open_incident_is_not_repeated() {
+    const HIRES: usize = 40;
+    let (server, ilm) = setup(15, PASSWORD);
+    server.set_rows(&json!([]));
+    fetch(&ilm, &[]); // first run: nothing to sync
+    let hires: Vec<Value> = (0..HIRES)
+        .map(|i| {
+            row(
+                &format!("{}", 100 + i),
+                &format!("c{i}@acme.test"),
+                "Active",
+                "01/10/2025",
+            )
+        })
+        .collect();
+    server.set_rows(&Value::Array(hires));
+
+    // Four fetches at once, twice: the queue (15 per fetch) drains across processes.
+    for _ in 0..2 {
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| fetch(&ilm, &[]));
+            }
+        });
+    }
+    let created = incidents(&ilm);
+    let mut emails: Vec<&str> = created
+        .iter()
+        .map(|i| i["fields"]["email"].as_str().unwrap())
+        .collect();
+    emails.sort_unstable();
+    let before = emails.len();
+    emails.dedup();
+    assert_eq!((before, emails.len()), (HIRES, HIRES), "{emails:?}");
+
+    // The hires' incidents have not run: the report still shows them, but nothing repeats.
+    let again = fetch(&ilm, &[]);
+    assert_eq!(again["incidents_created"], 0, "{again}");
+    assert!(
+        again["carried"]["an open incident carries the same change"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{again}"
+    );
+    assert_eq!(incidents(&ilm).len(), HIRES);
+}
+
+#[test]
 fn malformed_rows_are_skipped_with_a_reason_and_the_rest_goes_on() {
     let (server, ilm) = setup(50, PASSWORD);
     server.set_rows(&json!([]));
@@ -302,10 +350,15 @@ fn a_report_that_orphans_more_than_max_orphan_percent_waits_for_approval() {
     assert!(plan.contains("the fetch would stop for approval"), "{plan}");
     assert_eq!(incidents(&ilm).len(), 1, "a held fetch queues nothing");
 
-    // The flag's first name still approves.
+    // The flag's first name still approves. The first orphan's Terminate is still open:
+    // not made twice.
     let approved = fetch(&ilm, &["--approve-orphans"]);
-    assert_eq!(approved["events"]["IAM - Terminate User"], 4, "{approved}");
-    assert_eq!(incidents(&ilm).len(), 5);
+    assert_eq!(approved["events"]["IAM - Terminate User"], 3, "{approved}");
+    assert_eq!(
+        approved["carried"]["an open incident carries the same change"], 1,
+        "{approved}"
+    );
+    assert_eq!(incidents(&ilm).len(), 4);
 }
 
 #[test]

@@ -1,7 +1,11 @@
-//! The worker: picks up pending incidents and runs their playbooks, N at a time. On start
-//! it first resumes incidents a stopped process left running.
+//! The worker: claims incidents and runs their playbooks, N at a time. A claim is a lease
+//! (see `store::leases`), so any number of workers, in one process or several, share the
+//! work: an incident another worker left running is taken over once its lease expired, or
+//! at once when that worker's process on this machine is gone.
 
 use crate::playbooks::{RunOutcome, Services};
+use crate::retries::{self, Retries};
+use crate::store::{is_lease_lost, Lease};
 use anyhow::Result;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,7 +19,12 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 pub struct WorkerSummary {
     pub closed: usize,
     pub waiting: usize,
+    /// Incidents whose run failed and that are not retried.
     pub failed: usize,
+    /// Runs stopped because another worker took their incident over.
+    pub lost: usize,
+    /// Failed runs scheduled to run again (the network or an app failed); not in `failed`.
+    pub retried: usize,
 }
 
 impl std::fmt::Display for WorkerSummary {
@@ -24,7 +33,14 @@ impl std::fmt::Display for WorkerSummary {
             f,
             "closed {}, waiting {}, failed {}",
             self.closed, self.waiting, self.failed
-        )
+        )?;
+        if self.retried > 0 {
+            write!(f, ", retried {}", self.retried)?;
+        }
+        if self.lost > 0 {
+            write!(f, ", lost to another worker {}", self.lost)?;
+        }
+        Ok(())
     }
 }
 
@@ -39,11 +55,12 @@ pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
 }
 
 impl WorkerSummary {
-    fn add(&mut self, outcome: &RunOutcome) {
+    fn add(&mut self, outcome: Option<&RunOutcome>) {
         match outcome {
-            RunOutcome::Closed => self.closed += 1,
-            RunOutcome::Waiting { .. } => self.waiting += 1,
-            RunOutcome::Failed { .. } => self.failed += 1,
+            Some(RunOutcome::Closed) => self.closed += 1,
+            Some(RunOutcome::Waiting { .. }) => self.waiting += 1,
+            Some(RunOutcome::Failed { .. }) => self.failed += 1,
+            None => self.lost += 1,
         }
     }
 
@@ -51,30 +68,25 @@ impl WorkerSummary {
         self.closed += other.closed;
         self.waiting += other.waiting;
         self.failed += other.failed;
+        self.lost += other.lost;
+        self.retried += other.retried;
     }
 }
 
 /// Runs incidents with `concurrency` threads until `stop` is set, or, with `until_idle`,
-/// until no pending incident is left.
+/// until no pending incident is left (retries not yet due included). A run that failed
+/// because of the network or an app is retried as `retries` says.
 pub fn run(
     services: &Arc<Services>,
     concurrency: usize,
     until_idle: bool,
+    retries: Retries,
     stop: &AtomicBool,
 ) -> Result<WorkerSummary> {
     let mut summary = WorkerSummary::default();
-    let store = services.open_store()?;
-    for id in store.interrupted_incidents()? {
-        tracing::info!(
-            incident = id,
-            "resuming an incident the last run left unfinished"
-        );
-        summary.add(&run_one(services, id));
-    }
-    drop(store);
     let results = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..concurrency.max(1))
-            .map(|_| scope.spawn(|| work(services, until_idle, stop)))
+            .map(|_| scope.spawn(|| work(services, until_idle, retries, stop)))
             .collect();
         threads.into_iter().map(|t| t.join()).collect::<Vec<_>>()
     });
@@ -87,33 +99,82 @@ pub fn run(
     Ok(summary)
 }
 
-fn work(services: &Arc<Services>, until_idle: bool, stop: &AtomicBool) -> Result<WorkerSummary> {
+fn work(
+    services: &Arc<Services>,
+    until_idle: bool,
+    retries: Retries,
+    stop: &AtomicBool,
+) -> Result<WorkerSummary> {
     let store = services.open_store()?;
+    let leases = &services.leases;
     let mut summary = WorkerSummary::default();
+    leases.end_dead_owners(&store)?;
     while !stop.load(Ordering::Relaxed) {
-        match store.claim_pending_incident()? {
-            Some(id) => summary.add(&run_one(services, id)),
-            None if until_idle => break,
-            None => std::thread::sleep(IDLE_POLL),
+        match store.claim_next(&leases.owner, leases.ttl)? {
+            Some(lease) => {
+                let outcome = run_one(services, &lease);
+                let retried = matches!(outcome, Some(RunOutcome::Failed { .. }))
+                    && retry(services, &lease, retries).unwrap_or_else(|err| {
+                        tracing::error!(incident = lease.incident, "scheduling a retry: {err:#}");
+                        false
+                    });
+                if retried {
+                    summary.retried += 1;
+                } else {
+                    summary.add(outcome.as_ref());
+                }
+            }
+            None if until_idle && !store.retries_waiting()? => break,
+            None => {
+                std::thread::sleep(IDLE_POLL);
+                leases.end_dead_owners(&store)?;
+            }
         }
     }
     Ok(summary)
 }
 
-/// Runs one incident; an error is logged and recorded on the incident, never fatal.
-fn run_one(services: &Arc<Services>, id: i64) -> RunOutcome {
-    match services.run_incident(id) {
+/// Schedules the next run of a failed incident when its failure was transient and the
+/// attempts are not used up; whether it did.
+fn retry(services: &Services, lease: &Lease, retries: Retries) -> Result<bool> {
+    let id = lease.incident;
+    let store = services.open_store()?.fenced(lease);
+    let state = store.run_state(id)?;
+    let Some(cause) = retries::transient_cause(&store.journal(id, state.attempt)?) else {
+        return Ok(false);
+    };
+    let runs = u32::try_from(state.retries + 1).unwrap_or(u32::MAX);
+    let Some(wait) = retries.next_wait(runs) else {
+        tracing::warn!(incident = id, "{cause}; not retried: {runs} runs failed");
+        return Ok(false);
+    };
+    store.schedule_retry(id, wait)?;
+    tracing::warn!(
+        incident = id,
+        "{cause}; retrying in {wait:?} (run {} of at most {})",
+        runs + 1,
+        retries.max_attempts
+    );
+    Ok(true)
+}
+
+/// Runs one claimed incident; an error is logged (the run recorded it on the incident),
+/// never fatal. `None`: the lease was lost, another worker runs the incident now.
+fn run_one(services: &Arc<Services>, lease: &crate::store::Lease) -> Option<RunOutcome> {
+    let id = lease.incident;
+    match services.run_claimed(lease) {
         Ok(outcome) => {
             tracing::info!(incident = id, ?outcome, "incident run ended");
-            outcome
+            Some(outcome)
+        }
+        Err(err) if is_lease_lost(&err) => {
+            tracing::warn!(incident = id, "{err:#}");
+            None
         }
         Err(err) => {
             let error = format!("{err:#}");
             tracing::error!(incident = id, "{error}");
-            if let Ok(store) = services.open_store() {
-                let _ = store.fail_incident(id, &error);
-            }
-            RunOutcome::Failed { error }
+            Some(RunOutcome::Failed { error })
         }
     }
 }

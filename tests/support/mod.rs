@@ -137,6 +137,98 @@ impl RecordingPeer {
     }
 }
 
+/// A proxy on loopback in front of a real server, one request per connection, for the
+/// requests starting with `prefix` (e.g. "POST /"): it answers the first `count` with 503
+/// (an app down for a moment, then back) and holds the others for `delay` before
+/// forwarding them (a slow app). Everything else passes straight through.
+pub struct FailingProxy {
+    pub port: u16,
+    pub failed: Arc<Mutex<usize>>,
+}
+
+impl FailingProxy {
+    pub fn start(upstream: u16, prefix: &'static str, count: usize) -> Self {
+        Self::with_delay(upstream, prefix, count, Duration::ZERO)
+    }
+
+    pub fn with_delay(upstream: u16, prefix: &'static str, count: usize, delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let failed = Arc::new(Mutex::new(0));
+        let counter = failed.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    proxy_one(stream, upstream, (prefix, count, delay), &counter)
+                });
+            }
+        });
+        Self { port, failed }
+    }
+
+    /// How many requests it failed so far.
+    pub fn failed(&self) -> usize {
+        *self.failed.lock().unwrap()
+    }
+}
+
+fn proxy_one(
+    mut client: TcpStream,
+    upstream: u16,
+    (prefix, count, delay): (&str, usize, Duration),
+    failed: &Mutex<usize>,
+) -> Option<()> {
+    let mut reader = BufReader::new(client.try_clone().ok()?);
+    let mut request = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        if line.is_empty() {
+            return None;
+        }
+        let (name, value) = line.split_once(':').unwrap_or_default();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        if name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        if line == "\r\n" {
+            // One request per connection, so each one is counted.
+            request.extend_from_slice(b"Connection: close\r\n\r\n");
+            break;
+        }
+        request.extend_from_slice(line.as_bytes());
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    request.extend_from_slice(&body);
+    let matches = request.starts_with(prefix.as_bytes());
+    let fail = matches && {
+        let mut failed = failed.lock().unwrap();
+        let fail = *failed < count;
+        *failed += usize::from(fail);
+        fail
+    };
+    if fail {
+        let body = r#"{"detail": "the service is unavailable for a moment"}"#;
+        let response = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        return client.write_all(response.as_bytes()).ok();
+    }
+    if matches {
+        std::thread::sleep(delay);
+    }
+    let mut server = TcpStream::connect(("127.0.0.1", upstream)).ok()?;
+    server.write_all(&request).ok()?;
+    std::io::copy(&mut server, &mut client).ok()?;
+    Some(())
+}
+
 fn serve_one(mut stream: TcpStream, body: &str) -> Option<Seen> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
@@ -196,17 +288,22 @@ impl Ilm {
         self.run_with(args, &[])
     }
 
-    /// Runs with extra environment variables.
-    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
-        let out = Command::new(env!("CARGO_BIN_EXE_ilm"))
+    /// The command for `ilm args` on this data directory, with extra environment variables.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ilm"));
+        command
             .args(args)
             .env("ILM_HOME", self.data_dir.path())
             .env("ILM_PLUGINS_DIR", &self.plugins_dir)
             .env("ILM_PLAYBOOKS_DIR", &self.playbooks_dir)
             .env_remove("ILM_LOG")
-            .envs(env.iter().copied())
-            .output()
-            .expect("running ilm");
+            .envs(env.iter().copied());
+        command
+    }
+
+    /// Runs with extra environment variables.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
+        let out = self.command(args, env).output().expect("running ilm");
         Ran {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

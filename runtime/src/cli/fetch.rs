@@ -162,6 +162,9 @@ fn print_summary(instance: &str, s: &FetchSummary) {
     }
     print_row_problems(s);
     print_counts(&s.dropped);
+    for (reason, count) in &s.carried {
+        println!("  not created, {reason}: {count}");
+    }
     for (kind, count) in &s.events {
         println!("  created {count} × {kind}");
     }

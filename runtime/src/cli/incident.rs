@@ -119,14 +119,37 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
                 },
                 PageRequest::new(page, size)?,
             )?;
+            let states = page
+                .data
+                .iter()
+                .map(|i| store.run_state(i.id))
+                .collect::<Result<Vec<_>>>()?;
             if json {
-                println!("{}", output::json(&page)?);
+                let mut listed = serde_json::to_value(&page)?;
+                if let Some(items) = listed["data"].as_array_mut() {
+                    for (item, state) in items.iter_mut().zip(&states) {
+                        item["attempt"] = json!(state.attempt);
+                        item["retries"] = json!(state.retries);
+                        item["next_retry"] = json!(state.retry_at);
+                    }
+                }
+                println!("{}", output::json(&listed)?);
             } else {
                 println!(
                     "{}",
                     output::table(
-                        &["id", "type", "name", "status", "owner", "created"],
-                        page.data.iter().map(|i| {
+                        &[
+                            "id",
+                            "type",
+                            "name",
+                            "status",
+                            "owner",
+                            "created",
+                            "attempt",
+                            "retries",
+                            "next retry"
+                        ],
+                        page.data.iter().zip(&states).map(|(i, state)| {
                             vec![
                                 i.id.to_string(),
                                 i.kind.clone(),
@@ -134,6 +157,9 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
                                 i.status.as_str().to_owned(),
                                 i.owner.clone().unwrap_or_default(),
                                 i.created_at.clone(),
+                                state.attempt.to_string(),
+                                state.retries.to_string(),
+                                state.retry_at.clone().unwrap_or_default(),
                             ]
                         }),
                     )

@@ -30,6 +30,29 @@ pub struct WorkerArgs {
     /// Stop once no pending incident is left (instead of waiting for more).
     #[arg(long)]
     until_idle: bool,
+    #[command(flatten)]
+    retries: RetryArgs,
+}
+
+/// How a worker retries runs that failed because of the network or an app (a refused or
+/// timed-out connection, HTTP 429, a 5xx); a script or data error is never retried.
+#[derive(Args, Clone, Copy)]
+pub struct RetryArgs {
+    /// Runs of an incident at most, the first included (1: never retry).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    max_attempts: u32,
+    /// The wait before the first retry, in milliseconds; it doubles for each one after.
+    #[arg(long, default_value_t = 30_000, hide = true)]
+    retry_backoff_ms: u64,
+}
+
+impl RetryArgs {
+    pub fn retries(self) -> crate::retries::Retries {
+        crate::retries::Retries {
+            max_attempts: self.max_attempts,
+            backoff: std::time::Duration::from_millis(self.retry_backoff_ms),
+        }
+    }
 }
 
 pub fn run(ctx: &Context, cmd: PlaybookCommand) -> Result<Outcome> {
@@ -95,7 +118,13 @@ pub fn run(ctx: &Context, cmd: PlaybookCommand) -> Result<Outcome> {
 pub fn worker(ctx: &Context, args: WorkerArgs) -> Result<Outcome> {
     let services = ctx.services()?;
     let stop = crate::worker::stop_on_signals()?;
-    let summary = crate::worker::run(&services, args.concurrency, args.until_idle, &stop)?;
+    let summary = crate::worker::run(
+        &services,
+        args.concurrency,
+        args.until_idle,
+        args.retries.retries(),
+        &stop,
+    )?;
     println!("{summary}");
     Ok(Outcome::Success)
 }

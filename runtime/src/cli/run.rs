@@ -23,6 +23,8 @@ pub struct RunArgs {
     /// 0 when everything succeeded, 4 when a fetch or an incident failed (each is named).
     #[arg(long)]
     once: bool,
+    #[command(flatten)]
+    retries: super::playbook::RetryArgs,
 }
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
@@ -32,7 +34,13 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
     if args.once {
         let failed_before = failed_incident_ids(&services)?;
         let failed_fetches = fetch_due(&services, &mappers_dir, &mut HashMap::new());
-        let summary = crate::worker::run(&services, args.concurrency, true, &stop)?;
+        let summary = crate::worker::run(
+            &services,
+            args.concurrency,
+            true,
+            args.retries.retries(),
+            &stop,
+        )?;
         println!("{summary}");
         let failed_incidents: Vec<_> = services
             .open_store()?
@@ -58,7 +66,10 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<Outcome> {
     }
     let worker = {
         let (services, stop) = (services.clone(), stop.clone());
-        std::thread::spawn(move || crate::worker::run(&services, args.concurrency, false, &stop))
+        let retries = args.retries.retries();
+        std::thread::spawn(move || {
+            crate::worker::run(&services, args.concurrency, false, retries, &stop)
+        })
     };
     let mut last_fetch = HashMap::new();
     while !stop.load(Ordering::Relaxed) {

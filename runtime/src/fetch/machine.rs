@@ -26,6 +26,9 @@ pub struct FetchState {
     /// Events planned from the last report read, not yet created as incidents.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// When that report was compared with the stored profiles (store time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared_at: Option<String>,
 }
 
 /// What a fetch or a plan found, for people and scripts.
@@ -42,6 +45,8 @@ pub struct FetchSummary {
     pub dropped: BTreeMap<String, usize>,
     /// Events by incident type: created now (or planned, in a dry run).
     pub events: BTreeMap<String, usize>,
+    /// Events not created because an incident already carries them, counted by reason.
+    pub carried: BTreeMap<String, usize>,
     pub incidents_created: usize,
     pub profiles_created: usize,
     /// Events left in the queue for the next fetch.
@@ -99,6 +104,13 @@ impl FetchSummary {
         rows.into_iter()
             .filter_map(|raw| self.normalize(raw, map, params).ok())
             .collect()
+    }
+}
+
+fn parse_state(stored: Option<Value>) -> Result<FetchState> {
+    match stored {
+        Some(value) => serde_json::from_value(value).context("the stored fetch state"),
+        None => Ok(FetchState::default()),
     }
 }
 
@@ -210,22 +222,46 @@ pub struct Fetch<'a> {
     pub progress: &'a dyn Fn(usize, usize),
 }
 
+/// How often a fetch starts over when another fetch of the same instance changed the
+/// state while this one read the report.
+const CONCURRENT_TRIES: usize = 3;
+
 impl Fetch<'_> {
     fn state(&self) -> Result<FetchState> {
-        match self.store.fetch_state(self.instance)? {
-            Some(value) => serde_json::from_value(value).context("the stored fetch state"),
-            None => Ok(FetchState::default()),
-        }
+        parse_state(self.store.fetch_state(self.instance)?)
     }
 
-    /// Runs one fetch. `read_report` is called only when the queue is empty.
-    pub fn run(&self, read_report: impl FnOnce() -> Result<String>) -> Result<FetchSummary> {
-        let mut state = self.state()?;
+    /// Runs one fetch. `read_report` is called only when the queue is empty. The state it
+    /// starts from is checked again in the transaction that writes: when another fetch of
+    /// the same instance wrote first, this one writes nothing and starts over from the
+    /// state that fetch left, so concurrent fetches never create an event twice.
+    pub fn run(&self, read_report: impl Fn() -> Result<String>) -> Result<FetchSummary> {
+        for _ in 0..CONCURRENT_TRIES {
+            if let Some(summary) = self.try_run(&read_report)? {
+                return Ok(summary);
+            }
+            tracing::info!(
+                instance = self.instance,
+                "another fetch of this instance wrote first; starting over from its state"
+            );
+        }
+        anyhow::bail!(
+            "{}: other fetches of this instance kept changing its state; this fetch wrote nothing, fetch again",
+            self.instance
+        )
+    }
+
+    /// One try of [`Fetch::run`]: `None` when another fetch changed the state meanwhile.
+    fn try_run(&self, read_report: &dyn Fn() -> Result<String>) -> Result<Option<FetchSummary>> {
+        let stored = self.store.fetch_state(self.instance)?;
+        let mut state = parse_state(stored.clone())?;
         if !state.synced_users && self.first_run {
-            return self.first_run_sync(&read_report()?);
+            return self.first_run_sync(&read_report()?, stored.as_ref());
         }
         let mut summary = FetchSummary::default();
         if state.events.is_empty() {
+            // Taken before the profiles are read: a run that closes later wrote after it.
+            state.compared_at = Some(self.store.now_utc()?);
             let plan = plan(
                 report_rows(&read_report()?)?,
                 self.map,
@@ -243,26 +279,43 @@ impl Fetch<'_> {
         let take = self.max_fetch.min(state.events.len());
         let now: Vec<Event> = state.events.drain(..take).collect();
         state.synced_users = true;
-        self.store.in_transaction(|store| {
+        let written = self.store.in_transaction(|store| {
+            if store.fetch_state(self.instance)? != stored {
+                return Ok(false);
+            }
             for event in &now {
+                let kind = event.incident_type.name();
+                let profile = event.user_profile().cloned().map(Value::Object);
+                let carried = store.carried_change(
+                    kind,
+                    &event.name,
+                    profile.as_ref(),
+                    state.compared_at.as_deref(),
+                )?;
+                if let Some(carried) = carried {
+                    *summary
+                        .carried
+                        .entry(carried.code().to_owned())
+                        .or_default() += 1;
+                    continue;
+                }
                 let fields = incident_fields(event, self.instance);
                 store.insert_incident(&NewIncident {
-                    kind: event.incident_type.name(),
+                    kind,
                     name: &event.name,
                     fields: &fields,
                 })?;
+                *summary.events.entry(kind.to_owned()).or_default() += 1;
+                summary.incidents_created += 1;
             }
-            store.set_fetch_state(self.instance, &serde_json::to_value(&state)?)
+            store.set_fetch_state(self.instance, &serde_json::to_value(&state)?)?;
+            Ok(true)
         })?;
-        for event in &now {
-            *summary
-                .events
-                .entry(event.incident_type.name().to_owned())
-                .or_default() += 1;
+        if !written {
+            return Ok(None);
         }
-        summary.incidents_created = now.len();
         summary.queued = state.events.len();
-        Ok(summary)
+        Ok(Some(summary))
     }
 
     /// Whether the guard stops a fetch with this plan.
@@ -275,17 +328,21 @@ impl Fetch<'_> {
             .check(self.instance, removals, plan.known_people)
     }
 
-    /// The first run: profiles for the report's users, no incidents (spec §5.5).
-    fn first_run_sync(&self, body: &str) -> Result<FetchSummary> {
+    /// The first run: profiles for the report's users, no incidents (spec §5.5). `None`
+    /// when another fetch changed the state from `stored` meanwhile.
+    fn first_run_sync(&self, body: &str, stored: Option<&Value>) -> Result<Option<FetchSummary>> {
         let rows = report_rows(body)?;
         let mut summary = FetchSummary::reading(rows.len());
         let normalized = summary.normalize_all(rows, self.map, self.params);
         let total = normalized.len();
         let state = FetchState {
             synced_users: true,
-            events: Vec::new(),
+            ..FetchState::default()
         };
-        self.store.in_transaction(|store| {
+        let written = self.store.in_transaction(|store| {
+            if store.fetch_state(self.instance)?.as_ref() != stored {
+                return Ok(false);
+            }
             for (done, selected) in
                 first_run_profiles(normalized, self.params, self.today).enumerate()
             {
@@ -308,9 +365,10 @@ impl Fetch<'_> {
                 }
             }
             (self.progress)(total, total);
-            store.set_fetch_state(self.instance, &serde_json::to_value(&state)?)
+            store.set_fetch_state(self.instance, &serde_json::to_value(&state)?)?;
+            Ok(true)
         })?;
-        Ok(summary)
+        Ok(written.then_some(summary))
     }
 
     /// What the next fetch would do, without writing: the first-run sync it would make, or

@@ -5,7 +5,7 @@
 
 use super::*;
 use chrono::NaiveDate;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -1064,23 +1064,24 @@ impl Fetched {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(&dir.path().join("ilm.db")).unwrap();
         store
-            .add_instance(&crate::store::Instance {
-                name: "hr".into(),
-                plugin: "workday".into(),
-                params: Map::new(),
-                secrets: Default::default(),
-                allow_hosts: vec![],
-                limits: Map::new(),
-                enabled: true,
-            })
+            .add_instance(&crate::store::Instance::bare("hr", "workday"))
             .unwrap();
         Self { _dir: dir, store }
     }
 
     fn fetch(&self, body: &str, guard: RemovalGuard) -> anyhow::Result<FetchSummary> {
+        Self::fetch_with(&self.store, guard, || Ok(body.to_owned()))
+    }
+
+    /// A fetch through `store` that reads the report with `read_report`.
+    fn fetch_with(
+        store: &crate::store::Store,
+        guard: RemovalGuard,
+        read_report: impl Fn() -> anyhow::Result<String>,
+    ) -> anyhow::Result<FetchSummary> {
         let params = WorkdayParams::default();
         Fetch {
-            store: &self.store,
+            store,
             instance: "hr",
             map: map(),
             params: &params,
@@ -1090,7 +1091,12 @@ impl Fetched {
             today: today(),
             progress: &|_, _| {},
         }
-        .run(|| Ok(body.to_owned()))
+        .run(read_report)
+    }
+
+    /// Another handle on the same database, as a second process has.
+    fn second_handle(&self) -> crate::store::Store {
+        crate::store::Store::open(&self._dir.path().join("ilm.db")).unwrap()
     }
 
     fn incidents(&self) -> u64 {
@@ -1153,14 +1159,19 @@ fn a_report_that_would_orphan_more_than_the_share_stops_until_approved() {
     );
     assert_eq!(f.incidents(), 1);
     assert_eq!(f.store.fetch_state("hr").unwrap(), state);
-    // Approved once: the four orphans become incidents.
+    // Approved once: the four orphans become incidents, but for the first, whose
+    // Terminate is still open.
     let approved = RemovalGuard {
         approved: true,
         ..RemovalGuard::default()
     };
     let summary = f.fetch(&report(&people[4..]), approved).unwrap();
-    assert_eq!(summary.events["IAM - Terminate User"], 4);
-    assert_eq!(f.incidents(), 5);
+    assert_eq!(summary.events["IAM - Terminate User"], 3);
+    assert_eq!(
+        summary.carried["an open incident carries the same change"],
+        1
+    );
+    assert_eq!(f.incidents(), 4);
 }
 
 #[test]
@@ -1230,4 +1241,78 @@ fn skipped_rows_and_left_out_values_are_counted_with_their_reasons() {
     assert_eq!(summary.orphans, 0);
     assert_eq!(summary.events.get("IAM - Terminate User"), Some(&1));
     assert_eq!(summary.events.len(), 1, "{summary:?}");
+}
+
+/// The staff and one new hire, p10.
+fn staff_and_a_hire() -> Vec<Value> {
+    let mut people = staff();
+    people.push(report_row(&[
+        ("Emp_ID", Some("2010")),
+        ("Email_Address", Some("p10@example.com")),
+        ("Preferred_Name", Some("Person 10")),
+    ]));
+    people
+}
+
+#[test]
+fn two_fetches_at_once_create_each_event_once() {
+    let f = Fetched::new();
+    f.fetch(&report(&staff()), RemovalGuard::default()).unwrap();
+    let body = report(&staff_and_a_hire());
+    let other = f.second_handle();
+    let raced = std::cell::Cell::new(false);
+    // While this fetch reads the report, another one runs to the end.
+    let summary = Fetched::fetch_with(&f.store, RemovalGuard::default(), || {
+        if !raced.replace(true) {
+            let first =
+                Fetched::fetch_with(&other, RemovalGuard::default(), || Ok(body.clone())).unwrap();
+            assert_eq!(first.incidents_created, 1, "{first:?}");
+        }
+        Ok(body.clone())
+    })
+    .unwrap();
+    assert_eq!(summary.incidents_created, 0, "{summary:?}");
+    assert_eq!(f.incidents(), 1, "the hire's New Hire, once");
+}
+
+#[test]
+fn a_fetch_while_the_hires_incident_is_open_or_just_closed_creates_no_second_one() {
+    let f = Fetched::new();
+    f.fetch(&report(&staff()), RemovalGuard::default()).unwrap();
+    let body = report(&staff_and_a_hire());
+    assert_eq!(
+        f.fetch(&body, RemovalGuard::default()).unwrap().events["IAM - New Hire"],
+        1
+    );
+    let open = f.fetch(&body, RemovalGuard::default()).unwrap();
+    assert_eq!(open.incidents_created, 0, "{open:?}");
+    assert_eq!(
+        open.carried["an open incident carries the same change"], 1,
+        "{open:?}"
+    );
+
+    // The run closes while the next fetch compares the report (before the run's profile
+    // was there to compare with).
+    let hire = f
+        .store
+        .search_incidents(
+            &crate::store::IncidentFilter::default(),
+            crate::store::PageRequest::new(0, 10).unwrap(),
+        )
+        .unwrap()
+        .data[0]
+        .id;
+    let closed = Fetched::fetch_with(&f.store, RemovalGuard::default(), || {
+        f.store
+            .set_incident_status(hire, crate::store::IncidentStatus::Closed)
+            .unwrap();
+        Ok(body.clone())
+    })
+    .unwrap();
+    assert_eq!(closed.incidents_created, 0, "{closed:?}");
+    assert_eq!(
+        closed.carried["an incident closed the same change after the comparison"], 1,
+        "{closed:?}"
+    );
+    assert_eq!(f.incidents(), 1);
 }

@@ -12,11 +12,12 @@ mod journal;
 pub use budget::Limits;
 pub use config::PlaybookConfig;
 
+use crate::leases::Leases;
 use crate::mail::Mailer;
 use crate::mappers::MapperCache;
 use crate::plugins::Host;
 use crate::scripting::ScriptCache;
-use crate::store::{IncidentStatus, Refusal, Store};
+use crate::store::{is_lease_lost, IncidentStatus, Lease, Refusal, Store};
 use crate::transformers::Transformers;
 use anyhow::{bail, Context, Result};
 use rhai::EvalAltResult;
@@ -32,6 +33,8 @@ pub struct Services {
     pub playbooks: ScriptCache,
     pub config: PlaybookConfig,
     pub mailer: Option<Mailer>,
+    /// The leases this process takes on the incidents it runs.
+    pub leases: Leases,
 }
 
 /// How a run ended.
@@ -91,6 +94,7 @@ impl Services {
             playbooks: ScriptCache::new(&dirs.playbooks, "playbook", crate::scripting::engine()),
             config: PlaybookConfig::load(&dirs.playbooks)?,
             mailer,
+            leases: Leases::for_this_process()?,
         })
     }
 
@@ -98,10 +102,48 @@ impl Services {
         Store::open(&self.db_path)
     }
 
-    /// Runs (or resumes) the playbook of incident `id`. A failed incident starts a new
-    /// attempt; an interrupted or answered one replays its journal.
+    /// Claims incident `id` and runs (or resumes) its playbook: what a person asks for.
+    /// Refused while another process runs it.
     pub fn run_incident(self: &Arc<Self>, id: i64) -> Result<RunOutcome> {
         let store = self.open_store()?;
+        self.leases.end_dead_owners(&store)?;
+        let lease = store.claim_incident(id, &self.leases.owner, self.leases.ttl)?;
+        drop(store);
+        self.run_claimed(&lease)
+    }
+
+    /// Runs the incident `lease` holds, renewing the lease meanwhile; every write of the
+    /// run is fenced with it. An error fails the incident, unless the lease was lost: then
+    /// the new holder owns the incident and this run leaves it alone.
+    pub fn run_claimed(self: &Arc<Self>, lease: &Lease) -> Result<RunOutcome> {
+        let result = match self
+            .leases
+            .hold(&self.db_path, lease, || self.run_leased(lease))
+        {
+            Err(err) if !is_lease_lost(&err) => {
+                self.open_store()?
+                    .fenced(lease)
+                    .fail_incident(lease.incident, &format!("{err:#}"))
+                    .context("recording the failure")?;
+                Err(err)
+            }
+            other => other,
+        };
+        if let Err(err) = self
+            .open_store()
+            .and_then(|store| store.release_lease(lease))
+        {
+            // It expires on its own.
+            tracing::warn!(incident = lease.incident, "releasing the lease: {err:#}");
+        }
+        result
+    }
+
+    /// Runs the playbook of the leased incident: a failed incident starts a new attempt; an
+    /// interrupted or answered one replays its journal.
+    fn run_leased(self: &Arc<Self>, lease: &Lease) -> Result<RunOutcome> {
+        let store = self.open_store()?.fenced(lease);
+        let id = lease.incident;
         let incident = store
             .incident(id)?
             .ok_or_else(|| Refusal::NotFound(format!("no incident {id}")))?;
@@ -115,13 +157,9 @@ impl Services {
         };
         let script = self.playbooks.get(&playbook)?;
         store.act_as(&format!("playbook {playbook} (incident {id})"))?;
-        let attempt = match incident.status {
-            IncidentStatus::Closed => bail!("incident {id} is closed"),
+        let attempt = match lease.was {
             IncidentStatus::Failed => store.new_attempt(id)?,
-            _ => {
-                store.set_incident_status(id, IncidentStatus::Active)?;
-                store.run_state(id)?.attempt
-            }
+            _ => store.run_state(id)?.attempt,
         };
         let budget = budget::Budget::start(self.config.limits);
         let journal = journal::Journal::load(&store, id, attempt, budget)?;

@@ -61,7 +61,14 @@ impl<'h> WasmApp<'h> {
         match self.call(f) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(app_error)) => Err(AppFailure::new(app_error.code, app_error.message)),
-            Err(plugin_error) => Err(AppFailure::new("plugin-error", plugin_error.to_string())),
+            Err(plugin_error) => {
+                // A call stopped at its deadline is a timeout, which is worth retrying later.
+                let code = match plugin_error.cause {
+                    super::FailureCause::Deadline(_) => crate::retries::TIMEOUT,
+                    _ => "plugin-error",
+                };
+                Err(AppFailure::new(code, plugin_error.to_string()))
+            }
         }
     }
 

@@ -299,10 +299,10 @@ fn walk<'v>(value: &'v Value, steps: &[Step]) -> Option<&'v Value> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    const MAP: &str = r#"
+    pub(in crate::sources) const MAP: &str = r#"
         [types]
         "application.user_membership.add" = "IAM - App Add"
         "user.account.update_profile" = "IAM - App Update"
@@ -320,7 +320,7 @@ mod tests {
         "IAM - App Update" = "Updated the following attribute(s) on Okta: {debugContext.debugData.changedAttributes}"
     "#;
 
-    fn event(kind: &str, app: Option<&str>) -> Value {
+    pub(in crate::sources) fn event(kind: &str, app: Option<&str>) -> Value {
         let mut target = vec![
             json!({"type": "User", "id": "00u1", "alternateId": "Jane@x.test", "displayName": "Jane Doe"}),
         ];

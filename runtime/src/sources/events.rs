@@ -4,7 +4,9 @@
 //! cursor still points at it) nor repeats one (its incidents and the cursor moved
 //! together), and an event id seen before is never made into a second incident. At most
 //! `max_fetch` incidents are made per fetch; the rest wait in the queue, and no new page is
-//! read while the queue is not empty.
+//! read while the queue is not empty. Each write checks that the stored state is still the
+//! one this fetch read: when a concurrent fetch of the same instance moved it, this one
+//! stops without writing, so no page is made into incidents twice.
 
 use super::event_map::{EventDrop, EventMap, ProfilesByEmail};
 use crate::store::{NewIncident, Store};
@@ -85,7 +87,11 @@ pub struct EventFetch<'a> {
 
 impl EventFetch<'_> {
     pub fn state(&self) -> Result<EventFetchState> {
-        match self.store.fetch_state(self.instance)? {
+        self.parse(self.store.fetch_state(self.instance)?)
+    }
+
+    fn parse(&self, stored: Option<Value>) -> Result<EventFetchState> {
+        match stored {
             Some(value) => serde_json::from_value(value).with_context(|| {
                 format!(
                     "the stored fetch state of {} is not an event cursor",
@@ -99,10 +105,11 @@ impl EventFetch<'_> {
     /// Runs one fetch. `read_page` reads the page after a cursor; an error stops reading
     /// and is reported in the summary (what was read before it is kept).
     pub fn run(&self, mut read_page: impl FnMut(&Value) -> Result<Page>) -> Result<EventSummary> {
-        let mut state = self.state()?;
+        let mut stored = self.store.fetch_state(self.instance)?;
+        let mut state = self.parse(stored.clone())?;
         let mut summary = EventSummary::default();
         if !state.queue.is_empty() {
-            self.commit(&mut state, &mut summary)?;
+            self.commit(&mut stored, &mut state, &mut summary)?;
             return Ok(summary);
         }
         let profiles = self.profiles()?;
@@ -119,7 +126,9 @@ impl EventFetch<'_> {
             let incidents = self.classify_page(&page, &profiles, &mut state, &mut summary);
             state.queue.extend(incidents);
             state.cursor = page.cursor;
-            self.commit(&mut state, &mut summary)?;
+            if !self.commit(&mut stored, &mut state, &mut summary)? {
+                break;
+            }
             if !more {
                 break;
             }
@@ -217,11 +226,21 @@ impl EventFetch<'_> {
     }
 
     /// Creates the incidents this fetch may still create from the queue and stores the
-    /// state, in one transaction.
-    fn commit(&self, state: &mut EventFetchState, summary: &mut EventSummary) -> Result<()> {
+    /// state, in one transaction, if the stored state is still `stored` (what this fetch
+    /// last read or wrote). `false`: another fetch moved it, and nothing was written.
+    fn commit(
+        &self,
+        stored: &mut Option<Value>,
+        state: &mut EventFetchState,
+        summary: &mut EventSummary,
+    ) -> Result<bool> {
         let take = (self.max_fetch - summary.incidents_created).min(state.queue.len());
         let now: Vec<EventIncident> = state.queue.drain(..take).collect();
-        self.store.in_transaction(|store| {
+        let next = serde_json::to_value(&*state)?;
+        let written = self.store.in_transaction(|store| {
+            if store.fetch_state(self.instance)? != *stored {
+                return Ok(false);
+            }
             for incident in &now {
                 store.insert_incident(&NewIncident {
                     kind: &incident.kind,
@@ -229,13 +248,85 @@ impl EventFetch<'_> {
                     fields: &incident.fields,
                 })?;
             }
-            store.set_fetch_state(self.instance, &serde_json::to_value(&*state)?)
+            store.set_fetch_state(self.instance, &next)?;
+            Ok(true)
         })?;
+        if !written {
+            tracing::warn!(
+                instance = self.instance,
+                "another fetch of this instance read the same events at the same time; this one stops without writing them"
+            );
+            summary.error = Some(
+                "another fetch of this instance ran at the same time and wrote these events; this one wrote nothing more"
+                    .to_owned(),
+            );
+            return Ok(false);
+        }
+        *stored = Some(next);
         for incident in &now {
             *summary.incidents.entry(incident.kind.clone()).or_default() += 1;
         }
         summary.incidents_created += now.len();
         summary.queued = state.queue.len();
-        Ok(())
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EventFetch, Page};
+    use crate::sources::event_map::tests::{event, MAP};
+    use crate::sources::EventMap;
+    use crate::store::{Instance, Store};
+    use serde_json::{json, Value};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn two_fetches_at_once_make_each_event_into_one_incident() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || Store::open(&dir.path().join("ilm.db")).unwrap();
+        let (first, second) = (open(), open());
+        first.add_instance(&Instance::bare("okta", "okta")).unwrap();
+        let Value::Object(jane) = json!({"email": "jane@x.test", "title": "Dev"}) else {
+            unreachable!()
+        };
+        first.put_profile("jane@x.test", &jane).unwrap();
+        let map = EventMap::parse(MAP).unwrap();
+        let fetch = |store| EventFetch {
+            store,
+            instance: "okta",
+            map: &map,
+            max_fetch: 10,
+            mapped_apps: None,
+        };
+        let page = || Page {
+            records: vec![event("application.user_membership.add", Some("0oa1")).to_string()],
+            cursor: json!("after-e1"),
+            more: false,
+            dropped: BTreeMap::new(),
+        };
+        let raced = std::cell::Cell::new(false);
+        // While this fetch reads the page, another one reads and writes it.
+        let summary = fetch(&first)
+            .run(|_| {
+                if !raced.replace(true) {
+                    let other = fetch(&second).run(|_| Ok(page())).unwrap();
+                    assert_eq!(other.incidents_created, 1, "{other:?}");
+                }
+                Ok(page())
+            })
+            .unwrap();
+        assert_eq!(summary.incidents_created, 0, "{summary:?}");
+        assert!(summary
+            .error
+            .is_some_and(|e| e.contains("at the same time")));
+        let all = first
+            .search_incidents(
+                &Default::default(),
+                crate::store::PageRequest::new(0, 10).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(all.total, 1, "one incident for the one event");
+        assert_eq!(fetch(&first).state().unwrap().cursor, json!("after-e1"));
     }
 }

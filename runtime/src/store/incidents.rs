@@ -185,10 +185,10 @@ impl Store {
             "UPDATE incidents SET status = ?2,
                  closed_at = CASE WHEN ?2 = 'closed'
                      THEN coalesce(closed_at, strftime('%Y-%m-%dT%H:%M:%SZ','now')) END
-             WHERE id = ?1",
-            params![id, status],
+             WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+            params![id, status, self.fence_for(id)],
         )?;
-        if changed == 0 {
+        if self.fenced_write(id, changed)? == 0 {
             return Err(Refusal::NotFound(format!("no incident {id}")).into());
         }
         self.incident(id)?.context("reading back the incident")
@@ -217,4 +217,68 @@ fn into_incident((mut incident, fields): RawIncident) -> Result<Incident> {
     incident.fields =
         json::object(&fields).with_context(|| format!("the fields of incident {}", incident.id))?;
     Ok(incident)
+}
+
+/// Why a fetch does not create an incident: one already carries the same change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carried {
+    /// An open incident (pending, active or waiting) of the same person and type.
+    Open(i64),
+    /// One of the same person and type closed after the fetch compared the report with
+    /// the stored profiles: that comparison predates what the run wrote.
+    JustClosed(i64),
+}
+
+impl Carried {
+    /// The reason, as fetch summaries count it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Carried::Open(_) => "an open incident carries the same change",
+            Carried::JustClosed(_) => "an incident closed the same change after the comparison",
+        }
+    }
+}
+
+impl Store {
+    /// The incident that already carries this change, if any: same type, same person
+    /// (email, any case), the same `userprofile` (the change a playbook acts on), and
+    /// open, or closed at or after `compared_at` (when the fetch read the stored profiles;
+    /// store time, whole seconds).
+    pub fn carried_change(
+        &self,
+        kind: &str,
+        email: &str,
+        userprofile: Option<&Value>,
+        compared_at: Option<&str>,
+    ) -> Result<Option<Carried>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, status, json_quote(json_extract(fields, '$.userprofile')) FROM incidents
+             WHERE email = lower(?1) AND type = ?2
+                 AND (status IN ('pending', 'active', 'waiting')
+                      OR (status = 'closed' AND ?3 IS NOT NULL AND closed_at >= ?3))
+             ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map(params![email, kind, compared_at], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, IncidentStatus>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, status, stored) = row?;
+            let stored: Option<Value> = stored
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .with_context(|| format!("the user profile of incident {id}"))?
+                .filter(|v: &Value| !v.is_null());
+            if stored.as_ref() == userprofile {
+                return Ok(Some(match status {
+                    IncidentStatus::Closed => Carried::JustClosed(id),
+                    _ => Carried::Open(id),
+                }));
+            }
+        }
+        Ok(None)
+    }
 }

@@ -28,6 +28,22 @@ pub struct Instance {
     pub enabled: bool,
 }
 
+#[cfg(test)]
+impl Instance {
+    /// An enabled instance of `plugin` with nothing configured, for tests.
+    pub fn bare(name: &str, plugin: &str) -> Self {
+        Self {
+            name: name.into(),
+            plugin: plugin.into(),
+            params: Map::new(),
+            secrets: BTreeMap::new(),
+            allow_hosts: vec![],
+            limits: Map::new(),
+            enabled: true,
+        }
+    }
+}
+
 /// A secret parameter as an instance holds it.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

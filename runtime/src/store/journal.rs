@@ -4,6 +4,7 @@
 //! sensitive call (a generated password) is sealed before it is written and opened only to
 //! replay; everyone else reads [`REDACTED`].
 
+use super::leases::NOW;
 use super::seal::Cipher;
 use super::{json, IncidentStatus, Refusal, Store};
 use anyhow::{Context, Result};
@@ -34,6 +35,10 @@ pub struct RunState {
     pub context: Map<String, Value>,
     /// Why the last attempt stopped, if it failed.
     pub error: Option<String>,
+    /// Runs of this incident a worker retried because the network or an app failed.
+    pub retries: i64,
+    /// When the next retry is due, while one is.
+    pub retry_at: Option<String>,
 }
 
 /// What a redacted value reads as.
@@ -126,10 +131,13 @@ impl Store {
         args: &Value,
         sensitive: bool,
     ) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO journal (incident, attempt, seq, call, args, sensitive) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![incident, attempt, seq, call, args.to_string(), sensitive],
+        let changed = self.conn().execute(
+            "INSERT INTO journal (incident, attempt, seq, call, args, sensitive)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6
+             WHERE ?7 IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?7)",
+            params![incident, attempt, seq, call, args.to_string(), sensitive, self.fence_for(incident)],
         )?;
+        self.fenced_write(incident, changed)?;
         Ok(())
     }
 
@@ -159,21 +167,25 @@ impl Store {
         } else {
             result.clone()
         };
-        self.conn().execute(
+        let changed = self.conn().execute(
             "UPDATE journal SET result = ?4, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
-             WHERE incident = ?1 AND attempt = ?2 AND seq = ?3",
-            params![incident, attempt, seq, stored.to_string()],
+             WHERE incident = ?1 AND attempt = ?2 AND seq = ?3
+                 AND (?5 IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?5))",
+            params![incident, attempt, seq, stored.to_string(), self.fence_for(incident)],
         )?;
+        self.fenced_write(incident, changed)?;
         Ok(())
     }
 
     /// Drops the sealed results of sensitive entries (generated passwords) once the
     /// incident can no longer resume them: closed, or failed (a re-run starts a new
-    /// attempt with a fresh journal).
+    /// attempt with a fresh journal). A stale worker's redaction changes nothing: the
+    /// new holder of the lease may still need to replay them.
     pub fn redact_journal(&self, incident: i64) -> Result<()> {
         self.conn().execute(
-            "UPDATE journal SET result = ?2 WHERE incident = ?1 AND sensitive = 1 AND result IS NOT NULL",
-            params![incident, Value::from(REDACTED).to_string()],
+            "UPDATE journal SET result = ?2 WHERE incident = ?1 AND sensitive = 1 AND result IS NOT NULL
+                 AND (?3 IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?3))",
+            params![incident, Value::from(REDACTED).to_string(), self.fence_for(incident)],
         )?;
         Ok(())
     }
@@ -252,12 +264,13 @@ impl Store {
     }
 
     pub fn run_state(&self, incident: i64) -> Result<RunState> {
-        let (attempt, context, error): (i64, String, Option<String>) = self
+        type Row = (i64, String, Option<String>, i64, Option<String>);
+        let (attempt, context, error, retries, retry_at): Row = self
             .conn()
             .query_row(
-                "SELECT attempt, context, error FROM incidents WHERE id = ?1",
+                "SELECT attempt, context, error, retries, retry_at FROM incidents WHERE id = ?1",
                 [incident],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?
             .ok_or_else(|| Refusal::NotFound(format!("no incident {incident}")))?;
@@ -265,34 +278,87 @@ impl Store {
             attempt,
             context: json::object(&context).context("the incident's context")?,
             error,
+            retries,
+            retry_at,
         })
     }
 
     pub fn set_incident_context(&self, incident: i64, context: &Map<String, Value>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE incidents SET context = ?2 WHERE id = ?1",
-            params![incident, Value::Object(context.clone()).to_string()],
+        let changed = self.conn().execute(
+            "UPDATE incidents SET context = ?2 WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+            params![
+                incident,
+                Value::Object(context.clone()).to_string(),
+                self.fence_for(incident)
+            ],
         )?;
+        self.fenced_write(incident, changed)?;
         Ok(())
     }
 
     /// Marks the incident failed with a message a person can act on.
     pub fn fail_incident(&self, incident: i64, error: &str) -> Result<()> {
-        self.conn().execute(
-            "UPDATE incidents SET status = ?2, error = ?3 WHERE id = ?1",
-            params![incident, IncidentStatus::Failed, error],
+        let changed = self.conn().execute(
+            "UPDATE incidents SET status = ?2, error = ?3, retry_at = NULL
+             WHERE id = ?1 AND (?4 IS NULL OR lease_token = ?4)",
+            params![
+                incident,
+                IncidentStatus::Failed,
+                error,
+                self.fence_for(incident)
+            ],
         )?;
+        self.fenced_write(incident, changed)?;
         Ok(())
     }
 
     /// Starts a new attempt (a person re-runs a failed incident): a fresh journal, the
-    /// context kept, the error cleared.
+    /// context kept, the error and retries cleared. Refused while another worker holds a
+    /// live lease on the incident.
     pub fn new_attempt(&self, incident: i64) -> Result<i64> {
-        self.conn().execute(
-            "UPDATE incidents SET attempt = attempt + 1, error = NULL, status = ?2 WHERE id = ?1",
-            params![incident, IncidentStatus::Active],
+        let changed = self.conn().execute(
+            &format!(
+                "UPDATE incidents SET attempt = attempt + 1, error = NULL, retries = 0,
+                     retry_at = NULL, status = CASE WHEN ?3 IS NULL THEN ?2 ELSE status END
+                 WHERE id = ?1 AND (lease_token = ?3 OR (?3 IS NULL AND NOT (status = 'active'
+                     AND lease_expires_at IS NOT NULL AND lease_expires_at > {NOW})))"
+            ),
+            params![incident, IncidentStatus::Pending, self.fence_for(incident)],
         )?;
+        if changed == 0 {
+            self.fenced_write(incident, changed)?;
+            return Err(Refusal::Conflict(format!(
+                "incident {incident} is running in another process; restart it once that run ends"
+            ))
+            .into());
+        }
         Ok(self.run_state(incident)?.attempt)
+    }
+
+    /// Schedules a retry of a failed incident in `wait`: a new attempt (with a fresh
+    /// journal, the context kept), pending until then; the error stays for people to see.
+    pub fn schedule_retry(&self, incident: i64, wait: std::time::Duration) -> Result<()> {
+        let changed = self.conn().execute(
+            "UPDATE incidents SET status = 'pending', attempt = attempt + 1, retries = retries + 1,
+                 retry_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)
+             WHERE id = ?1 AND status = 'failed' AND (?3 IS NULL OR lease_token = ?3)",
+            params![
+                incident,
+                format!("+{:.3} seconds", wait.as_secs_f64()),
+                self.fence_for(incident)
+            ],
+        )?;
+        self.fenced_write(incident, changed)?;
+        Ok(())
+    }
+
+    /// Whether an incident waits for a retry that is not due yet.
+    pub fn retries_waiting(&self) -> Result<bool> {
+        Ok(self.conn().query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM incidents WHERE status = 'pending' AND retry_at > {NOW})"),
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Merges `patch` into the incident's fields.
@@ -302,108 +368,33 @@ impl Store {
             .ok_or_else(|| Refusal::NotFound(format!("no incident {incident}")))?;
         let mut fields = current.fields;
         fields.extend(patch.clone());
-        self.conn().execute(
-            "UPDATE incidents SET fields = ?2 WHERE id = ?1",
-            params![incident, Value::Object(fields).to_string()],
+        let changed = self.conn().execute(
+            "UPDATE incidents SET fields = ?2 WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+            params![
+                incident,
+                Value::Object(fields).to_string(),
+                self.fence_for(incident)
+            ],
         )?;
+        self.fenced_write(incident, changed)?;
         Ok(())
     }
 
     pub fn set_incident_owner(&self, incident: i64, owner: Option<&str>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE incidents SET owner = ?2 WHERE id = ?1",
-            params![incident, owner],
+        let changed = self.conn().execute(
+            "UPDATE incidents SET owner = ?2 WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+            params![incident, owner, self.fence_for(incident)],
         )?;
+        self.fenced_write(incident, changed)?;
         Ok(())
     }
 
     pub fn rename_incident(&self, incident: i64, name: &str) -> Result<()> {
-        self.conn().execute(
-            "UPDATE incidents SET name = ?2 WHERE id = ?1",
-            params![incident, name],
+        let changed = self.conn().execute(
+            "UPDATE incidents SET name = ?2 WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+            params![incident, name, self.fence_for(incident)],
         )?;
+        self.fenced_write(incident, changed)?;
         Ok(())
-    }
-
-    /// Takes the oldest pending incident for a worker, atomically, skipping people who
-    /// already have an incident running.
-    pub fn claim_pending_incident(&self) -> Result<Option<i64>> {
-        // One incident per person at a time: two playbooks for the same user (e.g. a
-        // duplicate fetched before the first ran) would race each other in every app. The
-        // immediate transaction makes the check and the claim one step across workers.
-        self.in_transaction(|store| {
-            Ok(store
-                .conn()
-                .query_row(
-                    "UPDATE incidents SET status = 'active'
-                     WHERE id = (SELECT id FROM incidents AS i WHERE status = 'pending'
-                         AND (i.email IS NULL OR NOT EXISTS (SELECT 1 FROM incidents AS a
-                             WHERE a.status = 'active' AND a.email = i.email))
-                         ORDER BY id LIMIT 1)
-                     RETURNING id",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?)
-        })
-    }
-
-    /// Incidents a stopped process left running; they resume from their journal.
-    pub fn interrupted_incidents(&self) -> Result<Vec<i64>> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT id FROM incidents WHERE status = 'active' ORDER BY id")?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(ids)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::store::{IncidentStatus, NewIncident, Store};
-    use serde_json::{json, Map, Value};
-
-    fn incident(store: &Store, email: &str) -> i64 {
-        let Value::Object(fields) = json!({"email": email}) else {
-            unreachable!()
-        };
-        store
-            .create_incident(&NewIncident {
-                kind: "T",
-                name: email,
-                fields: &fields,
-            })
-            .unwrap()
-            .id
-    }
-
-    #[test]
-    fn a_person_with_a_running_incident_waits_for_it() {
-        let store = Store::open_in_memory().unwrap();
-        let first = incident(&store, "a@x.test");
-        let duplicate = incident(&store, "A@x.test");
-        let other = incident(&store, "b@x.test");
-        let anonymous = store
-            .create_incident(&NewIncident {
-                kind: "T",
-                name: "",
-                fields: &Map::new(),
-            })
-            .unwrap()
-            .id;
-        assert_eq!(store.claim_pending_incident().unwrap(), Some(first));
-        assert_eq!(
-            store.claim_pending_incident().unwrap(),
-            Some(other),
-            "a@x.test is busy"
-        );
-        assert_eq!(store.claim_pending_incident().unwrap(), Some(anonymous));
-        assert_eq!(store.claim_pending_incident().unwrap(), None);
-        store
-            .set_incident_status(first, IncidentStatus::Closed)
-            .unwrap();
-        assert_eq!(store.claim_pending_incident().unwrap(), Some(duplicate));
     }
 }

@@ -15,6 +15,7 @@ mod instances;
 mod journal;
 mod json;
 mod key_rotation;
+mod leases;
 mod lists;
 mod paging;
 mod people;
@@ -29,10 +30,11 @@ pub mod secret_key;
 pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
 pub use audit::{Actor, AuditEntry, AuditFilter, AuthFailure, ANONYMOUS};
 pub use fetch_status::FetchStatus;
-pub use incidents::{Incident, IncidentFilter, IncidentStatus, NewIncident};
+pub use incidents::{Carried, Incident, IncidentFilter, IncidentStatus, NewIncident};
 pub use instances::{Instance, InstanceRecord, Secret};
 pub use journal::{JournalEntry, RunState, REDACTED};
 pub use key_rotation::Rotation;
+pub use leases::{is_lease_lost, Lease, LeaseLost};
 pub use paging::{Page, PageRequest};
 pub use people::{NewUser, PeopleStamp, Permission, Role, User};
 pub use privilege::{ADMINISTRATOR, ADMIN_USER};
@@ -189,6 +191,14 @@ const MIGRATIONS: &[&str] = &[
         failures   INTEGER NOT NULL,    -- failed fetches in a row
         summary    TEXT NOT NULL        -- JSON: what the last fetch that worked did
     );",
+    // 9: claims are leases (owner, a fencing token that only grows, an expiry), and
+    // failures the network caused are retried (how many so far, when next).
+    "ALTER TABLE incidents ADD COLUMN lease_owner TEXT;
+    ALTER TABLE incidents ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN lease_expires_at TEXT; -- %Y-%m-%dT%H:%M:%fZ
+    ALTER TABLE incidents ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN retry_at TEXT;
+    CREATE INDEX incidents_status ON incidents(status);",
 ];
 
 /// The migration whose `after_migration` seals what older versions kept in clear.
@@ -203,6 +213,8 @@ pub struct Store {
     /// Unlocked at the first secret sealed or opened, so commands that touch none never
     /// need the key; unlocked again when the database names another key (a rotation).
     cipher: RefCell<Option<Arc<Cipher>>>,
+    /// The lease this handle writes under (`fenced`): (incident, fencing token).
+    fence: Option<(i64, i64)>,
 }
 
 impl Store {
@@ -245,6 +257,7 @@ impl Store {
             label,
             keys,
             cipher: RefCell::new(None),
+            fence: None,
         };
         store.migrate()?;
         change_log::install(&store.conn)?;

@@ -1,0 +1,339 @@
+//! Claims are leases. A worker that takes an incident writes its owner, an expiry and a
+//! fencing token that only grows (every claim bumps it) on the incident row, in one
+//! statement. It renews the expiry while it runs; another worker may take the incident
+//! over only once the lease has expired, which bumps the token again. A store handle
+//! fenced with a lease ([`Store::fenced`]) checks the token in every write it makes to
+//! that incident and its journal, so a worker that lost its lease can write nothing and
+//! fails with [`LeaseLost`].
+
+use super::{IncidentStatus, Refusal, Store};
+use anyhow::Result;
+use rusqlite::{params, OptionalExtension};
+use std::time::Duration;
+
+/// A worker's hold on one incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub incident: i64,
+    /// Who holds it: `host/pid/run-id` of the process.
+    pub owner: String,
+    /// The fencing token: writes that name an older one are refused.
+    pub token: i64,
+    /// The status the incident had before this claim (a failed one starts a new attempt).
+    pub was: IncidentStatus,
+}
+
+/// A write made under a lease another worker has since taken over.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "lost the lease on incident {incident}: another worker took it over (fencing token {token} \
+     is stale), so this process stops running it and writes nothing more; the new holder \
+     resumes it from its journal"
+)]
+pub struct LeaseLost {
+    pub incident: i64,
+    pub token: i64,
+}
+
+/// Whether `err` (anywhere in its chain) is a [`LeaseLost`].
+pub fn is_lease_lost(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.is::<LeaseLost>())
+}
+
+/// The store's clock, with milliseconds: lease expiries compare as text.
+pub(super) const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
+
+/// An SQLite date modifier for `ttl` from now.
+fn ahead(ttl: Duration) -> String {
+    format!("+{:.3} seconds", ttl.as_secs_f64())
+}
+
+/// A lease is live while it has not expired; an active incident without one (left by a
+/// runtime from before leases) is free to take.
+fn expired(table: &str) -> String {
+    format!("({table}.lease_expires_at IS NULL OR {table}.lease_expires_at <= {NOW})")
+}
+
+impl Store {
+    /// This handle, fenced with `lease`: its writes to the leased incident (status, fields,
+    /// context, owner, journal) succeed only while the incident still carries the lease's
+    /// token, and fail with [`LeaseLost`] otherwise.
+    pub fn fenced(mut self, lease: &Lease) -> Self {
+        self.fence = Some((lease.incident, lease.token));
+        self
+    }
+
+    /// The token writes to `incident` must match, if this handle is fenced on it.
+    pub(super) fn fence_for(&self, incident: i64) -> Option<i64> {
+        self.fence
+            .filter(|(fenced, _)| *fenced == incident)
+            .map(|(_, token)| token)
+    }
+
+    /// Turns "no row changed" of a fenced write into [`LeaseLost`].
+    pub(super) fn fenced_write(&self, incident: i64, changed: usize) -> Result<usize> {
+        match self.fence_for(incident) {
+            Some(token) if changed == 0 => Err(LeaseLost { incident, token }.into()),
+            _ => Ok(changed),
+        }
+    }
+
+    /// Takes the next incident to run for `owner`, atomically: first an active incident
+    /// whose lease expired (its worker stopped), then the oldest pending one whose retry
+    /// is due and whose person has no incident running (two playbooks for the same user
+    /// would race each other in every app).
+    pub fn claim_next(&self, owner: &str, ttl: Duration) -> Result<Option<Lease>> {
+        let sql = format!(
+            "SELECT id, status FROM incidents AS i
+             WHERE (i.status = 'active' AND {expired})
+                OR (i.status = 'pending' AND (i.retry_at IS NULL OR i.retry_at <= {NOW})
+                    AND (i.email IS NULL OR NOT EXISTS (SELECT 1 FROM incidents AS a
+                        WHERE a.status = 'active' AND a.email = i.email)))
+             ORDER BY i.status = 'active' DESC, i.id LIMIT 1",
+            expired = expired("i")
+        );
+        self.in_transaction(|store| {
+            let next: Option<(i64, IncidentStatus)> = store
+                .conn()
+                .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            next.map(|(id, was)| store.take(id, was, owner, ttl))
+                .transpose()
+        })
+    }
+
+    /// Takes incident `id` for `owner` because a person asked to run it: refused while
+    /// another worker holds a live lease on it, or when it is closed.
+    pub fn claim_incident(&self, id: i64, owner: &str, ttl: Duration) -> Result<Lease> {
+        self.in_transaction(|store| {
+            let row: Option<(IncidentStatus, Option<String>, bool)> = store
+                .conn()
+                .query_row(
+                    &format!(
+                        "SELECT status, lease_owner, {} FROM incidents WHERE id = ?1",
+                        expired("incidents")
+                    ),
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let (was, holder, free) =
+                row.ok_or_else(|| Refusal::NotFound(format!("no incident {id}")))?;
+            match was {
+                IncidentStatus::Closed => anyhow::bail!("incident {id} is closed"),
+                IncidentStatus::Active if !free => Err(Refusal::Conflict(format!(
+                    "incident {id} is running in another process ({}); wait for it to \
+                     finish, or for its lease to expire if that process stopped",
+                    holder.as_deref().unwrap_or("unknown")
+                ))
+                .into()),
+                _ => store.take(id, was, owner, ttl),
+            }
+        })
+    }
+
+    /// Writes a new lease on incident `id` (inside the claim's transaction).
+    fn take(&self, id: i64, was: IncidentStatus, owner: &str, ttl: Duration) -> Result<Lease> {
+        let token = self.conn().query_row(
+            "UPDATE incidents SET status = 'active', lease_owner = ?2, retry_at = NULL,
+                 lease_token = lease_token + 1,
+                 lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ','now', ?3)
+             WHERE id = ?1 RETURNING lease_token",
+            params![id, owner, ahead(ttl)],
+            |r| r.get(0),
+        )?;
+        Ok(Lease {
+            incident: id,
+            owner: owner.to_owned(),
+            token,
+            was,
+        })
+    }
+
+    /// Extends `lease` by `ttl`; [`LeaseLost`] if another worker took the incident over.
+    pub fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<()> {
+        let changed = self.conn().execute(
+            "UPDATE incidents SET lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ','now', ?3)
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'active'",
+            params![lease.incident, lease.token, ahead(ttl)],
+        )?;
+        if changed == 0 {
+            return Err(LeaseLost {
+                incident: lease.incident,
+                token: lease.token,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Gives `lease` up once its run ended (the token stays: it only grows).
+    pub fn release_lease(&self, lease: &Lease) -> Result<()> {
+        self.conn().execute(
+            "UPDATE incidents SET lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = ?1 AND lease_token = ?2",
+            params![lease.incident, lease.token],
+        )?;
+        Ok(())
+    }
+
+    /// The owners of live leases, to find those whose process is gone.
+    pub fn lease_owners(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT DISTINCT lease_owner FROM incidents
+             WHERE status = 'active' AND lease_owner IS NOT NULL AND NOT {}",
+            expired("incidents")
+        ))?;
+        let owners = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(owners)
+    }
+
+    /// Ends the leases of an owner known to be gone (its process died), so its incidents
+    /// are taken over now instead of when the leases run out. Returns how many.
+    pub fn expire_leases_of(&self, owner: &str) -> Result<usize> {
+        Ok(self.conn().execute(
+            &format!(
+                "UPDATE incidents SET lease_expires_at = {NOW}
+                 WHERE lease_owner = ?1 AND status = 'active'"
+            ),
+            [owner],
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_lease_lost, Lease};
+    use crate::store::{IncidentStatus, KeySource, NewIncident, Store};
+    use serde_json::{json, Map, Value};
+    use std::time::Duration;
+
+    const LONG: Duration = Duration::from_secs(60);
+
+    fn incident(store: &Store, email: &str) -> i64 {
+        let Value::Object(fields) = json!({"email": email}) else {
+            unreachable!()
+        };
+        store
+            .create_incident(&NewIncident {
+                kind: "T",
+                name: email,
+                fields: &fields,
+            })
+            .unwrap()
+            .id
+    }
+
+    fn claim(store: &Store) -> Option<i64> {
+        store
+            .claim_next("w", LONG)
+            .unwrap()
+            .map(|lease| lease.incident)
+    }
+
+    #[test]
+    fn a_person_with_a_running_incident_waits_for_it() {
+        let store = Store::open_in_memory().unwrap();
+        let first = incident(&store, "a@x.test");
+        let duplicate = incident(&store, "A@x.test");
+        let other = incident(&store, "b@x.test");
+        let anonymous = store
+            .create_incident(&NewIncident {
+                kind: "T",
+                name: "",
+                fields: &Map::new(),
+            })
+            .unwrap()
+            .id;
+        assert_eq!(claim(&store), Some(first));
+        assert_eq!(claim(&store), Some(other), "a@x.test is busy");
+        assert_eq!(claim(&store), Some(anonymous));
+        assert_eq!(claim(&store), None);
+        store
+            .set_incident_status(first, IncidentStatus::Closed)
+            .unwrap();
+        assert_eq!(claim(&store), Some(duplicate));
+    }
+
+    /// Two handles on one file, as two processes have.
+    fn two_stores() -> (tempfile::TempDir, Store, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ilm.db");
+        let open = || Store::open_with_key(&path, KeySource::File(dir.path().join("key"))).unwrap();
+        let (a, b) = (open(), open());
+        (dir, a, b)
+    }
+
+    #[test]
+    fn a_live_lease_is_not_taken_over_and_an_expired_one_is() {
+        let (_dir, a, b) = two_stores();
+        let id = incident(&a, "a@x.test");
+        let first = a.claim_next("a", LONG).unwrap().unwrap();
+        assert_eq!(b.claim_next("b", LONG).unwrap(), None, "the lease is live");
+        let refused = b.claim_incident(id, "b", LONG).unwrap_err().to_string();
+        assert!(
+            refused.contains("running in another process (a)"),
+            "{refused}"
+        );
+
+        a.expire_leases_of("a").unwrap();
+        let second = b.claim_next("b", LONG).unwrap().unwrap();
+        assert_eq!(second.incident, id);
+        assert!(second.token > first.token, "the token grows: {second:?}");
+    }
+
+    #[test]
+    fn a_stale_worker_can_write_nothing() {
+        let (_dir, a, b) = two_stores();
+        let id = incident(&a, "a@x.test");
+        let stale: Lease = a.claim_next("a", LONG).unwrap().unwrap();
+        let a = a.fenced(&stale);
+        a.journal_begin(id, 1, 0, "today", &Value::Null, false)
+            .unwrap();
+        a.expire_leases_of("a").unwrap();
+        let fresh = b.claim_next("b", LONG).unwrap().unwrap();
+        let b = b.fenced(&fresh);
+
+        let mut context = Map::new();
+        context.insert("k".into(), json!(1));
+        let writes: Vec<(&str, anyhow::Result<()>)> = vec![
+            (
+                "journal_finish",
+                a.journal_finish(id, 1, 0, &json!("2025-01-01")),
+            ),
+            (
+                "journal_begin",
+                a.journal_begin(id, 1, 1, "today", &Value::Null, false),
+            ),
+            (
+                "status",
+                a.set_incident_status(id, IncidentStatus::Closed).map(drop),
+            ),
+            ("fail", a.fail_incident(id, "boom")),
+            ("fields", a.update_incident_fields(id, &context)),
+            ("context", a.set_incident_context(id, &context)),
+            ("owner", a.set_incident_owner(id, Some("admin"))),
+            ("rename", a.rename_incident(id, "x")),
+            ("renew", a.renew_lease(&stale, LONG)),
+        ];
+        for (what, result) in writes {
+            let err = result.expect_err(what);
+            assert!(is_lease_lost(&err), "{what}: {err:#}");
+        }
+        let journal = b.journal(id, 1).unwrap();
+        assert_eq!(journal.len(), 1);
+        assert_eq!(journal[0].result, None, "the stale finish wrote nothing");
+        let incident = b.incident(id).unwrap().unwrap();
+        assert_eq!(
+            (incident.status, incident.name, incident.owner),
+            (IncidentStatus::Active, "a@x.test".to_owned(), None)
+        );
+        assert_eq!(b.run_state(id).unwrap().context, Map::new());
+
+        // The new holder writes as usual.
+        b.journal_finish(id, 1, 0, &json!("2025-01-01")).unwrap();
+        b.set_incident_status(id, IncidentStatus::Closed).unwrap();
+    }
+}
