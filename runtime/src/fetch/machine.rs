@@ -223,8 +223,9 @@ pub struct Fetch<'a> {
 }
 
 /// How often a fetch starts over when another fetch of the same instance changed the
-/// state while this one read the report.
-const CONCURRENT_TRIES: usize = 3;
+/// state while this one read the report. After such a change the queue is usually full,
+/// and draining it never has to start over.
+const CONCURRENT_TRIES: usize = 5;
 
 impl Fetch<'_> {
     fn state(&self) -> Result<FetchState> {
@@ -258,64 +259,80 @@ impl Fetch<'_> {
         if !state.synced_users && self.first_run {
             return self.first_run_sync(&read_report()?, stored.as_ref());
         }
-        let mut summary = FetchSummary::default();
-        if state.events.is_empty() {
-            // Taken before the profiles are read: a run that closes later wrote after it.
-            state.compared_at = Some(self.store.now_utc()?);
-            let plan = plan(
-                report_rows(&read_report()?)?,
-                self.map,
-                self.params,
-                self.store.all_profile_fields()?,
-                self.today,
-            );
-            // Before any write: a held fetch leaves the queue empty, so the next one reads
-            // the report again.
-            self.hold(&plan.summary)?;
-            summary = plan.summary;
-            summary.events.clear();
-            state.events = plan.events;
+        if !state.events.is_empty() {
+            // Draining the queue needs no report: the state is read and written in one
+            // transaction, so concurrent fetches take turns instead of starting over.
+            return self
+                .store
+                .in_transaction(|store| {
+                    let state = parse_state(store.fetch_state(self.instance)?)?;
+                    self.create_incidents(store, state, FetchSummary::default())
+                })
+                .map(Some);
         }
+        // Taken before the profiles are read: a run that closes later wrote after it.
+        state.compared_at = Some(self.store.now_utc()?);
+        let plan = plan(
+            report_rows(&read_report()?)?,
+            self.map,
+            self.params,
+            self.store.all_profile_fields()?,
+            self.today,
+        );
+        // Before any write: a held fetch leaves the queue empty, so the next one reads the
+        // report again.
+        self.hold(&plan.summary)?;
+        let mut summary = plan.summary;
+        summary.events.clear();
+        state.events = plan.events;
+        self.store.in_transaction(|store| {
+            // Another fetch that read the report meanwhile queued the same events.
+            if store.fetch_state(self.instance)? != stored {
+                return Ok(None);
+            }
+            self.create_incidents(store, state, summary).map(Some)
+        })
+    }
+
+    /// Creates up to `max_fetch` incidents from the queue of `state` and stores the rest,
+    /// inside the caller's transaction.
+    fn create_incidents(
+        &self,
+        store: &Store,
+        mut state: FetchState,
+        mut summary: FetchSummary,
+    ) -> Result<FetchSummary> {
         let take = self.max_fetch.min(state.events.len());
         let now: Vec<Event> = state.events.drain(..take).collect();
         state.synced_users = true;
-        let written = self.store.in_transaction(|store| {
-            if store.fetch_state(self.instance)? != stored {
-                return Ok(false);
+        for event in &now {
+            let kind = event.incident_type.name();
+            let profile = event.user_profile().cloned().map(Value::Object);
+            let carried = store.carried_change(
+                kind,
+                &event.name,
+                profile.as_ref(),
+                state.compared_at.as_deref(),
+            )?;
+            if let Some(carried) = carried {
+                *summary
+                    .carried
+                    .entry(carried.code().to_owned())
+                    .or_default() += 1;
+                continue;
             }
-            for event in &now {
-                let kind = event.incident_type.name();
-                let profile = event.user_profile().cloned().map(Value::Object);
-                let carried = store.carried_change(
-                    kind,
-                    &event.name,
-                    profile.as_ref(),
-                    state.compared_at.as_deref(),
-                )?;
-                if let Some(carried) = carried {
-                    *summary
-                        .carried
-                        .entry(carried.code().to_owned())
-                        .or_default() += 1;
-                    continue;
-                }
-                let fields = incident_fields(event, self.instance);
-                store.insert_incident(&NewIncident {
-                    kind,
-                    name: &event.name,
-                    fields: &fields,
-                })?;
-                *summary.events.entry(kind.to_owned()).or_default() += 1;
-                summary.incidents_created += 1;
-            }
-            store.set_fetch_state(self.instance, &serde_json::to_value(&state)?)?;
-            Ok(true)
-        })?;
-        if !written {
-            return Ok(None);
+            let fields = incident_fields(event, self.instance);
+            store.insert_incident(&NewIncident {
+                kind,
+                name: &event.name,
+                fields: &fields,
+            })?;
+            *summary.events.entry(kind.to_owned()).or_default() += 1;
+            summary.incidents_created += 1;
         }
+        store.set_fetch_state(self.instance, &serde_json::to_value(&state)?)?;
         summary.queued = state.events.len();
-        Ok(Some(summary))
+        Ok(summary)
     }
 
     /// Whether the guard stops a fetch with this plan.
