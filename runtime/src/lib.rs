@@ -13,6 +13,7 @@ pub mod plugins;
 pub mod scripting;
 pub mod shipped;
 pub mod sources;
+pub mod status;
 pub mod store;
 #[cfg(test)]
 mod testing;
