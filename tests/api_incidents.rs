@@ -45,18 +45,7 @@ impl Console {
         store
             .set_incident_status(new_hire, IncidentStatus::Closed)
             .expect("closing it");
-        let analyst = store
-            .create_api_key(
-                &NewApiKey {
-                    user: "alice",
-                    role: "Analyst",
-                    expires_at: None,
-                    comment: "answers questions",
-                },
-                &Actor::Cli,
-            )
-            .expect("alice's key")
-            .key;
+        let analyst = key(&store, "Analyst");
         let server = start_https(ilm.data_dir.path());
         Self {
             ilm,
@@ -134,6 +123,22 @@ impl Console {
             .ok(&["incident", "show", &id.to_string(), "--json"]);
         serde_json::from_str(&out).expect("incident JSON")
     }
+}
+
+/// A new API key of alice's with `role`.
+fn key(store: &Store, role: &str) -> String {
+    store
+        .create_api_key(
+            &NewApiKey {
+                user: "alice",
+                role,
+                expires_at: None,
+                comment: "",
+            },
+            &Actor::Cli,
+        )
+        .expect("alice's key")
+        .key
 }
 
 fn write_playbooks(dir: &Path) {
@@ -330,21 +335,9 @@ fn a_retry_queues_a_failed_incident_as_a_new_attempt() {
 #[test]
 fn status_is_what_ilm_status_shows() {
     let c = Console::start();
-    c.ilm.ok(&[
-        "instance",
-        "add",
-        "hr",
-        "--plugin",
-        "workday",
-        "--param",
-        "url=https://127.0.0.1:9/report",
-        "--secret",
-        "username=isu",
-        "--secret",
-        "password=pw",
-        "--param",
-        "fetch_interval_minutes=30",
-    ]);
+    let add = "instance add hr --plugin workday --param url=https://127.0.0.1:9/report \
+               --secret username=isu --secret password=pw --param fetch_interval_minutes=30";
+    c.ilm.ok(&add.split_whitespace().collect::<Vec<_>>());
     c.file("Ask", "asked@acme.test");
     c.file("Fail", "failed@acme.test");
     c.work();
@@ -410,18 +403,7 @@ fn each_endpoint_refuses_a_key_without_its_permission() {
     store
         .add_role("Directory reader", &[Permission::UsersRead], &Actor::Cli)
         .expect("role");
-    let directory = store
-        .create_api_key(
-            &NewApiKey {
-                user: "alice",
-                role: "Directory reader",
-                expires_at: None,
-                comment: "",
-            },
-            &Actor::Cli,
-        )
-        .expect("key")
-        .key;
+    let directory = key(&store, "Directory reader");
     let status = get(&c.client, &c.url("/status"), Some(&directory));
     assert_eq!(status.status, 403);
     assert!(status.error_detail().contains("incidents.read"));
