@@ -156,6 +156,7 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
                 .collect();
             let question = store.open_question(id)?;
             if json {
+                // `[question, answers]`, as scripts reading `show --json` know it.
                 let question = question.map(|q| (q.question, q.answers));
                 let value = json!({"incident": incident, "attempt": state.attempt, "context": state.context,
                     "error": state.error, "question": question, "journal": journal, "vendors": vendors});
