@@ -6,9 +6,9 @@
 mod support;
 
 use ilm::mail::Mailer;
-use ilm::playbooks::{self, RunOutcome, ScriptDirs, Services};
+use ilm::playbooks::{RunOutcome, ScriptDirs, Services};
 use ilm::plugins::{Host, HostConfig};
-use ilm::store::{IncidentStatus, Instance, NewIncident, Store};
+use ilm::store::{Actor, IncidentStatus, Instance, NewIncident, Store};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -278,7 +278,9 @@ fn s40_the_deactivation_limit_asks_before_disabling_and_counts() {
         json!(true),
         "nothing is disabled before approval"
     );
-    playbooks::answer(&f.store(), id, "Deactivate Account").unwrap();
+    f.store()
+        .answer_question(id, "Deactivate Account", &Actor::Cli)
+        .unwrap();
     assert_eq!(f.run(id), RunOutcome::Closed);
     assert_eq!(f.users("A")[0]["active"], json!(false));
     assert_eq!(
@@ -308,7 +310,9 @@ fn s41_an_orphan_left_alone_stays_processed_and_nothing_is_disabled() {
     orphan["terminationtrigger"] = json!("Orphan");
     let id = f.incident("IAM - Terminate User", orphan);
     assert!(matches!(f.run(id), RunOutcome::Waiting { .. }));
-    playbooks::answer(&f.store(), id, "Do Not Terminate").unwrap();
+    f.store()
+        .answer_question(id, "Do Not Terminate", &Actor::Cli)
+        .unwrap();
     assert_eq!(f.run(id), RunOutcome::Closed);
     let profile = f.profile("jane@acme.test").unwrap();
     assert_eq!(
@@ -400,7 +404,9 @@ fn updates_rehires_and_email_changes_follow_the_flows() {
         f.profile("jane.doe@acme.test").unwrap()["temporaryuserprofile"],
         json!(true)
     );
-    playbooks::answer(&f.store(), id, "Change Username").unwrap();
+    f.store()
+        .answer_question(id, "Change Username", &Actor::Cli)
+        .unwrap();
     assert_eq!(f.run(id), RunOutcome::Closed);
     assert!(f.profile("jane@acme.test").is_none());
     assert_eq!(

@@ -5,9 +5,9 @@
 mod support;
 
 use ilm::mail::Mailer;
-use ilm::playbooks::{self, RunOutcome, ScriptDirs, Services};
+use ilm::playbooks::{RunOutcome, ScriptDirs, Services};
 use ilm::plugins::{Host, HostConfig};
-use ilm::store::{IncidentStatus, Instance, NewIncident, Store};
+use ilm::store::{Actor, IncidentStatus, Instance, NewIncident, Store};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use support::{dist, repo_root, SmtpSink};
@@ -201,11 +201,12 @@ if answer == "Yes" { iam("iam-disable-user", "mem", p); }
     );
     assert_eq!(w.app_users("mem")[0]["active"], json!(true));
 
-    let wrong = playbooks::answer(&store, id, "Maybe")
+    let wrong = store
+        .answer_question(id, "Maybe", &Actor::Cli)
         .unwrap_err()
         .to_string();
     assert!(wrong.contains("choose one of: Yes, No"), "{wrong}");
-    playbooks::answer(&store, id, "Yes").unwrap();
+    store.answer_question(id, "Yes", &Actor::Cli).unwrap();
     assert_eq!(
         store.incident(id).unwrap().unwrap().status,
         IncidentStatus::Pending

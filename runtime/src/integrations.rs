@@ -235,6 +235,16 @@ impl<'a> Integrations<'a> {
         Ok(self.prepare(name)?.2.params)
     }
 
+    /// How often `ilm run` fetches the source instance: its `fetch_interval_minutes`, or
+    /// hourly.
+    pub fn fetch_interval_minutes(&self, name: &str) -> Result<u64> {
+        Ok(self
+            .params(name)?
+            .get("fetch_interval_minutes")
+            .and_then(Value::as_u64)
+            .unwrap_or(60))
+    }
+
     /// One call of the instance's plugin's `fetch` with the host's `state` (see the WIT's
     /// `fetch` interface); returns the records and the plugin's next-state.
     pub fn fetch(&self, name: &str, state: &str) -> Result<(Vec<String>, String)> {

@@ -15,6 +15,7 @@ pub mod retries;
 pub mod scripting;
 pub mod shipped;
 pub mod sources;
+pub mod status;
 pub mod store;
 #[cfg(test)]
 mod testing;

@@ -6,7 +6,9 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use flate2::read::GzDecoder;
-use ilm::api::{Db, Limits, Server, Tls, Transport};
+use ilm::api::{Db, Limits, Plugins, Server, Tls, Transport};
+use ilm::mappers::MapperCache;
+use ilm::plugins::{Host, HostConfig};
 use ilm::store::{Actor, NewApiKey, NewIncident, NewUser, Store};
 use reqwest::blocking::Client;
 use reqwest::header::HeaderMap;
@@ -14,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// API keys of every kind the RBAC matrix covers.
@@ -92,11 +95,27 @@ pub fn start_https_with(data_dir: &Path, limits: Limits) -> Server {
     let db = Db::open(&db_path(data_dir)).expect("database");
     Server::start_with(
         db,
+        plugins(data_dir),
         "127.0.0.1:0".parse().expect("address"),
         Transport::Https(tls.config),
         limits,
     )
     .expect("server")
+}
+
+/// The built plugins and the shipped mappers, as `ilm serve` in a checkout uses them.
+fn plugins(data_dir: &Path) -> Plugins {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let host = Host::new(HostConfig {
+        plugins_dir: repo.join("dist/plugins"),
+        cache_dir: data_dir.join("cache"),
+    })
+    .expect("plugin host");
+    let transformers = ilm::transformers::Transformers::new(&repo.join("playbooks/transformers"));
+    Plugins {
+        host,
+        mappers: MapperCache::new(&repo.join("playbooks/mappers"), Arc::new(transformers)),
+    }
 }
 
 pub fn now() -> i64 {
@@ -132,7 +151,9 @@ fn key(store: &Store, user: &str, role: &str, expires_at: Option<i64>) -> (Strin
     (created.key, created.record.id)
 }
 
-fn populate(store: &Store) -> (Keys, i64) {
+/// Adds the people and keys, an incident for alice and her profile; returns the keys and
+/// the incident's id.
+pub fn populate(store: &Store) -> (Keys, i64) {
     store
         .add_user(
             &user("alice", "Alice", "Smith", &["Analyst", "Read-Only"]),

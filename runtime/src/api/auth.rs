@@ -11,7 +11,7 @@ use super::access_log::KeySlot;
 use super::error::ApiError;
 use super::lockout::Lockout;
 use super::Db;
-use crate::store::{AuthFailure, KeyCheck, KeyHolder, Permission};
+use crate::store::{Actor, AuthFailure, KeyCheck, KeyHolder, Permission};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::{header, request::Parts, StatusCode};
 use std::marker::PhantomData;
@@ -53,6 +53,7 @@ requirements!(
     UsersWrite,
     RolesRead,
     IncidentsRead,
+    IncidentsWrite,
     ProfilesRead
 );
 
@@ -60,6 +61,16 @@ requirements!(
 pub struct Authorized<R> {
     pub caller: KeyHolder,
     requirement: PhantomData<R>,
+}
+
+impl<R> Authorized<R> {
+    /// Who the audit log names for the request's changes.
+    pub fn actor(&self) -> Actor {
+        Actor::ApiKey {
+            user: self.caller.user.clone(),
+            key_id: self.caller.key_id,
+        }
+    }
 }
 
 impl<R: Requirement, S: Send + Sync> FromRequestParts<S> for Authorized<R>

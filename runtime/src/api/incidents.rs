@@ -1,14 +1,16 @@
-//! Read endpoints for incidents: `GET /incidents?type=&status=&email=&page=&size=` and
-//! `GET /incidents/{id}`.
+//! Incidents: `GET /incidents?type=&status=&email=&page=&size=` and `GET /incidents/{id}`
+//! read them; `POST /incidents/{id}/answer` answers the question one waits on and
+//! `POST /incidents/{id}/retry` queues a failed one again. Both hand the incident back to
+//! the workers (pending) and are audited under the key's owner.
 
-use super::auth::{Authorized, IncidentsRead};
+use super::auth::{Authorized, IncidentsRead, IncidentsWrite};
 use super::error::ApiError;
 use super::{page_request, Db};
 use crate::store::{Incident, IncidentFilter, IncidentStatus, Page, Refusal};
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,4 +55,78 @@ pub async fn get(
         })
         .await?;
     Ok(Json(incident))
+}
+
+/// The body of `POST /incidents/{id}/answer`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    answer: String,
+}
+
+/// What an answer or a retry did, and what happens next.
+#[derive(Serialize)]
+pub struct Queued {
+    incident: i64,
+    /// `pending`: a worker picks it up.
+    status: IncidentStatus,
+    /// The question answered (answer only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    question: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answer: Option<String>,
+    /// The new attempt (retry only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt: Option<i64>,
+    next: String,
+}
+
+/// `POST /incidents/{id}/answer`: 400 for an answer that is not one of the question's
+/// choices (naming them), 409 when the incident does not wait for an answer (someone else
+/// answered first, say).
+pub async fn answer(
+    auth: Authorized<IncidentsWrite>,
+    State(db): State<Db>,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<AnswerRequest>, JsonRejection>,
+) -> Result<Json<Queued>, ApiError> {
+    let Path(id) = id?;
+    let Json(request) = body?;
+    let actor = auth.actor();
+    let answer = request.answer.clone();
+    let question = db
+        .run(move |store| store.answer_question(id, &answer, &actor))
+        .await?;
+    Ok(Json(Queued {
+        incident: id,
+        status: IncidentStatus::Pending,
+        question: Some(question.question),
+        answer: Some(request.answer),
+        attempt: None,
+        next: "a worker (`ilm worker` or `ilm run`) resumes the playbook right after the \
+               question, with this answer"
+            .to_owned(),
+    }))
+}
+
+/// `POST /incidents/{id}/retry`: a failed incident, as a new attempt that keeps what
+/// already succeeded; 409 for an incident that has not failed.
+pub async fn retry(
+    auth: Authorized<IncidentsWrite>,
+    State(db): State<Db>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Queued>, ApiError> {
+    let Path(id) = id?;
+    let actor = auth.actor();
+    let attempt = db.run(move |store| store.retry_failed(id, &actor)).await?;
+    Ok(Json(Queued {
+        incident: id,
+        status: IncidentStatus::Pending,
+        question: None,
+        answer: None,
+        attempt: Some(attempt),
+        next: "a worker (`ilm worker` or `ilm run`) runs the playbook again from the start; \
+               apps it already succeeded in are not done again"
+            .to_owned(),
+    }))
 }

@@ -1,6 +1,7 @@
 //! The XSOAR-compatible REST API behind `ilm serve`. ConductorOne's XSOAR connector syncs
 //! the runtime's users and roles through it and grants or revokes roles; scripts and people
-//! read incidents and user profiles. Every endpoint answers at the root and under `/xsoar`,
+//! read incidents and user profiles, answer an incident's question, retry a failed one, and
+//! read the runtime's status. Every endpoint answers at the root and under `/xsoar`,
 //! with or without doubled slashes; every answer, errors included, is JSON, gzip-compressed
 //! when the client accepts it. Every request is logged, and a client is held to time and
 //! connection limits and locked out after repeated failed authentications.
@@ -19,6 +20,7 @@ mod profiles;
 #[cfg(test)]
 mod proptests;
 mod server;
+mod status;
 mod tls;
 mod users;
 
@@ -26,6 +28,7 @@ pub use connections::ConnectionLimits;
 pub use db::Db;
 pub use lockout::LockoutPolicy;
 pub use server::{Limits, Server, Transport};
+pub use status::Plugins;
 pub use tls::{self_signed_paths, Tls};
 
 use crate::store::PageRequest;
@@ -50,6 +53,7 @@ struct AppState {
     db: Db,
     users: Arc<UsersListing>,
     lockout: Arc<Lockout>,
+    plugins: Arc<Plugins>,
 }
 
 impl FromRef<AppState> for Db {
@@ -64,6 +68,12 @@ impl FromRef<AppState> for Arc<UsersListing> {
     }
 }
 
+impl FromRef<AppState> for Arc<Plugins> {
+    fn from_ref(state: &AppState) -> Self {
+        state.plugins.clone()
+    }
+}
+
 impl FromRef<AppState> for Arc<Lockout> {
     fn from_ref(state: &AppState) -> Self {
         state.lockout.clone()
@@ -72,7 +82,7 @@ impl FromRef<AppState> for Arc<Lockout> {
 
 /// The routes; [`Server`] puts [`paths::normalize`] in front of them and gives each request
 /// the client's address (`ConnectInfo`). A request's body must arrive within `body_deadline`.
-fn router(db: Db, lockout: Arc<Lockout>, body_deadline: Duration) -> Router {
+fn router(db: Db, plugins: Arc<Plugins>, lockout: Arc<Lockout>, body_deadline: Duration) -> Router {
     Router::new()
         .route("/user", get(users::me))
         .route("/users", get(users::list))
@@ -80,6 +90,9 @@ fn router(db: Db, lockout: Arc<Lockout>, body_deadline: Duration) -> Router {
         .route("/users/update", post(users::update))
         .route("/incidents", get(incidents::search))
         .route("/incidents/{id}", get(incidents::get))
+        .route("/incidents/{id}/answer", post(incidents::answer))
+        .route("/incidents/{id}/retry", post(incidents::retry))
+        .route("/status", get(status::get))
         .route("/profiles", get(profiles::search))
         .route("/profiles/{email}", get(profiles::get))
         .fallback(error::no_endpoint)
@@ -102,6 +115,7 @@ fn router(db: Db, lockout: Arc<Lockout>, body_deadline: Duration) -> Router {
             db,
             users: Arc::default(),
             lockout,
+            plugins,
         })
 }
 

@@ -4,9 +4,12 @@
 //! says why, never a 5xx and never a panic.
 
 use super::lockout::Lockout;
-use super::{router, Db, LockoutPolicy};
+use super::{router, Db, LockoutPolicy, Plugins};
+use crate::mappers::MapperCache;
+use crate::plugins::{Host, HostConfig};
 use crate::store::{Actor, NewApiKey, NewUser, Store};
 use crate::testing::{config, json, text};
+use crate::transformers::Transformers;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request};
@@ -14,6 +17,7 @@ use axum::Router;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tower::ServiceExt;
@@ -60,7 +64,12 @@ impl Api {
             .key;
         let lockout = Arc::new(Lockout::new(LockoutPolicy::default()));
         Self {
-            router: router(Db::open(&path).unwrap(), lockout, Duration::from_secs(10)),
+            router: router(
+                Db::open(&path).unwrap(),
+                Arc::new(no_plugins(dir.path())),
+                lockout,
+                Duration::from_secs(10),
+            ),
             _dir: dir,
             key,
             runtime: tokio::runtime::Builder::new_multi_thread()
@@ -239,5 +248,20 @@ proptest! {
     ) {
         let (status, answer) = api().update(bytes);
         answered_with_a_reason(status, &answer)?;
+    }
+}
+
+/// No plugins: the bodies under test never reach one.
+fn no_plugins(dir: &Path) -> Plugins {
+    Plugins {
+        host: Host::new(HostConfig {
+            plugins_dir: dir.join("plugins"),
+            cache_dir: dir.join("cache"),
+        })
+        .unwrap(),
+        mappers: MapperCache::new(
+            &dir.join("mappers"),
+            Arc::new(Transformers::new(&dir.join("transformers"))),
+        ),
     }
 }

@@ -6,7 +6,7 @@
 
 use super::connections::{ConnectionLimits, Slots};
 use super::lockout::{Lockout, LockoutPolicy};
-use super::{paths, router, Db};
+use super::{paths, router, Db, Plugins};
 use anyhow::{Context, Result};
 use axum::extract::ConnectInfo;
 use axum::http::Request;
@@ -48,13 +48,20 @@ pub struct Server {
 
 impl Server {
     /// Binds `listen` (port 0 picks a free port) and starts serving, with default limits.
-    pub fn start(db: Db, listen: SocketAddr, transport: Transport) -> Result<Self> {
-        Self::start_with(db, listen, transport, Limits::default())
+    pub fn start(
+        db: Db,
+        plugins: Plugins,
+        listen: SocketAddr,
+        transport: Transport,
+    ) -> Result<Self> {
+        Self::start_with(db, plugins, listen, transport, Limits::default())
     }
 
     /// Binds `listen` (port 0 picks a free port) and starts serving within `limits`.
+    /// `plugins` are the ones the runtime's instances use (for `GET /status`).
     pub fn start_with(
         db: Db,
+        plugins: Plugins,
         listen: SocketAddr,
         transport: Transport,
         limits: Limits,
@@ -70,6 +77,7 @@ impl Server {
         let handle = Handle::new();
         let app = router(
             db,
+            Arc::new(plugins),
             Arc::new(Lockout::new(limits.lockout)),
             limits.connections.header_timeout,
         );

@@ -5,7 +5,7 @@ use super::auth::{AnyKey, Authorized, RolesRead, UsersRead, UsersWrite};
 use super::error::ApiError;
 use super::listing::UsersListing;
 use super::Db;
-use crate::store::{Actor, Refusal, Role, User, ADMIN_USER};
+use crate::store::{Refusal, Role, User, ADMIN_USER};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -140,10 +140,7 @@ pub async fn update(
         ));
     }
     let held = auth.caller.permissions();
-    let actor = Actor::ApiKey {
-        user: auth.caller.user,
-        key_id: auth.caller.key_id,
-    };
+    let actor = auth.actor();
     let user = db
         .run(move |store| {
             store.set_user_roles_holding(&request.id, &request.roles.roles, &held, &actor)

@@ -1,8 +1,8 @@
 //! `ilm incident create|list|show|run|answer|close`.
 
 use super::{output, Context, Outcome};
-use crate::playbooks::{self, RunOutcome};
-use crate::store::{IncidentFilter, IncidentStatus, NewIncident, PageRequest, Refusal};
+use crate::playbooks::RunOutcome;
+use crate::store::{Actor, IncidentFilter, IncidentStatus, NewIncident, PageRequest, Refusal};
 use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
 use serde_json::{json, Map, Value};
@@ -180,8 +180,10 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
                 .filter_map(|e| e.result.as_ref()?.as_array().cloned())
                 .flatten()
                 .collect();
-            let question = playbooks::open_question(&store, id)?;
+            let question = store.open_question(id)?;
             if json {
+                // `[question, answers]`, as scripts reading `show --json` know it.
+                let question = question.map(|q| (q.question, q.answers));
                 let value = json!({"incident": incident, "attempt": state.attempt, "context": state.context,
                     "error": state.error, "question": question, "journal": journal, "vendors": vendors});
                 println!("{}", output::json(&value)?);
@@ -200,8 +202,12 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
             if let Some(error) = &state.error {
                 println!("error: {error}");
             }
-            if let Some((q, answers)) = &question {
-                println!("waiting for an answer to {q:?}: {}", answers.join(" | "));
+            if let Some(q) = &question {
+                println!(
+                    "waiting for an answer to {:?}: {}",
+                    q.question,
+                    q.answers.join(" | ")
+                );
             }
             println!(
                 "fields: {}",
@@ -278,7 +284,7 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
             }
         }
         IncidentCommand::Answer { id, answer } => {
-            let question = playbooks::answer(&store, id, &answer)?;
+            let question = store.answer_question(id, &answer, &Actor::Cli)?.question;
             println!("answered {question:?} with {answer:?}; incident {id} resumes on its next run (`ilm incident run {id}`)");
             Ok(Outcome::Success)
         }

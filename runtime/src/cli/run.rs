@@ -9,7 +9,6 @@ use crate::playbooks::Services;
 use crate::sources::{FetchOptions, Fetched};
 use anyhow::Result;
 use clap::Args;
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -128,7 +127,7 @@ fn try_fetch_due(
         if !is_source {
             continue;
         }
-        let minutes = fetch_interval_minutes(&integrations, &record.name)?;
+        let minutes = integrations.fetch_interval_minutes(&record.name)?;
         if last_fetch
             .get(&record.name)
             .is_some_and(|at| at.elapsed() < Duration::from_secs(minutes * 60))
@@ -176,16 +175,4 @@ fn try_fetch_due(
         }
     }
     Ok(())
-}
-
-/// How often `ilm run` fetches the instance: its `fetch_interval_minutes`, or hourly.
-pub(super) fn fetch_interval_minutes(
-    integrations: &Integrations<'_>,
-    instance: &str,
-) -> Result<u64> {
-    Ok(integrations
-        .params(instance)?
-        .get("fetch_interval_minutes")
-        .and_then(Value::as_u64)
-        .unwrap_or(60))
 }

@@ -1,7 +1,7 @@
 //! `ilm serve`: the XSOAR-compatible REST API over HTTPS, and the limits it holds clients to.
 
 use super::{Context, Outcome};
-use crate::api::{ConnectionLimits, Db, Limits, LockoutPolicy, Server, Tls, Transport};
+use crate::api::{ConnectionLimits, Db, Limits, LockoutPolicy, Plugins, Server, Tls, Transport};
 use anyhow::Result;
 use clap::Args;
 use std::net::SocketAddr;
@@ -93,7 +93,11 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
         println!("SHA-256 fingerprint {}", tls.fingerprint);
         (Transport::Https(tls.config), "https")
     };
-    let server = Server::start_with(db, args.listen, transport, args.limits())?;
+    let plugins = Plugins {
+        host: ctx.host()?,
+        mappers: ctx.mappers(),
+    };
+    let server = Server::start_with(db, plugins, args.listen, transport, args.limits())?;
     let addr = server.addr();
     let host = if addr.ip().is_unspecified() {
         "localhost".to_owned()

@@ -1,7 +1,8 @@
 //! Durable playbooks: an incident's Rhai playbook runs with a host API whose every
 //! side-effecting call is journaled. Re-running replays the journal (recorded calls return
 //! their results), so a crash or a question to a person never makes anything happen twice.
-//! A question suspends the incident (`waiting`) until `ilm incident answer`.
+//! A question suspends the incident (`waiting`) until a person answers it (`ilm incident
+//! answer`, or the API).
 
 mod api;
 mod blame;
@@ -19,7 +20,7 @@ use crate::plugins::Host;
 use crate::scripting::ScriptCache;
 use crate::store::{is_lease_lost, IncidentStatus, Lease, Refusal, Store};
 use crate::transformers::Transformers;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use rhai::EvalAltResult;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -225,57 +226,4 @@ impl api::Run {
             }
         }
     }
-}
-
-/// The question an incident waits on: (question, allowed answers).
-pub fn open_question(store: &Store, id: i64) -> Result<Option<(String, Vec<String>)>> {
-    let attempt = store.run_state(id)?.attempt;
-    let entry = store
-        .journal(id, attempt)?
-        .into_iter()
-        .rev()
-        .find(|e| e.call == "ask" && e.result.is_none());
-    Ok(entry.map(|e| {
-        let question = e.args["question"].as_str().unwrap_or_default().to_owned();
-        let answers = e.args["answers"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        (question, answers)
-    }))
-}
-
-/// Records a person's answer to the question incident `id` waits on. The incident becomes
-/// pending again and, when run, resumes right after the question.
-pub fn answer(store: &Store, id: i64, answer: &str) -> Result<String> {
-    let incident = store
-        .incident(id)?
-        .ok_or_else(|| Refusal::NotFound(format!("no incident {id}")))?;
-    if incident.status != IncidentStatus::Waiting {
-        bail!(
-            "incident {id} is not waiting for an answer (it is {})",
-            incident.status.as_str()
-        );
-    }
-    let attempt = store.run_state(id)?.attempt;
-    let entry = store
-        .journal(id, attempt)?
-        .into_iter()
-        .rev()
-        .find(|e| e.call == "ask" && e.result.is_none())
-        .with_context(|| format!("incident {id} has no open question"))?;
-    let (question, answers) = open_question(store, id)?.unwrap_or_default();
-    if !answers.is_empty() && !answers.iter().any(|a| a == answer) {
-        bail!(
-            "{answer:?} is not an answer to {question:?}; choose one of: {}",
-            answers.join(", ")
-        );
-    }
-    store.journal_finish(id, attempt, entry.seq, &serde_json::Value::from(answer))?;
-    store.set_incident_status(id, IncidentStatus::Pending)?;
-    Ok(question)
 }

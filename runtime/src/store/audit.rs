@@ -19,6 +19,11 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// Who, as the audit log names them: the key's user, or `cli`.
+    pub fn name(&self) -> &str {
+        self.columns().0
+    }
+
     fn columns(&self) -> (&str, Option<i64>) {
         match self {
             Actor::Cli => ("cli", None),

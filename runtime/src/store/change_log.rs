@@ -95,6 +95,22 @@ impl Store {
             .execute("UPDATE temp.audit_actor SET actor = ?1", [actor])?;
         Ok(())
     }
+
+    /// Runs `change` with its changes logged under `actor`, then puts the connection's
+    /// actor back (a pooled connection serves other callers next).
+    pub(super) fn acting_as<T>(
+        &self,
+        actor: &str,
+        change: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let previous: String =
+            self.conn()
+                .query_row("SELECT actor FROM temp.audit_actor", [], |r| r.get(0))?;
+        self.act_as(actor)?;
+        let result = change();
+        self.act_as(&previous)?;
+        result
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! journal calls are sealed with a key kept outside it (`secret_key`), the files are the
 //! owner's alone (`files`), and deleted content is overwritten (`secure_delete`).
 
+mod answers;
 mod api_keys;
 mod audit;
 mod change_log;
@@ -27,6 +28,7 @@ mod seal;
 mod sealing_tests;
 pub mod secret_key;
 
+pub use answers::Question;
 pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
 pub use audit::{Actor, AuditEntry, AuditFilter, AuthFailure, ANONYMOUS};
 pub use fetch_status::FetchStatus;

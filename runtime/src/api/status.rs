@@ -1,0 +1,39 @@
+//! `GET /status`: what `ilm status --json` shows. It needs `incidents.read`: most of it is
+//! incidents (counts, waiting questions, failures), and the rest is the fetches that file
+//! them; no permission is closer, and every built-in role that may read incidents may see
+//! why they are stuck.
+
+use super::auth::{Authorized, IncidentsRead};
+use super::error::ApiError;
+use super::Db;
+use crate::integrations::Integrations;
+use crate::mappers::MapperCache;
+use crate::plugins::Host;
+use crate::status::{self, Status};
+use axum::extract::State;
+use axum::Json;
+use std::sync::Arc;
+
+/// The instances' plugins and mappers, through which the status reads which instances are
+/// sources and how often they are fetched.
+pub struct Plugins {
+    pub host: Host,
+    pub mappers: MapperCache,
+}
+
+pub async fn get(
+    _: Authorized<IncidentsRead>,
+    State(db): State<Db>,
+    State(plugins): State<Arc<Plugins>>,
+) -> Result<Json<Status>, ApiError> {
+    let status = db
+        .run(move |store| {
+            status::gather(&Integrations {
+                store,
+                host: &plugins.host,
+                mappers: &plugins.mappers,
+            })
+        })
+        .await?;
+    Ok(Json(status))
+}
