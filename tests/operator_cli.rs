@@ -282,25 +282,8 @@ fn status_shows_each_fetch_the_incidents_and_what_needs_a_person() {
     asking_playbooks(books.path());
     let mut ilm = Ilm::new(dist("plugins"));
     ilm.playbooks_dir = books.path().to_owned();
-    let url = format!("url={}", report.url());
-    let ca = report.ca.path("ca.pem");
-    ilm.ok(&[
-        "instance",
-        "add",
-        "hr",
-        "--plugin",
-        "workday",
-        "--param",
-        &url,
-        "--secret",
-        "username=isu",
-        "--secret",
-        "password=wrong",
-        "--ca-file",
-        ca.to_str().expect("utf-8 path"),
-        "--param",
-        "fetch_interval_minutes=30",
-    ]);
+    ilm.add_workday("hr", &report, &["fetch_interval_minutes=30"]);
+    ilm.ok(&["instance", "edit", "hr", "--secret", "password=wrong"]);
     let never = status(&ilm);
     assert_eq!(never["instances"][0]["source"], "report");
     assert!(never["instances"][0]["fetch"].is_null(), "{never}");

@@ -4,6 +4,7 @@
 //! does not exist would make provisioning silently do nothing. Setting such a list checks it
 //! first and says what is wrong.
 
+use crate::fetch::json_type;
 use crate::store::Refusal;
 use serde_json::{Map, Value};
 
@@ -115,17 +116,6 @@ fn check_row(row: &Map<String, Value>) -> Result<&str, String> {
     match row.get("instance_name") {
         Some(Value::String(name)) if !name.trim().is_empty() => Ok(name),
         _ => Err("instance_name is missing; name the instance the row provisions".to_owned()),
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

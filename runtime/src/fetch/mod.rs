@@ -40,6 +40,7 @@ pub use orphans::{known_people, orphan_events, ReportMatches};
 pub use params::{DeactivationField, ParamError, WorkdayParams, DEFAULT_MAX_VALUE_LENGTH};
 pub use removal_guard::{RemovalGuard, RemovalHold, Removals, DEFAULT_MAX_REMOVAL_PERCENT};
 pub use report::report_rows;
+pub use values::json_type;
 
 /// A user profile: its fields by cli name (spec §2.1).
 pub type Profile = serde_json::Map<String, serde_json::Value>;
