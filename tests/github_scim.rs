@@ -162,6 +162,23 @@ fn a_wrong_token_is_a_401_result() {
 }
 
 #[test]
+fn an_apps_error_names_the_request_so_a_wrong_path_shows() {
+    let (server, ilm) = setup();
+    ilm.ok(&["instance", "edit", "gh", "--param", "scim-path=nowhere/v2"]);
+    let (code, result) = vendor(&ilm, "iam-get-user", "gh", jdoe());
+    assert_eq!(code, 3);
+    let message = result["errorMessage"].as_str().unwrap_or_default();
+    let url = format!(
+        "GET http://127.0.0.1:{}/nowhere/v2/Users?filter=",
+        server.port
+    );
+    assert!(
+        result["errorCode"] == "404" && message.contains(&url),
+        "{result}"
+    );
+}
+
+#[test]
 fn plugin_commands_and_the_instance_listing_never_show_the_token() {
     let (_server, ilm) = setup();
     vendor(&ilm, "iam-create-user", "gh", jdoe());

@@ -79,11 +79,11 @@ impl Scim {
 
     /// The user with this id; `None` on 404.
     pub fn get_user(&self, id: &str) -> Result<Option<Value>, AppError> {
-        let response = send("GET", &self.user_url(id), None)?;
-        if response.status == 404 {
+        let answered = send("GET", &self.user_url(id), None)?;
+        if answered.response.status == 404 {
             return Ok(None);
         }
-        json_body(response).map(Some)
+        json_body(answered).map(Some)
     }
 
     /// The first user whose `attribute` equals `value`.
@@ -123,8 +123,8 @@ impl Scim {
     }
 
     pub fn create_user(&self, body: Map<String, Value>) -> Result<Value, AppError> {
-        let response = send("POST", &self.users_url, Some(&Value::Object(body)))?;
-        match json_body(response)? {
+        let answered = send("POST", &self.users_url, Some(&Value::Object(body)))?;
+        match json_body(answered)? {
             Value::Null => Err(app_error(
                 "502",
                 "the app created the user but returned no user",
@@ -134,8 +134,8 @@ impl Scim {
     }
 
     pub fn replace_user(&self, id: &str, body: Map<String, Value>) -> Result<Value, AppError> {
-        let response = send("PUT", &self.user_url(id), Some(&Value::Object(body)))?;
-        match json_body(response)? {
+        let answered = send("PUT", &self.user_url(id), Some(&Value::Object(body)))?;
+        match json_body(answered)? {
             // A 204 has no body: read the user back.
             Value::Null => self.get_user(id)?.ok_or_else(|| not_found(id)),
             user => Ok(user),
@@ -151,25 +151,36 @@ pub fn not_found(id: &str) -> AppError {
     app_error("404", format!("no GitHub SCIM user with id {id:?}"))
 }
 
-fn send(method: &str, url: &str, body: Option<&Value>) -> Result<Response, AppError> {
+/// A response with the request it answers, so an error can name the URL a person checks.
+struct Answered {
+    request: String,
+    response: Response,
+}
+
+fn send(method: &str, url: &str, body: Option<&Value>) -> Result<Answered, AppError> {
     let mut headers = vec![("Accept".to_owned(), CONTENT_TYPE.to_owned())];
     if body.is_some() {
         headers.push(("Content-Type".to_owned(), CONTENT_TYPE.to_owned()));
     }
     guest_common::debug(&format!("{method} {url}"));
-    http::send(&Request {
+    let response = http::send(&Request {
         method: method.to_owned(),
         url: url.to_owned(),
         headers,
         body: body.map(|b| b.to_string().into_bytes()),
+    })?;
+    Ok(Answered {
+        request: format!("{method} {url}"),
+        response,
     })
 }
 
 /// The JSON body of a 2xx response (`Null` when it has none, e.g. 204); any other status
-/// is an app error with the status as its code.
-fn json_body(response: Response) -> Result<Value, AppError> {
+/// is an app error with the status as its code, naming the request.
+fn json_body(answered: Answered) -> Result<Value, AppError> {
+    let response = answered.response;
     if !(200..300).contains(&response.status) {
-        return Err(http_error(&response));
+        return Err(http_error(&response, &answered.request));
     }
     if response.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
@@ -185,8 +196,9 @@ fn json_body(response: Response) -> Result<Value, AppError> {
     })
 }
 
-/// SCIM errors carry `detail`; GitHub's own errors `message`; else the body text.
-fn http_error(response: &Response) -> AppError {
+/// SCIM errors carry `detail`; GitHub's own errors `message`; else the body text. The
+/// request follows, so a wrong URL or path shows.
+fn http_error(response: &Response, request: &str) -> AppError {
     let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
     let from_json = parsed.as_ref().and_then(|body| {
         ["detail", "message"]
@@ -207,7 +219,10 @@ fn http_error(response: &Response) -> AppError {
     } else {
         message
     };
-    app_error(response.status.to_string(), message)
+    app_error(
+        response.status.to_string(),
+        format!("{message} (the app answered {request})"),
+    )
 }
 
 /// The app user of a SCIM user; `active` overrides what the app says.
