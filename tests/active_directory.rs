@@ -326,6 +326,93 @@ fn joiner_mover_leaver_against_samba() {
     );
 }
 
+/// Now as a Windows FILETIME (100 ns ticks since 1601), the unit of pwdLastSet.
+fn filetime_now() -> i64 {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    let ticks = i64::try_from(unix.as_nanos() / 100).expect("a FILETIME in range");
+    ticks + 11_644_473_600 * 10_000_000
+}
+
+fn pwd_last_set(sam: &str) -> i64 {
+    let found = entry(sam).unwrap_or_else(|| panic!("{sam} is not in the directory"));
+    attr(&found, "pwdLastSet")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{sam} has no numeric pwdLastSet: {:?}", found.attrs))
+}
+
+/// A new user is created disabled at CN=<cn>,<ou>; the account initialisation with
+/// enable_user (its commands: password over LDAPS, enable, pwdLastSet -1) leaves it
+/// enabled (userAccountControl 512) with pwdLastSet the time of the password set, so the
+/// first logon does not force a change. AD turns -1 into "now" only when pwdLastSet is 0
+/// (a value already stamped stays), which the expired password at the end shows.
+#[test]
+fn s35_a_new_user_initialised_with_enable_user_is_enabled_with_pwd_last_set_now() {
+    let (_samba, ilm) = setup();
+    let kim = person("klee", ("Kim", "Lee"), "Sales", "100077");
+    let (code, created) = vendor(&ilm, "iam-create-user", "ad", &kim);
+    assert_eq!(code, 0, "{created}");
+    assert_eq!(
+        (
+            created["action"].as_str(),
+            created["success"].as_bool(),
+            created["active"].as_bool()
+        ),
+        (Some("create"), Some(true), Some(false)),
+        "{created}"
+    );
+    located("klee", &format!("CN=Kim Lee,{SALES}"));
+
+    let stamp_now = || {
+        let stamped = command(
+            &ilm,
+            "ad-update-user",
+            "ad",
+            &[
+                ("username", "klee"),
+                ("attribute-name", "pwdLastSet"),
+                ("attribute-value", "-1"),
+            ],
+        );
+        assert_eq!(stamped.code, 0, "{}{}", stamped.stdout, stamped.stderr);
+    };
+    let before = filetime_now();
+    let set = command(
+        &ilm,
+        "ad-set-new-password",
+        "ad",
+        &[("username", "klee"), ("password", PASSWORD)],
+    );
+    assert_eq!(set.code, 0, "{}{}", set.stdout, set.stderr);
+    let enabled = command(&ilm, "ad-enable-account", "ad", &[("username", "klee")]);
+    assert_eq!(enabled.code, 0, "{}{}", enabled.stdout, enabled.stderr);
+    stamp_now();
+    let after = filetime_now();
+    let kim_entry = located("klee", &format!("CN=Kim Lee,{SALES}"));
+    assert_eq!(
+        attr(&kim_entry, "userAccountControl").as_deref(),
+        Some("512")
+    );
+    let stamped = pwd_last_set("klee");
+    assert!(
+        (before..=after).contains(&stamped),
+        "pwdLastSet {stamped} is not a time of the initialisation ({before}..={after})"
+    );
+    bind("EXAMPLE\\klee", PASSWORD).expect("klee logs in without a forced change");
+
+    let expired = command(&ilm, "ad-expire-password", "ad", &[("username", "klee")]);
+    assert_eq!(expired.code, 0, "{}", expired.stderr);
+    assert_eq!(pwd_last_set("klee"), 0);
+    let before = filetime_now();
+    stamp_now();
+    let restamped = pwd_last_set("klee");
+    assert!(
+        (before..=filetime_now()).contains(&restamped),
+        "pwdLastSet -1 over 0 is {restamped}, not the time of the write"
+    );
+}
+
 /// A playbooks folder with the shipped mappers and transformers plus `ad-raw`, a mapper
 /// that passes a profile's `ad` object through, to feed the plugin what a broken mapper
 /// would.
