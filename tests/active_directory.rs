@@ -91,6 +91,40 @@ fn command(ilm: &Ilm, name: &str, instance: &str, args: &[(&str, &str)]) -> Ran 
     ilm.run(&argv)
 }
 
+/// Creates `profile` with iam-create-user, which must make a new, disabled account.
+fn created_disabled(ilm: &Ilm, profile: &Value) -> Value {
+    let (code, created) = vendor(ilm, "iam-create-user", "ad", profile);
+    assert_eq!(code, 0, "{created}");
+    assert_eq!(
+        (
+            created["action"].as_str(),
+            created["success"].as_bool(),
+            created["active"].as_bool()
+        ),
+        (Some("create"), Some(true), Some(false)),
+        "{created}"
+    );
+    created
+}
+
+/// Sets `sam`'s password to [`PASSWORD`] over LDAPS and enables the account.
+fn set_password_and_enable(ilm: &Ilm, sam: &str) {
+    let set = command(
+        ilm,
+        "ad-set-new-password",
+        "ad",
+        &[("username", sam), ("password", PASSWORD)],
+    );
+    assert_eq!(set.code, 0, "{}{}", set.stdout, set.stderr);
+    let enabled = command(ilm, "ad-enable-account", "ad", &[("username", sam)]);
+    assert_eq!(enabled.code, 0, "{}{}", enabled.stdout, enabled.stderr);
+    assert!(
+        enabled.stdout.contains("userAccountControl 512"),
+        "{}",
+        enabled.stdout
+    );
+}
+
 fn person(sam: &str, name: (&str, &str), department: &str, employee_id: &str) -> Value {
     json!({
         "email": format!("{sam}@example.test"),
@@ -178,17 +212,7 @@ fn joiner_mover_leaver_against_samba() {
 
     let (code, manager) = vendor(&ilm, "iam-create-user", "ad", &boss());
     assert_eq!(code, 0, "{manager}");
-    let (code, created) = vendor(&ilm, "iam-create-user", "ad", &jdoe());
-    assert_eq!(code, 0, "{created}");
-    assert_eq!(
-        (
-            created["action"].as_str(),
-            created["success"].as_bool(),
-            created["active"].as_bool()
-        ),
-        (Some("create"), Some(true), Some(false)),
-        "{created}"
-    );
+    let created = created_disabled(&ilm, &jdoe());
     assert_eq!(created["brand"], "Active Directory Query v2");
     assert_eq!(created["username"], "jdoe");
 
@@ -234,20 +258,7 @@ fn joiner_mover_leaver_against_samba() {
 
     // No password yet: the account cannot log in. Then password over LDAPS, enable: it can.
     assert!(bind(&jane.dn, PASSWORD).is_err());
-    let set = command(
-        &ilm,
-        "ad-set-new-password",
-        "ad",
-        &[("username", "jdoe"), ("password", PASSWORD)],
-    );
-    assert_eq!(set.code, 0, "{}{}", set.stdout, set.stderr);
-    let enabled = command(&ilm, "ad-enable-account", "ad", &[("username", "jdoe")]);
-    assert_eq!(enabled.code, 0, "{}{}", enabled.stdout, enabled.stderr);
-    assert!(
-        enabled.stdout.contains("userAccountControl 512"),
-        "{}",
-        enabled.stdout
-    );
+    set_password_and_enable(&ilm, "jdoe");
     bind("EXAMPLE\\jdoe", PASSWORD).expect("jdoe logs in after password + enable");
 
     // Mover: a title change and a new department, so a new OU.
@@ -351,17 +362,7 @@ fn pwd_last_set(sam: &str) -> i64 {
 fn s35_a_new_user_initialised_with_enable_user_is_enabled_with_pwd_last_set_now() {
     let (_samba, ilm) = setup();
     let kim = person("klee", ("Kim", "Lee"), "Sales", "100077");
-    let (code, created) = vendor(&ilm, "iam-create-user", "ad", &kim);
-    assert_eq!(code, 0, "{created}");
-    assert_eq!(
-        (
-            created["action"].as_str(),
-            created["success"].as_bool(),
-            created["active"].as_bool()
-        ),
-        (Some("create"), Some(true), Some(false)),
-        "{created}"
-    );
+    created_disabled(&ilm, &kim);
     located("klee", &format!("CN=Kim Lee,{SALES}"));
 
     let stamp_now = || {
@@ -378,15 +379,7 @@ fn s35_a_new_user_initialised_with_enable_user_is_enabled_with_pwd_last_set_now(
         assert_eq!(stamped.code, 0, "{}{}", stamped.stdout, stamped.stderr);
     };
     let before = filetime_now();
-    let set = command(
-        &ilm,
-        "ad-set-new-password",
-        "ad",
-        &[("username", "klee"), ("password", PASSWORD)],
-    );
-    assert_eq!(set.code, 0, "{}{}", set.stdout, set.stderr);
-    let enabled = command(&ilm, "ad-enable-account", "ad", &[("username", "klee")]);
-    assert_eq!(enabled.code, 0, "{}{}", enabled.stdout, enabled.stderr);
+    set_password_and_enable(&ilm, "klee");
     stamp_now();
     let after = filetime_now();
     let kim_entry = located("klee", &format!("CN=Kim Lee,{SALES}"));
