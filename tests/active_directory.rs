@@ -91,6 +91,40 @@ fn command(ilm: &Ilm, name: &str, instance: &str, args: &[(&str, &str)]) -> Ran 
     ilm.run(&argv)
 }
 
+/// Creates `profile` with iam-create-user, which must make a new, disabled account.
+fn created_disabled(ilm: &Ilm, profile: &Value) -> Value {
+    let (code, created) = vendor(ilm, "iam-create-user", "ad", profile);
+    assert_eq!(code, 0, "{created}");
+    assert_eq!(
+        (
+            created["action"].as_str(),
+            created["success"].as_bool(),
+            created["active"].as_bool()
+        ),
+        (Some("create"), Some(true), Some(false)),
+        "{created}"
+    );
+    created
+}
+
+/// Sets `sam`'s password to [`PASSWORD`] over LDAPS and enables the account.
+fn set_password_and_enable(ilm: &Ilm, sam: &str) {
+    let set = command(
+        ilm,
+        "ad-set-new-password",
+        "ad",
+        &[("username", sam), ("password", PASSWORD)],
+    );
+    assert_eq!(set.code, 0, "{}{}", set.stdout, set.stderr);
+    let enabled = command(ilm, "ad-enable-account", "ad", &[("username", sam)]);
+    assert_eq!(enabled.code, 0, "{}{}", enabled.stdout, enabled.stderr);
+    assert!(
+        enabled.stdout.contains("userAccountControl 512"),
+        "{}",
+        enabled.stdout
+    );
+}
+
 fn person(sam: &str, name: (&str, &str), department: &str, employee_id: &str) -> Value {
     json!({
         "email": format!("{sam}@example.test"),
@@ -178,17 +212,7 @@ fn joiner_mover_leaver_against_samba() {
 
     let (code, manager) = vendor(&ilm, "iam-create-user", "ad", &boss());
     assert_eq!(code, 0, "{manager}");
-    let (code, created) = vendor(&ilm, "iam-create-user", "ad", &jdoe());
-    assert_eq!(code, 0, "{created}");
-    assert_eq!(
-        (
-            created["action"].as_str(),
-            created["success"].as_bool(),
-            created["active"].as_bool()
-        ),
-        (Some("create"), Some(true), Some(false)),
-        "{created}"
-    );
+    let created = created_disabled(&ilm, &jdoe());
     assert_eq!(created["brand"], "Active Directory Query v2");
     assert_eq!(created["username"], "jdoe");
 
@@ -234,20 +258,7 @@ fn joiner_mover_leaver_against_samba() {
 
     // No password yet: the account cannot log in. Then password over LDAPS, enable: it can.
     assert!(bind(&jane.dn, PASSWORD).is_err());
-    let set = command(
-        &ilm,
-        "ad-set-new-password",
-        "ad",
-        &[("username", "jdoe"), ("password", PASSWORD)],
-    );
-    assert_eq!(set.code, 0, "{}{}", set.stdout, set.stderr);
-    let enabled = command(&ilm, "ad-enable-account", "ad", &[("username", "jdoe")]);
-    assert_eq!(enabled.code, 0, "{}{}", enabled.stdout, enabled.stderr);
-    assert!(
-        enabled.stdout.contains("userAccountControl 512"),
-        "{}",
-        enabled.stdout
-    );
+    set_password_and_enable(&ilm, "jdoe");
     bind("EXAMPLE\\jdoe", PASSWORD).expect("jdoe logs in after password + enable");
 
     // Mover: a title change and a new department, so a new OU.
@@ -323,6 +334,75 @@ fn joiner_mover_leaver_against_samba() {
     assert_eq!(
         attr(&entry("jdoe").expect("jdoe"), "userAccountControl").as_deref(),
         Some("514")
+    );
+}
+
+/// Now as a Windows FILETIME (100 ns ticks since 1601), the unit of pwdLastSet.
+fn filetime_now() -> i64 {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    let ticks = i64::try_from(unix.as_nanos() / 100).expect("a FILETIME in range");
+    ticks + 11_644_473_600 * 10_000_000
+}
+
+fn pwd_last_set(sam: &str) -> i64 {
+    let found = entry(sam).unwrap_or_else(|| panic!("{sam} is not in the directory"));
+    attr(&found, "pwdLastSet")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{sam} has no numeric pwdLastSet: {:?}", found.attrs))
+}
+
+/// A new user is created disabled at CN=<cn>,<ou>; the account initialisation with
+/// enable_user (its commands: password over LDAPS, enable, pwdLastSet -1) leaves it
+/// enabled (userAccountControl 512) with pwdLastSet the time of the password set, so the
+/// first logon does not force a change. AD turns -1 into "now" only when pwdLastSet is 0
+/// (a value already stamped stays), which the expired password at the end shows.
+#[test]
+fn s35_a_new_user_initialised_with_enable_user_is_enabled_with_pwd_last_set_now() {
+    let (_samba, ilm) = setup();
+    let kim = person("klee", ("Kim", "Lee"), "Sales", "100077");
+    created_disabled(&ilm, &kim);
+    located("klee", &format!("CN=Kim Lee,{SALES}"));
+
+    let stamp_now = || {
+        let stamped = command(
+            &ilm,
+            "ad-update-user",
+            "ad",
+            &[
+                ("username", "klee"),
+                ("attribute-name", "pwdLastSet"),
+                ("attribute-value", "-1"),
+            ],
+        );
+        assert_eq!(stamped.code, 0, "{}{}", stamped.stdout, stamped.stderr);
+    };
+    let before = filetime_now();
+    set_password_and_enable(&ilm, "klee");
+    stamp_now();
+    let after = filetime_now();
+    let kim_entry = located("klee", &format!("CN=Kim Lee,{SALES}"));
+    assert_eq!(
+        attr(&kim_entry, "userAccountControl").as_deref(),
+        Some("512")
+    );
+    let stamped = pwd_last_set("klee");
+    assert!(
+        (before..=after).contains(&stamped),
+        "pwdLastSet {stamped} is not a time of the initialisation ({before}..={after})"
+    );
+    bind("EXAMPLE\\klee", PASSWORD).expect("klee logs in without a forced change");
+
+    let expired = command(&ilm, "ad-expire-password", "ad", &[("username", "klee")]);
+    assert_eq!(expired.code, 0, "{}", expired.stderr);
+    assert_eq!(pwd_last_set("klee"), 0);
+    let before = filetime_now();
+    stamp_now();
+    let restamped = pwd_last_set("klee");
+    assert!(
+        (before..=filetime_now()).contains(&restamped),
+        "pwdLastSet -1 over 0 is {restamped}, not the time of the write"
     );
 }
 

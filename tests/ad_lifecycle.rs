@@ -26,18 +26,33 @@ fn row(id: &str, first: &str, last: &str, dept: &str, status: &str, manager: &st
            "Title": "Engineer", "Department": dept, "Country_Name": "United States", "Manager_Email_Address": manager})
 }
 
+/// An app-provisioning-settings row for `instance` in group All that updates, disables and
+/// enables, and creates when `create`.
+fn settings_row(instance: &str, create: bool) -> Value {
+    json!({"instance_name": instance, "create_user_enabled": create, "create_user_group": "All",
+           "update_user_enabled": true, "disable_user_enabled": true, "enable_user_enabled": true})
+}
+
 struct World {
     _samba: SambaDc,
+    _books: tempfile::TempDir,
     report: ReportServer,
     smtp: SmtpSink,
     ilm: Ilm,
 }
 
 fn world() -> World {
+    world_with(&[])
+}
+
+/// The world with the shipped playbooks' config.toml edited by `(old, new)` replacements.
+fn world_with(config_edits: &[(&str, &str)]) -> World {
     let samba = SambaDc::start();
     let report = ReportServer::start("isu", "pw");
     let smtp = SmtpSink::start();
-    let ilm = Ilm::new(dist("plugins"));
+    let books = support::shipped_playbooks_with(config_edits);
+    let mut ilm = Ilm::new(dist("plugins"));
+    ilm.playbooks_dir = books.path().to_owned();
     ilm.add_workday(
         "hr",
         &report,
@@ -46,6 +61,7 @@ fn world() -> World {
     ilm.add_active_directory("ad", &samba.ca_file());
     World {
         _samba: samba,
+        _books: books,
         report,
         smtp,
         ilm,
@@ -101,10 +117,29 @@ impl World {
             .collect()
     }
 
-    fn ad_status(&self, email: &str) -> Value {
+    fn profile_fields(&self, email: &str) -> Value {
         let profile: Value =
             serde_json::from_str(&self.ilm.ok(&["profile", "show", email])).unwrap();
-        profile["fields"]["adaccountstatus"].clone()
+        profile["fields"].clone()
+    }
+
+    fn ad_status(&self, email: &str) -> Value {
+        self.profile_fields(email)["adaccountstatus"].clone()
+    }
+
+    /// The one incident about `email` in `status`.
+    fn incident_of(&self, email: &str, status: &str) -> String {
+        let listed: Value = serde_json::from_str(&self.ilm.ok(&[
+            "incident", "list", "--status", status, "--email", email, "--json",
+        ]))
+        .unwrap();
+        let data = listed["data"].as_array().expect("incidents");
+        assert_eq!(data.len(), 1, "one {status} incident of {email}: {listed}");
+        data[0]["id"].to_string()
+    }
+
+    fn show(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ilm.ok(&["incident", "show", id, "--json"])).unwrap()
     }
 
     /// Only the mail holds a generated password: not the database's bytes, not any
@@ -231,10 +266,8 @@ fn hire_activate_move_terminate_and_rehire_in_active_directory() {
         .messages()
         .iter()
         .any(|m| m.contains("Subject: Welcome to the company, Grace Hopper!")));
-    let profile: Value =
-        serde_json::from_str(&w.ilm.ok(&["profile", "show", "grace.hopper@acme.test"])).unwrap();
     assert_eq!(
-        profile["fields"]["isprocessed"],
+        w.profile_fields("grace.hopper@acme.test")["isprocessed"],
         json!(false),
         "activation leaves the profile unprocessed (spec §13.6)"
     );
@@ -311,18 +344,13 @@ fn a_new_hire_gets_active_directory_okta_and_github_accounts_and_a_leaver_is_dea
     let scim = scim2_server("jml-okta");
     w.ilm.add_okta("okta", &okta, &[]);
     w.ilm.add_github("gh", scim.port, "jml-okta");
-    let row_for = |instance: &str| {
-        json!({"instance_name": instance, "create_user_enabled": true, "create_user_group": "All",
-               "update_user_enabled": true, "disable_user_enabled": true, "enable_user_enabled": true})
-    };
-    let settings = json!([row_for("okta"), row_for("gh")]).to_string();
-    w.ilm.ok(&[
-        "list",
-        "set",
+    // `ilm run` also reads the Okta System Log, which needs a mapped app; nobody is
+    // assigned to it here, so it files no incidents.
+    w.ilm.map_okta_app("okta", &okta.add_app("GitHub"), "gh");
+    w.ilm.set_list(
         "app-provisioning-settings",
-        "--body",
-        &settings,
-    ]);
+        &json!([settings_row("okta", true), settings_row("gh", true)]),
+    );
 
     let ada = row("1", "Ada", "Lovelace", "Engineering", "Active", "");
     w.report.set_rows(&json!([ada.clone()]));
@@ -464,9 +492,7 @@ fn s46_deactivating_an_already_disabled_account_only_sets_pending() {
         .and_then(|r| r.success())
         .expect("disabling the account by hand");
 
-    let profile: Value =
-        serde_json::from_str(&w.ilm.ok(&["profile", "show", "noor.haddad@acme.test"])).unwrap();
-    let fields = json!({"email": "noor.haddad@acme.test", "userprofile": profile["fields"]});
+    let fields = json!({"email": "noor.haddad@acme.test", "userprofile": w.profile_fields("noor.haddad@acme.test")});
     let created: Value = serde_json::from_str(&w.ilm.ok(&[
         "incident",
         "create",
@@ -480,8 +506,7 @@ fn s46_deactivating_an_already_disabled_account_only_sets_pending() {
     let id = created["id"].to_string();
     w.run_killed(&id, None);
 
-    let shown: Value =
-        serde_json::from_str(&w.ilm.ok(&["incident", "show", &id, "--json"])).unwrap();
+    let shown = w.show(&id);
     let commands: Vec<&Value> = shown["journal"]
         .as_array()
         .expect("journal")
@@ -504,4 +529,150 @@ fn s46_deactivating_an_already_disabled_account_only_sets_pending() {
         .messages()
         .iter()
         .any(|m| m.contains("Subject: AD Account Deactivated")));
+}
+
+/// A New Hire with the list rows A (creates, group All), B (does not create) and C
+/// (creates, group All, but its instance is disabled), each a GitHub instance on its own
+/// scim2-server: only A gets the user; the AD sub-playbook creates the account and
+/// initialises it; the profile ends not processed, not temporary and Pending in AD.
+#[test]
+fn s37_a_new_hire_creates_only_on_enabled_creating_rows_and_initialises_active_directory() {
+    let w = world();
+    let apps: Vec<_> = ["a", "b", "c"].map(scim2_server).into_iter().collect();
+    for (name, (app, token)) in ["A", "B", "C"].iter().zip(apps.iter().zip(["a", "b", "c"])) {
+        w.ilm.add_github(name, app.port, token);
+    }
+    w.ilm.ok(&["instance", "edit", "C", "--disable"]);
+    w.ilm.set_list(
+        "app-provisioning-settings",
+        &json!([
+            settings_row("A", true),
+            settings_row("B", false),
+            settings_row("C", true)
+        ]),
+    );
+    w.report.set_rows(&json!([row(
+        "5",
+        "Lin",
+        "Wei",
+        "Engineering",
+        "Active",
+        ""
+    )]));
+    let id = w.fetch_one();
+    w.run_killed(&id, None);
+
+    let users: Vec<usize> = apps
+        .iter()
+        .zip(["a", "b", "c"])
+        .map(|(app, token)| support::scim_users(app.port, token, None).len())
+        .collect();
+    assert_eq!(users, vec![1, 0, 0], "users in A, B and C");
+    let shown = w.show(&id);
+    let created: Vec<(&Value, &Value)> = shown["vendors"]
+        .as_array()
+        .expect("vendor results")
+        .iter()
+        .map(|v| (&v["instanceName"], &v["action"]))
+        .collect();
+    assert_eq!(
+        created,
+        vec![
+            (&json!("ad"), &json!("create")),
+            (&json!("A"), &json!("create"))
+        ],
+        "iam-create-user ran on AD and A only"
+    );
+    let lin = entry("lin.wei");
+    assert_eq!(attr(&lin, "userAccountControl").as_deref(), Some("514"));
+    w.mailed_password("lin.wei", "it@example.test");
+    let profile = w.profile_fields("lin.wei@acme.test");
+    assert_eq!(
+        (
+            &profile["isprocessed"],
+            &profile["temporaryuserprofile"],
+            &profile["adaccountstatus"]
+        ),
+        (&json!(false), &json!(false), &json!("Pending")),
+        "{profile}"
+    );
+}
+
+/// `MM/DD/YYYY`, as the report writes dates, `days` days before today (UTC).
+fn days_ago(days: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+    (epoch + chrono::Days::new(now.as_secs() / 86_400 - days))
+        .format("%m/%d/%Y")
+        .to_string()
+}
+
+/// AD activation of two hires whose hire date was 3 days ago, with
+/// ManuallyApprovePastHireDates on: each activation asks first. "No" leaves the account
+/// disabled (no login, no welcome mail) and the status Disabled; "Yes" enables it.
+#[test]
+fn s45_a_past_hire_date_asks_before_activation_and_no_leaves_the_account_disabled() {
+    let w = world_with(&[(
+        "ManuallyApprovePastHireDates = false",
+        "ManuallyApprovePastHireDates = true",
+    )]);
+    let mut rows = [
+        row("21", "Ivy", "Declined", "Engineering", "Active", ""),
+        row("22", "Sam", "Approved", "Engineering", "Active", ""),
+    ];
+    for r in &mut rows {
+        r["Last_Hire_Date"] = json!(days_ago(3));
+    }
+    w.report.set_rows(&json!(rows));
+    let out = w.run_once();
+    assert!(out.contains("closed 2, waiting 0, failed 0"), "{out}");
+    let out = w.run_once();
+    assert!(out.contains("closed 0, waiting 2, failed 0"), "{out}");
+
+    let mut activations = Vec::new();
+    for (sam, answer) in [("ivy.declined", "No"), ("sam.approved", "Yes")] {
+        let email = format!("{sam}@acme.test");
+        let id = w.incident_of(&email, "waiting");
+        let question = w.show(&id)["question"].clone();
+        assert!(
+            question[0]
+                .as_str()
+                .is_some_and(|q| q.contains("has passed")),
+            "{question}"
+        );
+        assert_eq!(question[1], json!(["Yes", "No"]));
+        assert_eq!(
+            attr(&entry(sam), "userAccountControl").as_deref(),
+            Some("514"),
+            "nothing is enabled before the answer"
+        );
+        w.ilm.ok(&["incident", "answer", &id, answer]);
+        w.run_killed(&id, None);
+        activations.push(id);
+    }
+
+    let password = w.mailed_password("ivy.declined", "it@example.test");
+    assert_eq!(w.ad_status("ivy.declined@acme.test"), "Disabled");
+    assert_eq!(
+        attr(&entry("ivy.declined"), "userAccountControl").as_deref(),
+        Some("514")
+    );
+    let refused = bind("EXAMPLE\\ivy.declined", &password).expect_err("not activated");
+    assert!(refused.contains("data 533"), "{refused}");
+    let declined = w.show(&activations[0]);
+    assert_eq!(
+        declined["incident"]["fields"]["details"],
+        "Activation for Ivy Declined was disapproved."
+    );
+    assert!(!w
+        .smtp
+        .messages()
+        .iter()
+        .any(|m| m.contains("Subject: Welcome to the company, Ivy Declined!")));
+
+    assert_eq!(w.ad_status("sam.approved@acme.test"), "Enabled");
+    let password = w.mailed_password("sam.approved", "it@example.test");
+    bind("EXAMPLE\\sam.approved", &password).expect("an approved activation logs in");
 }

@@ -10,25 +10,12 @@ use ilm::playbooks::{RunOutcome, ScriptDirs, Services};
 use ilm::plugins::{Host, HostConfig};
 use ilm::store::{Actor, IncidentStatus, Instance, NewIncident, Store};
 use serde_json::{json, Map, Value};
-use std::path::Path;
 use std::sync::Arc;
-use support::{dist, repo_root, SmtpSink};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            copy_dir(&path, &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
-        }
-    }
-}
+use support::{dist, SmtpSink};
 
 struct Flow {
     _dir: tempfile::TempDir,
-    books: std::path::PathBuf,
+    books: tempfile::TempDir,
     services: Arc<Services>,
     smtp: SmtpSink,
 }
@@ -36,22 +23,14 @@ struct Flow {
 /// The shipped playbooks with config.toml edited by `(old, new)` replacements.
 fn flow(edits: &[(&str, &str)]) -> Flow {
     let dir = tempfile::tempdir().unwrap();
-    let books = dir.path().join("playbooks");
-    copy_dir(&repo_root().join("playbooks"), &books);
-    let mut config = std::fs::read_to_string(books.join("config.toml")).unwrap();
-    for (old, new) in [(
+    let no_ad = [(
         "ADBrand = \"Active Directory Query v2\"",
         "ADBrand = \"No AD in this test\"",
-    )]
-    .iter()
-    .chain(edits)
-    {
-        assert!(config.contains(old), "config.toml has no {old:?}");
-        config = config.replace(old, new);
-    }
-    std::fs::write(books.join("config.toml"), config).unwrap();
+    )];
+    let all: Vec<(&str, &str)> = no_ad.iter().chain(edits).copied().collect();
+    let books = support::shipped_playbooks_with(&all);
     std::fs::write(
-        books.join("mappers/broken.rhai"),
+        books.path().join("mappers/broken.rhai"),
         "fn outgoing(p, t) { #{} }\nfn incoming(u) { #{} }\n",
     )
     .unwrap();
@@ -65,7 +44,7 @@ fn flow(edits: &[(&str, &str)]) -> Flow {
         Services::new(
             dir.path().join("ilm.db"),
             Arc::new(host),
-            &ScriptDirs::under(&books),
+            &ScriptDirs::under(books.path()),
             Some(Mailer::new(&smtp.url(), "ilm@acme.test").unwrap()),
         )
         .unwrap(),
@@ -230,13 +209,13 @@ fn s39_a_failed_vendor_mails_it_assigns_and_halts_then_a_rerun_after_the_fix_clo
 
     // The administrator fixes the mapper; the re-run only retries Bad.
     std::fs::copy(
-        f.books.join("mappers/memory-app.rhai"),
-        f.books.join("mappers/broken.rhai"),
+        f.books.path().join("mappers/memory-app.rhai"),
+        f.books.path().join("mappers/broken.rhai"),
     )
     .unwrap();
     let file = std::fs::OpenOptions::new()
         .write(true)
-        .open(f.books.join("mappers/broken.rhai"))
+        .open(f.books.path().join("mappers/broken.rhai"))
         .unwrap();
     file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(2))
         .unwrap();

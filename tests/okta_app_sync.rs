@@ -37,15 +37,7 @@ fn world(okta_params: &[&str]) -> World {
     params.extend(okta_params);
     ilm.add_okta("okta", &okta, &params);
     let github_app = okta.add_app("GitHub");
-    let mapping = json!([{"ApplicationID": github_app, "Instance": "gh"}]).to_string();
-    ilm.ok(&[
-        "command",
-        "okta-iam-set-configuration",
-        "--using",
-        "okta",
-        "--arg",
-        &format!("configuration={mapping}"),
-    ]);
+    ilm.map_okta_app("okta", &github_app, "gh");
     World {
         okta,
         scim,

@@ -262,6 +262,35 @@ fn serve_one(mut stream: TcpStream, body: &str) -> Option<Seen> {
     })
 }
 
+/// A copy of the shipped playbooks folder whose config.toml has each `(old, new)` text
+/// replaced; every `old` must be there, so a renamed input fails the test, not the edit.
+pub fn shipped_playbooks_with(edits: &[(&str, &str)]) -> tempfile::TempDir {
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).expect("creating a playbooks folder");
+        for entry in std::fs::read_dir(from)
+            .expect("reading playbooks")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                copy_dir(&path, &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(&path, to.join(entry.file_name())).expect("copying a playbook");
+            }
+        }
+    }
+    let books = tempfile::tempdir().expect("tempdir");
+    copy_dir(&repo_root().join("playbooks"), books.path());
+    let file = books.path().join("config.toml");
+    let mut config = std::fs::read_to_string(&file).expect("reading config.toml");
+    for (old, new) in edits {
+        assert!(config.contains(old), "config.toml has no {old:?}");
+        config = config.replace(old, new);
+    }
+    std::fs::write(&file, config).expect("writing config.toml");
+    books
+}
+
 /// The `ilm` binary with its own data directory.
 pub struct Ilm {
     pub data_dir: tempfile::TempDir,

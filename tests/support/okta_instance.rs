@@ -22,4 +22,18 @@ impl Ilm {
         }
         self.ok(&args);
     }
+
+    /// Maps Okta app `app_id` to instance `target` in Okta instance `okta`'s IAM
+    /// configuration (okta-iam-set-configuration), which its System Log fetch reads.
+    pub fn map_okta_app(&self, okta: &str, app_id: &str, target: &str) {
+        let mapping = serde_json::json!([{"ApplicationID": app_id, "Instance": target}]);
+        self.ok(&[
+            "command",
+            "okta-iam-set-configuration",
+            "--using",
+            okta,
+            "--arg",
+            &format!("configuration={mapping}"),
+        ]);
+    }
 }
