@@ -11,6 +11,7 @@ mod instance;
 mod instance_args;
 mod list;
 mod output;
+mod password;
 mod people;
 mod playbook;
 mod plugin;
