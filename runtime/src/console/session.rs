@@ -167,3 +167,34 @@ pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
         .is_ok();
     known && matches
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_matches_only_its_own_hash() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password("correct horse battery", Some(&hash)));
+        assert!(!verify_password("correct horse batterz", Some(&hash)));
+        assert!(!verify_password("correct horse battery", None));
+        assert!(!verify_password("x", Some("not a PHC string")));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others_and_tokens_compare_whole() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; __Host-ilm_login=abc; b=2"),
+        );
+        assert!(login_token_matches(&headers, "abc"));
+        assert!(!login_token_matches(&headers, "ab"));
+        assert!(!login_token_matches(&HeaderMap::new(), ""));
+        let cookie = session_cookie(Some("ff")).to_str().unwrap().to_owned();
+        for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(cookie.contains(attribute), "{cookie}");
+        }
+    }
+}

@@ -108,3 +108,77 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{Actor, NewUser, Permission, Refusal, Store};
+
+    fn with_analyst() -> Store {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .add_user(
+                &NewUser {
+                    username: "carol".into(),
+                    name: "Carol".into(),
+                    roles: vec!["Analyst".into()],
+                    ..NewUser::default()
+                },
+                &Actor::Cli,
+            )
+            .unwrap();
+        store
+            .set_password_hash("carol", "$argon2id$first", &Actor::Cli)
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn a_session_carries_the_users_current_permissions_until_it_ends() {
+        let store = with_analyst();
+        store.start_session("s1", "carol", 60).unwrap();
+        let signed_in = store.session("s1").unwrap().expect("a live session");
+        assert_eq!(signed_in.user, "carol");
+        assert!(signed_in.holds(Permission::IncidentsWrite));
+        assert!(!signed_in.holds(Permission::UsersWrite));
+        store
+            .set_user_roles("carol", &["Read-Only".into()], &Actor::Cli)
+            .unwrap();
+        let signed_in = store.session("s1").unwrap().expect("still live");
+        assert!(!signed_in.holds(Permission::IncidentsWrite));
+        store.end_session("s1").unwrap();
+        assert!(store.session("s1").unwrap().is_none());
+    }
+
+    #[test]
+    fn expired_sessions_disabled_users_and_new_passwords_sign_no_one_in() {
+        let store = with_analyst();
+        store.start_session("expired", "carol", 0).unwrap();
+        assert!(store.session("expired").unwrap().is_none());
+
+        store.start_session("s2", "carol", 60).unwrap();
+        store
+            .set_password_hash("carol", "$argon2id$second", &Actor::Cli)
+            .unwrap();
+        assert!(
+            store.session("s2").unwrap().is_none(),
+            "a new password ends sessions"
+        );
+        assert_eq!(
+            store.password_hash("carol").unwrap().as_deref(),
+            Some("$argon2id$second")
+        );
+
+        store.start_session("s3", "carol", 60).unwrap();
+        store.set_user_disabled("carol", true, &Actor::Cli).unwrap();
+        assert!(store.session("s3").unwrap().is_none());
+        assert!(store.password_hash("carol").unwrap().is_none());
+
+        let err = store
+            .set_password_hash("nobody", "$argon2id$x", &Actor::Cli)
+            .unwrap_err();
+        assert!(matches!(
+            err.downcast_ref::<Refusal>(),
+            Some(Refusal::NotFound(_))
+        ));
+    }
+}
