@@ -9,14 +9,16 @@
 mod api_common;
 mod support;
 
-use api_common::start_https;
+use api_common::{start_https, start_https_with};
 use fantoccini::{Client, ClientBuilder, Locator};
 use ilm::api::Server;
+use ilm::api::{Limits, LockoutPolicy};
 use ilm::store::{AuditFilter, IncidentStatus, Store};
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 use support::{chromedriver, dist, repo_root, scim2_server, Ilm};
 use tokio::runtime::Runtime;
 
@@ -62,6 +64,12 @@ fn runtime(scim_port: u16, books: &Path) -> Ilm {
     let mut ilm = Ilm::new(dist("plugins"));
     ilm.playbooks_dir = books.to_owned();
     ilm.add_github("gh", scim_port, TOKEN);
+    with_users(&ilm);
+    ilm
+}
+
+/// carol (Analyst, may answer) and dave (Read-Only), with passwords.
+fn with_users(ilm: &Ilm) {
     ilm.ok(&[
         "user",
         "add",
@@ -80,13 +88,12 @@ fn runtime(scim_port: u16, books: &Path) -> Ilm {
         "--role",
         "Read-Only",
     ]);
-    set_password(&ilm, "carol", "carol-password-1");
-    set_password(&ilm, "dave", "dave-password-12");
-    ilm
+    assert_eq!(set_password(ilm, "carol", "carol-password-1"), "");
+    assert_eq!(set_password(ilm, "dave", "dave-password-12"), "");
 }
 
-/// `ilm user set-password USER` with the password on standard input.
-fn set_password(ilm: &Ilm, user: &str, password: &str) {
+/// `ilm user set-password USER` with the password on standard input; its error, if any.
+fn set_password(ilm: &Ilm, user: &str, password: &str) -> String {
     let mut child = ilm
         .command(&["user", "set-password", user], &[])
         .stdin(Stdio::piped())
@@ -101,11 +108,9 @@ fn set_password(ilm: &Ilm, user: &str, password: &str) {
         .write_all(format!("{password}\n").as_bytes())
         .expect("writing the password");
     let out = child.wait_with_output().expect("ilm user set-password");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.success(), stderr.is_empty(), "{stderr}");
+    stderr
 }
 
 /// Files an Approve incident for `email` and runs the worker until it waits.
@@ -178,20 +183,15 @@ async fn sign_in(browser: &Client, base: &str, user: &str, password: &str) -> Op
         .form(Locator::Css("form[action='/console/login']"))
         .await
         .expect("the sign-in form");
-    browser
-        .find(Locator::Id("username"))
-        .await
-        .expect("user name field")
-        .send_keys(user)
-        .await
-        .expect("typing");
-    browser
-        .find(Locator::Id("password"))
-        .await
-        .expect("password field")
-        .send_keys(password)
-        .await
-        .expect("typing");
+    for (field, value) in [("username", user), ("password", password)] {
+        browser
+            .find(Locator::Id(field))
+            .await
+            .unwrap_or_else(|e| panic!("no {field} field: {e}"))
+            .send_keys(value)
+            .await
+            .expect("typing");
+    }
     form.submit().await.expect("submitting");
     // The refusal's alert, or the navigation only a signed-in user has.
     let shown = browser
@@ -222,17 +222,28 @@ async fn credentials(browser: &Client) -> (String, String) {
     (format!("__Host-ilm_session={}", cookie.value()), csrf)
 }
 
-/// POSTs an answer form with `cookie`, as a forger would; returns the status and page.
-fn forge_answer(server: &Server, id: i64, cookie: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let response = reqwest::blocking::Client::builder()
+/// A client that shows redirects rather than following them.
+fn plain_client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
         .danger_accept_invalid_certs(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
-        .post(format!(
-            "https://{}/console/incidents/{id}/answer",
-            server.addr()
-        ))
+}
+
+/// POSTs an answer form with `cookie`, as a forger would; returns the status and page.
+fn forge_answer(server: &Server, id: i64, cookie: &str, form: &[(&str, &str)]) -> (u16, String) {
+    post_form(
+        server,
+        &format!("/console/incidents/{id}/answer"),
+        cookie,
+        form,
+    )
+}
+
+fn post_form(server: &Server, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let response = plain_client()
+        .post(format!("https://{}{path}", server.addr()))
         .header("Cookie", cookie)
         .form(form)
         .send()
@@ -451,4 +462,77 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     assert!(page.contains("incidents.write"), "{page}");
     assert_eq!(status_of(&store, second), IncidentStatus::Waiting);
     rt.block_on(dave.close()).expect("closing the browser");
+}
+
+#[test]
+fn sign_in_needs_its_forms_token_and_failures_lock_the_address_out() {
+    let ilm = Ilm::new(dist("plugins"));
+    with_users(&ilm);
+    let short = set_password(&ilm, "carol", "short");
+    assert!(short.contains("shorter than 12 characters"), "{short}");
+    let lockout = LockoutPolicy {
+        max_failures: 3,
+        window: Duration::from_secs(600),
+        block: Duration::from_secs(600),
+    };
+    let server = start_https_with(
+        ilm.data_dir.path(),
+        Limits {
+            lockout,
+            ..Limits::default()
+        },
+    );
+
+    // The sign-in form's token comes with a cookie of its own; without both, no sign-in.
+    let form = plain_client()
+        .get(format!("https://{}/console/login", server.addr()))
+        .send()
+        .expect("the sign-in page");
+    let cookie = form
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("the form's cookie")
+        .to_owned();
+    let token = cookie
+        .strip_prefix("__Host-ilm_login=")
+        .expect("the form's token")
+        .to_owned();
+    let sign_in = |user: &str, password: &str, token: &str| {
+        post_form(
+            &server,
+            "/console/login",
+            &cookie,
+            &[("username", user), ("password", password), ("token", token)],
+        )
+    };
+    let (status, page) = sign_in("carol", "carol-password-1", "");
+    assert_eq!(status, 403, "{page}");
+
+    // Three wrong guesses, then even the right password is refused for a while.
+    for (user, password) in [
+        ("carol", "guess-1"),
+        ("nobody", "guess-2"),
+        ("carol", "guess-3"),
+    ] {
+        let (status, page) = sign_in(user, password, &token);
+        assert_eq!(status, 401, "{page}");
+        assert!(page.contains("Wrong user name or password."), "{page}");
+    }
+    let (status, _) = sign_in("carol", "carol-password-1", &token);
+    assert_eq!(status, 429);
+    let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
+    let audited = |action: &str| {
+        store
+            .search_audit_log(&AuditFilter {
+                limit: 10,
+                action: Some(action.into()),
+                ..AuditFilter::default()
+            })
+            .expect("audit log")
+            .len()
+    };
+    assert_eq!(audited("auth.fail"), 3);
+    assert_eq!(audited("auth.lockout"), 1);
 }

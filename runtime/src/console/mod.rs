@@ -10,7 +10,7 @@ mod pages;
 mod session;
 
 use crate::api::{Db, Lockout, Plugins};
-use crate::store::{Actor, AuthFailure, Permission};
+use crate::store::AuthFailure;
 use axum::extract::{ConnectInfo, FromRef, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -164,11 +164,7 @@ async fn answer(
     Path(id): Path<i64>,
     Form(form): Form<Answer>,
 ) -> Result<Response, Refused> {
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require(Permission::IncidentsWrite)?;
-    let actor = Actor::Console {
-        user: viewer.user.user.clone(),
-    };
+    let actor = viewer.changing(&form.csrf)?;
     let answer = form.answer.clone();
     let question = db
         .run(move |store| store.answer_question(id, &answer, &actor))
@@ -188,11 +184,7 @@ async fn retry(
     Path(id): Path<i64>,
     Form(form): Form<Csrf>,
 ) -> Result<Response, Refused> {
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require(Permission::IncidentsWrite)?;
-    let actor = Actor::Console {
-        user: viewer.user.user.clone(),
-    };
+    let actor = viewer.changing(&form.csrf)?;
     let attempt = db.run(move |store| store.retry_failed(id, &actor)).await?;
     let message = format!(
         "Attempt {attempt} is queued: a worker runs the playbook again; apps it already \

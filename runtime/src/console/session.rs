@@ -6,7 +6,7 @@
 
 use super::page::Refused;
 use crate::api::Db;
-use crate::store::{Permission, SignedIn};
+use crate::store::{Actor, Permission, SignedIn};
 use anyhow::{anyhow, Result};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -109,6 +109,16 @@ impl Viewer {
         } else {
             Err(Refused::forbidden(permission))
         }
+    }
+
+    /// Who the audit log names for a change to incidents made with this form (its
+    /// `csrf` token checked, `incidents.write` required).
+    pub fn changing(&self, csrf: &str) -> Result<Actor, Refused> {
+        self.check_csrf(csrf)?;
+        self.require(Permission::IncidentsWrite)?;
+        Ok(Actor::Console {
+            user: self.user.user.clone(),
+        })
     }
 
     pub fn session_hash(&self) -> String {
