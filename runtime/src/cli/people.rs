@@ -36,7 +36,10 @@ pub enum UserCommand {
     /// The password is read from standard input (its first line), or asked for without
     /// echo when standard input is a terminal; never from the command line, where other
     /// users could see it. Setting it ends the user's console sessions.
-    SetPassword { id: String },
+    SetPassword {
+        /// The user's id (their login name).
+        id: String,
+    },
 }
 
 #[derive(Args)]
