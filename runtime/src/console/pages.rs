@@ -131,18 +131,25 @@ pub async fn overview(
     ))
 }
 
-/// One thing that needs a person, its fields in order, the incident linked.
+/// One thing that needs a person, its fields in order (empty ones left out), the incident
+/// linked, and a question linked to where it is answered.
 fn needs_a_person(item: &Value) -> Markup {
     let Some(fields) = item.as_object() else {
         return html! { (text(item)) };
     };
+    let shown = fields
+        .iter()
+        .filter(|(_, value)| !value.is_null() && value.as_str() != Some(""));
     html! {
-        @for (key, value) in fields {
+        @for (key, value) in shown {
             @if key == "incident" {
                 a href={ "/console/incidents/" (text(value)) } { "Incident " (text(value)) } "; "
             } @else {
                 (key.replace('_', " ")) ": " (text(value)) "; "
             }
+        }
+        @if fields.contains_key("question") {
+            a href="/console/approvals" { "answer it in Approvals" }
         }
     }
 }
