@@ -1,7 +1,8 @@
 //! The web console in a real browser: Debian's headless Chromium, driven through
 //! chromedriver (WebDriver), against `ilm serve` over HTTPS. An analyst signs in, sees the
 //! question an incident waits on, clicks an answer; the worker resumes the incident, it
-//! closes, and the account is in the app (the real scim2-server). A read-only user sees no
+//! closes, and the account is in the app (the real scim2-server); a failed incident is
+//! retried with its button. A read-only user sees no
 //! answer buttons and a POST forged with their session is refused; a form without the
 //! session's CSRF token is refused; a wrong password reads the same as an unknown user.
 //! Each page is saved as a screenshot in docs/screenshots/.
@@ -46,7 +47,7 @@ const CHROMIUM_FLAGS: [&str; 10] = [
     "--window-size=1200,900",
 ];
 
-/// The runtime with the GitHub instance `gh`, the Approve playbook, and two users with
+/// The runtime with the GitHub instance `gh`, the Approve and Fail playbooks, and two users with
 /// passwords: carol (Analyst, may answer) and dave (Read-Only).
 fn runtime(scim_port: u16, books: &Path) -> Ilm {
     std::fs::create_dir_all(books.join("mappers")).expect("mappers dir");
@@ -56,9 +57,10 @@ fn runtime(scim_port: u16, books: &Path) -> Ilm {
     )
     .expect("copying the GitHub mapper");
     std::fs::write(books.join("approve.rhai"), APPROVE).expect("playbook");
+    std::fs::write(books.join("fail.rhai"), r#"fail("the app is down");"#).expect("playbook");
     std::fs::write(
         books.join("config.toml"),
-        "[types]\n\"Approve\" = \"approve\"\n",
+        "[types]\n\"Approve\" = \"approve\"\n\"Fail\" = \"fail\"\n",
     )
     .expect("config");
     let mut ilm = Ilm::new(dist("plugins"));
@@ -113,15 +115,15 @@ fn set_password(ilm: &Ilm, user: &str, password: &str) -> String {
     stderr
 }
 
-/// Files an Approve incident for `email` and runs the worker until it waits.
-fn waiting_incident(ilm: &Ilm, email: &str) -> i64 {
+/// Files an incident of `kind` for `email` and runs the worker until it waits or fails.
+fn worked_incident(ilm: &Ilm, kind: &str, email: &str) -> i64 {
     let fields = json!({"email": email, "userprofile": {"email": email, "username": email,
         "givenname": "Kim", "surname": "Lee", "title": "Engineer"}});
     let out = ilm.ok(&[
         "incident",
         "create",
         "--type",
-        "Approve",
+        kind,
         "--fields",
         &fields.to_string(),
         "--json",
@@ -264,8 +266,10 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     let rt = Runtime::new().expect("tokio runtime");
     let profiles = tempfile::tempdir().expect("browser profiles");
 
-    let asked = waiting_incident(&ilm, "asked@acme.test");
-    let second = waiting_incident(&ilm, "second@acme.test");
+    let asked = worked_incident(&ilm, "Approve", "asked@acme.test");
+    let second = worked_incident(&ilm, "Approve", "second@acme.test");
+    let failed = worked_incident(&ilm, "Fail", "failed@acme.test");
+    assert_eq!(status_of(&store, failed), IncidentStatus::Failed);
     assert_eq!(status_of(&store, asked), IncidentStatus::Waiting);
 
     // carol (Analyst) in her own browser.
@@ -389,7 +393,7 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     assert_eq!(status, 409, "{page}");
     assert!(page.contains("Already changed"), "{page}");
 
-    let (listed, incident_status) = rt.block_on(async {
+    let (listed, incident_status, error, retried) = rt.block_on(async {
         carol
             .goto(&format!("{base}/console/incidents"))
             .await
@@ -402,6 +406,29 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
             .expect("the incident");
         screenshot(&carol, "incident.png").await;
         let status = text_of(&carol, "main table tr:nth-child(3) td").await;
+        // A failed incident shows its error and a Retry button.
+        carol
+            .goto(&format!("{base}/console/incidents/{failed}"))
+            .await
+            .expect("the failed incident");
+        let error = text_of(&carol, "p.error").await;
+        carol
+            .find(Locator::Css(&format!(
+                "form[action='/console/incidents/{failed}/retry'] button"
+            )))
+            .await
+            .expect("the Retry button")
+            .click()
+            .await
+            .expect("clicking Retry");
+        let retried = carol
+            .wait()
+            .for_element(Locator::Css("p.notice"))
+            .await
+            .expect("the retry's confirmation")
+            .text()
+            .await
+            .expect("its text");
         // Signing out ends the session.
         carol
             .find(Locator::Css("form[action='/console/logout'] button"))
@@ -415,8 +442,11 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
             .for_element(Locator::Id("username"))
             .await
             .expect("the sign-in page after signing out");
-        (listed, status)
+        (listed, status, error, retried)
     });
+    assert!(error.contains("the app is down"), "{error}");
+    assert!(retried.starts_with("Attempt 2 is queued"), "{retried}");
+    assert_eq!(status_of(&store, failed), IncidentStatus::Pending);
     assert!(listed.contains("asked@acme.test"), "{listed}");
     assert!(listed.contains("second@acme.test"), "{listed}");
     assert_eq!(incident_status, "closed");
