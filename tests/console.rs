@@ -2,9 +2,9 @@
 //! chromedriver (WebDriver), against `ilm serve` over HTTPS. An analyst signs in, sees the
 //! question an incident waits on, clicks an answer; the worker resumes the incident, it
 //! closes, and the account is in the app (the real scim2-server); a failed incident is
-//! retried with its button. A read-only user sees no
-//! answer buttons and a POST forged with their session is refused; a form without the
-//! session's CSRF token is refused; a wrong password reads the same as an unknown user.
+//! retried with its button. A read-only user sees no answer buttons and a POST forged with
+//! their session is refused; a form without the session's CSRF token is refused; a wrong
+//! password reads the same as an unknown user; failed sign-ins lock the address out.
 //! Each page is saved as a screenshot in docs/screenshots/.
 
 mod api_common;
