@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod console;
 pub mod fetch;
 pub mod iam;
 pub mod integrations;

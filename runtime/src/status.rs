@@ -4,7 +4,9 @@
 
 use crate::integrations::Integrations;
 use crate::plugins::manifest::SourceKind;
-use crate::store::{FetchStatus, IncidentFilter, IncidentStatus, PageRequest, Store};
+use crate::store::{
+    FetchStatus, Incident, IncidentFilter, IncidentStatus, PageRequest, Question, Store,
+};
 use anyhow::Result;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
@@ -115,16 +117,10 @@ fn next_fetch(
 
 /// The incidents waiting for an answer, with their question.
 fn waiting(store: &Store) -> Result<Vec<Value>> {
-    let filter = IncidentFilter {
-        status: Some(IncidentStatus::Waiting),
-        ..IncidentFilter::default()
-    };
-    let page = store.search_incidents(&filter, PageRequest::new(0, WAITING_SHOWN)?)?;
-    page.data
+    waiting_questions(store, WAITING_SHOWN)?
         .into_iter()
-        .map(|incident| {
-            let (question, answers) = store
-                .open_question(incident.id)?
+        .map(|(incident, question)| {
+            let (question, answers) = question
                 .map(|q| (q.question, q.answers))
                 .unwrap_or_default();
             Ok(
@@ -132,6 +128,22 @@ fn waiting(store: &Store) -> Result<Vec<Value>> {
                       "answers": answers, "owner": incident.owner,
                       "fix": format!("`ilm incident answer {} ANSWER`", incident.id)}),
             )
+        })
+        .collect()
+}
+
+/// Up to `limit` incidents waiting for an answer, newest first, each with its open question.
+pub fn waiting_questions(store: &Store, limit: u32) -> Result<Vec<(Incident, Option<Question>)>> {
+    let filter = IncidentFilter {
+        status: Some(IncidentStatus::Waiting),
+        ..IncidentFilter::default()
+    };
+    let page = store.search_incidents(&filter, PageRequest::new(0, limit)?)?;
+    page.data
+        .into_iter()
+        .map(|incident| {
+            let question = store.open_question(incident.id)?;
+            Ok((incident, question))
         })
         .collect()
 }

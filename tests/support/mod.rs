@@ -89,6 +89,21 @@ pub fn scim2_server(token: &str) -> Server {
     Server { child, port }
 }
 
+/// Debian's chromedriver (package `chromium-driver`, installed by
+/// `scripts/install-test-services`) on a free loopback port; it starts headless Chromium
+/// for each WebDriver session.
+pub fn chromedriver() -> Server {
+    let port = free_port();
+    let mut child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver: install it with scripts/install-test-services");
+    wait_for_port(port, &mut child, "chromedriver");
+    Server { child, port }
+}
+
 /// One request as the recording peer saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {

@@ -26,7 +26,7 @@ mod users;
 
 pub use connections::ConnectionLimits;
 pub use db::Db;
-pub use lockout::LockoutPolicy;
+pub use lockout::{Lockout, LockoutPolicy};
 pub use server::{Limits, Server, Transport};
 pub use status::Plugins;
 pub use tls::{self_signed_paths, Tls};
@@ -38,7 +38,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
 use listing::UsersListing;
-use lockout::Lockout;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
@@ -95,6 +94,7 @@ fn router(db: Db, plugins: Arc<Plugins>, lockout: Arc<Lockout>, body_deadline: D
         .route("/status", get(status::get))
         .route("/profiles", get(profiles::search))
         .route("/profiles/{email}", get(profiles::get))
+        .merge(crate::console::routes())
         .fallback(error::no_endpoint)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

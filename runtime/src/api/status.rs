@@ -10,6 +10,7 @@ use crate::integrations::Integrations;
 use crate::mappers::MapperCache;
 use crate::plugins::Host;
 use crate::status::{self, Status};
+use crate::store::Store;
 use axum::extract::State;
 use axum::Json;
 use std::sync::Arc;
@@ -21,19 +22,22 @@ pub struct Plugins {
     pub mappers: MapperCache,
 }
 
+impl Plugins {
+    /// The runtime's status, read with these plugins (as the console shows it too).
+    pub fn status(&self, store: &Store) -> anyhow::Result<Status> {
+        status::gather(&Integrations {
+            store,
+            host: &self.host,
+            mappers: &self.mappers,
+        })
+    }
+}
+
 pub async fn get(
     _: Authorized<IncidentsRead>,
     State(db): State<Db>,
     State(plugins): State<Arc<Plugins>>,
 ) -> Result<Json<Status>, ApiError> {
-    let status = db
-        .run(move |store| {
-            status::gather(&Integrations {
-                store,
-                host: &plugins.host,
-                mappers: &plugins.mappers,
-            })
-        })
-        .await?;
+    let status = db.run(move |store| plugins.status(store)).await?;
     Ok(Json(status))
 }

@@ -11,6 +11,7 @@ mod instance;
 mod instance_args;
 mod list;
 mod output;
+mod password;
 mod people;
 mod playbook;
 mod plugin;
@@ -130,7 +131,7 @@ enum Command {
     /// The key that seals stored secrets: rotate it.
     #[command(subcommand)]
     SecretKey(secret_key::SecretKeyCommand),
-    /// Serve the XSOAR-compatible REST API over HTTPS.
+    /// Serve the XSOAR-compatible REST API and the web console (at /) over HTTPS.
     Serve(serve::ServeArgs),
     /// Incidents: create, inspect, run their playbooks, answer their questions.
     #[command(subcommand)]

@@ -1,7 +1,7 @@
-//! `ilm user add|list|show|disable|enable|set-roles` and `ilm role add|list|show`: the
+//! `ilm user add|list|show|disable|enable|set-roles|set-password` and `ilm role add|list|show`: the
 //! people the API serves to ConductorOne and the roles that say what their keys may do.
 
-use super::{output, Context, Outcome};
+use super::{output, password, Context, Outcome};
 use crate::store::{Actor, NewUser, Permission, Role, User};
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
@@ -30,6 +30,15 @@ pub enum UserCommand {
         id: String,
         #[arg(required = true)]
         roles: Vec<String>,
+    },
+    /// Set the password a user signs in to the web console with (`ilm serve`, at /console).
+    ///
+    /// The password is read from standard input (its first line), or asked for without
+    /// echo when standard input is a terminal; never from the command line, where other
+    /// users could see it. Setting it ends the user's console sessions.
+    SetPassword {
+        /// The user's id (their login name).
+        id: String,
     },
 }
 
@@ -144,6 +153,12 @@ pub fn run_user(ctx: &Context, cmd: UserCommand) -> Result<Outcome> {
         UserCommand::SetRoles { id, roles } => {
             let user = store.set_user_roles(&id, &roles, &Actor::Cli)?;
             println!("user {} now has roles {}", user.id, user.roles.join(", "));
+        }
+        UserCommand::SetPassword { id } => {
+            let password = password::read(&format!("new console password for {id}: "))?;
+            let hash = crate::console::hash_password(&password)?;
+            store.set_password_hash(&id, &hash, &Actor::Cli)?;
+            println!("set the console password of user {id}; they sign in at /console");
         }
     }
     Ok(Outcome::Success)

@@ -1,4 +1,5 @@
-//! `ilm serve`: the XSOAR-compatible REST API over HTTPS, and the limits it holds clients to.
+//! `ilm serve`: the XSOAR-compatible REST API and the web console over HTTPS, and the limits
+//! it holds clients to.
 
 use super::{Context, Outcome};
 use crate::api::{ConnectionLimits, Db, Limits, LockoutPolicy, Plugins, Server, Tls, Transport};
@@ -109,8 +110,9 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
     };
     server.run_until_signal(|| {
         println!(
-            "listening on {addr}; API URL {scheme}://{host}:{}/xsoar",
-            addr.port()
+            "listening on {addr}; API URL {scheme}://{host}:{port}/xsoar; console \
+             {scheme}://{host}:{port}/ (a user signs in once `ilm user set-password USER` gave them a password)",
+            port = addr.port()
         );
     })?;
     Ok(Outcome::Success)

@@ -234,7 +234,7 @@ impl Store {
 
 impl Store {
     /// Every permission `user`'s roles grant, each once.
-    fn permissions_of(&self, user: &str) -> Result<Vec<String>> {
+    pub(super) fn permissions_of(&self, user: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT r.id, r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id
              WHERE ur.user_id = ?1",

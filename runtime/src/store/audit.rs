@@ -16,6 +16,8 @@ pub enum Actor {
     Cli,
     /// A request through the API, made with this key of this user.
     ApiKey { user: String, key_id: i64 },
+    /// A user signed in to the web console.
+    Console { user: String },
 }
 
 impl Actor {
@@ -28,6 +30,7 @@ impl Actor {
         match self {
             Actor::Cli => ("cli", None),
             Actor::ApiKey { user, key_id } => (user, Some(*key_id)),
+            Actor::Console { user } => (user, None),
         }
     }
 }

@@ -26,7 +26,7 @@ pub enum IncidentStatus {
 }
 
 impl IncidentStatus {
-    const ALL: [IncidentStatus; 5] = [
+    pub const ALL: [IncidentStatus; 5] = [
         IncidentStatus::Pending,
         IncidentStatus::Active,
         IncidentStatus::Waiting,

@@ -27,6 +27,7 @@ mod seal;
 #[cfg(test)]
 mod sealing_tests;
 pub mod secret_key;
+mod sign_in;
 
 pub use answers::Question;
 pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
@@ -43,6 +44,7 @@ pub use privilege::{ADMINISTRATOR, ADMIN_USER};
 pub use profiles::{ProfileFilter, UserProfile};
 pub use refusal::Refusal;
 pub use secret_key::{KeyError, KeySource};
+pub use sign_in::SignedIn;
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -201,6 +203,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE incidents ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE incidents ADD COLUMN retry_at TEXT;
     CREATE INDEX incidents_status ON incidents(status);",
+    // 10: signing in to the web console: a user's password (an Argon2id PHC string) and
+    // the sessions signed in, by the SHA-256 of their id (the cookie alone holds the id).
+    "CREATE TABLE user_passwords (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        hash    TEXT NOT NULL,
+        set_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );
+    CREATE TABLE console_sessions (
+        id_hash    TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at TEXT NOT NULL        -- %Y-%m-%dT%H:%M:%SZ
+    );",
 ];
 
 /// The migration whose `after_migration` seals what older versions kept in clear.

@@ -1,0 +1,568 @@
+//! The web console in a real browser: Debian's headless Chromium, driven through
+//! chromedriver (WebDriver), against `ilm serve` over HTTPS. An analyst signs in, sees the
+//! question an incident waits on, clicks an answer; the worker resumes the incident, it
+//! closes, and the account is in the app (the real scim2-server); a failed incident is
+//! retried with its button. A read-only user sees no answer buttons and a POST forged with
+//! their session is refused; a form without the session's CSRF token is refused; a wrong
+//! password reads the same as an unknown user; failed sign-ins lock the address out.
+//! Each page is saved as a screenshot in docs/screenshots/.
+
+mod api_common;
+mod support;
+
+use api_common::{start_https, start_https_with};
+use fantoccini::{Client, ClientBuilder, Locator};
+use ilm::api::Server;
+use ilm::api::{Limits, LockoutPolicy};
+use ilm::store::{AuditFilter, IncidentStatus, Store};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use support::{chromedriver, dist, repo_root, scim2_server, Ilm};
+use tokio::runtime::Runtime;
+
+const TOKEN: &str = "console-token";
+
+const APPROVE: &str = r#"
+let p = incident.fields.userprofile;
+if ask(`Provision ${p.email}?`, ["Yes", "No"]) == "Yes" {
+    iam("iam-create-user", "gh", p);
+}
+"#;
+
+/// Chromium as root in a container: no sandbox, no GPU, nothing fetched in the background;
+/// the server's certificate is self-signed.
+const CHROMIUM_FLAGS: [&str; 10] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--ignore-certificate-errors",
+    "--window-size=1200,900",
+];
+
+/// The runtime with the GitHub instance `gh`, the Approve and Fail playbooks, and two users with
+/// passwords: carol (Analyst, may answer) and dave (Read-Only).
+fn runtime(scim_port: u16, books: &Path) -> Ilm {
+    std::fs::create_dir_all(books.join("mappers")).expect("mappers dir");
+    std::fs::copy(
+        repo_root().join("playbooks/mappers/github.rhai"),
+        books.join("mappers/github.rhai"),
+    )
+    .expect("copying the GitHub mapper");
+    std::fs::write(books.join("approve.rhai"), APPROVE).expect("playbook");
+    std::fs::write(books.join("fail.rhai"), r#"fail("the app is down");"#).expect("playbook");
+    std::fs::write(
+        books.join("config.toml"),
+        "[types]\n\"Approve\" = \"approve\"\n\"Fail\" = \"fail\"\n",
+    )
+    .expect("config");
+    let mut ilm = Ilm::new(dist("plugins"));
+    ilm.playbooks_dir = books.to_owned();
+    ilm.add_github("gh", scim_port, TOKEN);
+    with_users(&ilm);
+    ilm
+}
+
+/// carol (Analyst, may answer) and dave (Read-Only), with passwords.
+fn with_users(ilm: &Ilm) {
+    ilm.ok(&[
+        "user",
+        "add",
+        "carol",
+        "--name",
+        "Carol Analyst",
+        "--role",
+        "Analyst",
+    ]);
+    ilm.ok(&[
+        "user",
+        "add",
+        "dave",
+        "--name",
+        "Dave Reader",
+        "--role",
+        "Read-Only",
+    ]);
+    assert_eq!(set_password(ilm, "carol", "carol-password-1"), "");
+    assert_eq!(set_password(ilm, "dave", "dave-password-12"), "");
+}
+
+/// `ilm user set-password USER` with the password on standard input; its error, if any.
+fn set_password(ilm: &Ilm, user: &str, password: &str) -> String {
+    let mut child = ilm
+        .command(&["user", "set-password", user], &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running ilm user set-password");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("writing the password");
+    let out = child.wait_with_output().expect("ilm user set-password");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.success(), stderr.is_empty(), "{stderr}");
+    stderr
+}
+
+/// Files an incident of `kind` for `email` and runs the worker until it waits or fails.
+fn worked_incident(ilm: &Ilm, kind: &str, email: &str) -> i64 {
+    let fields = json!({"email": email, "userprofile": {"email": email, "username": email,
+        "givenname": "Kim", "surname": "Lee", "title": "Engineer"}});
+    let out = ilm.ok(&[
+        "incident",
+        "create",
+        "--type",
+        kind,
+        "--fields",
+        &fields.to_string(),
+        "--json",
+    ]);
+    let created: Value = serde_json::from_str(&out).expect("incident JSON");
+    let id = created["id"].as_i64().expect("incident id");
+    ilm.ok(&["worker", "--until-idle"]);
+    id
+}
+
+fn status_of(store: &Store, id: i64) -> IncidentStatus {
+    store
+        .incident(id)
+        .expect("reading it")
+        .expect("the incident")
+        .status
+}
+
+/// A fresh headless Chromium with its own profile.
+async fn browser(driver_port: u16, profile: &Path) -> Client {
+    let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| (*f).to_owned()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut capabilities = Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": args, "binary": "/usr/bin/chromium"}),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a WebDriver session with headless Chromium")
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.expect("screenshot");
+    let dir = repo_root().join("docs/screenshots");
+    std::fs::create_dir_all(&dir).expect("docs/screenshots");
+    std::fs::write(dir.join(name), png).expect("writing the screenshot");
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .text()
+        .await
+        .expect("its text")
+}
+
+/// Signs in through the form; returns the alert shown, if any.
+async fn sign_in(browser: &Client, base: &str, user: &str, password: &str) -> Option<String> {
+    browser
+        .goto(&format!("{base}/console/login"))
+        .await
+        .expect("the sign-in page");
+    let form = browser
+        .form(Locator::Css("form[action='/console/login']"))
+        .await
+        .expect("the sign-in form");
+    for (field, value) in [("username", user), ("password", password)] {
+        browser
+            .find(Locator::Id(field))
+            .await
+            .unwrap_or_else(|e| panic!("no {field} field: {e}"))
+            .send_keys(value)
+            .await
+            .expect("typing");
+    }
+    form.submit().await.expect("submitting");
+    // The refusal's alert, or the navigation only a signed-in user has.
+    let shown = browser
+        .wait()
+        .for_element(Locator::Css("p.error, nav"))
+        .await
+        .expect("the page after signing in");
+    match shown.attr("class").await.expect("its class").as_deref() {
+        Some("error") => Some(shown.text().await.expect("alert text")),
+        _ => None,
+    }
+}
+
+/// The session cookie and the page's CSRF token, to forge requests with outside the browser.
+async fn credentials(browser: &Client) -> (String, String) {
+    let cookie = browser
+        .get_named_cookie("__Host-ilm_session")
+        .await
+        .expect("the session cookie");
+    let csrf = browser
+        .find(Locator::Css("input[name=csrf]"))
+        .await
+        .expect("a form with the CSRF token")
+        .attr("value")
+        .await
+        .expect("its value")
+        .expect("a value");
+    (format!("__Host-ilm_session={}", cookie.value()), csrf)
+}
+
+/// A client that shows redirects rather than following them.
+fn plain_client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// POSTs an answer form with `cookie`, as a forger would; returns the status and page.
+fn forge_answer(server: &Server, id: i64, cookie: &str, form: &[(&str, &str)]) -> (u16, String) {
+    post_form(
+        server,
+        &format!("/console/incidents/{id}/answer"),
+        cookie,
+        form,
+    )
+}
+
+fn post_form(server: &Server, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let response = plain_client()
+        .post(format!("https://{}{path}", server.addr()))
+        .header("Cookie", cookie)
+        .form(form)
+        .send()
+        .expect("the forged POST");
+    let status = response.status().as_u16();
+    (status, response.text().expect("its page"))
+}
+
+#[test]
+fn operators_answer_questions_in_a_browser_and_only_with_permission() {
+    let scim = scim2_server(TOKEN);
+    let books = tempfile::tempdir().expect("tempdir");
+    let ilm = runtime(scim.port, books.path());
+    let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
+    let server = start_https(ilm.data_dir.path());
+    let base = format!("https://{}", server.addr());
+    let driver = chromedriver();
+    let rt = Runtime::new().expect("tokio runtime");
+    let profiles = tempfile::tempdir().expect("browser profiles");
+
+    let asked = worked_incident(&ilm, "Approve", "asked@acme.test");
+    let second = worked_incident(&ilm, "Approve", "second@acme.test");
+    let failed = worked_incident(&ilm, "Fail", "failed@acme.test");
+    assert_eq!(status_of(&store, failed), IncidentStatus::Failed);
+    assert_eq!(status_of(&store, asked), IncidentStatus::Waiting);
+
+    // carol (Analyst) in her own browser.
+    let carol = rt.block_on(browser(driver.port, &profiles.path().join("carol")));
+    let (wrong, unknown) = rt.block_on(async {
+        carol
+            .goto(&format!("{base}/console/login"))
+            .await
+            .expect("sign-in page");
+        screenshot(&carol, "login.png").await;
+        let wrong = sign_in(&carol, &base, "carol", "not-her-password").await;
+        let unknown = sign_in(&carol, &base, "nobody", "not-her-password").await;
+        (wrong, unknown)
+    });
+    let wrong = wrong.expect("a wrong password is refused with a message");
+    assert_eq!(wrong, "Wrong user name or password.");
+    assert_eq!(
+        unknown.as_deref(),
+        Some(wrong.as_str()),
+        "an unknown user reads the same as a wrong password"
+    );
+
+    let (question, buttons) = rt.block_on(async {
+        assert_eq!(
+            sign_in(&carol, &base, "carol", "carol-password-1").await,
+            None
+        );
+        assert_eq!(text_of(&carol, "h1").await, "Overview");
+        screenshot(&carol, "overview.png").await;
+        carol
+            .goto(&format!("{base}/console/approvals"))
+            .await
+            .expect("approvals");
+        screenshot(&carol, "approvals.png").await;
+        let question = text_of(
+            &carol,
+            &format!("section[aria-labelledby='q-{asked}'] strong"),
+        )
+        .await;
+        let section = carol
+            .find(Locator::Css(&format!(
+                "section[aria-labelledby='q-{asked}']"
+            )))
+            .await
+            .expect("the incident's question");
+        let mut buttons = Vec::new();
+        for button in section
+            .find_all(Locator::Css("button"))
+            .await
+            .expect("buttons")
+        {
+            buttons.push(button.text().await.expect("button text"));
+        }
+        (question, buttons)
+    });
+    assert_eq!(question, "Provision asked@acme.test?");
+    assert_eq!(buttons, ["Yes", "No"]);
+
+    // A form without the session's CSRF token changes nothing, even for carol.
+    let (carol_cookie, carol_csrf) = rt.block_on(credentials(&carol));
+    let (status, page) = forge_answer(&server, second, &carol_cookie, &[("answer", "Yes")]);
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("Form refused"), "{page}");
+    let (status, _) = forge_answer(
+        &server,
+        second,
+        &carol_cookie,
+        &[
+            ("answer", "Yes"),
+            ("csrf", "0".repeat(carol_csrf.len()).as_str()),
+        ],
+    );
+    assert_eq!(status, 403);
+    assert_eq!(status_of(&store, second), IncidentStatus::Waiting);
+
+    // Clicking "Yes" answers as carol; the worker resumes the incident and provisions.
+    let answered = rt.block_on(async {
+        carol
+            .find(Locator::Css(&format!(
+                "form[action='/console/incidents/{asked}/answer'] button"
+            )))
+            .await
+            .expect("the Yes button")
+            .click()
+            .await
+            .expect("clicking Yes");
+        carol
+            .wait()
+            .for_element(Locator::Css("p.notice"))
+            .await
+            .expect("the answer's confirmation")
+            .text()
+            .await
+            .expect("its text")
+    });
+    assert!(answered.contains("You answered “Yes”"), "{answered}");
+    assert_eq!(status_of(&store, asked), IncidentStatus::Pending);
+    let answers = store
+        .search_audit_log(&AuditFilter {
+            limit: 10,
+            action: Some("incident.answer".into()),
+            ..AuditFilter::default()
+        })
+        .expect("audit log");
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0].actor, "carol");
+    assert_eq!(answers[0].api_key, None);
+
+    ilm.ok(&["worker", "--until-idle"]);
+    assert_eq!(status_of(&store, asked), IncidentStatus::Closed);
+    let accounts = support::scim_users(scim.port, TOKEN, Some("userName eq \"asked@acme.test\""));
+    assert_eq!(accounts.len(), 1, "{accounts:?}");
+
+    // Answering again (the incident no longer waits) says so and changes nothing.
+    let (status, page) = forge_answer(
+        &server,
+        asked,
+        &carol_cookie,
+        &[("answer", "No"), ("csrf", carol_csrf.as_str())],
+    );
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("Already changed"), "{page}");
+
+    let (listed, incident_status, error, retried) = rt.block_on(async {
+        carol
+            .goto(&format!("{base}/console/incidents"))
+            .await
+            .expect("incidents");
+        screenshot(&carol, "incidents.png").await;
+        let listed = text_of(&carol, "table").await;
+        carol
+            .goto(&format!("{base}/console/incidents/{asked}"))
+            .await
+            .expect("the incident");
+        screenshot(&carol, "incident.png").await;
+        let status = text_of(&carol, "main table tr:nth-child(3) td").await;
+        // A failed incident shows its error and a Retry button.
+        carol
+            .goto(&format!("{base}/console/incidents/{failed}"))
+            .await
+            .expect("the failed incident");
+        let error = text_of(&carol, "p.error").await;
+        carol
+            .find(Locator::Css(&format!(
+                "form[action='/console/incidents/{failed}/retry'] button"
+            )))
+            .await
+            .expect("the Retry button")
+            .click()
+            .await
+            .expect("clicking Retry");
+        let retried = carol
+            .wait()
+            .for_element(Locator::Css("p.notice"))
+            .await
+            .expect("the retry's confirmation")
+            .text()
+            .await
+            .expect("its text");
+        // Signing out ends the session.
+        carol
+            .find(Locator::Css("form[action='/console/logout'] button"))
+            .await
+            .expect("sign-out button")
+            .click()
+            .await
+            .expect("signing out");
+        carol
+            .wait()
+            .for_element(Locator::Id("username"))
+            .await
+            .expect("the sign-in page after signing out");
+        (listed, status, error, retried)
+    });
+    assert!(error.contains("the app is down"), "{error}");
+    assert!(retried.starts_with("Attempt 2 is queued"), "{retried}");
+    assert_eq!(status_of(&store, failed), IncidentStatus::Pending);
+    assert!(listed.contains("asked@acme.test"), "{listed}");
+    assert!(listed.contains("second@acme.test"), "{listed}");
+    assert_eq!(incident_status, "closed");
+    let (status, _) = forge_answer(
+        &server,
+        second,
+        &carol_cookie,
+        &[("answer", "Yes"), ("csrf", carol_csrf.as_str())],
+    );
+    assert_eq!(status, 303, "a signed-out session is sent to sign in");
+    rt.block_on(carol.close()).expect("closing the browser");
+
+    // dave (Read-Only) sees the question but no buttons, and his forged POST is refused.
+    let dave = rt.block_on(browser(driver.port, &profiles.path().join("dave")));
+    let (dave_buttons, dave_question) = rt.block_on(async {
+        assert_eq!(
+            sign_in(&dave, &base, "dave", "dave-password-12").await,
+            None
+        );
+        dave.goto(&format!("{base}/console/approvals"))
+            .await
+            .expect("approvals");
+        let buttons = dave
+            .find_all(Locator::Css("main button"))
+            .await
+            .expect("buttons")
+            .len();
+        (buttons, text_of(&dave, "main section strong").await)
+    });
+    assert_eq!(dave_question, "Provision second@acme.test?");
+    assert_eq!(
+        dave_buttons, 0,
+        "a user without incidents.write gets no buttons"
+    );
+    let (dave_cookie, dave_csrf) = rt.block_on(credentials(&dave));
+    let (status, page) = forge_answer(
+        &server,
+        second,
+        &dave_cookie,
+        &[("answer", "Yes"), ("csrf", dave_csrf.as_str())],
+    );
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("incidents.write"), "{page}");
+    assert_eq!(status_of(&store, second), IncidentStatus::Waiting);
+    rt.block_on(dave.close()).expect("closing the browser");
+}
+
+#[test]
+fn sign_in_needs_its_forms_token_and_failures_lock_the_address_out() {
+    let ilm = Ilm::new(dist("plugins"));
+    with_users(&ilm);
+    let short = set_password(&ilm, "carol", "short");
+    assert!(short.contains("shorter than 12 characters"), "{short}");
+    let lockout = LockoutPolicy {
+        max_failures: 3,
+        window: Duration::from_secs(600),
+        block: Duration::from_secs(600),
+    };
+    let server = start_https_with(
+        ilm.data_dir.path(),
+        Limits {
+            lockout,
+            ..Limits::default()
+        },
+    );
+
+    // The sign-in form's token comes with a cookie of its own; without both, no sign-in.
+    let form = plain_client()
+        .get(format!("https://{}/console/login", server.addr()))
+        .send()
+        .expect("the sign-in page");
+    let cookie = form
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("the form's cookie")
+        .to_owned();
+    let token = cookie
+        .strip_prefix("__Host-ilm_login=")
+        .expect("the form's token")
+        .to_owned();
+    let sign_in = |user: &str, password: &str, token: &str| {
+        post_form(
+            &server,
+            "/console/login",
+            &cookie,
+            &[("username", user), ("password", password), ("token", token)],
+        )
+    };
+    let (status, page) = sign_in("carol", "carol-password-1", "");
+    assert_eq!(status, 403, "{page}");
+
+    // Three wrong guesses, then even the right password is refused for a while.
+    for (user, password) in [
+        ("carol", "guess-1"),
+        ("nobody", "guess-2"),
+        ("carol", "guess-3"),
+    ] {
+        let (status, page) = sign_in(user, password, &token);
+        assert_eq!(status, 401, "{page}");
+        assert!(page.contains("Wrong user name or password."), "{page}");
+    }
+    let (status, _) = sign_in("carol", "carol-password-1", &token);
+    assert_eq!(status, 429);
+    let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
+    let audited = |action: &str| {
+        store
+            .search_audit_log(&AuditFilter {
+                limit: 10,
+                action: Some(action.into()),
+                ..AuditFilter::default()
+            })
+            .expect("audit log")
+            .len()
+    };
+    assert_eq!(audited("auth.fail"), 3);
+    assert_eq!(audited("auth.lockout"), 1);
+}
