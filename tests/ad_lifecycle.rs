@@ -269,7 +269,7 @@ fn hire_activate_move_terminate_and_rehire_in_active_directory() {
     assert_eq!(
         w.profile_fields("grace.hopper@acme.test")["isprocessed"],
         json!(false),
-        "activation leaves the profile unprocessed (spec §13.6)"
+        "activation leaves the profile unprocessed"
     );
     assert!(
         w.run_once().contains("closed 0, waiting 0, failed 0"),

@@ -1,7 +1,7 @@
 //! Contract tests: ConductorOne's XSOAR connector, replayed against `ilm serve` over HTTPS
 //! (shared/spec/conductorone-xsoar-api.md). The connector appends `/<endpoint>` to its API
 //! URL as given, sends its exact headers, treats any status >= 300 as an error, and decodes
-//! into the strict types of §4 (a float `version`, `permissions` as an object, or `roles`
+//! into the strict types of its user and role objects (a float `version`, `permissions` as an object, or `roles`
 //! as anything but an object of string arrays fails the whole sync).
 
 mod api_common;
@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
 
-/// §4 user object, as the connector decodes it.
+/// The user object, as the connector decodes it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct XsoarUser {
@@ -35,7 +35,7 @@ impl XsoarUser {
     }
 }
 
-/// §4 role object.
+/// The role object, as the connector decodes it.
 #[derive(Debug, Deserialize)]
 struct XsoarRole {
     id: String,
@@ -83,7 +83,7 @@ impl Connector<'_> {
         let roles: Vec<XsoarRole> = self.get("roles")?;
         let mut grants = BTreeSet::new();
         for role in &roles {
-            assert_eq!(role.id, role.name, "keep id == name (§8.5)");
+            assert_eq!(role.id, role.name, "keep id == name");
             assert!(role.version >= 1);
             assert!(!role.permissions.is_empty());
             let users: Vec<XsoarUser> = self.get("users")?;

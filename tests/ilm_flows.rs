@@ -1,5 +1,5 @@
 //! The shipped IAM playbooks (playbooks/*.rhai) run end to end against memory-app
-//! instances (the in-process test double plugin) and aiosmtpd: spec §14 scenarios 37, 39,
+//! instances (the in-process test double plugin) and aiosmtpd: the acceptance scenarios 37, 39,
 //! 40, 41, 47, email changes, updates and rehires. Active Directory has its own tests
 //! against Samba; here the AD brand has no instance, so its branch does nothing.
 

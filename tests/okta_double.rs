@@ -1,6 +1,6 @@
 //! The Okta test double and the Prism proxy in front of it: Prism refuses what Okta's
 //! published OpenAPI description refuses, and the double behaves like Okta for what the
-//! Okta integration does (XSOAR spec §8.1). See tests/support/okta.rs.
+//! Okta integration does. See tests/support/okta.rs.
 
 mod support;
 
@@ -242,7 +242,7 @@ fn requests_without_the_right_token_are_refused() {
     assert_eq!(okta.requests(), Vec::<Value>::new());
 }
 
-/// Every request of the Okta integration (XSOAR spec §8.1) passes Prism and reaches the
+/// Every request of the Okta integration passes Prism and reaches the
 /// double, which answers like Okta.
 #[test]
 fn every_request_of_the_okta_integration_passes_the_proxy() {

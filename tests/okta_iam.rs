@@ -1,4 +1,4 @@
-//! The IAM contract of the Okta plugin (XSOAR spec §8.1, §14 scenarios 27–33) through the
+//! The IAM contract of the Okta plugin (acceptance scenarios 27–33) through the
 //! `ilm` CLI, the sandboxed plugin and the host's IAM algorithm, against the Okta test
 //! double behind Prism (which refuses every request Okta's OpenAPI description refuses).
 

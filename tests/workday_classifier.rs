@@ -6,7 +6,7 @@
 //! differ from a real run in known ways, each adjusted below where it applies:
 //! - the mock skipped the mapper's toLowerCase on `Email_Address`; ours lower-cases;
 //! - `UserProfile` may hold fields the fixture's older code did not add yet
-//!   (`sourceoftruth`, `olduserdata`) or that our §13 choices add (`terminationtrigger`,
+//!   (`sourceoftruth`, `olduserdata`) or that our choices where the pack is wrong add (`terminationtrigger`,
 //!   `mergeduserprofile`); every expected field must match, and each extra one is named.
 
 use chrono::NaiveDate;
@@ -142,7 +142,7 @@ fn fixture_orphan_user_is_terminated_with_the_orphan_trigger() {
     let fixture = fixture("fetch_incidents_orphan_user_mock_data.json");
     let events = fetch(&fixture, &WorkdayParams::default(), true);
     assert_eq!(events.len(), 1);
-    // §13.2: same type as the fixture, but the Orphan trigger makes the Terminate playbook
+    // same type as the fixture, but the Orphan trigger makes the Terminate playbook
     // ask an admin first, so the details say so instead of "has been terminated".
     let mut expected = fixture["event_data"][0].clone();
     assert_eq!(expected["details"], "The orphan user has been terminated.");
@@ -163,7 +163,7 @@ fn fixture_partial_name_match_asks_for_review() {
     let events = fetch(&fixture, &WorkdayParams::default(), false);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].incident_type, IncidentType::SyncUser);
-    // §13.3: we also build the merged profile the Sync User playbook offers to provision.
+    // we also build the merged profile the Sync User playbook offers to provision.
     assert_event(
         &events[0],
         &fixture["event_data"][0],
@@ -186,7 +186,7 @@ fn fixture_source_priority_leaves_the_other_sources_user_alone() {
     assert!(fetch(&fixture, &params, true).is_empty());
 }
 
-/// Spec §2.1: incident field names become cli names (alphanumerics, lower-cased).
+/// incident field names become cli names (alphanumerics, lower-cased).
 fn cli_name(name: &str) -> String {
     name.chars()
         .filter(char::is_ascii_alphanumeric)

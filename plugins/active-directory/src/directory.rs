@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 const ACCOUNTDISABLE: u32 = 0x2;
 /// userAccountControl of a normal, enabled account.
 pub const NORMAL_ACCOUNT: u32 = 0x200;
-/// A normal account, disabled: how new accounts are created (spec §8.2).
+/// A normal account, disabled: how new accounts are created.
 pub const DISABLED_ACCOUNT: u32 = NORMAL_ACCOUNT | ACCOUNTDISABLE;
 
 /// What a user lookup reads (the details of an app user), beyond what a command asks for.
@@ -212,7 +212,7 @@ impl Directory {
     }
 
     /// The DN of the manager named by an email: the user whose sAMAccountName is its local
-    /// part (spec §8.2). `None` when there is no such user.
+    /// part. `None` when there is no such user.
     pub fn manager_dn(&self, email: &str) -> Result<Option<String>, AppError> {
         let local = email.split('@').next().unwrap_or_default().trim();
         if local.is_empty() {

@@ -1,4 +1,4 @@
-//! Active Directory Query v2: the IAM primitives and the ILM commands of spec §8.2, over
+//! Active Directory Query v2: the IAM primitives and the ILM commands of the XSOAR Active Directory integration, over
 //! the host's `ldap` import. The host connects (LDAPS or StartTLS with the instance's CA)
 //! and binds with the instance's secret password; this guest never sees it.
 //!
@@ -29,7 +29,7 @@ const COMMANDS: &[&str] = &[
     "ad-expire-password",
 ];
 
-/// How many numbered CNs are tried after the plain one collides (spec §8.2).
+/// How many numbered CNs are tried after the plain one collides.
 const MAX_CN_SUFFIX: u32 = 29;
 
 /// The object classes of a new user.

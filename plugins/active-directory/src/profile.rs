@@ -5,7 +5,7 @@ use guest_common::{app_error, AppError};
 use serde_json::Value;
 
 /// A mapped profile. The keys `ou`, `cn`, `dn` and `manageremail` are not attributes of the
-/// entry (spec §8.2): `ou` places it, `cn` names it, `dn` overrides both, `manageremail`
+/// entry: `ou` places it, `cn` names it, `dn` overrides both, `manageremail`
 /// becomes `manager`.
 pub struct Mapped {
     pub sam: String,

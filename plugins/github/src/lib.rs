@@ -1,4 +1,4 @@
-//! GitHub IAM: an organization's members provisioned over SCIM 2.0 (spec §8.6).
+//! GitHub IAM: an organization's members provisioned over SCIM 2.0.
 //!
 //! Users live at `<url>/<scim-path>/Users`. GitHub has no inactive state: disabling a user
 //! deletes the SCIM identity, which removes the organization membership. The host adds the

@@ -1,4 +1,4 @@
-//! The classifier (spec §5.7–§5.10): a pure function of the normalized row, its stored
+//! The classifier: a pure function of the normalized row, its stored
 //! profile, the instance parameters and today's date. Drop rules first, then the event
 //! table in order (first match wins), then the TUFE and display-name rules.
 
@@ -33,7 +33,7 @@ pub enum DropReason {
     TerminatedUnknownUser,
     /// A stored profile, and nothing to act on ("Could not detect changes").
     NoChange,
-    /// The profile was terminated by TUFE; only a rehire is acted on (§5.9).
+    /// The profile was terminated by TUFE; only a rehire is acted on.
     Tufe,
 }
 
@@ -84,7 +84,7 @@ impl fmt::Display for DropReason {
 ///
 /// `stored` is the row's stored profile, found by employee id then email
 /// ([`super::ProfileIndex::find`]). `display_name_conflict` returns the stored profile that
-/// already holds the row's display name (§5.9, [`super::ProfileIndex::display_name_conflict`]);
+/// already holds the row's display name ([`super::ProfileIndex::display_name_conflict`]);
 /// it is only called for New Hire, Rehire and Update events.
 pub fn classify<'s>(
     row: &NormalizedRow,
@@ -107,7 +107,7 @@ fn event<'s>(
     today: NaiveDate,
 ) -> Result<Event, DropReason> {
     // D3 before D1, which needs the hire date. D2 cannot fire here: the stored profile is
-    // already looked up by email when the employee id finds none (§13.19); first-run
+    // already looked up by email when the employee id finds none; first-run
     // selection applies it.
     let hire = required(row)?;
     check_sync(hire, params, today)?;
@@ -157,7 +157,7 @@ fn event<'s>(
                 details.push('\n');
                 details.push_str(&changes_text(&changes));
             }
-            // §13.3: the original never builds `mergeduserprofile`, yet the Sync User
+            // the original never builds `mergeduserprofile`, yet the Sync User
             // playbook needs it to offer "Overwrite Existing Account"; we build it.
             profile.insert(
                 field::MERGED_USER_PROFILE.into(),
@@ -229,7 +229,7 @@ fn prehire(row: &NormalizedRow) -> bool {
     row.text(field::PREHIRE_FLAG).eq_ignore_ascii_case("true")
 }
 
-/// The event table of §5.8, in order, with each event's details text. `changes` is `None`
+/// The event table, in order, with each event's details text. `changes` is `None`
 /// when there is no stored profile.
 fn event_type(
     row: &NormalizedRow,
@@ -269,7 +269,7 @@ fn event_type(
             "Active Directory user account was disabled due to hire date postponement.".into(),
         ))
     } else if ad_status == "Disabled" && prehire(row) && rehired && !changes.is_empty() {
-        // §13.4: the original accepts a rehire with nothing changed; we require a change,
+        // the original accepts a rehire with nothing changed; we require a change,
         // so a profile left Disabled after a rehire does not get a new Rehire every fetch.
         Ok((
             IncidentType::RehireUser,
@@ -293,7 +293,7 @@ fn event_type(
 /// A changed field: its name and Workday's value.
 type Change<'r> = (&'r str, Cow<'r, str>);
 
-/// Spec §5.10: the row's fields whose value differs from the stored profile, in row order.
+/// the row's fields whose value differs from the stored profile, in row order.
 /// Values compare in canonical form, so "" and missing, 1 and "1" are no change.
 fn changed_fields<'r>(
     row: &'r NormalizedRow,

@@ -1,5 +1,5 @@
 //! Report dates: the instance's `strftime` date format, compiled once, and the `MM/DD/YYYY`
-//! form every profile keeps (spec §5.3 step 3).
+//! form every profile keeps.
 
 use chrono::format::{parse, Item, Parsed, StrftimeItems};
 use chrono::{Datelike, NaiveDate};

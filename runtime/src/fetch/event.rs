@@ -1,4 +1,4 @@
-//! The incident a Workday fetch creates (spec §5.12): name = the user's email, type,
+//! The incident a Workday fetch creates: name = the user's email, type,
 //! details, and rawJSON = the report row plus `UserProfile`.
 
 use super::Profile;
@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// The incident types a Workday fetch creates (spec §2.2).
+/// The incident types a Workday fetch creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum IncidentType {
     #[serde(rename = "IAM - New Hire")]

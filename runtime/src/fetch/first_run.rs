@@ -1,4 +1,4 @@
-//! First-run selection (spec §5.5): which rows of the first report become profiles. No
+//! First-run selection: which rows of the first report become profiles. No
 //! incidents are created on the first run; the state machine stores what this yields.
 
 use super::classify::{check_sync, required, terminated};

@@ -1,4 +1,4 @@
-//! The stored profiles, indexed the way the classifier looks them up (spec §5.6): by
+//! The stored profiles, indexed the way the classifier looks them up: by
 //! employee id, by email, and by display name.
 
 use super::normalize::NormalizedRow;
@@ -62,11 +62,11 @@ impl ProfileIndex {
         by_id().or_else(by_email).map(|&i| &self.profiles[i])
     }
 
-    /// The stored profile already holding the row's display name (§5.9), if that is a
+    /// The stored profile already holding the row's display name, if that is a
     /// conflict: for a new user any holder; for a stored user a holder with another employee
     /// id, when the name is new to the user.
     ///
-    /// §13.5: the original skips holders whose `adaccountstatus` is "terminated", a value
+    /// the original skips holders whose `adaccountstatus` is "terminated", a value
     /// that field never takes; we skip holders whose `employmentstatus` is Terminated, as
     /// intended, so a leaver's name is free for a stored user. A row without a display name
     /// never conflicts (the original grouped all nameless profiles together).

@@ -1,4 +1,4 @@
-//! The fetch state machine (spec §5.4) over the pure classifier: read the report through
+//! The fetch state machine over the pure classifier: read the report through
 //! the instance's plugin, sync profiles silently on the first run, otherwise plan every
 //! event, queue them, and create at most `max_fetch` incidents per fetch, in the same
 //! transaction as the new queue, so a crash never loses or duplicates an event. A report
@@ -188,7 +188,7 @@ pub fn plan(
     out
 }
 
-/// The incident fields of an event (spec §5.12): the user profile the playbooks act on,
+/// The incident fields of an event: the user profile the playbooks act on,
 /// the details, and where it came from.
 pub fn incident_fields(event: &Event, instance: &str) -> Map<String, Value> {
     let mut fields = Map::new();
@@ -345,7 +345,7 @@ impl Fetch<'_> {
             .check(self.instance, removals, plan.known_people)
     }
 
-    /// The first run: profiles for the report's users, no incidents (spec §5.5). `None`
+    /// The first run: profiles for the report's users, no incidents. `None`
     /// when another fetch changed the state from `stored` meanwhile.
     fn first_run_sync(&self, body: &str, stored: Option<&Value>) -> Result<Option<FetchSummary>> {
         let rows = report_rows(body)?;

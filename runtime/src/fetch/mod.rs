@@ -1,4 +1,4 @@
-//! Workday report classification (spec §5.3–§5.11), with no I/O: the incoming field map,
+//! Workday report classification, with no I/O: the incoming field map,
 //! row normalization, the pure classifier (row + stored profile → incident event or a drop
 //! with its reason), first-run selection and orphan detection. The fetch state machine reads
 //! the report and the store and calls these, so a dry-run plan and a real fetch agree.
@@ -42,7 +42,7 @@ pub use removal_guard::{RemovalGuard, RemovalHold, Removals, DEFAULT_MAX_REMOVAL
 pub use report::report_rows;
 pub use values::json_type;
 
-/// A user profile: its fields by cli name (spec §2.1).
+/// A user profile: its fields by cli name.
 pub type Profile = serde_json::Map<String, serde_json::Value>;
 
 /// Profile field names (cli names) the classifier reads or writes.
@@ -67,5 +67,5 @@ mod field {
     pub const MERGED_USER_PROFILE: &str = "mergeduserprofile";
 }
 
-/// The `sourceoftruth` of every profile this integration writes (spec §5.3 step 4).
+/// The `sourceoftruth` of every profile this integration writes.
 pub const SOURCE_OF_TRUTH: &str = "Workday IAM";

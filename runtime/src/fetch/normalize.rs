@@ -1,4 +1,4 @@
-//! The incoming field map (spec §9.1) and row normalization (§5.3).
+//! The incoming field map and row normalization.
 //!
 //! The map is data the admin edits without a rebuild (`playbooks/mappers/workday-incoming.toml`):
 //! report key(s) → profile field, with an optional transform. It is declarative rather
@@ -501,7 +501,7 @@ impl NormalizedRow {
         self.dates.hire
     }
 
-    /// The date of the configured deactivation field (`DD` in spec §5.8).
+    /// The date of the configured deactivation field.
     pub fn deactivation_date(&self, field: DeactivationField) -> Option<NaiveDate> {
         match field {
             DeactivationField::LastDayOfWork => self.dates.last_day_of_work,
@@ -510,7 +510,7 @@ impl NormalizedRow {
     }
 
     /// The user profile Workday gives: the row's fields, then `sourcepriority` and
-    /// `sourceoftruth` (spec §5.3 step 4).
+    /// `sourceoftruth`.
     pub fn profile(&self) -> Profile {
         let mut profile = Map::with_capacity(self.spans.len() + 2);
         for (name, value) in self.fields() {

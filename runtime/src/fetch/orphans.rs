@@ -1,6 +1,6 @@
-//! Orphan users (spec §5.11): stored profiles of this source that no report row matched.
+//! Orphan users: stored profiles of this source that no report row matched.
 //!
-//! §13.2, the choices:
+//! Where the original pack is unclear, the choices:
 //! - type `IAM - Terminate User` with `terminationtrigger = Orphan` (as the WDO version and
 //!   the spec recommend): the Terminate playbook then asks an admin before terminating. The
 //!   code read emitted `IAM - Sync User`, for which the Sync User playbook has no branch, so

@@ -1,4 +1,4 @@
-//! The Workday instance parameters that shape classification (spec §5.1), read from the
+//! The Workday instance parameters that shape classification, read from the
 //! instance's JSON parameters. Fetch-only parameters (report URL, `max_fetch`, first run,
 //! samples) belong to the fetch state machine.
 
@@ -24,7 +24,7 @@ impl DeactivationField {
     }
 
     /// Accepts the profile field or any spelling of it: `Last_Day_of_Work`,
-    /// `Termination Date` (lower-cased, separators dropped, as spec §5.1 does).
+    /// `Termination Date` (lower-cased, separators dropped, as the Workday integration does).
     fn parse(text: &str) -> Option<Self> {
         let key: String = text
             .chars()
@@ -136,7 +136,7 @@ impl WorkdayParams {
     }
 }
 
-/// Spec §5.7 `reached(N)`: no limit, or the hire date is at most N days away (past hire
+/// `reached(N)`: no limit, or the hire date is at most N days away (past hire
 /// dates always are).
 fn reached(limit: Option<i64>, hire: NaiveDate, today: NaiveDate) -> bool {
     limit.is_none_or(|days| (hire - today).num_days() <= days)

@@ -1,5 +1,5 @@
-//! The classifier against spec §14 scenarios 1–23, 25, 26 (named `sNN_…`), the §13
-//! discrepancy choices (`d13_N_…`), and normalization. Conventions of §14: today is
+//! The classifier against the acceptance scenarios 1–23, 25, 26 (named `sNN_…`), the choices
+//! where the original pack is wrong (`d13_N_…`), and normalization. Conventions of the scenarios: today is
 //! 2025-01-15, deactivation field lastdayofwork, source priority 1, both hire thresholds
 //! empty; rows go through the shipped map `playbooks/mappers/workday-incoming.toml`.
 
@@ -109,7 +109,7 @@ const REHIRED: (&str, Option<&str>) = ("Rehired_Employee", Some("Yes"));
 const NO_STATUS: (&str, Option<&str>) = ("Employment_Status", Some(""));
 const SR_TITLE: (&str, Option<&str>) = ("Title", Some("Sr Engineer"));
 
-// §14 scenarios
+// Acceptance scenarios
 
 #[test]
 fn s01_prehire_beyond_sync_days_is_dropped() {
@@ -197,7 +197,7 @@ fn s06_profile_being_processed_is_left_alone() {
 
 #[test]
 fn s07_profile_of_a_higher_priority_source_is_dropped() {
-    // §13.20: the README says the opposite; code, test and "lower number wins" agree on this.
+    // the README says the opposite; code, test and "lower number wins" agree on this.
     let p = params(|p| p.source_priority = 2);
     let r = row_with(&p, &[SR_TITLE]);
     let u = stored(&[("sourcepriority", json!(1))]);
@@ -433,7 +433,7 @@ fn s21_new_hire_with_a_taken_display_name_needs_review() {
         e.details,
         "Detected an \"IAM - New Hire\" event, but display name already exists. Please review."
     );
-    // §13.3: the existing account with Workday's data on top, for "Overwrite Existing Account".
+    // the existing account with Workday's data on top, for "Overwrite Existing Account".
     let merged = profile_of(&e)["mergeduserprofile"].as_object().unwrap();
     assert_eq!(merged["email"], json!("jane.doe2@example.com"));
     assert_eq!(merged["username"], json!("jane.doe2@example.com"));
@@ -544,7 +544,7 @@ fn s26_first_run_keeps_the_first_row_of_a_shared_email() {
     assert_eq!(outcomes[1], Err(DropReason::EmailTaken));
 }
 
-// §13 discrepancy choices
+// Where the original pack is wrong: our choices
 
 #[test]
 fn d13_2_orphans_skip_terminated_foreign_matched_and_processed_profiles() {
@@ -635,7 +635,7 @@ fn a_row_without_a_display_name_never_conflicts() {
     assert_eq!(e.incident_type, IncidentType::NewHire);
 }
 
-// Changed-field detection (§5.10) and normalization (§5.3)
+// Changed-field detection and normalization
 
 #[test]
 fn equivalent_values_are_no_change() {

@@ -45,7 +45,7 @@ pub fn field_is(profile: &Profile, name: &str, expected: &str) -> bool {
 }
 
 /// A profile's `sourcepriority`; a profile without one (or with junk) counts as priority 1,
-/// the default of spec §5.7 D4, everywhere the classifier reads it.
+/// the classifier's default, everywhere the classifier reads it.
 pub fn source_priority(profile: &Profile) -> i64 {
     field(profile, super::field::SOURCE_PRIORITY)
         .parse()

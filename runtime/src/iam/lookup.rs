@@ -1,4 +1,4 @@
-//! Which attribute and value identify a user in an app (spec §4.4).
+//! Which attribute and value identify a user in an app.
 
 use serde_json::{Map, Value};
 

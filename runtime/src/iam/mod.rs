@@ -1,4 +1,4 @@
-//! The IAM command algorithm (spec §4.3–§4.5), once, for every app: user lookup by an
+//! The IAM command algorithm, once, for every app: user lookup by an
 //! ordered list of attributes, create that becomes update, create-if-not-exists,
 //! disabled-command skips, allow-enable, and the vendor result record. Apps implement only
 //! the primitives of [`App`]; errors become results (`success=false`), never crashes.
@@ -53,7 +53,7 @@ pub trait App {
     fn disable_user(&mut self, id: &str) -> Result<AppUser, AppFailure>;
 }
 
-/// Outgoing mapping types (spec §4.2).
+/// Outgoing mapping types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MappingType {
     Create,
@@ -76,7 +76,7 @@ pub trait Mapper {
     fn incoming(&self, app_user: &Value) -> Result<Map<String, Value>, String>;
 }
 
-/// The instance's IAM switches (spec §3).
+/// The instance's IAM switches.
 #[derive(Debug, Clone, Copy)]
 pub struct Flags {
     pub create_enabled: bool,

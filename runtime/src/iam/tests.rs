@@ -1,4 +1,4 @@
-//! Spec §14 scenarios 27–32 against a fake app (an in-memory test double).
+//! Acceptance scenarios 27–32 against a fake app (an in-memory test double).
 
 use super::*;
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! The vendor action result (spec §4.3): one per command invocation, in the field names
+//! The vendor action result: one per command invocation, in the field names
 //! playbooks and the XSOAR context use.
 
 use serde::{Deserialize, Serialize};

@@ -160,7 +160,7 @@ pub struct ArgSpec {
     pub instances: Option<String>,
 }
 
-/// Parameters the host itself gives every IAM instance (spec §3), on top of the plugin's.
+/// Parameters the host itself gives every IAM instance, on top of the plugin's.
 pub fn iam_params() -> Vec<Param> {
     let flag = |name: &str, help: &str| Param {
         name: name.to_owned(),

@@ -1,4 +1,4 @@
-//! Per-instance fetch state (spec §5.4) and the bulk reads and writes a fetch needs.
+//! Per-instance fetch state and the bulk reads and writes a fetch needs.
 
 use super::Store;
 use anyhow::{Context, Result};

@@ -1,4 +1,4 @@
-//! Incidents (spec §2.2): a typed piece of work (New Hire, Terminate, ...) with its fields,
+//! Incidents: a typed piece of work (New Hire, Terminate, ...) with its fields,
 //! a status and, when it needs a person, an owner. Playbooks run on them.
 
 use super::json;

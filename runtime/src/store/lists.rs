@@ -1,4 +1,4 @@
-//! Lists (spec §2.3): named text bodies playbooks read, such as the JSON
+//! Lists: named text bodies playbooks read, such as the JSON
 //! `app-provisioning-settings` or the deactivation counter.
 
 use super::Store;

@@ -126,7 +126,7 @@ const MIGRATIONS: &[&str] = &[
         ('Read-Only', '["users.read","roles.read","incidents.read","profiles.read"]', 1);
     INSERT INTO users (id, username, name) VALUES ('admin', 'admin', 'Admin');
     INSERT INTO user_roles (user_id, role_id, position) VALUES ('admin', 'Administrator', 0);"#,
-    // 3: user profiles (spec §2.1), keyed by work email. `fields` is the only copy of the
+    // 3: user profiles, keyed by work email. `fields` is the only copy of the
     // profile; the generated columns make it searchable.
     "CREATE TABLE user_profiles (
         email        TEXT PRIMARY KEY COLLATE NOCASE,
@@ -137,7 +137,7 @@ const MIGRATIONS: &[&str] = &[
         updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
     );
     CREATE INDEX user_profiles_employee_id ON user_profiles(employee_id);",
-    // 4: incidents (spec §2.2); `email` is generated from the fields for searching.
+    // 4: incidents; `email` is generated from the fields for searching.
     "CREATE TABLE incidents (
         id         INTEGER PRIMARY KEY AUTOINCREMENT,
         type       TEXT NOT NULL,       -- e.g. 'IAM - New Hire'
@@ -172,7 +172,7 @@ const MIGRATIONS: &[&str] = &[
         body       TEXT NOT NULL,
         updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
     );",
-    // 6: each fetching instance's state (spec §5.4): first-run done, queued events.
+    // 6: each fetching instance's state: first-run done, queued events.
     "CREATE TABLE fetch_state (
         instance TEXT PRIMARY KEY REFERENCES instances(name) ON DELETE CASCADE,
         state    TEXT NOT NULL          -- JSON: synced_users, events

@@ -1,4 +1,4 @@
-//! User profiles (spec §2.1): one per work email, holding the HR-mastered fields under
+//! User profiles: one per work email, holding the HR-mastered fields under
 //! their cli names (`employeeid`, `displayname`, `adaccountstatus`, ...). The fields JSON
 //! is the only copy; the searchable columns are generated from it.
 
