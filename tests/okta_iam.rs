@@ -651,3 +651,95 @@ fn app_assignments_are_reported_for_direct_and_group_assigned_apps() {
     expected.sort();
     assert_eq!(listed, expected, "{apps}");
 }
+
+/// A playbooks folder whose "Provision" creates the person in Okta, with the shipped Okta
+/// mapper.
+fn provisioning_playbooks(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("mappers")).expect("mappers folder");
+    std::fs::copy(
+        support::repo_root().join("playbooks/mappers/okta.rhai"),
+        dir.join("mappers/okta.rhai"),
+    )
+    .expect("copying the Okta mapper");
+    std::fs::write(
+        dir.join("provision.rhai"),
+        "let p = incident.fields.userprofile;\n\
+         let r = iam(\"iam-create-user\", \"okta\", p);\n\
+         if !r[0].success { fail(`create failed: ${r[0].errorMessage}`); }\n",
+    )
+    .expect("playbook");
+    std::fs::write(
+        dir.join("config.toml"),
+        "[types]\n\"Provision\" = \"provision\"\n",
+    )
+    .expect("config");
+}
+
+#[test]
+fn an_okta_server_error_is_a_transient_failure_the_worker_retries() {
+    let okta = OktaDouble::start();
+    let books = tempfile::tempdir().expect("tempdir");
+    provisioning_playbooks(books.path());
+    let mut ilm = Ilm::new(dist("plugins"));
+    ilm.playbooks_dir = books.path().to_owned();
+    ilm.add_okta("okta", &okta, &[]);
+    let fields = json!({"email": "retry@acme.test", "userprofile": person("retry@acme.test")});
+    let created: Value = serde_json::from_str(&ilm.ok(&[
+        "incident",
+        "create",
+        "--type",
+        "Provision",
+        "--fields",
+        &fields.to_string(),
+        "--json",
+    ]))
+    .expect("incident JSON");
+    // Okta answers its own code for a server error (E0000009), not a status the runtime
+    // could read: the manifest declares it transient. The create itself fails once: a POST
+    // is not retried inside the call, so the incident fails and the worker retries it. It
+    // comes after two lookups (whether the user is absent, then the create's own).
+    let users_requests = || {
+        okta.requests()
+            .iter()
+            .filter(|r| {
+                r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/api/v1/users"))
+            })
+            .count()
+    };
+    let before = users_requests();
+    iam(
+        &ilm,
+        "iam-get-user",
+        "okta",
+        &person("probe@acme.test"),
+        &[],
+    );
+    let lookup = users_requests() - before;
+    okta.fail("/api/v1/users", 500, 1, 2 * lookup);
+    let out = ilm.ok(&[
+        "worker",
+        "--until-idle",
+        "--max-attempts",
+        "3",
+        "--retry-backoff-ms",
+        "100",
+    ]);
+    let shown: Value =
+        serde_json::from_str(&ilm.ok(&["incident", "show", &created["id"].to_string(), "--json"]))
+            .expect("incident JSON");
+    assert_eq!(
+        (
+            shown["incident"]["status"].clone(),
+            shown["attempt"].clone()
+        ),
+        (json!("closed"), json!(2)),
+        "{shown}"
+    );
+    assert!(out.contains("retried 1"), "{out}");
+    assert_eq!(
+        okta.user("retry@acme.test").map(|u| u["status"].clone()),
+        Some(json!("ACTIVE"))
+    );
+}

@@ -63,7 +63,8 @@ pub fn transient_cause(journal: &[JournalEntry]) -> Option<String> {
     results.iter().find_map(|vendor| {
         let text = |key: &str| vendor.get(key).and_then(Value::as_str).unwrap_or_default();
         let failed = vendor.get("success") == Some(&Value::Bool(false));
-        (failed && is_transient(text("errorCode"))).then(|| {
+        let declared = vendor.get("transient") == Some(&Value::Bool(true));
+        (failed && (declared || is_transient(text("errorCode")))).then(|| {
             format!(
                 "{} answered {}: {}",
                 text("instanceName"),
@@ -112,6 +113,13 @@ mod tests {
                 "{code}"
             );
         }
+        let declared = json!([{"instanceName": "okta", "success": false, "errorCode": "E0000009",
+            "errorMessage": "m", "transient": true}]);
+        assert_eq!(
+            transient_cause(&[entry("iam", declared)]),
+            Some("okta answered E0000009: m".to_owned()),
+            "a code the manifest declares transient"
+        );
         assert_eq!(
             transient_cause(&[entry("today", json!("2025-01-01"))]),
             None

@@ -147,6 +147,10 @@ pub struct VendorCodes {
     /// loudly instead of only recording `success=false`.
     #[serde(default)]
     pub error_entry: Vec<String>,
+    /// Failures of a busy or failing app that answers with its own codes rather than the
+    /// HTTP status (Okta's rate limit and internal error): `ilm run` retries the incident.
+    #[serde(default)]
+    pub transient: Vec<String>,
 }
 
 impl VendorCodes {
@@ -187,10 +191,16 @@ pub fn execute(app: &mut dyn App, mapper: &dyn Mapper, req: &Request) -> Outcome
         Command::DisableUser => run.disable_user(),
     };
     let mut vendor = vendor.unwrap_or_else(|(action, failure)| run.failed(action, failure));
-    vendor.error_entry = vendor
-        .error_code
-        .as_ref()
-        .is_some_and(|code| !vendor.success && req.codes.error_entry.contains(code));
+    let failed_with = |codes: &[String]| {
+        vendor
+            .error_code
+            .as_ref()
+            .is_some_and(|code| !vendor.success && codes.contains(code))
+    };
+    (vendor.error_entry, vendor.transient) = (
+        failed_with(&req.codes.error_entry),
+        failed_with(&req.codes.transient),
+    );
     let user_profile = match req.command {
         Command::GetUser if vendor.success => run.incoming_profile(&vendor.details),
         _ => req.profile.clone(),

@@ -151,6 +151,7 @@ fn okta_like_codes() -> VendorCodes {
         already_disabled: vec!["E0000007".into()],
         already_enabled: vec!["E0000016".into()],
         error_entry: vec!["E0000047".into()],
+        transient: vec!["E0000047".into(), "E0000009".into()],
     }
 }
 
@@ -485,7 +486,7 @@ fn an_enable_that_races_another_still_updates_the_profile() {
 }
 
 #[test]
-fn a_rate_limit_is_a_failure_and_an_error_entry() {
+fn a_rate_limit_is_a_failure_an_error_entry_and_transient() {
     let mut app = FakeApp::with_user("jdoe@x.com", false);
     app.fail = Some((
         "enable",
@@ -498,7 +499,7 @@ fn a_rate_limit_is_a_failure_and_an_error_entry() {
         true,
         Flags::default(),
     );
-    assert!(!v.success && v.error_entry, "{v:?}");
+    assert!(!v.success && v.error_entry && v.transient, "{v:?}");
     assert_eq!(v.error_code.as_deref(), Some("E0000047"));
     // An ordinary failure is not an error entry.
     app.fail = Some(("enable", AppFailure::new("E0000001", "validation")));
@@ -509,5 +510,5 @@ fn a_rate_limit_is_a_failure_and_an_error_entry() {
         true,
         Flags::default(),
     );
-    assert!(!v.success && !v.error_entry, "{v:?}");
+    assert!(!v.success && !v.error_entry && !v.transient, "{v:?}");
 }

@@ -24,6 +24,10 @@ pub struct VendorResult {
     /// rate limit): callers stop instead of carrying on with `success=false` alone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub error_entry: bool,
+    /// The failure is transient by a code the plugin's manifest lists (a busy or failing
+    /// app that answers with its own code, not the HTTP status): `ilm run` retries.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transient: bool,
 }
 
 impl VendorResult {
@@ -43,6 +47,7 @@ impl VendorResult {
             skipped: false,
             reason: String::new(),
             error_entry: false,
+            transient: false,
         }
     }
 
