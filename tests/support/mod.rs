@@ -135,9 +135,7 @@ impl RecordingPeer {
         let record = seen.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                if let Some(s) = serve_one(stream, body) {
-                    record.lock().unwrap().push(s);
-                }
+                serve_one(stream, body, &record);
             }
         });
         Self { port, seen }
@@ -244,7 +242,9 @@ fn proxy_one(
     Some(())
 }
 
-fn serve_one(mut stream: TcpStream, body: &str) -> Option<Seen> {
+/// Answers one request with `body`, recording it first: a test that reads the record once
+/// its call returned must find the request there.
+fn serve_one(mut stream: TcpStream, body: &str, record: &Mutex<Vec<Seen>>) -> Option<()> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;
@@ -270,11 +270,11 @@ fn serve_one(mut stream: TcpStream, body: &str) -> Option<Seen> {
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(response.as_bytes()).ok()?;
-    Some(Seen {
+    record.lock().unwrap().push(Seen {
         request_line: request_line.trim_end().to_owned(),
         headers,
-    })
+    });
+    stream.write_all(response.as_bytes()).ok()
 }
 
 /// A copy of the shipped playbooks folder whose config.toml has each `(old, new)` text
