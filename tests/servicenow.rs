@@ -17,11 +17,18 @@ fn setup() -> (ServiceNowDouble, Ilm) {
     (snow, ilm)
 }
 
-/// The exit code of an IAM command and its one vendor result (`--json`).
-fn iam(ilm: &Ilm, command: &str, profile: &Value, extra: &[&str]) -> (i32, Value) {
+/// The exit code, the one vendor result (`--json`) and the stderr of an IAM command on
+/// `instance`.
+fn run_iam(
+    ilm: &Ilm,
+    command: &str,
+    instance: &str,
+    profile: &Value,
+    extra: &[&str],
+) -> (i32, Value, String) {
     let profile = format!("user-profile={profile}");
     let mut args = vec![
-        "command", command, "--using", "snow", "--arg", &profile, "--json",
+        "command", command, "--using", instance, "--arg", &profile, "--json",
     ];
     for arg in extra {
         args.extend(["--arg", arg]);
@@ -29,7 +36,31 @@ fn iam(ilm: &Ilm, command: &str, profile: &Value, extra: &[&str]) -> (i32, Value
     let ran = ilm.run(&args);
     let out: Value = serde_json::from_str(&ran.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
-    (ran.code, out["IAM"]["Vendor"][0].clone())
+    (ran.code, out["IAM"]["Vendor"][0].clone(), ran.stderr)
+}
+
+/// [`run_iam`] on the instance `snow`, without the stderr.
+fn iam(ilm: &Ilm, command: &str, profile: &Value, extra: &[&str]) -> (i32, Value) {
+    let (code, vendor, _) = run_iam(ilm, command, "snow", profile, extra);
+    (code, vendor)
+}
+
+/// Runs an IAM command on `instance` that must fail with `code`: asserts exit 3 and one
+/// failed vendor result with that code; returns the result.
+fn refused(ilm: &Ilm, command: &str, instance: &str, profile: &Value, code: &str) -> Value {
+    let (exit, v, stderr) = run_iam(ilm, command, instance, profile, &[]);
+    assert_eq!(exit, 3, "{v}\n{stderr}");
+    assert_eq!(
+        (&v["success"], &v["errorCode"]),
+        (&json!(false), &json!(code)),
+        "{v}"
+    );
+    v
+}
+
+/// The error message of a vendor result.
+fn message(v: &Value) -> &str {
+    v["errorMessage"].as_str().unwrap_or_default()
 }
 
 /// A user profile as the HR side holds it.
@@ -216,13 +247,8 @@ fn a_user_is_found_by_sys_id_by_user_name_and_by_email_and_a_missing_one_is_not_
         json!({"username": "nobody"}),
         json!({"email": "nobody@acme.test"}),
     ] {
-        let (code, v) = iam(&ilm, "iam-get-user", &missing, &[]);
-        assert_eq!(code, 3, "{missing}: {v}");
-        assert_eq!(
-            (&v["success"], &v["errorCode"], &v["errorMessage"]),
-            (&json!(false), &json!("404"), &json!("User does not exist")),
-            "{missing}: {v}"
-        );
+        let v = refused(&ilm, "iam-get-user", "snow", &missing, "404");
+        assert_eq!(message(&v), "User does not exist", "{missing}: {v}");
     }
 }
 
@@ -314,18 +340,8 @@ fn disable_sets_active_to_the_text_false_a_second_disable_is_skipped_and_allow_e
         "{missing}"
     );
     ilm.add_servicenow("snow-no-create", &snow, &["create-if-not-exists=false"]);
-    let profile_arg = format!("user-profile={nobody}");
-    let ran = ilm.ok(&[
-        "command",
-        "iam-update-user",
-        "--using",
-        "snow-no-create",
-        "--arg",
-        &profile_arg,
-        "--json",
-    ]);
-    let skipped: Value = serde_json::from_str(&ran).expect("JSON");
-    let v = &skipped["IAM"]["Vendor"][0];
+    let (code, v, _) = run_iam(&ilm, "iam-update-user", "snow-no-create", &nobody, &[]);
+    assert_eq!(code, 0, "{v}");
     assert_eq!(
         (&v["skipped"], &v["errorCode"]),
         (&json!(true), &json!("404")),
@@ -365,18 +381,12 @@ fn a_rename_is_found_by_the_old_user_name_and_a_clash_reports_servicenows_error(
     // message and detail reach the result.
     let mut clash = person("bob", "jane.doe@acme.test");
     clash["olduserdata"] = person("jdoe", "jane.doe@acme.test");
-    let (code, refused) = iam(&ilm, "iam-update-user", &clash, &[]);
-    assert_eq!(code, 3, "{refused}");
-    assert_eq!(
-        (&refused["success"], &refused["errorCode"]),
-        (&json!(false), &json!("403")),
-        "{refused}"
-    );
-    let message = refused["errorMessage"].as_str().unwrap_or_default();
+    let v = refused(&ilm, "iam-update-user", "snow", &clash, "403");
+    let said = message(&v);
     assert!(
-        message.starts_with("Operation Failed: Error during update of sys_user (bob)")
-            && message.contains(&format!("PATCH {}", snow.url())),
-        "{message}"
+        said.starts_with("Operation Failed: Error during update of sys_user (bob)")
+            && said.contains(&format!("PATCH {}", snow.url())),
+        "{said}"
     );
     assert_eq!(snow.user(&sys_id).expect("user")["user_name"], "jdoe");
 }
@@ -385,25 +395,18 @@ fn a_rename_is_found_by_the_old_user_name_and_a_clash_reports_servicenows_error(
 fn a_wrong_password_is_a_failed_result_that_says_so_and_fails_the_instance_test() {
     let (snow, ilm) = setup();
     ilm.add_servicenow_with_password("bad", &snow, "not-the-password", &[]);
-    let profile = format!("user-profile={}", person("jdoe", "jdoe@acme.test"));
-    let ran = ilm.run(&[
-        "command",
+    let v = refused(
+        &ilm,
         "iam-get-user",
-        "--using",
         "bad",
-        "--arg",
-        &profile,
-        "--json",
-    ]);
-    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
-    let out: Value = serde_json::from_str(&ran.stdout).expect("JSON");
-    let v = &out["IAM"]["Vendor"][0];
-    assert_eq!(v["errorCode"], "401", "{v}");
-    let message = v["errorMessage"].as_str().unwrap_or_default();
+        &person("jdoe", "jdoe@acme.test"),
+        "401",
+    );
+    let said = message(&v);
     assert!(
-        message.starts_with("User Not Authenticated: Required to provide Auth information")
-            && message.contains("set the instance's username and password"),
-        "{message}"
+        said.starts_with("User Not Authenticated: Required to provide Auth information")
+            && said.contains("set the instance's username and password"),
+        "{said}"
     );
 
     let test = ilm.run(&["instance", "test", "bad"]);
@@ -425,18 +428,15 @@ fn several_users_with_one_email_are_an_error_and_nothing_is_written() {
     let (snow, ilm) = setup();
     snow.add_user(record("jdoe", "shared@acme.test", true));
     snow.add_user(record("jdoe2", "shared@acme.test", true));
-    let (code, v) = iam(
+    let v = refused(
         &ilm,
         "iam-disable-user",
+        "snow",
         &json!({"email": "shared@acme.test"}),
-        &[],
+        "409",
     );
-    assert_eq!(code, 3, "{v}");
-    assert_eq!(v["errorCode"], "409", "{v}");
     assert!(
-        v["errorMessage"]
-            .as_str()
-            .is_some_and(|m| m.contains("2 ServiceNow users have email \"shared@acme.test\"")),
+        message(&v).contains("2 ServiceNow users have email \"shared@acme.test\""),
         "{v}"
     );
     assert!(writes(&snow).is_empty());
@@ -447,20 +447,14 @@ fn several_users_with_one_email_are_an_error_and_nothing_is_written() {
 fn a_lookup_value_that_would_change_the_encoded_query_is_refused_before_any_request() {
     let (snow, ilm) = setup();
     snow.add_user(record("admin", "admin@acme.test", true));
-    let (code, v) = iam(
+    let v = refused(
         &ilm,
         "iam-disable-user",
+        "snow",
         &json!({"username": "x^ORuser_name=admin"}),
-        &[],
+        "400",
     );
-    assert_eq!(code, 3, "{v}");
-    assert_eq!(v["errorCode"], "400", "{v}");
-    assert!(
-        v["errorMessage"]
-            .as_str()
-            .is_some_and(|m| m.contains("cannot hold ^")),
-        "{v}"
-    );
+    assert!(message(&v).contains("cannot hold ^"), "{v}");
     assert!(snow.requests().is_empty(), "{:?}", snow.requests());
     assert_eq!(snow.users()[0]["active"], "true");
 }
@@ -470,22 +464,16 @@ fn a_deactivation_a_business_rule_undoes_is_a_failure_not_a_success() {
     let (snow, ilm) = setup();
     let sys_id = snow.add_user(record("jdoe", "jdoe@acme.test", true));
     snow.keep_on_update(&["active"]);
-    let (code, v) = iam(
+    let v = refused(
         &ilm,
         "iam-disable-user",
+        "snow",
         &person("jdoe", "jdoe@acme.test"),
-        &[],
+        "409",
     );
-    assert_eq!(code, 3, "{v}");
-    assert_eq!(
-        (&v["action"], &v["success"], &v["errorCode"]),
-        (&json!("disable"), &json!(false), &json!("409")),
-        "{v}"
-    );
+    assert_eq!(v["action"], "disable", "{v}");
     assert!(
-        v["errorMessage"]
-            .as_str()
-            .is_some_and(|m| m.contains("business rule") && m.contains(&sys_id)),
+        message(&v).contains("business rule") && message(&v).contains(&sys_id),
         "{v}"
     );
 }
