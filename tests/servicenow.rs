@@ -2,11 +2,15 @@
 //! and the host's IAM algorithm, against the ServiceNow Table API test double: lookups by
 //! sys_id, user_name and email, create, create-existing-becomes-update, update by PATCH,
 //! rename through `olduserdata`, disable (twice), enable, not-found and error shapes, and
-//! paging; then a new hire provisioned to ServiceNow by the shipped playbooks.
+//! paging; the mapping fields from the data dictionary; then a new hire provisioned to
+//! ServiceNow by the shipped playbooks.
 
 mod support;
 
-use serde_json::{json, Value};
+use ilm::plugins::{Host, HostConfig, InstanceSettings, WasmApp};
+use ilm::store::{Instance, Secret};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
 use support::servicenow::ServiceNowDouble;
 use support::{dist, Ilm, SmtpSink};
 
@@ -540,6 +544,80 @@ fn listing_reads_pages_with_sysparm_limit_and_offset_and_says_where_the_next_sta
         bad.stderr.contains("limit must be a whole number"),
         "{}",
         bad.stderr
+    );
+}
+
+#[test]
+fn the_mapping_fields_are_sys_users_columns_read_from_the_data_dictionary_in_pages() {
+    let snow = ServiceNowDouble::start();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let host = Host::new(HostConfig {
+        plugins_dir: dist("plugins"),
+        cache_dir: cache.path().to_owned(),
+    })
+    .expect("a plugin host");
+    let plugin = host.plugin("servicenow").expect("the servicenow plugin");
+    let mut params = Map::new();
+    params.insert("url".into(), json!(snow.url()));
+    params.insert("page_size".into(), json!(10));
+    let mut secrets = std::collections::BTreeMap::new();
+    secrets.insert("username".into(), Secret::text(snow.username()));
+    secrets.insert("password".into(), Secret::text(snow.password()));
+    let instance = Instance {
+        name: "snow".into(),
+        plugin: "servicenow".into(),
+        params,
+        secrets,
+        allow_hosts: vec![],
+        limits: Map::new(),
+        enabled: true,
+    };
+    let settings =
+        InstanceSettings::new(&plugin.manifest, &instance, "{}".into()).expect("settings");
+    let fields = WasmApp::new(&host, Arc::clone(&plugin), settings, "get-mapping-fields")
+        .mapping_fields()
+        .expect("the plugin ran")
+        .expect("the fields");
+
+    let described = |name: &str| {
+        fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.description.clone())
+    };
+    assert_eq!(described("active").as_deref(), Some("Active (boolean)"));
+    assert_eq!(described("user_name").as_deref(), Some("User ID (string)"));
+    assert_eq!(described("email").as_deref(), Some("Email (email)"));
+    assert!(
+        fields.iter().all(|f| !f.name.is_empty()),
+        "the table's own entry (no element) is left out"
+    );
+    // The double's sys_user has 29 columns: three pages of 10.
+    assert_eq!(
+        fields.len(),
+        29,
+        "{:?}",
+        fields.iter().map(|f| &f.name).collect::<Vec<_>>()
+    );
+    let pages: Vec<(Value, Value, Value)> = calls(&snow)
+        .into_iter()
+        .map(|(_, path, q, _)| {
+            assert_eq!(path, "/api/now/table/sys_dictionary");
+            (
+                q["sysparm_query"].clone(),
+                q["sysparm_limit"].clone(),
+                q["sysparm_offset"].clone(),
+            )
+        })
+        .collect();
+    let query = json!("name=sys_user^elementISNOTEMPTY");
+    assert_eq!(
+        pages,
+        vec![
+            (query.clone(), json!("10"), json!("0")),
+            (query.clone(), json!("10"), json!("10")),
+            (query, json!("10"), json!("20")),
+        ]
     );
 }
 
