@@ -483,6 +483,47 @@ fn a_deactivation_a_business_rule_undoes_is_a_failure_not_a_success() {
 }
 
 #[test]
+fn a_server_error_on_a_read_is_retried_by_the_host_and_one_on_a_create_is_a_failed_result() {
+    let (snow, ilm) = setup();
+    let users = "/api/now/table/sys_user";
+    let busy = ("Transaction cancelled", "maximum execution time exceeded");
+    snow.fail("GET", users, 503, 2, busy);
+    let (code, created) = iam(
+        &ilm,
+        "iam-create-user",
+        &person("ann", "ann@acme.test"),
+        &[],
+    );
+    assert_eq!(code, 0, "{created}");
+    let methods: Vec<String> = calls(&snow).into_iter().map(|(m, ..)| m).collect();
+    assert_eq!(
+        methods,
+        ["GET", "GET", "GET", "POST"],
+        "two refused lookups, the one that passed, the insert"
+    );
+
+    // An insert that failed may have been applied: not repeated inside the call.
+    snow.fail("POST", users, 500, 1, busy);
+    let v = refused(
+        &ilm,
+        "iam-create-user",
+        "snow",
+        &person("bob", "bob@acme.test"),
+        "500",
+    );
+    assert!(
+        message(&v).starts_with("Transaction cancelled: maximum execution time exceeded"),
+        "{v}"
+    );
+    let posts = calls(&snow)
+        .into_iter()
+        .filter(|(m, ..)| m == "POST")
+        .count();
+    assert_eq!(posts, 2, "ann's insert and bob's one try");
+    assert!(snow.users().iter().all(|u| u["user_name"] != "bob"));
+}
+
+#[test]
 fn listing_reads_pages_with_sysparm_limit_and_offset_and_says_where_the_next_starts() {
     let (snow, ilm) = setup();
     for i in 0..7 {

@@ -143,13 +143,23 @@ impl ServiceNowDouble {
         );
     }
 
-    /// The next `count` API requests whose path starts with `path_prefix` fail with
-    /// `status` and ServiceNow's error body.
-    pub fn fail(&self, path_prefix: &str, status: u16, count: usize) {
+    /// The next `count` API requests `method path_prefix…` fail with `status` and
+    /// ServiceNow's error body carrying `message` and `detail`.
+    pub fn fail(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        count: usize,
+        (message, detail): (&str, &str),
+    ) {
         self.control(
             reqwest::Method::POST,
             "fail",
-            Some(json!({ "pathPrefix": path_prefix, "status": status, "count": count })),
+            Some(
+                json!({ "method": method, "pathPrefix": path_prefix, "status": status,
+                         "count": count, "message": message, "detail": detail }),
+            ),
         );
     }
 

@@ -125,7 +125,8 @@ class Instance:
         self.users = {}  # sys_id -> record (every column, as text)
         self.requests = []
         self.kept_fields = set()  # the business rule's fields
-        self.failures = []  # [path prefix, status, remaining]
+        # {pathPrefix, method (optional), status, count, message, detail}
+        self.failures = []
 
     # --- sys_user ------------------------------------------------------------------------
 
@@ -374,10 +375,10 @@ class Handler(BaseHTTPRequestHandler):
                 instance.requests.append({"method": method, "path": url.path,
                                           "query": params, "body": body})
                 for failure in instance.failures:
-                    if url.path.startswith(failure[0]) and failure[2] > 0:
-                        failure[2] -= 1
-                        raise ApiError(failure[1], "Injected failure",
-                                       "the test double was told to fail this request")
+                    if (failure["count"] > 0 and url.path.startswith(failure["pathPrefix"])
+                            and failure.get("method", method) == method):
+                        failure["count"] -= 1
+                        raise ApiError(failure["status"], failure["message"], failure["detail"])
                 self.api(instance, method, url.path, params, body)
             except ApiError as e:
                 self.send(e.status, e.body())
@@ -475,7 +476,7 @@ class Handler(BaseHTTPRequestHandler):
             instance.kept_fields = set(body.get("keep", []))
             return self.send(204)
         if (method, what) == ("POST", "fail"):
-            instance.failures.append([body["pathPrefix"], int(body["status"]), int(body["count"])])
+            instance.failures.append(body)
             return self.send(204)
         raise ApiError(404, "No such control endpoint", "%s /_double/%s" % (method, what))
 
