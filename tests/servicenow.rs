@@ -720,3 +720,101 @@ fn a_new_hire_is_provisioned_to_servicenow_by_the_shipped_playbooks_and_mailed()
         "{mails:?}"
     );
 }
+
+/// The double itself answers as its header says ServiceNow does, so the tests above rest
+/// on checked behaviour: `^OR` and `ORDERBYDESC`, conditions on unknown fields ignored,
+/// paging headers, `sysparm_fields`, and the error bodies.
+#[test]
+fn the_double_answers_queries_paging_and_errors_like_the_table_api() {
+    let snow = ServiceNowDouble::start();
+    for (name, email) in [
+        ("ann", "ann@acme.test"),
+        ("bob", "bob@acme.test"),
+        ("cy", "cy@other.test"),
+    ] {
+        snow.add_user(record(name, email, true));
+    }
+    let client = reqwest::blocking::Client::new();
+    let get = |table: &str, password: &str, query: &[(&str, &str)]| {
+        let response = client
+            .get(format!("{}/api/now/table/{table}", snow.url()))
+            .basic_auth(snow.username(), Some(password))
+            .query(query)
+            .send()
+            .expect("the double answers");
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (total, link) = (header("X-Total-Count"), header("Link"));
+        let body: Value = serde_json::from_str(&response.text().expect("body")).expect("JSON");
+        (status, total, link, body)
+    };
+    let names = |body: &Value| -> Vec<String> {
+        body["result"]
+            .as_array()
+            .expect("a result list")
+            .iter()
+            .map(|u| u["user_name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let password = snow.password().to_owned();
+
+    let query = "user_name=ANN^ORemail=cy@other.test^ORDERBYDESCuser_name";
+    let (status, total, _, body) = get("sys_user", &password, &[("sysparm_query", query)]);
+    assert_eq!((status, total.as_str()), (200, "2"));
+    assert_eq!(names(&body), ["cy", "ann"]);
+
+    let (_, total, _, _) = get("sys_user", &password, &[("sysparm_query", "nosuch=1")]);
+    assert_eq!(total, "3", "a condition on an unknown field is ignored");
+
+    let paged = [
+        ("sysparm_query", "ORDERBYuser_name"),
+        ("sysparm_limit", "1"),
+        ("sysparm_offset", "1"),
+        ("sysparm_fields", "user_name,active"),
+    ];
+    let (_, total, link, body) = get("sys_user", &password, &paged);
+    assert_eq!(total, "3");
+    assert_eq!(
+        body,
+        json!({"result": [{"user_name": "bob", "active": "true"}]})
+    );
+    assert!(
+        ["first", "prev", "next", "last"]
+            .iter()
+            .all(|rel| link.contains(&format!("rel=\"{rel}\""))),
+        "{link}"
+    );
+
+    let error = |message: &str, detail: Value| json!({"error": {"message": message, "detail": detail}, "status": "failure"});
+    let (status, _, _, body) = get("sys_user", "wrong", &[]);
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            error(
+                "User Not Authenticated",
+                json!("Required to provide Auth information")
+            )
+        )
+    );
+    let (status, _, _, body) = get("sys_user", &password, &[("sysparm_offset", "-1")]);
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            error("offset is -1", json!("Negative offset is not supported"))
+        )
+    );
+    let (status, _, _, body) = get("sys_usr", &password, &[]);
+    assert_eq!(
+        (status, body),
+        (400, error("Invalid table sys_usr", Value::Null))
+    );
+}

@@ -28,7 +28,9 @@ makes a new one with its own credentials):
     client must not trust a query alone;
   * field=value query parameters (ServiceNow's other filter form), ANDed with the query;
   * a malformed sysparm_limit or sysparm_offset, a body that is not a JSON object, a
-    method the endpoint does not have: ServiceNow's error body with 400 / 405;
+    method the endpoint does not have, a Content-Type other than JSON or XML, an Accept
+    without JSON: ServiceNow's error body with 400 / 405 / 415 / 406 (XML bodies
+    are refused as not JSON: the double speaks JSON only);
   * a "business rule" (`POST /_double/business-rules`) that silently keeps fields as they
     were on update, and injected failures (`POST /_double/fail`).
 What it does not model: ACLs and roles (every authenticated user may do anything), OAuth,
@@ -368,6 +370,14 @@ class Handler(BaseHTTPRequestHandler):
                 if instance is None:
                     raise ApiError(401, "User Not Authenticated",
                                    "Required to provide Auth information")
+                media = self.headers.get("Content-Type", "application/json").split(";")[0].strip()
+                if raw and media not in ("application/json", "application/xml", "text/xml"):
+                    raise ApiError(415, "Unsupported Media Type",
+                                   "Content-Type %s is not supported" % media)
+                accept = self.headers.get("Accept", "application/json")
+                if not any(t in accept for t in ("application/json", "*/*")):
+                    raise ApiError(406, "Not Acceptable",
+                                   "the double answers only application/json, not %s" % accept)
                 try:
                     body = json.loads(raw) if raw.strip() else None
                 except ValueError:
