@@ -246,6 +246,25 @@ fn a_user_is_found_by_sys_id_by_user_name_and_by_email_and_a_missing_one_is_not_
     );
     assert!(writes(&snow).is_empty(), "a get writes nothing");
 
+    // The user comes back through the incoming mapper: text fields, "true" as a boolean,
+    // empty fields left out.
+    let got: Value = serde_json::from_str(&ilm.ok(&[
+        "command",
+        "iam-get-user",
+        "--using",
+        "snow",
+        "--arg",
+        "user-profile={\"username\": \"jdoe\"}",
+        "--json",
+    ]))
+    .expect("JSON");
+    assert_eq!(
+        got["IAM"]["UserProfile"][0],
+        json!({"username": "jdoe", "email": "Jane.Doe@Acme.test", "givenname": "Jane",
+               "surname": "Doe", "displayname": "Jane Doe", "active": true}),
+        "{got}"
+    );
+
     for missing in [
         json!({"id": "0123456789abcdef0123456789abcdef"}),
         json!({"username": "nobody"}),
@@ -571,6 +590,13 @@ fn listing_reads_pages_with_sysparm_limit_and_offset_and_says_where_the_next_sta
         (&rest["total"], &rest["next_offset"]),
         (&json!(7), &Value::Null)
     );
+
+    // A full page that reaches X-Total-Count is the end: no request for an empty page.
+    let before = calls(&snow).len();
+    let tail = list(&[query, "offset=4"]);
+    assert_eq!(names(&tail), ["p4", "p5", "p6"]);
+    assert_eq!(tail["next_offset"], Value::Null);
+    assert_eq!(calls(&snow).len(), before + 1, "one page read");
 
     let bad = ilm.run(&[
         "command",

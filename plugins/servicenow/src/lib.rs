@@ -136,7 +136,8 @@ fn list_users(args: &Map<String, Value>) -> Result<String, AppError> {
         total = page.total.or(total);
         let short = (page.records.len() as u64) < want;
         users.extend(page.records);
-        if short {
+        let read_all = total.is_some_and(|t| start + users.len() as u64 >= t);
+        if short || read_all {
             break;
         }
     }
