@@ -97,7 +97,7 @@ impl iam::Guest for ServiceNow {
 
     fn test_connection() -> Result<(), AppError> {
         table()?
-            .query("sys_user", "", Some("sys_id"), 1, 0)
+            .query(users::USERS, "", Some("sys_id"), 1, 0)
             .map(|_| ())
     }
 }
@@ -124,30 +124,36 @@ fn list_users(args: &Map<String, Value>) -> Result<String, AppError> {
     let page_size = page_size(&params)?;
     let limit = args::count(args, "limit", DEFAULT_LIST_LIMIT, 1, u64::from(u32::MAX))?;
     let start = args::count(args, "offset", 0, 0, u64::from(u32::MAX))?;
-    let query = args
-        .get("query")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let mut users = Vec::new();
+    let query = match args.get("query") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(query)) => query.as_str(),
+        Some(other) => {
+            return Err(app_error(
+                "400",
+                format!("query must be an encoded query text, e.g. active=true, not {other}"),
+            ))
+        }
+    };
+    let mut listed = Vec::new();
     let mut total = None;
-    while (users.len() as u64) < limit {
-        let want = page_size.min(limit - users.len() as u64);
-        let page = table.query("sys_user", query, None, want, start + users.len() as u64)?;
+    while (listed.len() as u64) < limit {
+        let want = page_size.min(limit - listed.len() as u64);
+        let page = table.query(users::USERS, query, None, want, start + listed.len() as u64)?;
         total = page.total.or(total);
         let short = (page.records.len() as u64) < want;
-        users.extend(page.records);
-        let read_all = total.is_some_and(|t| start + users.len() as u64 >= t);
+        listed.extend(page.records);
+        let read_all = total.is_some_and(|t| start + listed.len() as u64 >= t);
         if short || read_all {
             break;
         }
     }
-    let end = start + users.len() as u64;
+    let end = start + listed.len() as u64;
     let more = match total {
         Some(total) => end < total,
-        None => users.len() as u64 == limit,
+        None => listed.len() as u64 == limit,
     };
     Ok(json!({
-        "users": users,
+        "users": listed,
         "total": total,
         "next_offset": if more { Some(end) } else { None },
     })

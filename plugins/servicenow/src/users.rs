@@ -7,7 +7,8 @@ use crate::table::Table;
 use guest_common::{app_error, AppError, AppUser};
 use serde_json::{Map, Value};
 
-const USERS: &str = "sys_user";
+/// The table of users.
+pub const USERS: &str = "sys_user";
 
 /// The lookup attributes, in order: the app id (sys_id, from the profile's `id`), then the
 /// mapped profile's `user_name` (unique in ServiceNow), then its `email`.
