@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 pub mod okta;
 pub mod okta_instance;
+pub mod servicenow;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

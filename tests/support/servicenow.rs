@@ -1,0 +1,254 @@
+//! The ServiceNow test double (`servicenow_double.py`): a stand-in for ServiceNow's Table
+//! API, shaped on its documentation (see the script's header for what it models).
+//!
+//! One double serves the whole test binary (started by the first
+//! [`ServiceNowDouble::start`]); every `ServiceNowDouble` is its own ServiceNow instance in
+//! it, with its own Basic credentials, so tests never see each other's users or requests.
+//! The double exits when the test binary does: it stops when its standard input, held
+//! here, closes.
+
+use super::{repo_root, Ilm};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+struct Shared {
+    url: String,
+    // Kept for the life of the test binary; the double exits when `_stdin` closes.
+    _child: Mutex<Child>,
+    _stdin: Mutex<ChildStdin>,
+}
+
+static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
+
+fn shared() -> &'static Shared {
+    match SHARED.get_or_init(start_shared) {
+        Ok(shared) => shared,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// Starts the double; it prints `READY <url>` once it listens, or exits with its reason in
+/// its log (`servicenow-double-<test binary>.log` under cargo's test temporary folder,
+/// with every request it answered).
+fn start_shared() -> Result<Shared, String> {
+    let script = repo_root().join("tests/support/servicenow_double.py");
+    let stem = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "tests".into());
+    let log =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("servicenow-double-{stem}.log"));
+    let log_file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .arg("--exit-on-stdin-eof")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("starting python3 {}: {e}", script.display()))?;
+    let stdin = child.stdin.take().expect("piped stdin");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("piped stdout");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the ServiceNow double's first line: {e}"))?;
+    let Some(url) = line.trim().strip_prefix("READY ") else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!(
+            "the ServiceNow double did not start (its output: {line:?}):\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        ));
+    };
+    Ok(Shared {
+        url: url.to_owned(),
+        _child: Mutex::new(child),
+        _stdin: Mutex::new(stdin),
+    })
+}
+
+/// One ServiceNow instance in the test double. See the module documentation.
+pub struct ServiceNowDouble {
+    username: String,
+    password: String,
+    client: reqwest::blocking::Client,
+}
+
+impl ServiceNowDouble {
+    /// A fresh instance with no users, in the shared double (started by the first call).
+    pub fn start() -> Self {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client");
+        let mut double = Self {
+            username: String::new(),
+            password: String::new(),
+            client,
+        };
+        let made = double.control(reqwest::Method::POST, "instances", None);
+        double.username = text(&made, "username");
+        double.password = text(&made, "password");
+        double
+    }
+
+    /// The instance URL (the plugin's `url` parameter).
+    pub fn url(&self) -> String {
+        shared().url.clone()
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// A sys_user record created directly (no request recorded); its sys_id.
+    pub fn add_user(&self, fields: Value) -> String {
+        text(
+            &self.control(reqwest::Method::POST, "users", Some(fields)),
+            "sys_id",
+        )
+    }
+
+    /// Every sys_user record, with every column as text.
+    pub fn users(&self) -> Vec<Value> {
+        array(self.control(reqwest::Method::GET, "users", None))
+    }
+
+    /// The record with this sys_id.
+    pub fn user(&self, sys_id: &str) -> Option<Value> {
+        self.users().into_iter().find(|u| u["sys_id"] == sys_id)
+    }
+
+    /// The API requests this instance received: `{method, path, query: {name: value},
+    /// body}`.
+    pub fn requests(&self) -> Vec<Value> {
+        array(self.control(reqwest::Method::GET, "requests", None))
+    }
+
+    /// A business rule that silently keeps `fields` as they were on every update.
+    pub fn keep_on_update(&self, fields: &[&str]) {
+        self.control(
+            reqwest::Method::POST,
+            "business-rules",
+            Some(json!({ "keep": fields })),
+        );
+    }
+
+    /// The next `count` API requests `method path_prefix…` fail with `status` and
+    /// ServiceNow's error body carrying `message` and `detail`.
+    pub fn fail(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        count: usize,
+        (message, detail): (&str, &str),
+    ) {
+        self.control(
+            reqwest::Method::POST,
+            "fail",
+            Some(
+                json!({ "method": method, "pathPrefix": path_prefix, "status": status,
+                         "count": count, "message": message, "detail": detail }),
+            ),
+        );
+    }
+
+    fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}/_double/{path}", self.url()))
+            .basic_auth(&self.username, Some(&self.password));
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request
+            .send()
+            .unwrap_or_else(|e| panic!("{method} /_double/{path}: {e}"));
+        let status = response.status();
+        let body = response.text().unwrap_or_default();
+        assert!(
+            status.is_success(),
+            "{method} /_double/{path} answered {status}: {body}"
+        );
+        if body.is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+    }
+}
+
+impl Drop for ServiceNowDouble {
+    fn drop(&mut self) {
+        if !self.username.is_empty() {
+            let _ = self
+                .client
+                .delete(format!("{}/_double/instance", self.url()))
+                .basic_auth(&self.username, Some(&self.password))
+                .send();
+        }
+    }
+}
+
+fn text(object: &Value, key: &str) -> String {
+    object[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key} in {object}"))
+        .to_owned()
+}
+
+fn array(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items,
+        other => panic!("expected a JSON array, got {other}"),
+    }
+}
+
+impl Ilm {
+    /// `ilm instance add <name> --plugin servicenow` on `double`'s instance with `password`,
+    /// and `params` (NAME=VALUE) on top.
+    pub fn add_servicenow_with_password(
+        &self,
+        name: &str,
+        double: &ServiceNowDouble,
+        password: &str,
+        params: &[&str],
+    ) {
+        let url = format!("url={}", double.url());
+        let username = format!("username={}", double.username());
+        let password = format!("password={password}");
+        let mut args = vec![
+            "instance",
+            "add",
+            name,
+            "--plugin",
+            "servicenow",
+            "--param",
+            &url,
+            "--secret",
+            &username,
+            "--secret",
+            &password,
+        ];
+        for param in params {
+            args.extend(["--param", param]);
+        }
+        self.ok(&args);
+    }
+
+    /// Like [`Ilm::add_servicenow_with_password`] with the instance's own password.
+    pub fn add_servicenow(&self, name: &str, double: &ServiceNowDouble, params: &[&str]) {
+        self.add_servicenow_with_password(name, double, double.password(), params);
+    }
+}
