@@ -10,11 +10,11 @@
 mod api_common;
 mod support;
 
-use api_common::{start_https, start_https_with};
+use api_common::{start_https_running, start_https_with};
 use fantoccini::{Client, ClientBuilder, Locator};
 use ilm::api::Server;
 use ilm::api::{Limits, LockoutPolicy};
-use ilm::store::{AuditFilter, IncidentStatus, Store};
+use ilm::store::{Actor, AuditFilter, IncidentStatus, Store};
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::path::Path;
@@ -142,6 +142,18 @@ fn status_of(store: &Store, id: i64) -> IncidentStatus {
         .status
 }
 
+/// The status of incident `id` once no one is running it: an answer's run may outlast the
+/// answer's page.
+fn settled(store: &Store, id: i64) -> IncidentStatus {
+    for _ in 0..600 {
+        match status_of(store, id) {
+            IncidentStatus::Active => std::thread::sleep(Duration::from_millis(200)),
+            status => return status,
+        }
+    }
+    panic!("incident {id} is still running after two minutes");
+}
+
 /// A fresh headless Chromium with its own profile.
 async fn browser(driver_port: u16, profile: &Path) -> Client {
     let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| (*f).to_owned()).collect();
@@ -243,6 +255,58 @@ fn forge_answer(server: &Server, id: i64, cookie: &str, form: &[(&str, &str)]) -
     )
 }
 
+/// The first cookie a response sets, as `name=value`.
+fn set_cookie(response: &reqwest::blocking::Response) -> String {
+    response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a cookie")
+        .to_owned()
+}
+
+/// The sign-in form's cookie and the token it carries, as a client without a browser gets them.
+fn login_form(server: &Server) -> (String, String) {
+    let form = plain_client()
+        .get(format!("https://{}/console/login", server.addr()))
+        .send()
+        .expect("the sign-in page");
+    let cookie = set_cookie(&form);
+    let token = cookie
+        .strip_prefix("__Host-ilm_login=")
+        .expect("the form's token")
+        .to_owned();
+    (cookie, token)
+}
+
+/// Signs `user` in without a browser; their session cookie.
+fn signed_in(server: &Server, user: &str, password: &str) -> String {
+    let (cookie, token) = login_form(server);
+    let response = plain_client()
+        .post(format!("https://{}/console/login", server.addr()))
+        .header("Cookie", cookie)
+        .form(&[
+            ("username", user),
+            ("password", password),
+            ("token", &token),
+        ])
+        .send()
+        .expect("signing in");
+    assert_eq!(response.status().as_u16(), 303, "{user} signs in");
+    set_cookie(&response)
+}
+
+fn get_page(server: &Server, path: &str, cookie: &str) -> (u16, String) {
+    let response = plain_client()
+        .get(format!("https://{}{path}", server.addr()))
+        .header("Cookie", cookie)
+        .send()
+        .expect("the page");
+    let status = response.status().as_u16();
+    (status, response.text().expect("its page"))
+}
+
 fn post_form(server: &Server, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String) {
     let response = plain_client()
         .post(format!("https://{}{path}", server.addr()))
@@ -254,13 +318,172 @@ fn post_form(server: &Server, path: &str, cookie: &str, form: &[(&str, &str)]) -
     (status, response.text().expect("its page"))
 }
 
+/// Profiles for asked@ (with a field that must never show) and second@, a change of
+/// 14,000 characters, and 55 entries by `pager`.
+fn with_profiles_and_audit_entries(store: &Store) {
+    for (email, name) in [
+        ("asked@acme.test", "Kim Lee"),
+        ("second@acme.test", "Pat Doe"),
+    ] {
+        let fields = json!({"displayname": name, "employeeid": "E-1", "title": "Engineer",
+            "initialpassword": "hunter2-never-shown"});
+        store
+            .put_profile(email, fields.as_object().expect("fields"))
+            .expect("a profile");
+    }
+    let big = json!({"body": "x".repeat(14_000)});
+    store
+        .record_audit(&Actor::Cli, "list.set", "big-list", Value::Null, big)
+        .expect("a long audit entry");
+    let pager = Actor::Console {
+        user: "pager".into(),
+    };
+    for n in 0..55 {
+        store
+            .record_audit(
+                &pager,
+                "list.set",
+                &format!("list-{n}"),
+                Value::Null,
+                json!(n),
+            )
+            .expect("an audit entry");
+    }
+}
+
+async fn texts(browser: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for element in browser.find_all(Locator::Css(css)).await.expect(css) {
+        out.push(element.text().await.expect("its text"));
+    }
+    out
+}
+
+/// People: a search by name finds asked@ only; their page shows the profile without its
+/// password and, newest first, the GitHub account the answer made and the incident.
+async fn people_pages(browser: &Client, base: &str, incident: i64, account_id: &str) {
+    browser
+        .goto(&format!("{base}/console/people?q=kim"))
+        .await
+        .expect("people");
+    screenshot(browser, "people.png").await;
+    let found = texts(browser, "main tbody tr").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("asked@acme.test Kim Lee"), "{found:?}");
+    browser
+        .find(Locator::Css("main tbody a"))
+        .await
+        .expect("the person's link")
+        .click()
+        .await
+        .expect("opening the person");
+    browser
+        .wait()
+        .for_element(Locator::Css("ol.timeline"))
+        .await
+        .expect("the person's timeline");
+    screenshot(browser, "person.png").await;
+    assert_eq!(text_of(browser, "h1").await, "asked@acme.test");
+    let source = browser.source().await.expect("the page");
+    assert!(source.contains("Engineer"), "the profile's fields show");
+    assert!(!source.contains("hunter2"), "a password field never shows");
+    let lines = texts(browser, "ol.timeline li").await;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains("Account in gh"), "{lines:?}");
+    assert!(lines[0].contains(&format!("id {account_id}")), "{lines:?}");
+    assert!(
+        lines[1].contains(&format!("Incident {incident}: Approve, closed")),
+        "{lines:?}"
+    );
+    browser
+        .find(Locator::Css(&format!(
+            "ol.timeline a[href='/console/incidents/{incident}']"
+        )))
+        .await
+        .expect("the incident linked from the timeline");
+}
+
+/// Audit: filtered by actor and target, a long change summarised with the whole of it on
+/// demand, pages of 50, and a since that is not a time refused.
+async fn audit_page(browser: &Client, base: &str, incident: i64) {
+    browser
+        .goto(&format!("{base}/console/audit?actor=carol"))
+        .await
+        .expect("carol's entries");
+    screenshot(browser, "audit.png").await;
+    let rows = texts(browser, "main tbody tr").await;
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r.contains("carol")), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains(&format!("incident.answer incident {incident}"))),
+        "{rows:?}"
+    );
+
+    browser
+        .goto(&format!("{base}/console/audit?target=big-list"))
+        .await
+        .expect("the long entry");
+    let change = text_of(browser, "main tbody td:nth-child(5)").await;
+    assert!(change.chars().count() < 200, "{change}");
+    browser
+        .find(Locator::Css("main tbody details summary"))
+        .await
+        .expect("the whole change's disclosure")
+        .click()
+        .await
+        .expect("opening it");
+    let whole = text_of(browser, "main tbody details pre").await;
+    assert!(
+        whole.contains(&"x".repeat(14_000)),
+        "the whole change shows on demand"
+    );
+
+    browser
+        .goto(&format!("{base}/console/audit?actor=pager"))
+        .await
+        .expect("pager's entries");
+    let first = texts(browser, "main tbody tr").await;
+    assert_eq!(first.len(), 50);
+    assert!(first[0].contains("list-54"), "newest first: {first:?}");
+    browser
+        .find(Locator::LinkText("Older entries"))
+        .await
+        .expect("the next page's link")
+        .click()
+        .await
+        .expect("the next page");
+    browser
+        .wait()
+        .for_element(Locator::Css("main tbody"))
+        .await
+        .expect("the next page");
+    let second = texts(browser, "main tbody tr").await;
+    assert_eq!(second.len(), 5, "{second:?}");
+    assert!(second[4].contains("list-0"), "{second:?}");
+
+    browser
+        .goto(&format!(
+            "{base}/console/audit?actor=pager&since=2999-01-01"
+        ))
+        .await
+        .expect("a since in the future");
+    assert_eq!(text_of(browser, "main p").await, "No entry matches.");
+    browser
+        .goto(&format!("{base}/console/audit?since=yesterday"))
+        .await
+        .expect("a since that is not a time");
+    let refused = text_of(browser, "p.error").await;
+    assert!(refused.contains("must be a UTC date"), "{refused}");
+}
+
 #[test]
 fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     let scim = scim2_server(TOKEN);
     let books = tempfile::tempdir().expect("tempdir");
     let ilm = runtime(scim.port, books.path());
     let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
-    let server = start_https(ilm.data_dir.path());
+    let server = start_https_running(ilm.data_dir.path(), books.path(), None);
     let base = format!("https://{}", server.addr());
     let driver = chromedriver();
     let rt = Runtime::new().expect("tokio runtime");
@@ -345,7 +568,8 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     assert_eq!(status, 403);
     assert_eq!(status_of(&store, second), IncidentStatus::Waiting);
 
-    // Clicking "Yes" answers as carol; the worker resumes the incident and provisions.
+    // Clicking "Yes" answers as carol; the server resumes the incident at once and
+    // provisions, with no worker in between.
     let answered = rt.block_on(async {
         carol
             .find(Locator::Css(&format!(
@@ -366,7 +590,7 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
             .expect("its text")
     });
     assert!(answered.contains("You answered “Yes”"), "{answered}");
-    assert_eq!(status_of(&store, asked), IncidentStatus::Pending);
+    assert_eq!(settled(&store, asked), IncidentStatus::Closed, "{answered}");
     let answers = store
         .search_audit_log(&AuditFilter {
             limit: 10,
@@ -378,8 +602,6 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     assert_eq!(answers[0].actor, "carol");
     assert_eq!(answers[0].api_key, None);
 
-    ilm.ok(&["worker", "--until-idle"]);
-    assert_eq!(status_of(&store, asked), IncidentStatus::Closed);
     let accounts = support::scim_users(scim.port, TOKEN, Some("userName eq \"asked@acme.test\""));
     assert_eq!(accounts.len(), 1, "{accounts:?}");
 
@@ -392,6 +614,14 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     );
     assert_eq!(status, 409, "{page}");
     assert!(page.contains("Already changed"), "{page}");
+
+    let account_id = accounts[0]["id"]
+        .as_str()
+        .expect("the account's id")
+        .to_owned();
+    with_profiles_and_audit_entries(&store);
+    rt.block_on(people_pages(&carol, &base, asked, &account_id));
+    rt.block_on(audit_page(&carol, &base, asked));
 
     let (listed, incident_status, error, retried) = rt.block_on(async {
         carol
@@ -514,21 +744,7 @@ fn sign_in_needs_its_forms_token_and_failures_lock_the_address_out() {
     );
 
     // The sign-in form's token comes with a cookie of its own; without both, no sign-in.
-    let form = plain_client()
-        .get(format!("https://{}/console/login", server.addr()))
-        .send()
-        .expect("the sign-in page");
-    let cookie = form
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("the form's cookie")
-        .to_owned();
-    let token = cookie
-        .strip_prefix("__Host-ilm_login=")
-        .expect("the form's token")
-        .to_owned();
+    let (cookie, token) = login_form(&server);
     let sign_in = |user: &str, password: &str, token: &str| {
         post_form(
             &server,
@@ -565,4 +781,48 @@ fn sign_in_needs_its_forms_token_and_failures_lock_the_address_out() {
     };
     assert_eq!(audited("auth.fail"), 3);
     assert_eq!(audited("auth.lockout"), 1);
+}
+
+#[test]
+fn people_and_audit_pages_need_their_read_permissions() {
+    let ilm = Ilm::new(dist("plugins"));
+    with_users(&ilm);
+    ilm.ok(&[
+        "role",
+        "add",
+        "Incidents-Only",
+        "--permission",
+        "incidents.read",
+    ]);
+    ilm.ok(&[
+        "user",
+        "add",
+        "erin",
+        "--name",
+        "Erin",
+        "--role",
+        "Incidents-Only",
+    ]);
+    assert_eq!(set_password(&ilm, "erin", "erin-password-12"), "");
+    let server = start_https_with(ilm.data_dir.path(), Limits::default());
+
+    let erin = signed_in(&server, "erin", "erin-password-12");
+    assert_eq!(get_page(&server, "/console/incidents", &erin).0, 200);
+    for (path, needed) in [
+        ("/console/people", "profiles.read"),
+        ("/console/people/kim%40acme.test", "profiles.read"),
+        ("/console/audit", "users.read"),
+    ] {
+        let (status, page) = get_page(&server, path, &erin);
+        assert_eq!(status, 403, "{path}: {page}");
+        assert!(page.contains(needed), "{path}: {page}");
+    }
+
+    // Read-Only grants them; a person the runtime knows nothing of is not found.
+    let dave = signed_in(&server, "dave", "dave-password-12");
+    assert_eq!(get_page(&server, "/console/people", &dave).0, 200);
+    assert_eq!(get_page(&server, "/console/audit", &dave).0, 200);
+    let (status, page) = get_page(&server, "/console/people/nobody%40acme.test", &dave);
+    assert_eq!(status, 404, "{page}");
+    assert!(page.contains("no profile and no incident"), "{page}");
 }

@@ -94,9 +94,20 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
         println!("SHA-256 fingerprint {}", tls.fingerprint);
         (Transport::Https(tls.config), "https")
     };
+    // With the playbooks at hand, an answer resumes its incident at once.
+    let playbooks = if ctx.playbooks_dir.is_dir() {
+        Some(ctx.services()?)
+    } else {
+        tracing::warn!(
+            "no playbooks folder at {}: answered incidents wait for `ilm worker` or `ilm run`",
+            ctx.playbooks_dir.display()
+        );
+        None
+    };
     let plugins = Plugins {
         host: ctx.host()?,
         mappers: ctx.mappers(),
+        playbooks,
     };
     let server = Server::start_with(db, plugins, args.listen, transport, args.limits())?;
     let addr = server.addr();

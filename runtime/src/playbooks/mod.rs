@@ -113,6 +113,17 @@ impl Services {
         self.run_claimed(&lease)
     }
 
+    /// Resumes incident `id` right after a person answered its question, if it may run now;
+    /// `None` when it may not (a worker took it first, or another incident of the same
+    /// person is running): a worker then runs it as usual.
+    pub fn resume_answered(self: &Arc<Self>, id: i64) -> Result<Option<RunOutcome>> {
+        let store = self.open_store()?;
+        self.leases.end_dead_owners(&store)?;
+        let lease = store.claim_if_runnable(id, &self.leases.owner, self.leases.ttl)?;
+        drop(store);
+        lease.map(|lease| self.run_claimed(&lease)).transpose()
+    }
+
     /// Runs the incident `lease` holds, renewing the lease meanwhile; every write of the
     /// run is fenced with it. An error fails the incident, unless the lease was lost: then
     /// the new holder owns the incident and this run leaves it alone.
