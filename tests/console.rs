@@ -20,7 +20,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use support::{chromedriver, dist, repo_root, scim2_server, Ilm};
+use support::{chromedriver, dist, repo_root, scim2_server, Ilm, SmtpSink};
 use tokio::runtime::Runtime;
 
 const TOKEN: &str = "console-token";
@@ -117,6 +117,13 @@ fn set_password(ilm: &Ilm, user: &str, password: &str) -> String {
 
 /// Files an incident of `kind` for `email` and runs the worker until it waits or fails.
 fn worked_incident(ilm: &Ilm, kind: &str, email: &str) -> i64 {
+    let id = filed_incident(ilm, kind, email);
+    ilm.ok(&["worker", "--until-idle"]);
+    id
+}
+
+/// Files an incident of `kind` for `email`.
+fn filed_incident(ilm: &Ilm, kind: &str, email: &str) -> i64 {
     let fields = json!({"email": email, "userprofile": {"email": email, "username": email,
         "givenname": "Kim", "surname": "Lee", "title": "Engineer"}});
     let out = ilm.ok(&[
@@ -129,9 +136,7 @@ fn worked_incident(ilm: &Ilm, kind: &str, email: &str) -> i64 {
         "--json",
     ]);
     let created: Value = serde_json::from_str(&out).expect("incident JSON");
-    let id = created["id"].as_i64().expect("incident id");
-    ilm.ok(&["worker", "--until-idle"]);
-    id
+    created["id"].as_i64().expect("incident id")
 }
 
 fn status_of(store: &Store, id: i64) -> IncidentStatus {
@@ -532,10 +537,9 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
             &format!("section[aria-labelledby='q-{asked}'] strong"),
         )
         .await;
+        // The anchor a mail that asks links to.
         let section = carol
-            .find(Locator::Css(&format!(
-                "section[aria-labelledby='q-{asked}']"
-            )))
+            .find(Locator::Css(&format!("section#incident-{asked}")))
             .await
             .expect("the incident's question");
         let mut buttons = Vec::new();
@@ -825,4 +829,94 @@ fn people_and_audit_pages_need_their_read_permissions() {
     let (status, page) = get_page(&server, "/console/people/nobody%40acme.test", &dave);
     assert_eq!(status, 404, "{page}");
     assert!(page.contains("no profile and no incident"), "{page}");
+}
+
+/// Asks its question by mail, as a playbook that wants approvers to hear of it does.
+const ASK_BY_MAIL: &str = r#"
+let p = incident.fields.userprofile;
+ask(`Provision ${p.email}?`, ["Yes", "No"], "approvers@acme.test");
+"#;
+
+#[test]
+fn mails_that_ask_link_to_the_approval_page_once_the_console_has_an_address() {
+    let smtp = SmtpSink::start();
+    let books = tempfile::tempdir().expect("tempdir");
+    let mut ilm = Ilm::new(dist("plugins"));
+    let env = [("ILM_SMTP", smtp.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut work = |console: &str, emails: &[&str]| -> (Vec<i64>, String) {
+        let dir = books.path().join(format!("books-{}", emails[0]));
+        std::fs::create_dir_all(&dir).expect("playbooks dir");
+        std::fs::write(dir.join("ask.rhai"), ASK_BY_MAIL).expect("playbook");
+        std::fs::write(
+            dir.join("config.toml"),
+            format!("[types]\n\"Ask\" = \"ask\"\n{console}"),
+        )
+        .expect("config");
+        ilm.playbooks_dir = dir;
+        let ids = emails
+            .iter()
+            .map(|email| filed_incident(&ilm, "Ask", email))
+            .collect();
+        let ran = ilm.run_with(&["worker", "--until-idle"], &env);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        (ids, ran.stderr)
+    };
+    let mail_of = |id: i64| {
+        let subject = format!("Subject: Incident {id} (");
+        let found: Vec<String> = smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m.contains(&subject))
+            .collect();
+        assert_eq!(found.len(), 1, "one mail asks incident {id}'s question");
+        found[0].replace("\r\n", "\n")
+    };
+
+    let (linked, _) = work(
+        "[console]\nurl = \"https://ilm.example.com/\"\n",
+        &["kim@acme.test"],
+    );
+    let mail = mail_of(linked[0]);
+    assert!(mail.contains("To: approvers@acme.test"), "{mail}");
+    assert!(mail.contains("Provision kim@acme.test?"), "{mail}");
+    assert!(mail.contains("Answers: Yes, No."), "{mail}");
+    assert!(
+        mail.contains(&format!(
+            "Answer it in the console:\nhttps://ilm.example.com/console/approvals#incident-{}\n",
+            linked[0]
+        )),
+        "{mail}"
+    );
+
+    // Without the console's address: no link, and the log says why, once.
+    let (plain, log) = work("", &["lee@acme.test", "pat@acme.test"]);
+    for id in plain {
+        let mail = mail_of(id);
+        assert!(!mail.contains("https://"), "{mail}");
+        assert!(
+            mail.contains(&format!("`ilm incident answer {id} ANSWER`")),
+            "{mail}"
+        );
+    }
+    assert_eq!(
+        log.matches("carry no link to the console").count(),
+        1,
+        "{log}"
+    );
+
+    // An address that is not one is refused, naming the setting.
+    let ran = {
+        let dir = books.path().join("bad");
+        std::fs::create_dir_all(&dir).expect("playbooks dir");
+        std::fs::write(
+            dir.join("config.toml"),
+            "[console]\nurl = \"ilm.example.com\"\n",
+        )
+        .expect("config");
+        ilm.playbooks_dir = dir;
+        ilm.run_with(&["worker", "--until-idle"], &env)
+    };
+    assert_ne!(ran.code, 0);
+    assert!(ran.stderr.contains("[console] url"), "{}", ran.stderr);
 }

@@ -9,6 +9,7 @@ mod blame;
 mod budget;
 pub mod config;
 mod journal;
+mod question_mail;
 
 pub use budget::Limits;
 pub use config::PlaybookConfig;
