@@ -57,7 +57,7 @@ pub async fn people(
             input id="q" name="q" type="search" value=(q);
             " " button type="submit" { "Search" }
         }
-        p { (found.total) " people match." }
+        p { (found.total) @if found.total == 1 { " person matches." } @else { " people match." } }
         @if !found.data.is_empty() {
             table {
                 thead { tr { th { "Email" } th { "Name" } th { "Employee id" } th { "Updated" } } }

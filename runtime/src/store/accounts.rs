@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn a_persons_accounts_come_from_the_iam_results_of_their_incidents_only() {
         let store = Store::open_in_memory().expect("store");
-        let mut incident = |email: &str| {
+        let incident = |email: &str| {
             let fields: Map<String, Value> =
                 serde_json::from_value(json!({"email": email})).expect("fields");
             store

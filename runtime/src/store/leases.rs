@@ -259,6 +259,37 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_claims_its_incident_only_when_a_worker_could_run_it() {
+        let store = Store::open_in_memory().unwrap();
+        let running = incident(&store, "a@x.test");
+        let answered = incident(&store, "a@x.test");
+        let failed = incident(&store, "b@x.test");
+        store
+            .set_incident_status(failed, IncidentStatus::Failed)
+            .unwrap();
+        assert_eq!(claim(&store), Some(running));
+
+        let claim_answered = |id| {
+            store
+                .claim_if_runnable(id, "serve", LONG)
+                .unwrap()
+                .map(|lease| lease.incident)
+        };
+        assert_eq!(claim_answered(answered), None, "its person has one running");
+        assert_eq!(
+            claim_answered(failed),
+            None,
+            "a failed one waits for a retry"
+        );
+        assert_eq!(claim_answered(running), None, "taken already");
+        store
+            .set_incident_status(running, IncidentStatus::Closed)
+            .unwrap();
+        assert_eq!(claim_answered(answered), Some(answered));
+        assert_eq!(claim(&store), None, "the worker finds it taken");
+    }
+
+    #[test]
     fn a_person_with_a_running_incident_waits_for_it() {
         let store = Store::open_in_memory().unwrap();
         let first = incident(&store, "a@x.test");
