@@ -356,6 +356,27 @@ fn with_profiles_and_audit_entries(store: &Store) {
     }
 }
 
+/// Clicks the element at `target` and waits for `then` on the page it leads to (`what`).
+async fn click_then(
+    browser: &Client,
+    target: Locator<'_>,
+    then: Locator<'_>,
+    what: &str,
+) -> fantoccini::elements::Element {
+    browser
+        .find(target)
+        .await
+        .unwrap_or_else(|e| panic!("nothing to click for {what}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking for {what}: {e}"));
+    browser
+        .wait()
+        .for_element(then)
+        .await
+        .unwrap_or_else(|e| panic!("no {what}: {e}"))
+}
+
 async fn texts(browser: &Client, css: &str) -> Vec<String> {
     let mut out = Vec::new();
     for element in browser.find_all(Locator::Css(css)).await.expect(css) {
@@ -375,18 +396,13 @@ async fn people_pages(browser: &Client, base: &str, incident: i64, account_id: &
     let found = texts(browser, "main tbody tr").await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with("asked@acme.test Kim Lee"), "{found:?}");
-    browser
-        .find(Locator::Css("main tbody a"))
-        .await
-        .expect("the person's link")
-        .click()
-        .await
-        .expect("opening the person");
-    browser
-        .wait()
-        .for_element(Locator::Css("ol.timeline"))
-        .await
-        .expect("the person's timeline");
+    click_then(
+        browser,
+        Locator::Css("main tbody a"),
+        Locator::Css("ol.timeline"),
+        "the person's timeline",
+    )
+    .await;
     screenshot(browser, "person.png").await;
     assert_eq!(text_of(browser, "h1").await, "asked@acme.test");
     let source = browser.source().await.expect("the page");
@@ -451,18 +467,13 @@ async fn audit_page(browser: &Client, base: &str, incident: i64) {
     let first = texts(browser, "main tbody tr").await;
     assert_eq!(first.len(), 50);
     assert!(first[0].contains("list-54"), "newest first: {first:?}");
-    browser
-        .find(Locator::LinkText("Older entries"))
-        .await
-        .expect("the next page's link")
-        .click()
-        .await
-        .expect("the next page");
-    browser
-        .wait()
-        .for_element(Locator::Css("main tbody"))
-        .await
-        .expect("the next page");
+    click_then(
+        browser,
+        Locator::LinkText("Older entries"),
+        Locator::Css("main tbody"),
+        "the next page",
+    )
+    .await;
     let second = texts(browser, "main tbody tr").await;
     assert_eq!(second.len(), 5, "{second:?}");
     assert!(second[4].contains("list-0"), "{second:?}");
@@ -575,23 +586,18 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     // Clicking "Yes" answers as carol; the server resumes the incident at once and
     // provisions, with no worker in between.
     let answered = rt.block_on(async {
-        carol
-            .find(Locator::Css(&format!(
+        click_then(
+            &carol,
+            Locator::Css(&format!(
                 "form[action='/console/incidents/{asked}/answer'] button"
-            )))
-            .await
-            .expect("the Yes button")
-            .click()
-            .await
-            .expect("clicking Yes");
-        carol
-            .wait()
-            .for_element(Locator::Css("p.notice"))
-            .await
-            .expect("the answer's confirmation")
-            .text()
-            .await
-            .expect("its text")
+            )),
+            Locator::Css("p.notice"),
+            "the answer's confirmation",
+        )
+        .await
+        .text()
+        .await
+        .expect("its text")
     });
     assert!(answered.contains("You answered “Yes”"), "{answered}");
     assert_eq!(settled(&store, asked), IncidentStatus::Closed, "{answered}");
@@ -646,36 +652,26 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
             .await
             .expect("the failed incident");
         let error = text_of(&carol, "p.error").await;
-        carol
-            .find(Locator::Css(&format!(
+        let retried = click_then(
+            &carol,
+            Locator::Css(&format!(
                 "form[action='/console/incidents/{failed}/retry'] button"
-            )))
-            .await
-            .expect("the Retry button")
-            .click()
-            .await
-            .expect("clicking Retry");
-        let retried = carol
-            .wait()
-            .for_element(Locator::Css("p.notice"))
-            .await
-            .expect("the retry's confirmation")
-            .text()
-            .await
-            .expect("its text");
+            )),
+            Locator::Css("p.notice"),
+            "the retry's confirmation",
+        )
+        .await
+        .text()
+        .await
+        .expect("its text");
         // Signing out ends the session.
-        carol
-            .find(Locator::Css("form[action='/console/logout'] button"))
-            .await
-            .expect("sign-out button")
-            .click()
-            .await
-            .expect("signing out");
-        carol
-            .wait()
-            .for_element(Locator::Id("username"))
-            .await
-            .expect("the sign-in page after signing out");
+        click_then(
+            &carol,
+            Locator::Css("form[action='/console/logout'] button"),
+            Locator::Id("username"),
+            "the sign-in page after signing out",
+        )
+        .await;
         (listed, status, error, retried)
     });
     assert!(error.contains("the app is down"), "{error}");
