@@ -645,7 +645,20 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
             .await
             .expect("the incident");
         screenshot(&carol, "incident.png").await;
-        let status = text_of(&carol, "main table tr:nth-child(3) td").await;
+        let status = carol
+            .find(Locator::XPath("//main//tr[th='Status']/td"))
+            .await
+            .expect("the incident's status")
+            .text()
+            .await
+            .expect("its text");
+        // Its person's page is a click away.
+        carol
+            .find(Locator::Css(
+                "main a[href='/console/people/asked%40acme.test']",
+            ))
+            .await
+            .expect("the person linked from the incident");
         // A failed incident shows its error and a Retry button.
         carol
             .goto(&format!("{base}/console/incidents/{failed}"))

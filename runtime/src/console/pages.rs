@@ -319,6 +319,9 @@ pub async fn incident(
             tbody {
                 tr { th scope="row" { "Type" } td { (incident.kind) } }
                 tr { th scope="row" { "Name" } td { (incident.name) } }
+                @if let Some(email) = incident.fields.get("email").and_then(Value::as_str) {
+                    tr { th scope="row" { "Person" } td { a href=(super::people::person_href(email)) { (email) } } }
+                }
                 tr { th scope="row" { "Status" } td { (incident.status.as_str()) } }
                 tr { th scope="row" { "Owner" } td { (or_dash(incident.owner.as_deref())) } }
                 tr { th scope="row" { "Created" } td { (incident.created_at) } }

@@ -83,7 +83,7 @@ pub async fn people(
     ))
 }
 
-fn person_href(email: &str) -> String {
+pub(super) fn person_href(email: &str) -> String {
     format!("/console/people/{}", encoded(email))
 }
 
