@@ -1,10 +1,13 @@
 //! The web console in a real browser: Debian's headless Chromium, driven through
 //! chromedriver (WebDriver), against `ilm serve` over HTTPS. An analyst signs in, sees the
-//! question an incident waits on, clicks an answer; the worker resumes the incident, it
-//! closes, and the account is in the app (the real scim2-server); a failed incident is
-//! retried with its button. A read-only user sees no answer buttons and a POST forged with
+//! question an incident waits on, clicks an answer; the server resumes the incident at once,
+//! it closes, and the account is in the app (the real scim2-server); the person's page shows
+//! the incident and the account in one timeline; the audit log filters, pages and opens long
+//! changes on demand; a failed incident is retried with its button. A read-only user sees no answer buttons and a POST forged with
 //! their session is refused; a form without the session's CSRF token is refused; a wrong
-//! password reads the same as an unknown user; failed sign-ins lock the address out.
+//! password reads the same as an unknown user; failed sign-ins lock the address out; People
+//! and Audit need their permissions and an expired session signs no one in. A mail that
+//! asks a question links to the Approvals page once the console's address is set.
 //! Each page is saved as a screenshot in docs/screenshots/.
 
 mod api_common;
@@ -16,6 +19,7 @@ use ilm::api::Server;
 use ilm::api::{Limits, LockoutPolicy};
 use ilm::store::{Actor, AuditFilter, IncidentStatus, Store};
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
@@ -797,7 +801,7 @@ fn sign_in_needs_its_forms_token_and_failures_lock_the_address_out() {
 }
 
 #[test]
-fn people_and_audit_pages_need_their_read_permissions() {
+fn people_and_audit_pages_need_their_read_permissions_and_a_live_session() {
     let ilm = Ilm::new(dist("plugins"));
     with_users(&ilm);
     ilm.ok(&[
@@ -838,6 +842,19 @@ fn people_and_audit_pages_need_their_read_permissions() {
     let (status, page) = get_page(&server, "/console/people/nobody%40acme.test", &dave);
     assert_eq!(status, 404, "{page}");
     assert!(page.contains("no profile and no incident"), "{page}");
+
+    // A session past its time signs no one in: its pages lead to the sign-in form. (The
+    // store keeps a session by the SHA-256 of its id.)
+    let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
+    let expired = "an-expired-session-id";
+    store
+        .start_session(&hex::encode(Sha256::digest(expired)), "dave", 0)
+        .expect("an expired session");
+    let cookie = format!("__Host-ilm_session={expired}");
+    for path in ["/console/people", "/console/audit"] {
+        let (status, _) = get_page(&server, path, &cookie);
+        assert_eq!(status, 303, "{path} with an expired session");
+    }
 }
 
 /// Asks its question by mail, as a playbook that wants approvers to hear of it does.
