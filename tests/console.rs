@@ -3,11 +3,12 @@
 //! question an incident waits on, clicks an answer; the server resumes the incident at once,
 //! it closes, and the account is in the app (the real scim2-server); the person's page shows
 //! the incident and the account in one timeline; the audit log filters, pages and opens long
-//! changes on demand; a failed incident is retried with its button. A read-only user sees no answer buttons and a POST forged with
-//! their session is refused; a form without the session's CSRF token is refused; a wrong
-//! password reads the same as an unknown user; failed sign-ins lock the address out; People
-//! and Audit need their permissions and an expired session signs no one in. A mail that
-//! asks a question links to the Approvals page once the console's address is set.
+//! changes on demand; a failed incident is retried with its button. A read-only user sees
+//! no answer buttons and a POST forged with their session is refused; a form without the
+//! session's CSRF token is refused; a wrong password reads the same as an unknown user;
+//! failed sign-ins lock the address out; People and Audit need their permissions and an
+//! expired session signs no one in. A mail that asks a question links to the Approvals page
+//! once the console's address is set.
 //! Each page is saved as a screenshot in docs/screenshots/.
 
 mod api_common;
