@@ -8,7 +8,7 @@
 mod api_common;
 mod support;
 
-use api_common::{client, get, populate, post, start_https, Keys, Reply};
+use api_common::{client, get, populate, post, start_https, start_https_running, Keys, Reply};
 use ilm::api::Server;
 use ilm::store::{Actor, AuditEntry, AuditFilter, IncidentStatus, NewApiKey, Permission, Store};
 use reqwest::blocking::Client;
@@ -33,7 +33,13 @@ const ASK: &str = r#"ask("Go ahead?", ["Yes", "No"]);"#;
 const FAIL: &str = r#"fail("the app is down");"#;
 
 impl Console {
+    /// A server without playbooks: answered incidents wait for a worker.
     fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// `resumes`: the server runs the playbooks, so an answer resumes its incident at once.
+    fn start_with(resumes: bool) -> Self {
         let books = tempfile::tempdir().expect("tempdir");
         write_playbooks(books.path());
         let mut ilm = Ilm::new(dist("plugins"));
@@ -46,7 +52,11 @@ impl Console {
             .set_incident_status(new_hire, IncidentStatus::Closed)
             .expect("closing it");
         let analyst = key(&store, "Analyst");
-        let server = start_https(ilm.data_dir.path());
+        let server = if resumes {
+            start_https_running(ilm.data_dir.path(), books.path(), None)
+        } else {
+            start_https(ilm.data_dir.path())
+        };
         Self {
             ilm,
             _books: books,
@@ -218,6 +228,33 @@ fn an_answer_resumes_the_incident_and_it_closes() {
     let closed = c.answer(id, Some(&c.analyst), "Yes");
     assert_eq!(closed.status, 409);
     assert!(closed.error_detail().contains("it is closed"));
+}
+
+#[test]
+fn an_answer_resumes_the_incident_at_once_when_the_server_runs_the_playbooks() {
+    let c = Console::start_with(true);
+    let id = c.file("Ask", "now@acme.test");
+    c.work();
+    assert_eq!(c.status_of(id), IncidentStatus::Waiting);
+
+    let answered = c.answer(id, Some(&c.analyst), "Yes");
+    assert_eq!(answered.status, 200);
+    let body: Value = answered.json();
+    assert_eq!(body["status"], "closed", "{body}");
+    assert!(
+        body["next"]
+            .as_str()
+            .is_some_and(|n| n.contains("the incident closed")),
+        "{body}"
+    );
+    assert_eq!(c.status_of(id), IncidentStatus::Closed, "no worker ran");
+    let shown = c.show(id);
+    assert_eq!(shown["journal"][0]["result"], "Yes");
+    assert_eq!(
+        c.work().matches("closed 1").count(),
+        0,
+        "nothing left to run"
+    );
 }
 
 #[test]

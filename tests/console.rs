@@ -1,26 +1,31 @@
 //! The web console in a real browser: Debian's headless Chromium, driven through
 //! chromedriver (WebDriver), against `ilm serve` over HTTPS. An analyst signs in, sees the
-//! question an incident waits on, clicks an answer; the worker resumes the incident, it
-//! closes, and the account is in the app (the real scim2-server); a failed incident is
-//! retried with its button. A read-only user sees no answer buttons and a POST forged with
-//! their session is refused; a form without the session's CSRF token is refused; a wrong
-//! password reads the same as an unknown user; failed sign-ins lock the address out.
+//! question an incident waits on, clicks an answer; the server resumes the incident at once,
+//! it closes, and the account is in the app (the real scim2-server); the person's page shows
+//! the incident and the account in one timeline; the audit log filters, pages and opens long
+//! changes on demand; a failed incident is retried with its button. A read-only user sees
+//! no answer buttons and a POST forged with their session is refused; a form without the
+//! session's CSRF token is refused; a wrong password reads the same as an unknown user;
+//! failed sign-ins lock the address out; People and Audit need their permissions and an
+//! expired session signs no one in. A mail that asks a question links to the Approvals page
+//! once the console's address is set.
 //! Each page is saved as a screenshot in docs/screenshots/.
 
 mod api_common;
 mod support;
 
-use api_common::{start_https, start_https_with};
+use api_common::{start_https_running, start_https_with};
 use fantoccini::{Client, ClientBuilder, Locator};
 use ilm::api::Server;
 use ilm::api::{Limits, LockoutPolicy};
-use ilm::store::{AuditFilter, IncidentStatus, Store};
+use ilm::store::{Actor, AuditFilter, IncidentStatus, Store};
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use support::{chromedriver, dist, repo_root, scim2_server, Ilm};
+use support::{chromedriver, dist, repo_root, scim2_server, Ilm, SmtpSink};
 use tokio::runtime::Runtime;
 
 const TOKEN: &str = "console-token";
@@ -117,6 +122,13 @@ fn set_password(ilm: &Ilm, user: &str, password: &str) -> String {
 
 /// Files an incident of `kind` for `email` and runs the worker until it waits or fails.
 fn worked_incident(ilm: &Ilm, kind: &str, email: &str) -> i64 {
+    let id = filed_incident(ilm, kind, email);
+    ilm.ok(&["worker", "--until-idle"]);
+    id
+}
+
+/// Files an incident of `kind` for `email`.
+fn filed_incident(ilm: &Ilm, kind: &str, email: &str) -> i64 {
     let fields = json!({"email": email, "userprofile": {"email": email, "username": email,
         "givenname": "Kim", "surname": "Lee", "title": "Engineer"}});
     let out = ilm.ok(&[
@@ -129,9 +141,7 @@ fn worked_incident(ilm: &Ilm, kind: &str, email: &str) -> i64 {
         "--json",
     ]);
     let created: Value = serde_json::from_str(&out).expect("incident JSON");
-    let id = created["id"].as_i64().expect("incident id");
-    ilm.ok(&["worker", "--until-idle"]);
-    id
+    created["id"].as_i64().expect("incident id")
 }
 
 fn status_of(store: &Store, id: i64) -> IncidentStatus {
@@ -140,6 +150,18 @@ fn status_of(store: &Store, id: i64) -> IncidentStatus {
         .expect("reading it")
         .expect("the incident")
         .status
+}
+
+/// The status of incident `id` once no one is running it: an answer's run may outlast the
+/// answer's page.
+fn settled(store: &Store, id: i64) -> IncidentStatus {
+    for _ in 0..600 {
+        match status_of(store, id) {
+            IncidentStatus::Active => std::thread::sleep(Duration::from_millis(200)),
+            status => return status,
+        }
+    }
+    panic!("incident {id} is still running after two minutes");
 }
 
 /// A fresh headless Chromium with its own profile.
@@ -243,6 +265,58 @@ fn forge_answer(server: &Server, id: i64, cookie: &str, form: &[(&str, &str)]) -
     )
 }
 
+/// The first cookie a response sets, as `name=value`.
+fn set_cookie(response: &reqwest::blocking::Response) -> String {
+    response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a cookie")
+        .to_owned()
+}
+
+/// The sign-in form's cookie and the token it carries, as a client without a browser gets them.
+fn login_form(server: &Server) -> (String, String) {
+    let form = plain_client()
+        .get(format!("https://{}/console/login", server.addr()))
+        .send()
+        .expect("the sign-in page");
+    let cookie = set_cookie(&form);
+    let token = cookie
+        .strip_prefix("__Host-ilm_login=")
+        .expect("the form's token")
+        .to_owned();
+    (cookie, token)
+}
+
+/// Signs `user` in without a browser; their session cookie.
+fn signed_in(server: &Server, user: &str, password: &str) -> String {
+    let (cookie, token) = login_form(server);
+    let response = plain_client()
+        .post(format!("https://{}/console/login", server.addr()))
+        .header("Cookie", cookie)
+        .form(&[
+            ("username", user),
+            ("password", password),
+            ("token", &token),
+        ])
+        .send()
+        .expect("signing in");
+    assert_eq!(response.status().as_u16(), 303, "{user} signs in");
+    set_cookie(&response)
+}
+
+fn get_page(server: &Server, path: &str, cookie: &str) -> (u16, String) {
+    let response = plain_client()
+        .get(format!("https://{}{path}", server.addr()))
+        .header("Cookie", cookie)
+        .send()
+        .expect("the page");
+    let status = response.status().as_u16();
+    (status, response.text().expect("its page"))
+}
+
 fn post_form(server: &Server, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String) {
     let response = plain_client()
         .post(format!("https://{}{path}", server.addr()))
@@ -254,13 +328,183 @@ fn post_form(server: &Server, path: &str, cookie: &str, form: &[(&str, &str)]) -
     (status, response.text().expect("its page"))
 }
 
+/// Profiles for asked@ (with a field that must never show) and second@, a change of
+/// 14,000 characters, and 55 entries by `pager`.
+fn with_profiles_and_audit_entries(store: &Store) {
+    for (email, name) in [
+        ("asked@acme.test", "Kim Lee"),
+        ("second@acme.test", "Pat Doe"),
+    ] {
+        let fields = json!({"displayname": name, "employeeid": "E-1", "title": "Engineer",
+            "initialpassword": "hunter2-never-shown"});
+        store
+            .put_profile(email, fields.as_object().expect("fields"))
+            .expect("a profile");
+    }
+    let big = json!({"body": "x".repeat(14_000)});
+    store
+        .record_audit(&Actor::Cli, "list.set", "big-list", Value::Null, big)
+        .expect("a long audit entry");
+    let pager = Actor::Console {
+        user: "pager".into(),
+    };
+    for n in 0..55 {
+        store
+            .record_audit(
+                &pager,
+                "list.set",
+                &format!("list-{n}"),
+                Value::Null,
+                json!(n),
+            )
+            .expect("an audit entry");
+    }
+}
+
+/// Clicks the element at `target` and waits for `then` on the page it leads to (`what`).
+async fn click_then(
+    browser: &Client,
+    target: Locator<'_>,
+    then: Locator<'_>,
+    what: &str,
+) -> fantoccini::elements::Element {
+    browser
+        .find(target)
+        .await
+        .unwrap_or_else(|e| panic!("nothing to click for {what}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking for {what}: {e}"));
+    browser
+        .wait()
+        .for_element(then)
+        .await
+        .unwrap_or_else(|e| panic!("no {what}: {e}"))
+}
+
+async fn texts(browser: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for element in browser.find_all(Locator::Css(css)).await.expect(css) {
+        out.push(element.text().await.expect("its text"));
+    }
+    out
+}
+
+/// People: a search by name finds asked@ only; their page shows the profile without its
+/// password and, newest first, the GitHub account the answer made and the incident.
+async fn people_pages(browser: &Client, base: &str, incident: i64, account_id: &str) {
+    browser
+        .goto(&format!("{base}/console/people?q=kim"))
+        .await
+        .expect("people");
+    screenshot(browser, "people.png").await;
+    let found = texts(browser, "main tbody tr").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("asked@acme.test Kim Lee"), "{found:?}");
+    click_then(
+        browser,
+        Locator::Css("main tbody a"),
+        Locator::Css("ol.timeline"),
+        "the person's timeline",
+    )
+    .await;
+    screenshot(browser, "person.png").await;
+    assert_eq!(text_of(browser, "h1").await, "asked@acme.test");
+    let source = browser.source().await.expect("the page");
+    assert!(source.contains("Engineer"), "the profile's fields show");
+    assert!(!source.contains("hunter2"), "a password field never shows");
+    let lines = texts(browser, "ol.timeline li").await;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains("Account in gh"), "{lines:?}");
+    assert!(lines[0].contains(&format!("id {account_id}")), "{lines:?}");
+    assert!(
+        lines[1].contains(&format!("Incident {incident}: Approve, closed")),
+        "{lines:?}"
+    );
+    browser
+        .find(Locator::Css(&format!(
+            "ol.timeline a[href='/console/incidents/{incident}']"
+        )))
+        .await
+        .expect("the incident linked from the timeline");
+}
+
+/// Audit: filtered by actor and target, a long change summarised with the whole of it on
+/// demand, pages of 50, and a since that is not a time refused.
+async fn audit_page(browser: &Client, base: &str, incident: i64) {
+    browser
+        .goto(&format!("{base}/console/audit?actor=carol"))
+        .await
+        .expect("carol's entries");
+    screenshot(browser, "audit.png").await;
+    let rows = texts(browser, "main tbody tr").await;
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r.contains("carol")), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains(&format!("incident.answer incident {incident}"))),
+        "{rows:?}"
+    );
+
+    browser
+        .goto(&format!("{base}/console/audit?target=big-list"))
+        .await
+        .expect("the long entry");
+    let change = text_of(browser, "main tbody td:nth-child(5)").await;
+    assert!(change.chars().count() < 200, "{change}");
+    browser
+        .find(Locator::Css("main tbody details summary"))
+        .await
+        .expect("the whole change's disclosure")
+        .click()
+        .await
+        .expect("opening it");
+    let whole = text_of(browser, "main tbody details pre").await;
+    assert!(
+        whole.contains(&"x".repeat(14_000)),
+        "the whole change shows on demand"
+    );
+
+    browser
+        .goto(&format!("{base}/console/audit?actor=pager"))
+        .await
+        .expect("pager's entries");
+    let first = texts(browser, "main tbody tr").await;
+    assert_eq!(first.len(), 50);
+    assert!(first[0].contains("list-54"), "newest first: {first:?}");
+    click_then(
+        browser,
+        Locator::LinkText("Older entries"),
+        Locator::Css("main tbody"),
+        "the next page",
+    )
+    .await;
+    let second = texts(browser, "main tbody tr").await;
+    assert_eq!(second.len(), 5, "{second:?}");
+    assert!(second[4].contains("list-0"), "{second:?}");
+
+    browser
+        .goto(&format!(
+            "{base}/console/audit?actor=pager&since=2999-01-01"
+        ))
+        .await
+        .expect("a since in the future");
+    assert_eq!(text_of(browser, "main p").await, "No entry matches.");
+    browser
+        .goto(&format!("{base}/console/audit?since=yesterday"))
+        .await
+        .expect("a since that is not a time");
+    let refused = text_of(browser, "p.error").await;
+    assert!(refused.contains("must be a UTC date"), "{refused}");
+}
+
 #[test]
 fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     let scim = scim2_server(TOKEN);
     let books = tempfile::tempdir().expect("tempdir");
     let ilm = runtime(scim.port, books.path());
     let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
-    let server = start_https(ilm.data_dir.path());
+    let server = start_https_running(ilm.data_dir.path(), books.path(), None);
     let base = format!("https://{}", server.addr());
     let driver = chromedriver();
     let rt = Runtime::new().expect("tokio runtime");
@@ -309,10 +553,9 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
             &format!("section[aria-labelledby='q-{asked}'] strong"),
         )
         .await;
+        // The anchor a mail that asks links to.
         let section = carol
-            .find(Locator::Css(&format!(
-                "section[aria-labelledby='q-{asked}']"
-            )))
+            .find(Locator::Css(&format!("section#incident-{asked}")))
             .await
             .expect("the incident's question");
         let mut buttons = Vec::new();
@@ -345,28 +588,24 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     assert_eq!(status, 403);
     assert_eq!(status_of(&store, second), IncidentStatus::Waiting);
 
-    // Clicking "Yes" answers as carol; the worker resumes the incident and provisions.
+    // Clicking "Yes" answers as carol; the server resumes the incident at once and
+    // provisions, with no worker in between.
     let answered = rt.block_on(async {
-        carol
-            .find(Locator::Css(&format!(
+        click_then(
+            &carol,
+            Locator::Css(&format!(
                 "form[action='/console/incidents/{asked}/answer'] button"
-            )))
-            .await
-            .expect("the Yes button")
-            .click()
-            .await
-            .expect("clicking Yes");
-        carol
-            .wait()
-            .for_element(Locator::Css("p.notice"))
-            .await
-            .expect("the answer's confirmation")
-            .text()
-            .await
-            .expect("its text")
+            )),
+            Locator::Css("p.notice"),
+            "the answer's confirmation",
+        )
+        .await
+        .text()
+        .await
+        .expect("its text")
     });
     assert!(answered.contains("You answered “Yes”"), "{answered}");
-    assert_eq!(status_of(&store, asked), IncidentStatus::Pending);
+    assert_eq!(settled(&store, asked), IncidentStatus::Closed, "{answered}");
     let answers = store
         .search_audit_log(&AuditFilter {
             limit: 10,
@@ -378,8 +617,6 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     assert_eq!(answers[0].actor, "carol");
     assert_eq!(answers[0].api_key, None);
 
-    ilm.ok(&["worker", "--until-idle"]);
-    assert_eq!(status_of(&store, asked), IncidentStatus::Closed);
     let accounts = support::scim_users(scim.port, TOKEN, Some("userName eq \"asked@acme.test\""));
     assert_eq!(accounts.len(), 1, "{accounts:?}");
 
@@ -393,6 +630,14 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     assert_eq!(status, 409, "{page}");
     assert!(page.contains("Already changed"), "{page}");
 
+    let account_id = accounts[0]["id"]
+        .as_str()
+        .expect("the account's id")
+        .to_owned();
+    with_profiles_and_audit_entries(&store);
+    rt.block_on(people_pages(&carol, &base, asked, &account_id));
+    rt.block_on(audit_page(&carol, &base, asked));
+
     let (listed, incident_status, error, retried) = rt.block_on(async {
         carol
             .goto(&format!("{base}/console/incidents"))
@@ -405,43 +650,46 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
             .await
             .expect("the incident");
         screenshot(&carol, "incident.png").await;
-        let status = text_of(&carol, "main table tr:nth-child(3) td").await;
+        let status = carol
+            .find(Locator::XPath("//main//tr[th='Status']/td"))
+            .await
+            .expect("the incident's status")
+            .text()
+            .await
+            .expect("its text");
+        // Its person's page is a click away.
+        carol
+            .find(Locator::Css(
+                "main a[href='/console/people/asked%40acme.test']",
+            ))
+            .await
+            .expect("the person linked from the incident");
         // A failed incident shows its error and a Retry button.
         carol
             .goto(&format!("{base}/console/incidents/{failed}"))
             .await
             .expect("the failed incident");
         let error = text_of(&carol, "p.error").await;
-        carol
-            .find(Locator::Css(&format!(
+        let retried = click_then(
+            &carol,
+            Locator::Css(&format!(
                 "form[action='/console/incidents/{failed}/retry'] button"
-            )))
-            .await
-            .expect("the Retry button")
-            .click()
-            .await
-            .expect("clicking Retry");
-        let retried = carol
-            .wait()
-            .for_element(Locator::Css("p.notice"))
-            .await
-            .expect("the retry's confirmation")
-            .text()
-            .await
-            .expect("its text");
+            )),
+            Locator::Css("p.notice"),
+            "the retry's confirmation",
+        )
+        .await
+        .text()
+        .await
+        .expect("its text");
         // Signing out ends the session.
-        carol
-            .find(Locator::Css("form[action='/console/logout'] button"))
-            .await
-            .expect("sign-out button")
-            .click()
-            .await
-            .expect("signing out");
-        carol
-            .wait()
-            .for_element(Locator::Id("username"))
-            .await
-            .expect("the sign-in page after signing out");
+        click_then(
+            &carol,
+            Locator::Css("form[action='/console/logout'] button"),
+            Locator::Id("username"),
+            "the sign-in page after signing out",
+        )
+        .await;
         (listed, status, error, retried)
     });
     assert!(error.contains("the app is down"), "{error}");
@@ -514,21 +762,7 @@ fn sign_in_needs_its_forms_token_and_failures_lock_the_address_out() {
     );
 
     // The sign-in form's token comes with a cookie of its own; without both, no sign-in.
-    let form = plain_client()
-        .get(format!("https://{}/console/login", server.addr()))
-        .send()
-        .expect("the sign-in page");
-    let cookie = form
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("the form's cookie")
-        .to_owned();
-    let token = cookie
-        .strip_prefix("__Host-ilm_login=")
-        .expect("the form's token")
-        .to_owned();
+    let (cookie, token) = login_form(&server);
     let sign_in = |user: &str, password: &str, token: &str| {
         post_form(
             &server,
@@ -565,4 +799,151 @@ fn sign_in_needs_its_forms_token_and_failures_lock_the_address_out() {
     };
     assert_eq!(audited("auth.fail"), 3);
     assert_eq!(audited("auth.lockout"), 1);
+}
+
+#[test]
+fn people_and_audit_pages_need_their_read_permissions_and_a_live_session() {
+    let ilm = Ilm::new(dist("plugins"));
+    with_users(&ilm);
+    ilm.ok(&[
+        "role",
+        "add",
+        "Incidents-Only",
+        "--permission",
+        "incidents.read",
+    ]);
+    ilm.ok(&[
+        "user",
+        "add",
+        "erin",
+        "--name",
+        "Erin",
+        "--role",
+        "Incidents-Only",
+    ]);
+    assert_eq!(set_password(&ilm, "erin", "erin-password-12"), "");
+    let server = start_https_with(ilm.data_dir.path(), Limits::default());
+
+    let erin = signed_in(&server, "erin", "erin-password-12");
+    assert_eq!(get_page(&server, "/console/incidents", &erin).0, 200);
+    for (path, needed) in [
+        ("/console/people", "profiles.read"),
+        ("/console/people/kim%40acme.test", "profiles.read"),
+        ("/console/audit", "users.read"),
+    ] {
+        let (status, page) = get_page(&server, path, &erin);
+        assert_eq!(status, 403, "{path}: {page}");
+        assert!(page.contains(needed), "{path}: {page}");
+    }
+
+    // Read-Only grants them; a person the runtime knows nothing of is not found.
+    let dave = signed_in(&server, "dave", "dave-password-12");
+    assert_eq!(get_page(&server, "/console/people", &dave).0, 200);
+    assert_eq!(get_page(&server, "/console/audit", &dave).0, 200);
+    let (status, page) = get_page(&server, "/console/people/nobody%40acme.test", &dave);
+    assert_eq!(status, 404, "{page}");
+    assert!(page.contains("no profile and no incident"), "{page}");
+
+    // A session past its time signs no one in: its pages lead to the sign-in form. (The
+    // store keeps a session by the SHA-256 of its id.)
+    let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
+    let expired = "an-expired-session-id";
+    store
+        .start_session(&hex::encode(Sha256::digest(expired)), "dave", 0)
+        .expect("an expired session");
+    let cookie = format!("__Host-ilm_session={expired}");
+    for path in ["/console/people", "/console/audit"] {
+        let (status, _) = get_page(&server, path, &cookie);
+        assert_eq!(status, 303, "{path} with an expired session");
+    }
+}
+
+/// Asks its question by mail, as a playbook that wants approvers to hear of it does.
+const ASK_BY_MAIL: &str = r#"
+let p = incident.fields.userprofile;
+ask(`Provision ${p.email}?`, ["Yes", "No"], "approvers@acme.test");
+"#;
+
+#[test]
+fn mails_that_ask_link_to_the_approval_page_once_the_console_has_an_address() {
+    let smtp = SmtpSink::start();
+    let books = tempfile::tempdir().expect("tempdir");
+    let mut ilm = Ilm::new(dist("plugins"));
+    let env = [("ILM_SMTP", smtp.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut work = |console: &str, emails: &[&str]| -> (Vec<i64>, String) {
+        let dir = books.path().join(format!("books-{}", emails[0]));
+        std::fs::create_dir_all(&dir).expect("playbooks dir");
+        std::fs::write(dir.join("ask.rhai"), ASK_BY_MAIL).expect("playbook");
+        std::fs::write(
+            dir.join("config.toml"),
+            format!("[types]\n\"Ask\" = \"ask\"\n{console}"),
+        )
+        .expect("config");
+        ilm.playbooks_dir = dir;
+        let ids = emails
+            .iter()
+            .map(|email| filed_incident(&ilm, "Ask", email))
+            .collect();
+        let ran = ilm.run_with(&["worker", "--until-idle"], &env);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        (ids, ran.stderr)
+    };
+    let mail_of = |id: i64| {
+        let subject = format!("Subject: Incident {id} (");
+        let found: Vec<String> = smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m.contains(&subject))
+            .collect();
+        assert_eq!(found.len(), 1, "one mail asks incident {id}'s question");
+        found[0].replace("\r\n", "\n")
+    };
+
+    let (linked, _) = work(
+        "[console]\nurl = \"https://ilm.example.com/\"\n",
+        &["kim@acme.test"],
+    );
+    let mail = mail_of(linked[0]);
+    assert!(mail.contains("To: approvers@acme.test"), "{mail}");
+    assert!(mail.contains("Provision kim@acme.test?"), "{mail}");
+    assert!(mail.contains("Answers: Yes, No."), "{mail}");
+    assert!(
+        mail.contains(&format!(
+            "Answer it in the console:\nhttps://ilm.example.com/console/approvals#incident-{}\n",
+            linked[0]
+        )),
+        "{mail}"
+    );
+
+    // Without the console's address: no link, and the log says why, once.
+    let (plain, log) = work("", &["lee@acme.test", "pat@acme.test"]);
+    for id in plain {
+        let mail = mail_of(id);
+        assert!(!mail.contains("https://"), "{mail}");
+        assert!(
+            mail.contains(&format!("`ilm incident answer {id} ANSWER`")),
+            "{mail}"
+        );
+    }
+    assert_eq!(
+        log.matches("carry no link to the console").count(),
+        1,
+        "{log}"
+    );
+
+    // An address that is not one is refused, naming the setting.
+    let ran = {
+        let dir = books.path().join("bad");
+        std::fs::create_dir_all(&dir).expect("playbooks dir");
+        std::fs::write(
+            dir.join("config.toml"),
+            "[console]\nurl = \"ilm.example.com\"\n",
+        )
+        .expect("config");
+        ilm.playbooks_dir = dir;
+        ilm.run_with(&["worker", "--until-idle"], &env)
+    };
+    assert_ne!(ran.code, 0);
+    assert!(ran.stderr.contains("[console] url"), "{}", ran.stderr);
 }

@@ -7,7 +7,9 @@
 
 use flate2::read::GzDecoder;
 use ilm::api::{Db, Limits, Plugins, Server, Tls, Transport};
+use ilm::mail::Mailer;
 use ilm::mappers::MapperCache;
+use ilm::playbooks::{ScriptDirs, Services};
 use ilm::plugins::{Host, HostConfig};
 use ilm::store::{Actor, NewApiKey, NewIncident, NewUser, Store};
 use reqwest::blocking::Client;
@@ -91,11 +93,29 @@ pub fn start_https(data_dir: &Path) -> Server {
 
 /// [`start_https`] with the server held to `limits`.
 pub fn start_https_with(data_dir: &Path, limits: Limits) -> Server {
+    serve(data_dir, plugins(data_dir, None), limits)
+}
+
+/// [`start_https`] as `ilm serve` with a playbooks folder runs: an answer resumes its
+/// incident at once with the playbooks in `books`, mailing through `smtp` if given.
+pub fn start_https_running(data_dir: &Path, books: &Path, smtp: Option<&str>) -> Server {
+    let mailer = smtp.map(|url| Mailer::new(url, "ilm@acme.test").expect("mailer"));
+    let host = Arc::new(host(data_dir));
+    let services = Services::new(db_path(data_dir), host, &ScriptDirs::under(books), mailer)
+        .expect("playbook services");
+    serve(
+        data_dir,
+        plugins(data_dir, Some(Arc::new(services))),
+        Limits::default(),
+    )
+}
+
+fn serve(data_dir: &Path, plugins: Plugins, limits: Limits) -> Server {
     let tls = Tls::self_signed(data_dir).expect("self-signed certificate");
     let db = Db::open(&db_path(data_dir)).expect("database");
     Server::start_with(
         db,
-        plugins(data_dir),
+        plugins,
         "127.0.0.1:0".parse().expect("address"),
         Transport::Https(tls.config),
         limits,
@@ -103,18 +123,26 @@ pub fn start_https_with(data_dir: &Path, limits: Limits) -> Server {
     .expect("server")
 }
 
-/// The built plugins and the shipped mappers, as `ilm serve` in a checkout uses them.
-fn plugins(data_dir: &Path) -> Plugins {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let host = Host::new(HostConfig {
-        plugins_dir: repo.join("dist/plugins"),
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The built plugins.
+fn host(data_dir: &Path) -> Host {
+    Host::new(HostConfig {
+        plugins_dir: repo().join("dist/plugins"),
         cache_dir: data_dir.join("cache"),
     })
-    .expect("plugin host");
-    let transformers = ilm::transformers::Transformers::new(&repo.join("playbooks/transformers"));
+    .expect("plugin host")
+}
+
+/// The built plugins and the shipped mappers, as `ilm serve` in a checkout uses them.
+fn plugins(data_dir: &Path, playbooks: Option<Arc<Services>>) -> Plugins {
+    let transformers = ilm::transformers::Transformers::new(&repo().join("playbooks/transformers"));
     Plugins {
-        host,
-        mappers: MapperCache::new(&repo.join("playbooks/mappers"), Arc::new(transformers)),
+        host: host(data_dir),
+        mappers: MapperCache::new(&repo().join("playbooks/mappers"), Arc::new(transformers)),
+        playbooks,
     }
 }
 

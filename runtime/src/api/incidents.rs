@@ -1,16 +1,18 @@
 //! Incidents: `GET /incidents?type=&status=&email=&page=&size=` and `GET /incidents/{id}`
 //! read them; `POST /incidents/{id}/answer` answers the question one waits on and
-//! `POST /incidents/{id}/retry` queues a failed one again. Both hand the incident back to
-//! the workers (pending) and are audited under the key's owner.
+//! `POST /incidents/{id}/retry` queues a failed one again. Both are audited under the key's
+//! owner; an answered incident resumes at once when the server runs playbooks, a retried
+//! one goes back to the workers (pending).
 
 use super::auth::{Authorized, IncidentsRead, IncidentsWrite};
 use super::error::ApiError;
-use super::{page_request, Db};
+use super::{page_request, resume, Db, Plugins};
 use crate::store::{Incident, IncidentFilter, IncidentStatus, Page, Refusal};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,7 +70,7 @@ pub struct AnswerRequest {
 #[derive(Serialize)]
 pub struct Queued {
     incident: i64,
-    /// `pending`: a worker picks it up.
+    /// `pending`: a worker picks it up; after an answer, how the resumed run left it.
     status: IncidentStatus,
     /// The question answered (answer only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,6 +89,7 @@ pub struct Queued {
 pub async fn answer(
     auth: Authorized<IncidentsWrite>,
     State(db): State<Db>,
+    State(plugins): State<Arc<Plugins>>,
     id: Result<Path<i64>, PathRejection>,
     body: Result<Json<AnswerRequest>, JsonRejection>,
 ) -> Result<Json<Queued>, ApiError> {
@@ -97,15 +100,14 @@ pub async fn answer(
     let question = db
         .run(move |store| store.answer_question(id, &answer, &actor))
         .await?;
+    let resumed = resume(&plugins, id).await;
     Ok(Json(Queued {
         incident: id,
-        status: IncidentStatus::Pending,
+        status: resumed.status(),
         question: Some(question.question),
         answer: Some(request.answer),
         attempt: None,
-        next: "a worker (`ilm worker` or `ilm run`) resumes the playbook right after the \
-               question, with this answer"
-            .to_owned(),
+        next: resumed.next(),
     }))
 }
 

@@ -19,6 +19,7 @@ mod paths;
 mod profiles;
 #[cfg(test)]
 mod proptests;
+mod resume;
 mod server;
 mod status;
 mod tls;
@@ -27,6 +28,7 @@ mod users;
 pub use connections::ConnectionLimits;
 pub use db::Db;
 pub use lockout::{Lockout, LockoutPolicy};
+pub use resume::{resume, Resumed};
 pub use server::{Limits, Server, Transport};
 pub use status::Plugins;
 pub use tls::{self_signed_paths, Tls};

@@ -32,6 +32,7 @@ pub async fn search(
         email: query.email,
         employee_id: query.employeeid,
         display_name: query.displayname,
+        ..ProfileFilter::default()
     };
     let found = db
         .run(move |store| store.search_profiles(&filter, page))

@@ -263,5 +263,6 @@ fn no_plugins(dir: &Path) -> Plugins {
             &dir.join("mappers"),
             Arc::new(Transformers::new(&dir.join("transformers"))),
         ),
+        playbooks: None,
     }
 }

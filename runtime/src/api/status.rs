@@ -8,6 +8,7 @@ use super::error::ApiError;
 use super::Db;
 use crate::integrations::Integrations;
 use crate::mappers::MapperCache;
+use crate::playbooks::Services;
 use crate::plugins::Host;
 use crate::status::{self, Status};
 use crate::store::Store;
@@ -16,10 +17,12 @@ use axum::Json;
 use std::sync::Arc;
 
 /// The instances' plugins and mappers, through which the status reads which instances are
-/// sources and how often they are fetched.
+/// sources and how often they are fetched; and the playbooks an answer resumes its
+/// incident with at once (without them, a worker resumes it).
 pub struct Plugins {
     pub host: Host,
     pub mappers: MapperCache,
+    pub playbooks: Option<Arc<Services>>,
 }
 
 impl Plugins {

@@ -89,6 +89,7 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> Result<Outcome> {
                 email,
                 employee_id,
                 display_name,
+                ..ProfileFilter::default()
             };
             let page = store.search_profiles(&filter, PageRequest::new(page, size)?)?;
             if json {

@@ -94,9 +94,29 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
         println!("SHA-256 fingerprint {}", tls.fingerprint);
         (Transport::Https(tls.config), "https")
     };
+    // With the playbooks at hand, an answer resumes its incident at once. Without them
+    // the API still serves (ConductorOne needs it); workers resume answered incidents.
+    let playbooks = match ctx.playbooks_dir.is_dir().then(|| ctx.services()) {
+        Some(Ok(services)) => Some(services),
+        Some(Err(err)) => {
+            tracing::warn!(
+                "answered incidents wait for `ilm worker` or `ilm run`: the playbooks cannot \
+                 run here: {err:#}"
+            );
+            None
+        }
+        None => {
+            tracing::warn!(
+                "no playbooks folder at {}: answered incidents wait for `ilm worker` or `ilm run`",
+                ctx.playbooks_dir.display()
+            );
+            None
+        }
+    };
     let plugins = Plugins {
         host: ctx.host()?,
         mappers: ctx.mappers(),
+        playbooks,
     };
     let server = Server::start_with(db, plugins, args.listen, transport, args.limits())?;
     let addr = server.addr();

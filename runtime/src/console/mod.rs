@@ -1,12 +1,15 @@
 //! The web console under `/console` (and `/`, which leads there): server-rendered HTML that
 //! needs no JavaScript, for the runtime's users signed in with a password. It shows the
-//! status, the questions incidents wait on (answered with a button), and the incidents;
+//! status, the questions incidents wait on (answered with a button), the incidents, each
+//! person's story and the audit log;
 //! what a user may do comes from their roles, as for API keys, and every change is audited
 //! under their name. It shares the API's server and lockout but not its key auth: the API
 //! answers the same paths at the root.
 
+mod audit;
 mod page;
 mod pages;
+mod people;
 mod session;
 
 use crate::api::{Db, Lockout, Plugins};
@@ -43,6 +46,9 @@ where
         .route("/console/incidents/{id}", get(pages::incident))
         .route("/console/incidents/{id}/answer", post(answer))
         .route("/console/incidents/{id}/retry", post(retry))
+        .route("/console/people", get(people::people))
+        .route("/console/people/{email}", get(people::person))
+        .route("/console/audit", get(audit::audit))
 }
 
 /// A form that changes nothing but carries the session's token.
@@ -157,10 +163,11 @@ struct Answer {
     answer: String,
 }
 
-/// Answers the question incident `id` waits on, as the signed-in user.
+/// Answers the question incident `id` waits on, as the signed-in user, and resumes it.
 async fn answer(
     viewer: Viewer,
     State(db): State<Db>,
+    State(plugins): State<Arc<Plugins>>,
     Path(id): Path<i64>,
     Form(form): Form<Answer>,
 ) -> Result<Response, Refused> {
@@ -169,10 +176,12 @@ async fn answer(
     let question = db
         .run(move |store| store.answer_question(id, &answer, &actor))
         .await?;
+    let resumed = crate::api::resume(&plugins, id).await;
     let message = format!(
-        "You answered \u{201c}{}\u{201d} to \u{201c}{}\u{201d}. The incident is queued again: \
-         a worker resumes its playbook with your answer.",
-        form.answer, question.question
+        "You answered \u{201c}{}\u{201d} to \u{201c}{}\u{201d}. {}",
+        form.answer,
+        question.question,
+        resumed.next()
     );
     Ok(pages::done(&viewer, id, &message))
 }

@@ -26,6 +26,8 @@ input,select{font-size:1rem;padding:.3rem}
 .notice{border-left:5px solid #0b3d91;background:#eef1f6;padding:.6rem 1rem}
 .error{border-left:5px solid #b00020;background:#fdecee;padding:.6rem 1rem}
 .answers form{display:inline-block;margin-right:.4rem}
+summary{cursor:pointer;color:#0b3d91}
+.timeline li{margin:.3rem 0}
 pre{white-space:pre-wrap;word-break:break-word;margin:0}
 ";
 
@@ -48,7 +50,9 @@ pub fn frame(viewer: Option<&Viewer>, title: &str, body: Markup) -> Markup {
                         nav aria-label="Console" {
                             a href="/console" { "Overview" } " · "
                             a href="/console/approvals" { "Approvals" } " · "
-                            a href="/console/incidents" { "Incidents" }
+                            a href="/console/incidents" { "Incidents" } " · "
+                            a href="/console/people" { "People" } " · "
+                            a href="/console/audit" { "Audit" }
                         }
                         form method="post" action="/console/logout" {
                             input type="hidden" name="csrf" value=(viewer.csrf());

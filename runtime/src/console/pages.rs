@@ -60,7 +60,7 @@ pub fn done(viewer: &Viewer, id: i64, message: &str) -> Response {
 }
 
 /// A JSON value as text: strings bare, anything else as compact JSON.
-fn text(value: &Value) -> String {
+pub(super) fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -68,7 +68,7 @@ fn text(value: &Value) -> String {
     }
 }
 
-fn or_dash(value: Option<&str>) -> &str {
+pub(super) fn or_dash(value: Option<&str>) -> &str {
     value.unwrap_or("—")
 }
 
@@ -191,7 +191,7 @@ pub async fn approvals(viewer: Viewer, State(db): State<Db>) -> Result<Response,
             p { "No incident is waiting for an answer." }
         }
         @for (incident, question) in &waiting {
-            section aria-labelledby={ "q-" (incident.id) } {
+            section id={ "incident-" (incident.id) } aria-labelledby={ "q-" (incident.id) } {
                 h2 id={ "q-" (incident.id) } {
                     a href={ "/console/incidents/" (incident.id) } { "Incident " (incident.id) }
                     ": " (incident.name)
@@ -319,6 +319,9 @@ pub async fn incident(
             tbody {
                 tr { th scope="row" { "Type" } td { (incident.kind) } }
                 tr { th scope="row" { "Name" } td { (incident.name) } }
+                @if let Some(email) = incident.fields.get("email").and_then(Value::as_str) {
+                    tr { th scope="row" { "Person" } td { a href=(super::people::person_href(email)) { (email) } } }
+                }
                 tr { th scope="row" { "Status" } td { (incident.status.as_str()) } }
                 tr { th scope="row" { "Owner" } td { (or_dash(incident.owner.as_deref())) } }
                 tr { th scope="row" { "Created" } td { (incident.created_at) } }

@@ -3,7 +3,7 @@
 
 use super::budget::{Budget, OverBudget, CALLS_TOKEN, TIME_TOKEN};
 use super::journal::{Answer, Call, Journal, Privacy, Privacy::Public};
-use super::{blame, is_token, Services, HALT, SUSPEND};
+use super::{blame, is_token, question_mail, Services, HALT, SUSPEND};
 use crate::iam::{self, VendorResult};
 use crate::integrations::Integrations;
 use crate::mail::{recipients, Mail};
@@ -314,6 +314,63 @@ impl Run {
         match Arc::try_unwrap(state) {
             Ok(mutex) => mutex.into_inner().unwrap_or_else(|p| p.into_inner()),
             Err(_) => unreachable!("the engine was the only other owner of the run state"),
+        }
+    }
+}
+
+/// Sends `message` ({to, cc, subject, body}) through the journal.
+fn send_mail(s: &Mutex<State>, message: Value) -> Result<Value, Box<EvalAltResult>> {
+    // Mail may carry a new account's password: the journal keeps who got what subject.
+    let mut shown: Map<String, Value> = ["to", "cc", "subject"]
+        .into_iter()
+        .filter_map(|k| Some((k.to_owned(), message.get(k)?.clone())))
+        .collect();
+    shown.insert("body".into(), json!(REDACTED));
+    let privacy = Privacy::Sensitive {
+        shown: Value::Object(shown),
+    };
+    journaled_value(s, "mail", message.clone(), privacy, |ctx| {
+        let field = |k: &str| message.get(k).and_then(Value::as_str).unwrap_or_default();
+        let mail = Mail {
+            to: recipients(field("to")),
+            cc: recipients(field("cc")),
+            subject: field("subject").to_owned(),
+            body: field("body").to_owned(),
+        };
+        let mailer = ctx
+            .services
+            .mailer
+            .as_ref()
+            .context("no SMTP server is configured (--smtp / ILM_SMTP)")?;
+        // The same step of the same attempt: a repeat after a crash carries the same
+        // Message-ID, so a receiver can drop it.
+        let call = ctx.call;
+        mailer.send(
+            &mail,
+            &format!("ilm.{}.{}.{}", call.incident, call.attempt, call.seq),
+        )?;
+        Ok(json!(true))
+    })
+}
+
+/// The answer to `question`, or the run suspends until someone gives one.
+fn ask(s: &Mutex<State>, question: &str, answers: rhai::Array) -> Fallible {
+    let answers: Vec<String> = answers.into_iter().map(|a| a.to_string()).collect();
+    let mut guard = lock(s);
+    let State {
+        journal,
+        store,
+        fault,
+        ..
+    } = &mut *guard;
+    match journal
+        .ask(store, &json!({"question": question, "answers": answers}))
+        .map_err(|err| journal_error(fault, err))?
+    {
+        Answer::Given(answer) => to_dyn(&answer),
+        Answer::Pending => {
+            guard.pending_question = Some(question.to_owned());
+            Err(terminate(SUSPEND))
         }
     }
 }
@@ -660,38 +717,7 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     });
     let s = state.clone();
     engine.register_fn("mail", move |message: Dynamic| -> Fallible {
-        let message = from_dyn(&message).map_err(script_error)?;
-        // Mail may carry a new account's password: the journal keeps who got what subject.
-        let mut shown: Map<String, Value> = ["to", "cc", "subject"]
-            .into_iter()
-            .filter_map(|k| Some((k.to_owned(), message.get(k)?.clone())))
-            .collect();
-        shown.insert("body".into(), json!(REDACTED));
-        let privacy = Privacy::Sensitive {
-            shown: Value::Object(shown),
-        };
-        journaled(&s, "mail", message.clone(), privacy, |ctx| {
-            let field = |k: &str| message.get(k).and_then(Value::as_str).unwrap_or_default();
-            let mail = Mail {
-                to: recipients(field("to")),
-                cc: recipients(field("cc")),
-                subject: field("subject").to_owned(),
-                body: field("body").to_owned(),
-            };
-            let mailer = ctx
-                .services
-                .mailer
-                .as_ref()
-                .context("no SMTP server is configured (--smtp / ILM_SMTP)")?;
-            // The same step of the same attempt: a repeat after a crash carries the same
-            // Message-ID, so a receiver can drop it.
-            let call = ctx.call;
-            mailer.send(
-                &mail,
-                &format!("ilm.{}.{}.{}", call.incident, call.attempt, call.seq),
-            )?;
-            Ok(json!(true))
-        })
+        to_dyn(&send_mail(&s, from_dyn(&message).map_err(script_error)?)?)
     });
     let s = state.clone();
     engine.register_fn("transform", move |name: &str, input: Dynamic| -> Fallible {
@@ -723,25 +749,28 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
     let s = state.clone();
     engine.register_fn(
         "ask",
-        move |question: &str, answers: rhai::Array| -> Fallible {
-            let answers: Vec<String> = answers.into_iter().map(|a| a.to_string()).collect();
-            let mut guard = lock(&s);
-            let State {
-                journal,
-                store,
-                fault,
-                ..
-            } = &mut *guard;
-            match journal
-                .ask(store, &json!({"question": question, "answers": answers}))
-                .map_err(|err| journal_error(fault, err))?
-            {
-                Answer::Given(answer) => to_dyn(&answer),
-                Answer::Pending => {
-                    guard.pending_question = Some(question.to_owned());
-                    Err(terminate(SUSPEND))
-                }
-            }
+        move |question: &str, answers: rhai::Array| -> Fallible { ask(&s, question, answers) },
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "ask",
+        move |question: &str, answers: rhai::Array, to: &str| -> Fallible {
+            let choices: Vec<String> = answers.iter().map(ToString::to_string).collect();
+            let message = {
+                let state = lock(&s);
+                let id = state.incident.id;
+                question_mail::message(
+                    to,
+                    id,
+                    &state.incident.name,
+                    question,
+                    &choices,
+                    state.services.config.approval_link(id),
+                )
+            };
+            // Journaled before the question, so a resumed run does not mail it again.
+            send_mail(&s, message)?;
+            ask(&s, question, answers)
         },
     );
     let s = state.clone();

@@ -1,6 +1,7 @@
 //! `playbooks/config.toml`: which playbook runs each incident type, and the playbook inputs
 //! (notification addresses, password policy, limits) an administrator sets without editing
-//! a script, and the budget of a run (`[limits]`).
+//! a script, the budget of a run (`[limits]`), and where people reach the web console
+//! (`[console]`).
 
 use super::budget::Limits;
 use anyhow::{Context, Result};
@@ -21,6 +22,17 @@ pub struct PlaybookConfig {
     /// The budget of each playbook run.
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub console: ConsoleConfig,
+}
+
+/// `[console]`: where people reach the web console that `ilm serve` serves.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Its public base URL (`https://ilm.example.com`); mails that ask a question link to
+    /// its Approvals page. Without it they carry no link.
+    pub url: Option<String>,
 }
 
 impl PlaybookConfig {
@@ -32,7 +44,25 @@ impl PlaybookConfig {
         }
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+        let config: Self =
+            toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+        if let Some(given) = &config.console.url {
+            let web = url::Url::parse(given)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            anyhow::ensure!(
+                web,
+                "[console] url in {} must be the console's address, like \
+                 \"https://ilm.example.com\", not {given:?}",
+                path.display()
+            );
+        }
+        Ok(config)
+    }
+
+    /// Where incident `id`'s question is answered in the console, when its URL is set.
+    pub fn approval_link(&self, id: i64) -> Option<String> {
+        let base = self.console.url.as_deref()?.trim_end_matches('/');
+        Some(format!("{base}/console/approvals#incident-{id}"))
     }
 
     /// The playbook for an incident type.

@@ -9,6 +9,7 @@ mod blame;
 mod budget;
 pub mod config;
 mod journal;
+mod question_mail;
 
 pub use budget::Limits;
 pub use config::PlaybookConfig;
@@ -111,6 +112,17 @@ impl Services {
         let lease = store.claim_incident(id, &self.leases.owner, self.leases.ttl)?;
         drop(store);
         self.run_claimed(&lease)
+    }
+
+    /// Resumes incident `id` right after a person answered its question, if it may run now;
+    /// `None` when it may not (a worker took it first, or another incident of the same
+    /// person is running): a worker then runs it as usual.
+    pub fn resume_answered(self: &Arc<Self>, id: i64) -> Result<Option<RunOutcome>> {
+        let store = self.open_store()?;
+        self.leases.end_dead_owners(&store)?;
+        let lease = store.claim_if_runnable(id, &self.leases.owner, self.leases.ttl)?;
+        drop(store);
+        lease.map(|lease| self.run_claimed(&lease)).transpose()
     }
 
     /// Runs the incident `lease` holds, renewing the lease meanwhile; every write of the

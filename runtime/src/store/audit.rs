@@ -51,6 +51,18 @@ pub struct AuditEntry {
     pub after: Value,
 }
 
+/// A changed value longer than this is cut in a summary (the entry has it whole).
+const VALUE_WIDTH: usize = 40;
+/// At most this many changed fields are named in a summary.
+const CHANGES_SHOWN: usize = 4;
+
+impl AuditEntry {
+    /// What changed, in one short line, for a table row.
+    pub fn summary(&self) -> String {
+        summary(&self.before, &self.after)
+    }
+}
+
 /// Appends an entry; `Value::Null` marks "nothing" (before a creation).
 pub(super) fn record(
     conn: &Connection,
@@ -98,6 +110,8 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// Entries at or after this UTC time (`2026-12-01` or `2026-12-01T10:00:00Z`).
     pub since: Option<String>,
+    /// Entries older than the entry with this id: the next page after it.
+    pub before: Option<i64>,
 }
 
 impl Store {
@@ -151,7 +165,7 @@ impl Store {
              FROM audit_log
              WHERE (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR target = ?3)
                AND (?4 IS NULL OR action = ?4 OR action LIKE ?4 || '.%')
-               AND (?5 IS NULL OR at >= ?5)
+               AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR id < ?6)
              ORDER BY id DESC LIMIT ?1",
         )?;
         let params = params![
@@ -159,7 +173,8 @@ impl Store {
             filter.actor,
             filter.target,
             filter.action,
-            filter.since
+            filter.since,
+            filter.before
         ];
         let rows = stmt.query_map(params, |r| {
             Ok((
@@ -189,5 +204,105 @@ impl Store {
             Ok(entry)
         })
         .collect()
+    }
+}
+
+/// What changed, in one short line: `title: "Engineer" → "Sr Engineer"`, the fields of a
+/// creation, or the value itself.
+fn summary(before: &Value, after: &Value) -> String {
+    let mut changes = Vec::new();
+    differences("", before, after, &mut changes);
+    let more = changes.len().saturating_sub(CHANGES_SHOWN);
+    changes.truncate(CHANGES_SHOWN);
+    let mut line = changes.join("; ");
+    if more > 0 {
+        line.push_str(&format!("; and {more} more"));
+    }
+    line
+}
+
+fn differences(path: &str, before: &Value, after: &Value, out: &mut Vec<String>) {
+    match (before, after) {
+        (Value::Object(old), Value::Object(new)) => {
+            let keys = old
+                .keys()
+                .chain(new.keys().filter(|k| !old.contains_key(*k)));
+            for key in keys {
+                let (o, n) = (
+                    old.get(key).unwrap_or(&Value::Null),
+                    new.get(key).unwrap_or(&Value::Null),
+                );
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                differences(&path, o, n, out);
+            }
+        }
+        // A creation or a deletion: the fields it had.
+        (Value::Null, Value::Object(fields)) | (Value::Object(fields), Value::Null) => {
+            let sign = if before.is_null() { "+" } else { "-" };
+            out.extend(fields.keys().map(|k| {
+                let path = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                format!("{sign}{path}")
+            }));
+        }
+        (old, new) if old != new => {
+            let label = if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}: ")
+            };
+            out.push(format!("{label}{} → {}", short(old), short(new)));
+        }
+        _ => {}
+    }
+}
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= VALUE_WIDTH {
+        return text;
+    }
+    let cut: String = text.chars().take(VALUE_WIDTH - 1).collect();
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+    use serde_json::json;
+
+    #[test]
+    fn a_row_names_what_changed_and_cuts_long_values() {
+        let before = json!({"status": "pending", "fields": {"title": "Engineer", "city": "Oslo"}});
+        let after = json!({"status": "closed", "fields": {"title": "Sr Engineer", "city": "Oslo", "note": "x".repeat(100)}});
+        let line = summary(&before, &after);
+        assert!(line.contains("status: \"pending\" → \"closed\""), "{line}");
+        assert!(
+            line.contains("fields.title: \"Engineer\" → \"Sr Engineer\""),
+            "{line}"
+        );
+        assert!(
+            !line.contains("city"),
+            "unchanged fields are not shown: {line}"
+        );
+        assert!(line.contains("fields.note: null → \"xxx"), "{line}");
+        assert!(line.chars().count() < 160, "{line}");
+    }
+
+    #[test]
+    fn creations_name_their_fields_and_long_lists_are_counted() {
+        let created = json!({"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6});
+        assert_eq!(
+            summary(&json!(null), &created),
+            "+a; +b; +c; +d; and 2 more"
+        );
+        assert_eq!(summary(&json!("50"), &json!("51")), "\"50\" → \"51\"");
     }
 }

@@ -43,6 +43,16 @@ pub fn is_lease_lost(err: &anyhow::Error) -> bool {
 /// The store's clock, with milliseconds: lease expiries compare as text.
 pub(super) const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 
+/// A pending incident (as `i`) whose retry is due and whose person has no incident running:
+/// two playbooks for the same user would race each other in every app.
+fn runnable() -> String {
+    format!(
+        "i.status = 'pending' AND (i.retry_at IS NULL OR i.retry_at <= {NOW})
+         AND (i.email IS NULL OR NOT EXISTS (SELECT 1 FROM incidents AS a
+             WHERE a.status = 'active' AND a.email = i.email))"
+    )
+}
+
 /// An SQLite date modifier for `ttl` from now.
 fn ahead(ttl: Duration) -> String {
     format!("+{:.3} seconds", ttl.as_secs_f64())
@@ -85,12 +95,10 @@ impl Store {
     pub fn claim_next(&self, owner: &str, ttl: Duration) -> Result<Option<Lease>> {
         let sql = format!(
             "SELECT id, status FROM incidents AS i
-             WHERE (i.status = 'active' AND {expired})
-                OR (i.status = 'pending' AND (i.retry_at IS NULL OR i.retry_at <= {NOW})
-                    AND (i.email IS NULL OR NOT EXISTS (SELECT 1 FROM incidents AS a
-                        WHERE a.status = 'active' AND a.email = i.email)))
+             WHERE (i.status = 'active' AND {expired}) OR ({runnable})
              ORDER BY i.status = 'active' DESC, i.id LIMIT 1",
-            expired = expired("i")
+            expired = expired("i"),
+            runnable = runnable()
         );
         self.in_transaction(|store| {
             let next: Option<(i64, IncidentStatus)> = store
@@ -99,6 +107,23 @@ impl Store {
                 .optional()?;
             next.map(|(id, was)| store.take(id, was, owner, ttl))
                 .transpose()
+        })
+    }
+
+    /// Takes incident `id` for `owner` if it is pending and may run now (as `claim_next`
+    /// would take it): what an answer does to resume its incident at once. `None` when it
+    /// is not, because a worker took it first, say.
+    pub fn claim_if_runnable(&self, id: i64, owner: &str, ttl: Duration) -> Result<Option<Lease>> {
+        let sql = format!(
+            "SELECT status FROM incidents AS i WHERE i.id = ?1 AND {}",
+            runnable()
+        );
+        self.in_transaction(|store| {
+            let was: Option<IncidentStatus> = store
+                .conn()
+                .query_row(&sql, [id], |r| r.get(0))
+                .optional()?;
+            was.map(|was| store.take(id, was, owner, ttl)).transpose()
         })
     }
 
@@ -231,6 +256,37 @@ mod tests {
             .claim_next("w", LONG)
             .unwrap()
             .map(|lease| lease.incident)
+    }
+
+    #[test]
+    fn an_answer_claims_its_incident_only_when_a_worker_could_run_it() {
+        let store = Store::open_in_memory().unwrap();
+        let running = incident(&store, "a@x.test");
+        let answered = incident(&store, "a@x.test");
+        let failed = incident(&store, "b@x.test");
+        store
+            .set_incident_status(failed, IncidentStatus::Failed)
+            .unwrap();
+        assert_eq!(claim(&store), Some(running));
+
+        let claim_answered = |id| {
+            store
+                .claim_if_runnable(id, "serve", LONG)
+                .unwrap()
+                .map(|lease| lease.incident)
+        };
+        assert_eq!(claim_answered(answered), None, "its person has one running");
+        assert_eq!(
+            claim_answered(failed),
+            None,
+            "a failed one waits for a retry"
+        );
+        assert_eq!(claim_answered(running), None, "taken already");
+        store
+            .set_incident_status(running, IncidentStatus::Closed)
+            .unwrap();
+        assert_eq!(claim_answered(answered), Some(answered));
+        assert_eq!(claim(&store), None, "the worker finds it taken");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! journal calls are sealed with a key kept outside it (`secret_key`), the files are the
 //! owner's alone (`files`), and deleted content is overwritten (`secure_delete`).
 
+mod accounts;
 mod answers;
 mod api_keys;
 mod audit;
@@ -29,6 +30,7 @@ mod sealing_tests;
 pub mod secret_key;
 mod sign_in;
 
+pub use accounts::AccountEvent;
 pub use answers::Question;
 pub use api_keys::{ApiKeyRecord, CreatedKey, KeyCheck, KeyHolder, NewApiKey};
 pub use audit::{Actor, AuditEntry, AuditFilter, AuthFailure, ANONYMOUS};

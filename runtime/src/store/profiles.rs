@@ -25,12 +25,16 @@ pub struct ProfileFilter {
     pub email: Option<String>,
     pub employee_id: Option<String>,
     pub display_name: Option<String>,
+    /// Part of the email or display name, ignoring case.
+    pub containing: Option<String>,
 }
 
 const COLUMNS: &str = "email, fields, created_at, updated_at";
 const FILTER: &str = "(?1 IS NULL OR email = ?1)
     AND (?2 IS NULL OR employee_id = ?2)
-    AND (?3 IS NULL OR display_name = ?3 COLLATE NOCASE)";
+    AND (?3 IS NULL OR display_name = ?3 COLLATE NOCASE)
+    AND (?4 IS NULL OR instr(lower(email), lower(?4)) > 0
+         OR instr(lower(coalesce(display_name, '')), lower(?4)) > 0)";
 
 impl Store {
     /// Creates or replaces the profile of `email`, whose `email` field is set to it.
@@ -77,20 +81,26 @@ impl Store {
         filter: &ProfileFilter,
         page: PageRequest,
     ) -> Result<Page<UserProfile>> {
-        let criteria = params![filter.email, filter.employee_id, filter.display_name];
+        let criteria = params![
+            filter.email,
+            filter.employee_id,
+            filter.display_name,
+            filter.containing
+        ];
         let total: u64 = self.conn().query_row(
             &format!("SELECT count(*) FROM user_profiles WHERE {FILTER}"),
             criteria,
             |r| r.get(0),
         )?;
         let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM user_profiles WHERE {FILTER} ORDER BY email LIMIT ?4 OFFSET ?5"
+            "SELECT {COLUMNS} FROM user_profiles WHERE {FILTER} ORDER BY email LIMIT ?5 OFFSET ?6"
         ))?;
         let rows = stmt.query_map(
             params![
                 filter.email,
                 filter.employee_id,
                 filter.display_name,
+                filter.containing,
                 page.limit(),
                 page.offset()
             ],
