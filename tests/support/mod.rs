@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 pub mod okta;
 pub mod okta_instance;
+pub mod slack;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -353,6 +354,27 @@ impl Ilm {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// Runs IAM command `command` on `instance` with `profile` and NAME=VALUE `args`;
+    /// returns the exit code and the vendor result.
+    pub fn vendor(
+        &self,
+        command: &str,
+        instance: &str,
+        profile: &serde_json::Value,
+        args: &[&str],
+    ) -> (i32, serde_json::Value) {
+        let profile = format!("user-profile={profile}");
+        let mut argv = vec!["command", command, "--using", instance, "--arg", &profile];
+        for arg in args {
+            argv.extend(["--arg", arg]);
+        }
+        argv.push("--json");
+        let ran = self.run(&argv);
+        let out: serde_json::Value = serde_json::from_str(&ran.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
+        (ran.code, out["IAM"]["Vendor"][0].clone())
     }
 
     /// Runs and expects exit code 0.
@@ -713,8 +735,19 @@ impl Ilm {
 
 /// The users scim2-server holds in its `github` tenant, filtered by `filter` if given.
 pub fn scim_users(port: u16, token: &str, filter: Option<&str>) -> Vec<serde_json::Value> {
+    scim_tenant_users(port, token, "github", filter)
+}
+
+/// The users scim2-server holds in `tenant` (`github` or `slack`), filtered by `filter` if
+/// given.
+pub fn scim_tenant_users(
+    port: u16,
+    token: &str,
+    tenant: &str,
+    filter: Option<&str>,
+) -> Vec<serde_json::Value> {
     let mut request = reqwest::blocking::Client::new()
-        .get(format!("http://127.0.0.1:{port}/github/v2/Users"))
+        .get(format!("http://127.0.0.1:{port}/{tenant}/v2/Users"))
         .bearer_auth(token);
     if let Some(filter) = filter {
         request = request.query(&[("filter", filter)]);
