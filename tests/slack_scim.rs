@@ -65,6 +65,11 @@ fn vendor(ilm: &Ilm, command: &str, profile: &Value, args: &[&str]) -> (i32, Val
     ilm.vendor(command, "slack", profile, args)
 }
 
+/// The error message of a vendor result ("" when it has none).
+fn message(result: &Value) -> &str {
+    result["errorMessage"].as_str().unwrap_or_default()
+}
+
 /// The IAM contract, the same on either SCIM version: create, get by each lookup
 /// attribute, create-existing becomes update, rename through olduserdata, disable twice,
 /// update of a disabled user with and without allow-enable, not-found.
@@ -231,9 +236,8 @@ fn slacks_errors_are_failed_results_with_slacks_description() {
     let (code, conflict) = vendor(&ilm, "iam-create-user", &clash, &[]);
     assert_eq!(code, 3);
     assert_eq!(conflict["errorCode"], "409", "{conflict}");
-    let message = conflict["errorMessage"].as_str().unwrap_or_default();
     assert!(
-        message.starts_with("username_taken: jdoe (the app answered POST http://"),
+        message(&conflict).starts_with("username_taken: jdoe (the app answered POST http://"),
         "{conflict}"
     );
 
@@ -246,10 +250,7 @@ fn slacks_errors_are_failed_results_with_slacks_description() {
     );
     assert_eq!(refused["errorCode"], "400", "{refused}");
     assert!(
-        refused["errorMessage"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("at least one email is required"),
+        message(&refused).starts_with("at least one email is required"),
         "{refused}"
     );
     assert_eq!(slack.users().len(), 1);
@@ -262,10 +263,7 @@ fn slacks_errors_are_failed_results_with_slacks_description() {
     assert_eq!(code, 3);
     assert_eq!(result["errorCode"], "401", "{result}");
     assert!(
-        result["errorMessage"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("invalid_authentication"),
+        message(&result).starts_with("invalid_authentication"),
         "{result}"
     );
     let test = ilm.run(&["instance", "test", "wrong"]);
@@ -282,10 +280,7 @@ fn a_scim_2_conflict_is_a_failed_result() {
     assert_eq!(code, 3);
     assert_eq!(conflict["errorCode"], "409", "{conflict}");
     assert!(
-        conflict["errorMessage"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("(the app answered POST http://"),
+        message(&conflict).contains("(the app answered POST http://"),
         "{conflict}"
     );
     assert_eq!(slack.users().len(), 1);

@@ -12,11 +12,14 @@
 //!
 //! * [`rest`]: JSON requests over the host's HTTP, with errors that name the request;
 //! * [`paging`]: following `Link: rel="next"` pages and collecting them up to a limit;
-//! * [`scim`]: a SCIM 2.0 and SCIM 1.1 user client, enough for a whole SCIM plugin;
+//! * [`scim`]: a SCIM 2.0 and SCIM 1.1 user client and the shaping of mapped profiles;
+//! * [`scim_plugin`]: a whole SCIM plugin from one trait and one macro;
 //! * [`time`]: RFC 3339 times without a clock (a guest has none);
 //! * small helpers at the root: parameters, JSON arguments, encoding, logging.
 //!
-//! # A plugin in thirty lines
+//! # A plugin by hand
+//!
+//! (A SCIM app needs less: see [`scim_plugin`].)
 //!
 //! ```no_run
 //! use ilm_plugin_sdk::{app_error, commands, fetch, iam, scim};
@@ -33,7 +36,7 @@
 //! }
 //!
 //! impl iam::Guest for Acme {
-//!     fn describe() -> PluginInfo { ilm_plugin_sdk::plugin_info!([] as [&str; 0]) }
+//!     fn describe() -> PluginInfo { ilm_plugin_sdk::plugin_info!(["acme-list-users"]) }
 //!     fn identify_attributes() -> Vec<String> { vec!["id".into(), "userName".into()] }
 //!     fn find_user(by: Lookup) -> Result<Option<AppUser>, AppError> {
 //!         let scim = client()?;
@@ -56,18 +59,21 @@
 //!     fn get_mapping_fields() -> Result<Vec<Field>, AppError> {
 //!         Ok(scim::mapping_fields(scim::Dialect::Scim2))
 //!     }
-//!     fn test_connection() -> Result<(), AppError> { client()?.list_users(1).map(|_| ()) }
+//!     fn test_connection() -> Result<(), AppError> { client()?.test_connection() }
 //! }
 //!
 //! impl commands::Guest for Acme {
-//!     fn run(name: String, _args: String) -> Result<String, AppError> {
-//!         Err(app_error("400", format!("acme has no command {name:?}")))
+//!     fn run(name: String, args: String) -> Result<String, AppError> {
+//!         match name.as_str() {
+//!             "acme-list-users" => client()?.list_users_command(&args, 100),
+//!             other => Err(ilm_plugin_sdk::no_such_command("acme", other)),
+//!         }
 //!     }
 //! }
 //!
 //! impl fetch::Guest for Acme {
 //!     fn fetch(_state: String) -> Result<FetchResult, AppError> {
-//!         Err(app_error("unsupported", "acme does not fetch"))
+//!         Err(ilm_plugin_sdk::does_not_fetch("acme"))
 //!     }
 //! }
 //! ```
@@ -93,6 +99,7 @@ pub use wit_bindgen as __wit_bindgen;
 pub mod paging;
 pub mod rest;
 pub mod scim;
+pub mod scim_plugin;
 pub mod time;
 
 pub use exports::ilm::plugin::{commands, fetch, iam};
@@ -133,6 +140,25 @@ pub fn app_error(code: impl Into<String>, message: impl Into<String>) -> AppErro
         code: code.into(),
         message: message.into(),
     }
+}
+
+/// The error for a command the plugin does not have (code "400").
+///
+/// ```
+/// let e = ilm_plugin_sdk::no_such_command("acme", "acme-explode");
+/// assert_eq!(e.message, "acme has no command \"acme-explode\"");
+/// ```
+pub fn no_such_command(plugin: &str, command: &str) -> AppError {
+    app_error("400", format!("{plugin} has no command {command:?}"))
+}
+
+/// The error of `fetch` for a plugin that is no record source (code "unsupported").
+///
+/// ```
+/// assert_eq!(ilm_plugin_sdk::does_not_fetch("acme").message, "acme does not fetch");
+/// ```
+pub fn does_not_fetch(plugin: &str) -> AppError {
+    app_error("unsupported", format!("{plugin} does not fetch"))
 }
 
 /// The instance's non-secret parameters; an unreadable text counts as none.

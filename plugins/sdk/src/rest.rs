@@ -236,6 +236,20 @@ pub fn snippet(body: &[u8]) -> String {
     }
 }
 
+/// `base` and `path` joined by exactly one slash, without a trailing one.
+///
+/// ```
+/// use ilm_plugin_sdk::rest::join;
+/// assert_eq!(join("https://api.slack.com/", "/scim/v1/"), "https://api.slack.com/scim/v1");
+/// ```
+pub fn join(base: &str, path: &str) -> String {
+    format!(
+        "{}/{}",
+        base.trim().trim_end_matches('/'),
+        path.trim_matches('/')
+    )
+}
+
 /// The URL without its query and fragment, which can be long and carry filter values.
 ///
 /// ```

@@ -203,6 +203,12 @@ impl Scim {
         }
     }
 
+    /// [`Scim::lookup`] as the host's answer: the app user, or `None`.
+    pub fn find(&self, by: &Lookup) -> Result<Option<AppUser>, AppError> {
+        let found = self.lookup(by)?;
+        found.map(|user| app_user(&user, None)).transpose()
+    }
+
     /// Up to `count` users, read page by page (`startIndex`, `count`) until the service
     /// has no more.
     pub fn list_users(&self, count: u64) -> Result<Vec<Value>, AppError> {
@@ -229,6 +235,19 @@ impl Scim {
                 next: more.then(|| page_url(start)),
             })
         })
+    }
+
+    /// Checks that the service answers a listing with the instance's credentials.
+    pub fn test_connection(&self) -> Result<(), AppError> {
+        self.list_users(1).map(|_| ())
+    }
+
+    /// The answer of a plugin's list command: `args` (a JSON object text) may give
+    /// `count` (else `default_count`); the users come back as a JSON array text.
+    pub fn list_users_command(&self, args: &str, default_count: u64) -> Result<String, AppError> {
+        let args = crate::json_object(args, "the arguments")?;
+        let count = crate::arg_u64(&args, "count", default_count)?;
+        Ok(Value::Array(self.list_users(count)?).to_string())
     }
 
     /// Creates a user from `body` (an `id` in it is dropped: the app assigns ids).
@@ -314,6 +333,11 @@ impl Scim {
         }
         Ok(user)
     }
+}
+
+/// The attributes a SCIM app finds users by, in the host's order of preference.
+pub fn identify_attributes() -> Vec<String> {
+    vec!["id".into(), "userName".into(), "emails".into()]
 }
 
 /// The error for a user id the app does not have (code "404").
