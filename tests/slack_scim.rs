@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::slack::SlackDouble;
-use support::{dist, scim2_server, scim_tenant_users, Ilm, Server};
+use support::{dist, scim2_server, scim2_server_with_page_cap, scim_tenant_users, Ilm, Server};
 
 const TOKEN: &str = "slack-test-token";
 const ENTERPRISE_11: &str = "urn:scim:schemas:extension:enterprise:1.0";
@@ -286,6 +286,17 @@ fn a_scim_2_conflict_is_a_failed_result() {
     assert_eq!(slack.users().len(), 1);
 }
 
+/// Creates users `user1` … `user<count>`; returns their userNames.
+fn add_users(ilm: &Ilm, count: usize) -> Vec<String> {
+    let names: Vec<String> = (1..=count).map(|n| format!("user{n}")).collect();
+    for name in &names {
+        let profile = json!({"username": name, "email": format!("{name}@acme.test")});
+        let (code, created) = vendor(ilm, "iam-create-user", &profile, &[]);
+        assert_eq!(code, 0, "{created}");
+    }
+    names
+}
+
 /// Lists users with `slack-list-users`; returns their userNames.
 fn listed(ilm: &Ilm, count: Option<&str>) -> Vec<String> {
     let mut args = vec!["command", "slack-list-users", "--using", "slack"];
@@ -305,12 +316,7 @@ fn listed(ilm: &Ilm, count: Option<&str>) -> Vec<String> {
 fn listing_reads_page_after_page_under_slacks_page_cap() {
     // Slack caps a page (at 1000); this double at 2, so five users take three pages.
     let (slack, ilm) = slack_v1(2);
-    let names: Vec<String> = (1..=5).map(|n| format!("user{n}")).collect();
-    for name in &names {
-        let profile = json!({"username": name, "email": format!("{name}@acme.test")});
-        let (code, created) = vendor(&ilm, "iam-create-user", &profile, &[]);
-        assert_eq!(code, 0, "{created}");
-    }
+    let names = add_users(&ilm, 5);
     assert_eq!(listed(&ilm, None), names);
     assert_eq!(listed(&ilm, Some("count=3")), names[..3]);
     let Slack::V1(double) = &slack else {
@@ -347,8 +353,21 @@ fn listing_reads_page_after_page_under_slacks_page_cap() {
 }
 
 #[test]
-fn a_scim_2_listing_returns_the_users() {
-    let (_slack, ilm) = slack_v2();
-    vendor(&ilm, "iam-create-user", &jdoe(), &[]);
-    assert_eq!(listed(&ilm, Some("count=10")), ["jdoe"]);
+fn a_scim_2_listing_reads_page_after_page_under_the_servers_cap() {
+    let server = scim2_server_with_page_cap(TOKEN, 2);
+    let ilm = Ilm::new(dist("plugins"));
+    let url = format!("http://127.0.0.1:{}", server.port);
+    ilm.add_slack("slack", &url, TOKEN, "2.0", Some("slack/v2"));
+    let names = add_users(&ilm, 5);
+    // scim2-server keeps its own order.
+    let mut all = listed(&ilm, None);
+    all.sort();
+    assert_eq!(all, names);
+    let mut three = listed(&ilm, Some("count=3"));
+    three.sort();
+    three.dedup();
+    assert!(
+        three.len() == 3 && three.iter().all(|n| names.contains(n)),
+        "{three:?}"
+    );
 }

@@ -65,6 +65,34 @@ impl Drop for Server {
 /// PyPI's scim2-server on loopback with tenants `github` and `slack`, installed by
 /// `scripts/install-test-services`.
 pub fn scim2_server(token: &str) -> Server {
+    start_scim2_server(token, &[])
+}
+
+/// scim2-server answering at most `max_results` resources a page (its service provider
+/// configuration's `filter.maxResults`), so a client must read page after page.
+pub fn scim2_server_with_page_cap(token: &str, max_results: u32) -> Server {
+    let config = tempfile::NamedTempFile::new().expect("a temporary file");
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": max_results},
+        "changePassword": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "authenticationSchemes": [
+            {"type": "oauthbearertoken", "name": "Bearer", "description": "a static token"}
+        ],
+    });
+    std::fs::write(config.path(), body.to_string()).expect("writing the SCIM configuration");
+    let path = config.path().to_string_lossy().into_owned();
+    let server = start_scim2_server(token, &["--service-provider-config", &path]);
+    // Read at start-up: the server listens, so the file may go.
+    drop(config);
+    server
+}
+
+fn start_scim2_server(token: &str, extra: &[&str]) -> Server {
     let bin = repo_root().join(".services/venv/bin/scim2-server");
     assert!(
         bin.exists(),
@@ -82,6 +110,7 @@ pub fn scim2_server(token: &str) -> Server {
             token,
         ])
         .args(["--tenant", "github", "--tenant", "slack"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
