@@ -258,6 +258,17 @@ fn slacks_errors_are_failed_results_with_slacks_description() {
     let Slack::V1(double) = &slack else {
         unreachable!()
     };
+    // An instance set to SCIM 2.0 against Slack's SCIM 1.1 API: Slack refuses its body.
+    ilm.add_slack("v2", &double.url(), TOKEN, "2.0", Some("scim/v1"));
+    let newcomer = json!({"username": "newcomer", "email": "newcomer@acme.test"});
+    let (_, wrong) = ilm.vendor("iam-create-user", "v2", &newcomer, &[]);
+    assert_eq!(wrong["errorCode"], "400", "{wrong}");
+    assert!(
+        message(&wrong).starts_with("schemas must list urn:scim:schemas:core:1.0"),
+        "{wrong}"
+    );
+    assert_eq!(slack.users().len(), 1);
+
     ilm.add_slack("wrong", &double.url(), "wrong-token", "1.1", None);
     let (code, result) = ilm.vendor("iam-get-user", "wrong", &jdoe(), &[]);
     assert_eq!(code, 3);

@@ -76,6 +76,11 @@ impl Dialect {
     }
 
     /// The core user schema URN.
+    ///
+    /// ```
+    /// use ilm_plugin_sdk::scim::Dialect;
+    /// assert_eq!(Dialect::Scim11.core_schema(), "urn:scim:schemas:core:1.0");
+    /// ```
     pub fn core_schema(self) -> &'static str {
         match self {
             Self::Scim2 => CORE_SCHEMA_2,
@@ -84,6 +89,11 @@ impl Dialect {
     }
 
     /// The enterprise user extension's URN.
+    ///
+    /// ```
+    /// use ilm_plugin_sdk::scim::Dialect;
+    /// assert_eq!(Dialect::Scim11.enterprise_schema(), "urn:scim:schemas:extension:enterprise:1.0");
+    /// ```
     pub fn enterprise_schema(self) -> &'static str {
         match self {
             Self::Scim2 => ENTERPRISE_SCHEMA_2,
@@ -92,6 +102,11 @@ impl Dialect {
     }
 
     /// The media type of requests and answers.
+    ///
+    /// ```
+    /// use ilm_plugin_sdk::scim::Dialect;
+    /// assert_eq!(Dialect::Scim2.media_type(), "application/scim+json");
+    /// ```
     pub fn media_type(self) -> &'static str {
         match self {
             Self::Scim2 => "application/scim+json",
@@ -161,6 +176,14 @@ impl Scim {
     }
 
     /// The user with this id; `None` on 404.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let user = scim.get_user("U012AB3CD")?; // GET …/Users/U012AB3CD
+    /// # Ok(()) }
+    /// ```
     pub fn get_user(&self, id: &str) -> Result<Option<Value>, AppError> {
         let reply = self.send("GET", &self.user_url(id), None)?;
         if reply.status == 404 {
@@ -171,6 +194,14 @@ impl Scim {
 
     /// The first user whose `attribute` equals `value`. The profile names `email` and
     /// `username` are taken as `emails` and `userName`.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let user = scim.find_user("emails", "jdoe@acme.test")?; // …?filter=emails eq jdoe@acme.test
+    /// # Ok(()) }
+    /// ```
     pub fn find_user(&self, attribute: &str, value: &str) -> Result<Option<Value>, AppError> {
         let attribute = match attribute {
             "email" => "emails",
@@ -195,6 +226,15 @@ impl Scim {
     }
 
     /// The user the host asks for: by id with `GET /Users/{id}`, else by filter.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let by = ilm_plugin_sdk::Lookup { attribute: "userName".into(), value: "jdoe".into() };
+    /// let user = scim.lookup(&by)?;
+    /// # Ok(()) }
+    /// ```
     pub fn lookup(&self, by: &Lookup) -> Result<Option<Value>, AppError> {
         if by.attribute == "id" {
             self.get_user(&by.value)
@@ -204,6 +244,15 @@ impl Scim {
     }
 
     /// [`Scim::lookup`] as the host's answer: the app user, or `None`.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let by = ilm_plugin_sdk::Lookup { attribute: "id".into(), value: "U012AB3CD".into() };
+    /// let user = scim.find(&by)?.map(|user| user.active);
+    /// # Ok(()) }
+    /// ```
     pub fn find(&self, by: &Lookup) -> Result<Option<AppUser>, AppError> {
         let found = self.lookup(by)?;
         found.map(|user| app_user(&user, None)).transpose()
@@ -211,6 +260,14 @@ impl Scim {
 
     /// Up to `count` users, read page by page (`startIndex`, `count`) until the service
     /// has no more.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let first_250 = scim.list_users(250)?; // startIndex=1&count=100, 101, 201
+    /// # Ok(()) }
+    /// ```
     pub fn list_users(&self, count: u64) -> Result<Vec<Value>, AppError> {
         let limit = usize::try_from(count).unwrap_or(usize::MAX);
         let page_url = |start: u64| {
@@ -238,12 +295,28 @@ impl Scim {
     }
 
     /// Checks that the service answers a listing with the instance's credentials.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// scim.test_connection()?;
+    /// # Ok(()) }
+    /// ```
     pub fn test_connection(&self) -> Result<(), AppError> {
         self.list_users(1).map(|_| ())
     }
 
     /// The answer of a plugin's list command: `args` (a JSON object text) may give
     /// `count` (else `default_count`); the users come back as a JSON array text.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let json = scim.list_users_command(r#"{"count": 5}"#, 100)?;
+    /// # Ok(()) }
+    /// ```
     pub fn list_users_command(&self, args: &str, default_count: u64) -> Result<String, AppError> {
         let args = crate::json_object(args, "the arguments")?;
         let count = crate::arg_u64(&args, "count", default_count)?;
@@ -251,6 +324,15 @@ impl Scim {
     }
 
     /// Creates a user from `body` (an `id` in it is dropped: the app assigns ids).
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let body = scim.user_body(r#"{"userName": "jdoe", "emails": "jdoe@acme.test"}"#)?;
+    /// let created = scim.create_user(body)?;
+    /// # Ok(()) }
+    /// ```
     pub fn create_user(&self, mut body: Map<String, Value>) -> Result<Value, AppError> {
         body.remove("id");
         let reply = self.send("POST", &self.users_url, Some(&Value::Object(body)))?;
@@ -267,6 +349,15 @@ impl Scim {
     }
 
     /// Replaces user `id` with `body` (`PUT`); returns the user as the app now has it.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let body = scim.user_body(r#"{"userName": "jane.doe"}"#)?;
+    /// let user = scim.replace_user("U012AB3CD", body)?;
+    /// # Ok(()) }
+    /// ```
     pub fn replace_user(&self, id: &str, mut body: Map<String, Value>) -> Result<Value, AppError> {
         body.insert("id".into(), Value::String(id.to_owned()));
         let reply = self.send("PUT", &self.user_url(id), Some(&Value::Object(body)))?;
@@ -276,6 +367,15 @@ impl Scim {
     /// Sets the attributes in `changes` on user `id` and leaves the others (`PATCH`: a
     /// partial user in SCIM 1.1, a `replace` operation in SCIM 2.0); returns the user as
     /// the app now has it.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let changes = scim.user_body(r#"{"title": "Staff Engineer"}"#)?;
+    /// let user = scim.update_user("U012AB3CD", changes)?;
+    /// # Ok(()) }
+    /// ```
     pub fn update_user(
         &self,
         id: &str,
@@ -297,6 +397,14 @@ impl Scim {
     }
 
     /// Activates or deactivates user `id` by setting `active`.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let user = scim.set_active("U012AB3CD", false)?; // PATCH {"active": false}
+    /// # Ok(()) }
+    /// ```
     pub fn set_active(&self, id: &str, active: bool) -> Result<Value, AppError> {
         let mut changes = Map::new();
         if self.dialect == Dialect::Scim11 {
@@ -308,6 +416,14 @@ impl Scim {
 
     /// Deletes user `id`. What that means is the app's: GitHub removes the organization
     /// membership, Slack deactivates.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// scim.delete_user("U012AB3CD")?;
+    /// # Ok(()) }
+    /// ```
     pub fn delete_user(&self, id: &str) -> Result<(), AppError> {
         self.send("DELETE", &self.user_url(id), None)?
             .json()
@@ -324,6 +440,15 @@ impl Scim {
 
     /// The request body for a mapped profile (a JSON object text), shaped for this
     /// dialect by [`shape_user`]. Dropped enterprise attributes are logged as warnings.
+    ///
+    /// ```no_run
+    /// # use ilm_plugin_sdk::scim::{Dialect, Scim};
+    /// # fn main() -> Result<(), ilm_plugin_sdk::AppError> {
+    /// # let scim = Scim::new("https://api.slack.com/scim/v1", Dialect::Scim11);
+    /// let body = scim.user_body(r#"{"userName": "jdoe", "emails": "jdoe@acme.test"}"#)?;
+    /// assert_eq!(body["emails"][0]["value"], "jdoe@acme.test");
+    /// # Ok(()) }
+    /// ```
     pub fn user_body(&self, profile: &str) -> Result<Map<String, Value>, AppError> {
         let mut user = crate::json_object(profile, "the mapped profile")?;
         for dropped in shape_user(&mut user, self.dialect) {
@@ -336,11 +461,19 @@ impl Scim {
 }
 
 /// The attributes a SCIM app finds users by, in the host's order of preference.
+///
+/// ```
+/// assert_eq!(ilm_plugin_sdk::scim::identify_attributes(), ["id", "userName", "emails"]);
+/// ```
 pub fn identify_attributes() -> Vec<String> {
     vec!["id".into(), "userName".into(), "emails".into()]
 }
 
 /// The error for a user id the app does not have (code "404").
+///
+/// ```
+/// assert_eq!(ilm_plugin_sdk::scim::not_found("U1").code, "404");
+/// ```
 pub fn not_found(id: &str) -> AppError {
     app_error("404", format!("the app has no SCIM user with id {id:?}"))
 }
@@ -405,6 +538,12 @@ pub fn non_empty(value: &Value) -> bool {
 }
 
 /// The SCIM user attributes offered for mapping, with the dialect's enterprise extension.
+///
+/// ```
+/// use ilm_plugin_sdk::scim::{mapping_fields, Dialect};
+/// let fields = mapping_fields(Dialect::Scim2);
+/// assert!(fields.iter().any(|f| f.name == "userName"));
+/// ```
 pub fn mapping_fields(dialect: Dialect) -> Vec<Field> {
     let fields = [
         ("userName", "the login of the user (required)"),

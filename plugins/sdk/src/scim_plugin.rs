@@ -63,6 +63,10 @@ pub trait ScimPlugin {
 }
 
 /// The name of a SCIM plugin's list command.
+///
+/// ```
+/// assert_eq!(ilm_plugin_sdk::scim_plugin::list_command("slack"), "slack-list-users");
+/// ```
 pub fn list_command(plugin: &str) -> String {
     format!("{plugin}-list-users")
 }
