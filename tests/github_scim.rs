@@ -21,13 +21,7 @@ fn scim_users(server: &Server) -> Vec<Value> {
 }
 
 fn vendor(ilm: &Ilm, command: &str, instance: &str, profile: Value) -> (i32, Value) {
-    let profile = format!("user-profile={profile}");
-    let ran = ilm.run(&[
-        "command", command, "--using", instance, "--arg", &profile, "--json",
-    ]);
-    let out: Value = serde_json::from_str(&ran.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
-    (ran.code, out["IAM"]["Vendor"][0].clone())
+    ilm.vendor(command, instance, &profile, &[])
 }
 
 fn jdoe() -> Value {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub mod okta;
 pub mod okta_instance;
 pub mod servicenow;
+pub mod slack;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -65,6 +66,34 @@ impl Drop for Server {
 /// PyPI's scim2-server on loopback with tenants `github` and `slack`, installed by
 /// `scripts/install-test-services`.
 pub fn scim2_server(token: &str) -> Server {
+    start_scim2_server(token, &[])
+}
+
+/// scim2-server answering at most `max_results` resources a page (its service provider
+/// configuration's `filter.maxResults`), so a client must read page after page.
+pub fn scim2_server_with_page_cap(token: &str, max_results: u32) -> Server {
+    let config = tempfile::NamedTempFile::new().expect("a temporary file");
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": max_results},
+        "changePassword": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "authenticationSchemes": [
+            {"type": "oauthbearertoken", "name": "Bearer", "description": "a static token"}
+        ],
+    });
+    std::fs::write(config.path(), body.to_string()).expect("writing the SCIM configuration");
+    let path = config.path().to_string_lossy().into_owned();
+    let server = start_scim2_server(token, &["--service-provider-config", &path]);
+    // Read at start-up: the server listens, so the file may go.
+    drop(config);
+    server
+}
+
+fn start_scim2_server(token: &str, extra: &[&str]) -> Server {
     let bin = repo_root().join(".services/venv/bin/scim2-server");
     assert!(
         bin.exists(),
@@ -82,6 +111,7 @@ pub fn scim2_server(token: &str) -> Server {
             token,
         ])
         .args(["--tenant", "github", "--tenant", "slack"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -354,6 +384,27 @@ impl Ilm {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// Runs IAM command `command` on `instance` with `profile` and NAME=VALUE `args`;
+    /// returns the exit code and the vendor result.
+    pub fn vendor(
+        &self,
+        command: &str,
+        instance: &str,
+        profile: &serde_json::Value,
+        args: &[&str],
+    ) -> (i32, serde_json::Value) {
+        let profile = format!("user-profile={profile}");
+        let mut argv = vec!["command", command, "--using", instance, "--arg", &profile];
+        for arg in args {
+            argv.extend(["--arg", arg]);
+        }
+        argv.push("--json");
+        let ran = self.run(&argv);
+        let out: serde_json::Value = serde_json::from_str(&ran.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
+        (ran.code, out["IAM"]["Vendor"][0].clone())
     }
 
     /// Runs and expects exit code 0.
@@ -714,8 +765,19 @@ impl Ilm {
 
 /// The users scim2-server holds in its `github` tenant, filtered by `filter` if given.
 pub fn scim_users(port: u16, token: &str, filter: Option<&str>) -> Vec<serde_json::Value> {
+    scim_tenant_users(port, token, "github", filter)
+}
+
+/// The users scim2-server holds in `tenant` (`github` or `slack`), filtered by `filter` if
+/// given.
+pub fn scim_tenant_users(
+    port: u16,
+    token: &str,
+    tenant: &str,
+    filter: Option<&str>,
+) -> Vec<serde_json::Value> {
     let mut request = reqwest::blocking::Client::new()
-        .get(format!("http://127.0.0.1:{port}/github/v2/Users"))
+        .get(format!("http://127.0.0.1:{port}/{tenant}/v2/Users"))
         .bearer_auth(token);
     if let Some(filter) = filter {
         request = request.query(&[("filter", filter)]);

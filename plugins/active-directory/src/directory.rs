@@ -4,8 +4,8 @@
 
 use crate::dn;
 use base64::Engine as _;
-use guest_common::ldap::{self, Entry, Modification, ModifyOp, Scope, SearchRequest};
-use guest_common::{app_error, AppError, AppUser};
+use ilm_plugin_sdk::ldap::{self, Entry, Modification, ModifyOp, Scope, SearchRequest};
+use ilm_plugin_sdk::{app_error, AppError, AppUser};
 use serde_json::{Map, Value};
 
 /// userAccountControl's "account disabled" bit.
@@ -105,8 +105,8 @@ pub struct Directory {
 
 impl Directory {
     pub fn from_params() -> Result<Self, AppError> {
-        let params = guest_common::params();
-        let base_dn = guest_common::param_str(&params, "base-dn").ok_or_else(|| {
+        let params = ilm_plugin_sdk::params();
+        let base_dn = ilm_plugin_sdk::param_str(&params, "base-dn").ok_or_else(|| {
             app_error(
                 "400",
                 "the instance has no base-dn (e.g. DC=example,DC=test)",
@@ -114,7 +114,7 @@ impl Directory {
         })?;
         Ok(Self {
             base_dn,
-            group_cn: guest_common::param_str(&params, "group-cn"),
+            group_cn: ilm_plugin_sdk::param_str(&params, "group-cn"),
         })
     }
 

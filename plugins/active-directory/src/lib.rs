@@ -11,15 +11,15 @@ mod dn;
 mod profile;
 
 use directory::{Directory, User, DISABLED_ACCOUNT};
-use guest_common::ldap::{self, Attribute};
-use guest_common::{app_error, commands, fetch, iam, AppError, AppUser, Field};
-use guest_common::{FetchResult, Lookup, PluginInfo};
+use ilm_plugin_sdk::ldap::{self, Attribute};
+use ilm_plugin_sdk::{app_error, commands, fetch, iam, AppError, AppUser, Field};
+use ilm_plugin_sdk::{FetchResult, Lookup, PluginInfo};
 use profile::Mapped;
 use serde_json::{json, Map, Value};
 
 struct ActiveDirectory;
 
-guest_common::export!(ActiveDirectory with_types_in guest_common);
+ilm_plugin_sdk::export_plugin!(ActiveDirectory);
 
 const COMMANDS: &[&str] = &[
     "ad-set-new-password",
@@ -77,7 +77,7 @@ const FIELDS: &[(&str, &str)] = &[
 
 impl iam::Guest for ActiveDirectory {
     fn describe() -> PluginInfo {
-        guest_common::plugin_info!(COMMANDS)
+        ilm_plugin_sdk::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {
@@ -133,7 +133,7 @@ impl iam::Guest for ActiveDirectory {
             attributes.push(attribute("manager", vec![manager]));
         }
         ldap::add(&dn, &attributes).map_err(|e| create_failure(&dn, &mapped, e))?;
-        guest_common::info(&format!("created {dn} (disabled)"));
+        ilm_plugin_sdk::info(&format!("created {dn} (disabled)"));
         let user = dir
             .find_by_sam(&mapped.sam, &[])?
             .ok_or_else(|| app_error("500", format!("{dn} was created but cannot be read back")))?;
@@ -163,7 +163,7 @@ impl iam::Guest for ActiveDirectory {
         let (rdn, parent) = dn::split_rdn(&user.dn);
         if !dn::same_dn(parent, &mapped.ou) {
             match ldap::modify_dn(&user.dn, rdn, Some(&mapped.ou)) {
-                Ok(()) => guest_common::info(&format!("moved {} to {}", user.dn, mapped.ou)),
+                Ok(()) => ilm_plugin_sdk::info(&format!("moved {} to {}", user.dn, mapped.ou)),
                 Err(e) => failures.push(format!("ou (moving to {}: {})", mapped.ou, e.message)),
             }
         }
@@ -262,8 +262,8 @@ fn manager_dn(dir: &Directory, mapped: &Mapped) -> Result<Option<String>, AppErr
     };
     let found = dir.manager_dn(email)?;
     if found.is_none() {
-        guest_common::log::write(
-            guest_common::log::Level::Warn,
+        ilm_plugin_sdk::log::write(
+            ilm_plugin_sdk::log::Level::Warn,
             &format!(
                 "no manager account for {email} (sAMAccountName = its local part); {} keeps no manager",
                 mapped.sam
@@ -311,7 +311,7 @@ fn create_failure(dn: &str, mapped: &Mapped, e: AppError) -> AppError {
 
 impl commands::Guest for ActiveDirectory {
     fn run(name: String, args: String) -> Result<String, AppError> {
-        let args = guest_common::json_object(&args, "the arguments")?;
+        let args = ilm_plugin_sdk::json_object(&args, "the arguments")?;
         let dir = Directory::from_params()?;
         let user = dir.user_by_sam(&required(&args, "username")?)?;
         let message = match name.as_str() {

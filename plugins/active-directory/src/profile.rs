@@ -1,7 +1,7 @@
 //! The outgoing-mapped profile (playbooks/mappers/active-directory.rhai) split into what
 //! places the account (sAMAccountName, OU, CN, DN, manager) and the attributes written.
 
-use guest_common::{app_error, AppError};
+use ilm_plugin_sdk::{app_error, AppError};
 use serde_json::Value;
 
 /// A mapped profile. The keys `ou`, `cn`, `dn` and `manageremail` are not attributes of the
@@ -21,7 +21,7 @@ pub struct Mapped {
 impl Mapped {
     /// Parses and checks a mapped profile: sAMAccountName and ou are required.
     pub fn parse(profile: &str) -> Result<Self, AppError> {
-        let map = guest_common::json_object(profile, "the mapped user profile")?;
+        let map = ilm_plugin_sdk::json_object(profile, "the mapped user profile")?;
         let mut mapped = Mapped {
             sam: String::new(),
             ou: String::new(),

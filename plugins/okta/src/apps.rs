@@ -4,7 +4,7 @@
 
 use crate::args;
 use crate::client::{encode, quote, Okta};
-use guest_common::{app_error, AppError};
+use ilm_plugin_sdk::{app_error, AppError};
 use serde_json::{json, Map, Value};
 
 /// Apps per page of `okta-iam-list-applications` when `limit` is not given.

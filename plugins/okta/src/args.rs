@@ -5,7 +5,7 @@
 //! A count or flag of the wrong kind is an error naming the argument, never a silent
 //! default.
 
-use guest_common::{app_error, AppError};
+use ilm_plugin_sdk::{app_error, AppError};
 use serde_json::{Map, Value};
 
 /// A text value; numbers and booleans count as their text. `None` when absent, null,

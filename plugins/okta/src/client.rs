@@ -3,28 +3,16 @@
 //! `Link: <…>; rel="next"` headers. Every non-2xx answer becomes an `AppError`; nothing
 //! here retries, because the host already retries 429 and 5xx within the call's deadline.
 
-use guest_common::http::{self, Request, Response};
-use guest_common::{app_error, param_str, AppError};
-pub use guest_common::{filter_quote as quote, percent_encode as encode};
+use ilm_plugin_sdk::paging::{self, next_link, Page};
+use ilm_plugin_sdk::rest::{self, kind_of, path_of, snippet, Reply, JSON};
+use ilm_plugin_sdk::{app_error, param_str, AppError};
+pub use ilm_plugin_sdk::{filter_quote as quote, percent_encode as encode};
 use serde_json::{Map, Value};
-
-const JSON: &str = "application/json";
-/// Longest piece of a non-JSON error body quoted in a message.
-const MAX_SNIPPET: usize = 200;
-/// Pages followed at most by one listing, so a server that keeps answering `next`
-/// cannot hold the call until its deadline.
-const MAX_PAGES: usize = 1000;
 
 /// One Okta org's API.
 pub struct Okta {
     /// `https://<org>/api/v1/`, always with the trailing slash.
     base: String,
-}
-
-/// One page of a listing: its items and the URL of the next page, if any.
-pub struct Page {
-    pub items: Vec<Value>,
-    pub next: Option<String>,
 }
 
 impl Okta {
@@ -48,29 +36,9 @@ impl Okta {
         url.starts_with(&self.base)
     }
 
-    /// Sends a request and returns the raw response, whatever its status.
-    pub fn send(
-        &self,
-        method: &str,
-        url: &str,
-        body: Option<&Value>,
-    ) -> Result<Response, AppError> {
-        guest_common::debug(&format!("{method} {}", path_of(url)));
-        http::send(&Request {
-            method: method.to_owned(),
-            url: url.to_owned(),
-            headers: vec![
-                ("Accept".to_owned(), JSON.to_owned()),
-                ("Content-Type".to_owned(), JSON.to_owned()),
-            ],
-            body: body.map(|b| b.to_string().into_bytes()),
-        })
-    }
-
     /// The JSON body of a 2xx answer (`Null` when it has none); otherwise the app error.
     pub fn call(&self, method: &str, url: &str, body: Option<&Value>) -> Result<Value, AppError> {
-        let response = self.send(method, url, body)?;
-        json_body(&response, url)
+        rest::send(method, url, body, JSON)?.json_or_else(error_of)
     }
 
     pub fn get(&self, url: &str) -> Result<Value, AppError> {
@@ -83,17 +51,17 @@ impl Okta {
 
     /// GET that answers `None` on 404, for lookups where absence is an answer.
     pub fn get_optional(&self, url: &str) -> Result<Option<Value>, AppError> {
-        let response = self.send("GET", url, None)?;
-        if response.status == 404 {
+        let reply = rest::send("GET", url, None, JSON)?;
+        if reply.status == 404 {
             return Ok(None);
         }
-        json_body(&response, url).map(Some)
+        reply.json_or_else(error_of).map(Some)
     }
 
     /// One page of a listing: a JSON array and the `next` link.
     pub fn page(&self, url: &str) -> Result<Page, AppError> {
-        let response = self.send("GET", url, None)?;
-        let items = match json_body(&response, url)? {
+        let reply = rest::send("GET", url, None, JSON)?;
+        let items = match reply.json_or_else(error_of)? {
             Value::Array(items) => items,
             Value::Null => Vec::new(),
             other => {
@@ -109,31 +77,14 @@ impl Okta {
         };
         Ok(Page {
             items,
-            next: next_link(&response.headers),
+            next: next_link(&reply.headers),
         })
     }
 
     /// Follows `next` links from `url` until the listing ends, a page is empty, or `limit`
     /// items are collected (the list is then cut to `limit`).
     pub fn collect(&self, url: &str, limit: Option<usize>) -> Result<Vec<Value>, AppError> {
-        let mut items = Vec::new();
-        let mut url = url.to_owned();
-        for _ in 0..MAX_PAGES {
-            let page = self.page(&url)?;
-            let empty = page.items.is_empty();
-            items.extend(page.items);
-            if let Some(limit) = limit {
-                if items.len() >= limit {
-                    items.truncate(limit);
-                    break;
-                }
-            }
-            match page.next {
-                Some(next) if !empty => url = next,
-                _ => break,
-            }
-        }
-        Ok(items)
+        paging::collect(url, limit, |url| self.page(url))
     }
 }
 
@@ -144,31 +95,10 @@ pub fn api_base(url: &str) -> String {
     format!("{url}/api/v1/")
 }
 
-/// The JSON body of a 2xx response (`Null` when empty); else [`error_of`].
-fn json_body(response: &Response, url: &str) -> Result<Value, AppError> {
-    if !(200..300).contains(&response.status) {
-        return Err(error_of(response, url));
-    }
-    if response.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
-    }
-    serde_json::from_slice(&response.body).map_err(|e| {
-        app_error(
-            "502",
-            format!(
-                "Okta answered {} with HTTP {} but a body that is not JSON ({e}): {}",
-                path_of(url),
-                response.status,
-                snippet(&response.body)
-            ),
-        )
-    })
-}
-
-/// The app error of a non-2xx response.
-pub fn error_of(response: &Response, url: &str) -> AppError {
-    let reset = header(&response.headers, "x-rate-limit-reset");
-    let (code, message) = describe_error(response.status, reset, &response.body, &path_of(url));
+/// The app error of a non-2xx reply.
+pub fn error_of(reply: &Reply) -> AppError {
+    let reset = reply.header("x-rate-limit-reset");
+    let (code, message) = describe_error(reply.status, reset, &reply.body, path_of(&reply.url));
     app_error(code, message)
 }
 
@@ -212,7 +142,7 @@ pub fn describe_error(
                 Some(epoch) => match epoch.parse::<i64>() {
                     Ok(seconds) => format!(
                         "X-Rate-Limit-Reset: {epoch}, i.e. {}",
-                        crate::time::format_rfc3339(seconds)
+                        ilm_plugin_sdk::time::format_rfc3339(seconds)
                     ),
                     Err(_) => format!("X-Rate-Limit-Reset: {epoch}"),
                 },
@@ -282,169 +212,10 @@ fn with_detail(message: &str, said: Option<&str>) -> String {
     }
 }
 
-/// The first value of a header, by case-insensitive name.
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-/// The URL of the `rel="next"` link among all `Link` headers. A header may hold several
-/// comma-separated links and a response may carry several `Link` headers (Okta sends
-/// `self` and `next` separately); `rel` may list several space-separated relations.
-pub fn next_link(headers: &[(String, String)]) -> Option<String> {
-    headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("link"))
-        .flat_map(|(_, value)| parse_links(value))
-        .find(|(_, rels)| rels.iter().any(|rel| rel.eq_ignore_ascii_case("next")))
-        .map(|(url, _)| url)
-}
-
-/// The links of one `Link` header value (RFC 8288): `<url>; rel="a b"; x=y, <url2>; …`.
-/// A comma inside `<…>` or inside a quoted parameter does not end a link; text that is
-/// not a link is skipped.
-pub fn parse_links(value: &str) -> Vec<(String, Vec<String>)> {
-    let mut links = Vec::new();
-    let mut rest = value;
-    while let Some(open) = rest.find('<') {
-        let after_open = &rest[open + 1..];
-        let Some(close) = after_open.find('>') else {
-            break;
-        };
-        let url = after_open[..close].trim();
-        let after_url = &after_open[close + 1..];
-        let (params, tail) = split_unquoted(after_url, ',').unwrap_or((after_url, ""));
-        let mut rels = Vec::new();
-        let mut params = params;
-        loop {
-            let (param, more) = split_unquoted(params, ';').unwrap_or((params, ""));
-            if let Some((name, value)) = param.split_once('=') {
-                if name.trim().eq_ignore_ascii_case("rel") {
-                    let value = value.trim().trim_matches('"');
-                    rels.extend(value.split_whitespace().map(str::to_owned));
-                }
-            }
-            if more.is_empty() {
-                break;
-            }
-            params = more;
-        }
-        if !url.is_empty() {
-            links.push((url.to_owned(), rels));
-        }
-        rest = tail;
-    }
-    links
-}
-
-/// Splits at the first `separator` outside a quoted string: (before, after). `None` when
-/// there is none.
-fn split_unquoted(text: &str, separator: char) -> Option<(&str, &str)> {
-    let mut quoted = false;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            c if c == separator && !quoted => {
-                return Some((&text[..i], &text[i + c.len_utf8()..]));
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The path of a URL, without scheme, host and query: what an error message names
-/// (the query can be long and carry filter values).
-pub fn path_of(url: &str) -> String {
-    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path = without_scheme
-        .find('/')
-        .map_or("/", |slash| &without_scheme[slash..]);
-    path.split(['?', '#']).next().unwrap_or(path).to_owned()
-}
-
-/// The start of a body, on one line, for error messages.
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match text.char_indices().nth(MAX_SNIPPET) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn headers(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn the_next_link_is_found_in_separate_headers() {
-        let h = headers(&[
-            (
-                "link",
-                "<https://o.test/api/v1/users?limit=2>; rel=\"self\"",
-            ),
-            (
-                "Link",
-                "<https://o.test/api/v1/users?after=x&limit=2>; rel=\"next\"",
-            ),
-        ]);
-        assert_eq!(
-            next_link(&h).as_deref(),
-            Some("https://o.test/api/v1/users?after=x&limit=2")
-        );
-    }
-
-    #[test]
-    fn the_next_link_is_found_among_several_in_one_header() {
-        let h = headers(&[(
-            "Link",
-            "<https://o.test/a?x=1,2>; rel=\"self\", <https://o.test/b>; title=\"a, b; c\"; rel=\"prev next\"",
-        )]);
-        assert_eq!(next_link(&h).as_deref(), Some("https://o.test/b"));
-        let links = parse_links("<https://o.test/a?x=1,2>; rel=self, junk, <u>;rel=next");
-        assert_eq!(
-            links,
-            vec![
-                ("https://o.test/a?x=1,2".to_owned(), vec!["self".to_owned()]),
-                ("u".to_owned(), vec!["next".to_owned()]),
-            ]
-        );
-    }
-
-    #[test]
-    fn no_next_link_is_none() {
-        assert_eq!(next_link(&headers(&[("Link", "<u>; rel=\"self\"")])), None);
-        assert_eq!(next_link(&headers(&[("Content-Type", "x")])), None);
-        assert_eq!(
-            next_link(&headers(&[("Link", "<unterminated; rel=next")])),
-            None
-        );
-        assert_eq!(next_link(&headers(&[("Link", "")])), None);
-    }
 
     #[test]
     fn okta_errors_carry_code_summary_and_numbered_causes() {
@@ -539,11 +310,6 @@ mod tests {
             api_base("https://acme.okta.com/api/v1/"),
             "https://acme.okta.com/api/v1/"
         );
-        assert_eq!(
-            path_of("https://acme.okta.com/api/v1/users?filter=x"),
-            "/api/v1/users"
-        );
-        assert_eq!(path_of("https://acme.okta.com"), "/");
     }
 
     #[test]

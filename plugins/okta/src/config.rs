@@ -5,7 +5,7 @@
 //! it is saved. Other context keys are left as they are.
 
 use crate::client::{encode, Okta};
-use guest_common::{app_error, instance, AppError};
+use ilm_plugin_sdk::{app_error, instance, AppError};
 use serde_json::{json, Map, Value};
 
 /// The context key of the configuration.

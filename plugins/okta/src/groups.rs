@@ -4,7 +4,7 @@
 use crate::apps::not_found;
 use crate::args;
 use crate::client::{encode, Okta};
-use guest_common::AppError;
+use ilm_plugin_sdk::AppError;
 use serde_json::{Map, Value};
 
 /// Items returned when `limit` is not given.

@@ -9,17 +9,16 @@ mod client;
 mod config;
 mod groups;
 mod logs;
-mod time;
 mod users;
 
 use client::Okta;
-use guest_common::{app_error, commands, fetch, iam, AppError, AppUser, Field};
-use guest_common::{FetchResult, Lookup, PluginInfo};
+use ilm_plugin_sdk::{app_error, commands, fetch, iam, AppError, AppUser, Field};
+use ilm_plugin_sdk::{FetchResult, Lookup, PluginInfo};
 use serde_json::Value;
 
 struct OktaPlugin;
 
-guest_common::export!(OktaPlugin with_types_in guest_common);
+ilm_plugin_sdk::export_plugin!(OktaPlugin);
 
 /// The commands, as the manifest lists them.
 const COMMANDS: &[&str] = &[
@@ -35,12 +34,12 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn okta() -> Result<Okta, AppError> {
-    Okta::from_params(&guest_common::params())
+    Okta::from_params(&ilm_plugin_sdk::params())
 }
 
 impl iam::Guest for OktaPlugin {
     fn describe() -> PluginInfo {
-        guest_common::plugin_info!(COMMANDS)
+        ilm_plugin_sdk::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {
@@ -55,7 +54,7 @@ impl iam::Guest for OktaPlugin {
     }
 
     fn create_user(profile: String) -> Result<AppUser, AppError> {
-        let params = guest_common::params();
+        let params = ilm_plugin_sdk::params();
         let activate = args::flag(&params, "activate_on_create", true)?;
         users::create(&Okta::from_params(&params)?, &profile, activate)
     }
@@ -83,7 +82,7 @@ impl iam::Guest for OktaPlugin {
 
 impl commands::Guest for OktaPlugin {
     fn run(name: String, arguments: String) -> Result<String, AppError> {
-        let arguments = guest_common::json_object(&arguments, "the arguments")?;
+        let arguments = ilm_plugin_sdk::json_object(&arguments, "the arguments")?;
         let output = match name.as_str() {
             "okta-iam-get-configuration" => Value::Array(config::load()),
             "okta-iam-set-configuration" => {

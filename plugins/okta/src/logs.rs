@@ -12,9 +12,9 @@
 
 use crate::args;
 use crate::client::{encode, quote, Okta};
-use crate::time::{format_rfc3339, parse_relative, parse_rfc3339};
 use crate::{config, users};
-use guest_common::{app_error, log, AppError, FetchResult};
+use ilm_plugin_sdk::time::{format_rfc3339, parse_relative, parse_rfc3339};
+use ilm_plugin_sdk::{app_error, log, AppError, FetchResult};
 use serde_json::{json, Map, Value};
 
 /// `dropped` reason: events the token's own user caused (this runtime's provisioning),
@@ -222,7 +222,7 @@ pub fn advance(
 /// One fetch: reads the next page of the System Log given the host's state
 /// `{"now": …, "cursor": …}`.
 pub fn fetch(state: &str) -> Result<FetchResult, AppError> {
-    let state = guest_common::json_object(state, "the fetch state")?;
+    let state = ilm_plugin_sdk::json_object(state, "the fetch state")?;
     let now = state
         .get("now")
         .and_then(Value::as_str)
@@ -247,7 +247,7 @@ pub fn fetch(state: &str) -> Result<FetchResult, AppError> {
         }
     };
 
-    let params = guest_common::params();
+    let params = ilm_plugin_sdk::params();
     let okta = Okta::from_params(&params)?;
     let automatic = args::flag(&params, "auto_generate_query_filter", true)?;
     let manual = args::text(&params, "fetch_query_filter").unwrap_or_default();
@@ -269,7 +269,7 @@ pub fn fetch(state: &str) -> Result<FetchResult, AppError> {
     let url = match start(cursor.as_ref(), &filter, &first_since, |u| okta.owns(u)) {
         Start::Next(next) => next,
         Start::Since(since) => {
-            guest_common::info(&format!("System Log polling starts at {since}"));
+            ilm_plugin_sdk::info(&format!("System Log polling starts at {since}"));
             polling_url(&okta.url("logs"), &since, &filter, page_size)
         }
     };

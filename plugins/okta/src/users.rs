@@ -4,7 +4,7 @@
 //! lifecycle operations. Every operation answers with the user as Okta holds it afterwards.
 
 use crate::client::{encode, quote, Okta};
-use guest_common::{app_error, AppError, AppUser, Field};
+use ilm_plugin_sdk::{app_error, AppError, AppUser, Field};
 use serde_json::{json, Map, Value};
 
 /// The attributes a user is looked up by, in order: the Okta id from the stored profile,
@@ -154,7 +154,7 @@ pub fn app_user(user: &Value) -> Result<AppUser, AppError> {
 /// `{"profile": <mapped profile>}` without null attributes: a null in Okta's partial
 /// update would erase the attribute, while an unset profile field means "leave it".
 pub fn profile_body(profile: &str) -> Result<Value, AppError> {
-    let mut profile = guest_common::json_object(profile, "the mapped profile")?;
+    let mut profile = ilm_plugin_sdk::json_object(profile, "the mapped profile")?;
     profile.retain(|_, value| !value.is_null());
     Ok(json!({ "profile": Value::Object(profile) }))
 }

@@ -1,7 +1,7 @@
 //! Reading whole-number command arguments and parameters, which arrive as JSON numbers or
 //! as text.
 
-use guest_common::{app_error, AppError};
+use ilm_plugin_sdk::{app_error, AppError};
 use serde_json::{Map, Value};
 
 /// `name` from `args` as a whole number in `min..=max`; `default` when absent or empty.

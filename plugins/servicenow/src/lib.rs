@@ -9,14 +9,14 @@ mod rest;
 mod table;
 mod users;
 
-use guest_common::{app_error, commands, fetch, iam, AppError, AppUser, Field};
-use guest_common::{FetchResult, Lookup, PluginInfo};
+use ilm_plugin_sdk::{app_error, commands, fetch, iam, AppError, AppUser, Field};
+use ilm_plugin_sdk::{FetchResult, Lookup, PluginInfo};
 use serde_json::{json, Map, Value};
 use table::Table;
 
 struct ServiceNow;
 
-guest_common::export!(ServiceNow with_types_in guest_common);
+ilm_plugin_sdk::export!(ServiceNow with_types_in ilm_plugin_sdk);
 
 /// The commands, as the manifest lists them.
 const COMMANDS: &[&str] = &["servicenow-list-users"];
@@ -25,7 +25,7 @@ const COMMANDS: &[&str] = &["servicenow-list-users"];
 const DEFAULT_LIST_LIMIT: u64 = 50;
 
 fn table() -> Result<Table, AppError> {
-    Table::from_params(&guest_common::params())
+    Table::from_params(&ilm_plugin_sdk::params())
 }
 
 /// Records per Table API request when reading many (the `page_size` parameter).
@@ -35,7 +35,7 @@ fn page_size(params: &Map<String, Value>) -> Result<u64, AppError> {
 
 impl iam::Guest for ServiceNow {
     fn describe() -> PluginInfo {
-        guest_common::plugin_info!(COMMANDS)
+        ilm_plugin_sdk::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {
@@ -67,7 +67,7 @@ impl iam::Guest for ServiceNow {
 
     /// The columns of `sys_user` from the data dictionary, as "label (type)".
     fn get_mapping_fields() -> Result<Vec<Field>, AppError> {
-        let params = guest_common::params();
+        let params = ilm_plugin_sdk::params();
         let columns = Table::from_params(&params)?.query_all(
             "sys_dictionary",
             "name=sys_user^elementISNOTEMPTY",
@@ -106,7 +106,7 @@ impl commands::Guest for ServiceNow {
     fn run(name: String, args: String) -> Result<String, AppError> {
         match name.as_str() {
             "servicenow-list-users" => {
-                list_users(&guest_common::json_object(&args, "the arguments")?)
+                list_users(&ilm_plugin_sdk::json_object(&args, "the arguments")?)
             }
             other => Err(app_error(
                 "400",
@@ -119,7 +119,7 @@ impl commands::Guest for ServiceNow {
 /// `limit` users matching `query` from `offset` on, read a page at a time; with the
 /// number of matches and where the next listing starts (null at the end).
 fn list_users(args: &Map<String, Value>) -> Result<String, AppError> {
-    let params = guest_common::params();
+    let params = ilm_plugin_sdk::params();
     let table = Table::from_params(&params)?;
     let page_size = page_size(&params)?;
     let limit = args::count(args, "limit", DEFAULT_LIST_LIMIT, 1, u64::from(u32::MAX))?;

@@ -1,7 +1,7 @@
 //! ServiceNow encoded queries (`sysparm_query`): conditions joined by `^`, e.g.
 //! `user_name=jdoe^active=true`.
 
-use guest_common::{app_error, AppError};
+use ilm_plugin_sdk::{app_error, AppError};
 
 /// The condition `field=value`. ServiceNow has no escape for `^` in a value (it would start
 /// a new condition) and ignores conditions on fields it does not know, so both are refused

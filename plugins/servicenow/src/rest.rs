@@ -2,8 +2,8 @@
 //! get the status, headers and parsed body back. Kept apart so it can move into a shared
 //! guest library.
 
-use guest_common::http::{self, Request};
-use guest_common::{app_error, AppError};
+use ilm_plugin_sdk::http::{self, Request};
+use ilm_plugin_sdk::{app_error, AppError};
 use serde_json::Value;
 
 /// Longest piece of a body that is not JSON quoted in an error.
@@ -42,7 +42,7 @@ pub fn send(method: &str, url: &str, body: Option<&Value>) -> Result<Reply, AppE
     if body.is_some() {
         headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
     }
-    guest_common::debug(&format!("{method} {url}"));
+    ilm_plugin_sdk::debug(&format!("{method} {url}"));
     let response = http::send(&Request {
         method: method.to_owned(),
         url: url.to_owned(),

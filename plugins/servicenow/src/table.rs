@@ -3,7 +3,7 @@
 //! (`{"error": {"message", "detail"}, "status": "failure"}`).
 
 use crate::rest::{self, Reply};
-use guest_common::{app_error, param_str, percent_encode as encode, AppError};
+use ilm_plugin_sdk::{app_error, param_str, percent_encode as encode, AppError};
 use serde_json::{Map, Value};
 
 /// The most records ServiceNow returns per request.

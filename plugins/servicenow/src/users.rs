@@ -4,7 +4,7 @@
 
 use crate::query;
 use crate::table::Table;
-use guest_common::{app_error, AppError, AppUser};
+use ilm_plugin_sdk::{app_error, AppError, AppUser};
 use serde_json::{Map, Value};
 
 /// The table of users.
@@ -133,7 +133,7 @@ fn field_text(record: &Value, field: &str) -> String {
 /// never blanks a field the profile does not have) and without `sys_id`, which ServiceNow
 /// assigns. ServiceNow fields hold text, numbers or booleans; a list or object is refused.
 fn body(profile: &str) -> Result<Map<String, Value>, AppError> {
-    let mut fields = guest_common::json_object(profile, "the mapped profile")?;
+    let mut fields = ilm_plugin_sdk::json_object(profile, "the mapped profile")?;
     fields.retain(|key, value| !value.is_null() && key != "sys_id");
     if let Some((key, _)) = fields.iter().find(|(_, v)| v.is_array() || v.is_object()) {
         return Err(app_error(

@@ -3,21 +3,21 @@
 //! the stored profiles (`ilm fetch`), so the same classifier serves fetches and dry runs.
 //! The host adds the Basic credentials; this guest never sees them.
 
-use guest_common::{app_error, commands, fetch, http, iam, AppError, AppUser, Field};
-use guest_common::{FetchResult, Lookup, PluginInfo};
+use ilm_plugin_sdk::{app_error, commands, fetch, http, iam, AppError, AppUser, Field};
+use ilm_plugin_sdk::{FetchResult, Lookup, PluginInfo};
 use serde_json::Value;
 
 struct Workday;
 
-guest_common::export!(Workday with_types_in guest_common);
+ilm_plugin_sdk::export_plugin!(Workday);
 
 const COMMANDS: &[&str] = &["workday-iam-get-full-report"];
 
 /// GETs the report and returns its body, checked to be a JSON object with a `Report_Entry`
 /// array (the host checks again: it does not trust a plugin).
 fn report() -> Result<String, AppError> {
-    let params = guest_common::params();
-    let url = guest_common::param_str(&params, "url")
+    let params = ilm_plugin_sdk::params();
+    let url = ilm_plugin_sdk::param_str(&params, "url")
         .ok_or_else(|| app_error("config", "the report URL (url) is not set"))?;
     let response = http::send(&http::Request {
         method: "GET".into(),
@@ -103,7 +103,7 @@ impl commands::Guest for Workday {
 
 impl iam::Guest for Workday {
     fn describe() -> PluginInfo {
-        guest_common::plugin_info!(COMMANDS)
+        ilm_plugin_sdk::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {

@@ -3,14 +3,14 @@
 //! memory, huge results, panics, the clock). The host must contain every one of them and
 //! keep serving the next call. Never install it in production.
 
-use guest_common::Field;
-use guest_common::{app_error, commands, fetch, http, iam, instance, ldap, AppError, AppUser};
-use guest_common::{FetchResult, Lookup, PluginInfo};
+use ilm_plugin_sdk::Field;
+use ilm_plugin_sdk::{app_error, commands, fetch, http, iam, instance, ldap, AppError, AppUser};
+use ilm_plugin_sdk::{FetchResult, Lookup, PluginInfo};
 use serde_json::{json, Value};
 
 struct Hostile;
 
-guest_common::export!(Hostile with_types_in guest_common);
+ilm_plugin_sdk::export_plugin!(Hostile);
 
 const COMMANDS: &[&str] = &[
     "read-file",
@@ -133,7 +133,7 @@ fn ldap_probe() -> String {
 
 /// GET `args.url` through the host; the host's refusal is returned as the command's error.
 fn call_host(args: &str) -> Result<String, AppError> {
-    let args = guest_common::json_object(args, "the arguments")?;
+    let args = ilm_plugin_sdk::json_object(args, "the arguments")?;
     let Some(url) = args.get("url").and_then(Value::as_str) else {
         return Err(app_error("400", "call-host needs a url argument"));
     };
@@ -153,7 +153,7 @@ fn call_host(args: &str) -> Result<String, AppError> {
 
 impl iam::Guest for Hostile {
     fn describe() -> PluginInfo {
-        guest_common::plugin_info!(COMMANDS)
+        ilm_plugin_sdk::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {

@@ -4,13 +4,13 @@
 //! the benchmark "fresh sandbox + one IAM call", so every call is one context read and at
 //! most one write.
 
-use guest_common::{app_error, commands, fetch, iam, instance, AppError, AppUser, Field};
-use guest_common::{FetchResult, Lookup, PluginInfo};
+use ilm_plugin_sdk::{app_error, commands, fetch, iam, instance, AppError, AppUser, Field};
+use ilm_plugin_sdk::{FetchResult, Lookup, PluginInfo};
 use serde_json::{json, Map, Value};
 
 struct MemoryApp;
 
-guest_common::export!(MemoryApp with_types_in guest_common);
+ilm_plugin_sdk::export_plugin!(MemoryApp);
 
 const COMMANDS: &[&str] = &["memory-reset"];
 
@@ -88,7 +88,7 @@ fn set_active(id: &str, active: bool) -> Result<AppUser, AppError> {
 
 impl iam::Guest for MemoryApp {
     fn describe() -> PluginInfo {
-        guest_common::plugin_info!(COMMANDS)
+        ilm_plugin_sdk::plugin_info!(COMMANDS)
     }
 
     fn identify_attributes() -> Vec<String> {
@@ -109,7 +109,7 @@ impl iam::Guest for MemoryApp {
     }
 
     fn create_user(profile: String) -> Result<AppUser, AppError> {
-        let mut user = guest_common::json_object(&profile, "the profile")?;
+        let mut user = ilm_plugin_sdk::json_object(&profile, "the profile")?;
         let username = match user.get("username").and_then(Value::as_str) {
             Some(name) if !name.is_empty() => name.to_owned(),
             _ => return Err(app_error("400", "the profile has no username")),
@@ -132,7 +132,7 @@ impl iam::Guest for MemoryApp {
     }
 
     fn update_user(id: String, profile: String) -> Result<AppUser, AppError> {
-        let changes = guest_common::json_object(&profile, "the profile")?;
+        let changes = ilm_plugin_sdk::json_object(&profile, "the profile")?;
         let mut store = Store::load();
         if !matches!(store.users.get(&id), Some(Value::Object(_))) {
             return Err(not_found(&id));

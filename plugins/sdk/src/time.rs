@@ -1,6 +1,13 @@
-//! Time arithmetic without a clock: the guest has none, so every instant is derived from
+//! Time arithmetic without a clock: a guest has none, so every instant is derived from
 //! the `now` the host passes to a fetch. Instants are whole seconds since 1970-01-01 UTC;
-//! text is RFC 3339 in UTC (`YYYY-MM-DDTHH:MM:SSZ`), which Okta's `since` accepts.
+//! text is RFC 3339 in UTC (`YYYY-MM-DDTHH:MM:SSZ`), the proleptic Gregorian calendar.
+//!
+//! ```
+//! use ilm_plugin_sdk::time::{format_rfc3339, parse_relative, parse_rfc3339};
+//! let now = parse_rfc3339("2025-01-15T10:00:00+02:00").unwrap();
+//! let since = now - parse_relative("3 days").unwrap();
+//! assert_eq!(format_rfc3339(since), "2025-01-12T08:00:00Z");
+//! ```
 
 const MINUTE: i64 = 60;
 const HOUR: i64 = 60 * MINUTE;
@@ -9,6 +16,12 @@ const DAY: i64 = 24 * HOUR;
 /// Seconds since the epoch of an RFC 3339 time such as `2025-01-15T10:00:00.123Z` or
 /// `2025-01-15T12:00:00+02:00`; fractions of a second are dropped. `None` when it is not
 /// one.
+///
+/// ```
+/// use ilm_plugin_sdk::time::parse_rfc3339;
+/// assert_eq!(parse_rfc3339("1970-01-02T00:00:00.5Z"), Some(86_400));
+/// assert_eq!(parse_rfc3339("2021-02-30T00:00:00Z"), None);
+/// ```
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let text = text.trim();
     let (date, rest) = text.split_at_checked(10)?;
@@ -64,6 +77,10 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 }
 
 /// An instant as `YYYY-MM-DDTHH:MM:SSZ`.
+///
+/// ```
+/// assert_eq!(ilm_plugin_sdk::time::format_rfc3339(1_609_459_200), "2021-01-01T00:00:00Z");
+/// ```
 pub fn format_rfc3339(seconds: i64) -> String {
     let days = seconds.div_euclid(DAY);
     let in_day = seconds.rem_euclid(DAY);
@@ -78,6 +95,12 @@ pub fn format_rfc3339(seconds: i64) -> String {
 
 /// The length in seconds of a relative time such as `0 minutes`, `12 hours` or `3 days`
 /// (singular or plural; `min`/`mins` too). The error says what is accepted.
+///
+/// ```
+/// use ilm_plugin_sdk::time::parse_relative;
+/// assert_eq!(parse_relative("12 hours"), Ok(12 * 3600));
+/// assert!(parse_relative("soon").is_err());
+/// ```
 pub fn parse_relative(text: &str) -> Result<i64, String> {
     let bad = || {
         format!(
