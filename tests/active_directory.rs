@@ -71,14 +71,8 @@ fn vendor_with(
     profile: &Value,
     allow_enable: bool,
 ) -> (i32, Value) {
-    let profile = format!("user-profile={profile}");
     let allow = format!("allow-enable={allow_enable}");
-    let ran = ilm.run(&[
-        "command", command, "--using", instance, "--arg", &profile, "--arg", &allow, "--json",
-    ]);
-    let out: Value = serde_json::from_str(&ran.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
-    (ran.code, out["IAM"]["Vendor"][0].clone())
+    ilm.vendor(command, instance, profile, &[&allow])
 }
 
 /// Runs a plugin command with NAME=VALUE arguments.

@@ -23,20 +23,11 @@ struct Iam {
 }
 
 fn iam(ilm: &Ilm, command: &str, instance: &str, profile: &Value, extra: &[&str]) -> Iam {
-    let profile = format!("user-profile={profile}");
-    let mut args = vec![
-        "command", command, "--using", instance, "--arg", &profile, "--json",
-    ];
-    for arg in extra {
-        args.extend(["--arg", arg]);
-    }
-    let ran = ilm.run(&args);
-    let out: Value = serde_json::from_str(&ran.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
+    let (code, vendor, stderr) = ilm.vendor_run(command, instance, profile, extra);
     Iam {
-        code: ran.code,
-        stderr: ran.stderr,
-        vendor: out["IAM"]["Vendor"][0].clone(),
+        code,
+        stderr,
+        vendor,
     }
 }
 

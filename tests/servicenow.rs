@@ -21,38 +21,15 @@ fn setup() -> (ServiceNowDouble, Ilm) {
     (snow, ilm)
 }
 
-/// The exit code, the one vendor result (`--json`) and the stderr of an IAM command on
-/// `instance`.
-fn run_iam(
-    ilm: &Ilm,
-    command: &str,
-    instance: &str,
-    profile: &Value,
-    extra: &[&str],
-) -> (i32, Value, String) {
-    let profile = format!("user-profile={profile}");
-    let mut args = vec![
-        "command", command, "--using", instance, "--arg", &profile, "--json",
-    ];
-    for arg in extra {
-        args.extend(["--arg", arg]);
-    }
-    let ran = ilm.run(&args);
-    let out: Value = serde_json::from_str(&ran.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
-    (ran.code, out["IAM"]["Vendor"][0].clone(), ran.stderr)
-}
-
-/// [`run_iam`] on the instance `snow`, without the stderr.
+/// An IAM command on the instance `snow`: its exit code and vendor result.
 fn iam(ilm: &Ilm, command: &str, profile: &Value, extra: &[&str]) -> (i32, Value) {
-    let (code, vendor, _) = run_iam(ilm, command, "snow", profile, extra);
-    (code, vendor)
+    ilm.vendor(command, "snow", profile, extra)
 }
 
 /// Runs an IAM command on `instance` that must fail with `code`: asserts exit 3 and one
 /// failed vendor result with that code; returns the result.
 fn refused(ilm: &Ilm, command: &str, instance: &str, profile: &Value, code: &str) -> Value {
-    let (exit, v, stderr) = run_iam(ilm, command, instance, profile, &[]);
+    let (exit, v, stderr) = ilm.vendor_run(command, instance, profile, &[]);
     assert_eq!(exit, 3, "{v}\n{stderr}");
     assert_eq!(
         (&v["success"], &v["errorCode"]),
@@ -363,7 +340,7 @@ fn disable_sets_active_to_the_text_false_a_second_disable_is_skipped_and_allow_e
         "{missing}"
     );
     ilm.add_servicenow("snow-no-create", &snow, &["create-if-not-exists=false"]);
-    let (code, v, _) = run_iam(&ilm, "iam-update-user", "snow-no-create", &nobody, &[]);
+    let (code, v, _) = ilm.vendor_run("iam-update-user", "snow-no-create", &nobody, &[]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(
         (&v["skipped"], &v["errorCode"]),

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod double_process;
 pub mod okta;
 pub mod okta_instance;
 pub mod servicenow;
@@ -395,6 +396,18 @@ impl Ilm {
         profile: &serde_json::Value,
         args: &[&str],
     ) -> (i32, serde_json::Value) {
+        let (code, vendor, _) = self.vendor_run(command, instance, profile, args);
+        (code, vendor)
+    }
+
+    /// [`Ilm::vendor`], with the command's stderr.
+    pub fn vendor_run(
+        &self,
+        command: &str,
+        instance: &str,
+        profile: &serde_json::Value,
+        args: &[&str],
+    ) -> (i32, serde_json::Value, String) {
         let profile = format!("user-profile={profile}");
         let mut argv = vec!["command", command, "--using", instance, "--arg", &profile];
         for arg in args {
@@ -404,7 +417,7 @@ impl Ilm {
         let ran = self.run(&argv);
         let out: serde_json::Value = serde_json::from_str(&ran.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
-        (ran.code, out["IAM"]["Vendor"][0].clone())
+        (ran.code, out["IAM"]["Vendor"][0].clone(), ran.stderr)
     }
 
     /// Runs and expects exit code 0.

@@ -14,23 +14,19 @@
 //! double stops Prism and exits when its standard input (held by this process) closes, and
 //! Prism dies with the double. Ports are free ones, so leftovers never block a later run.
 
+use super::double_process::DoubleProcess;
 use super::{free_port, repo_root};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 struct Shared {
     double_port: u16,
     prism_port: u16,
-    log: PathBuf,
     /// From spawning the double to Prism accepting connections.
     ready_after: Duration,
-    // Kept for the life of the test binary; the double exits when `_stdin` closes.
-    _child: Mutex<Child>,
-    _stdin: Mutex<ChildStdin>,
+    double: DoubleProcess,
 }
 
 static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
@@ -60,61 +56,31 @@ fn start_shared() -> Result<Shared, String> {
     while prism_port == double_port {
         prism_port = free_port();
     }
-    let exe = std::env::current_exe().ok();
-    let stem = exe
-        .as_ref()
-        .and_then(|p| p.file_stem())
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "tests".into());
-    let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("okta-double-{stem}.log"));
-    let log_file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
     let started = Instant::now();
-    let mut child = Command::new("python3")
-        .arg(repo_root().join("tests/support/okta_double.py"))
-        .arg(double_port.to_string())
-        // The double's first org; the tests make their own (see `OktaDouble::start`).
-        .arg("okta-double-unused-org")
-        .arg("--prism-dir")
-        .arg(&prism_dir)
-        .args(["--prism-port", &prism_port.to_string()])
-        .arg("--prism-log")
-        .arg(&log)
-        .arg("--exit-on-stdin-eof")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .map_err(|e| format!("starting python3 okta_double.py: {e}"))?;
-    let stdin = child.stdin.take().expect("piped stdin");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (ready, ready_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.starts_with("READY ") {
-                let _ = ready.send(line);
-            }
-        }
-    });
-    let log_tail = |log: &PathBuf| std::fs::read_to_string(log).unwrap_or_default();
-    match ready_rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(_) => Ok(Shared {
-            double_port,
-            prism_port,
-            log,
-            ready_after: started.elapsed(),
-            _child: Mutex::new(child),
-            _stdin: Mutex::new(stdin),
-        }),
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(format!(
-                "the Okta double with Prism did not start within 120 s:\n{}",
-                log_tail(&log)
-            ))
-        }
-    }
+    let double = DoubleProcess::start(
+        "okta-double",
+        "okta_double.py",
+        |log| {
+            vec![
+                double_port.to_string(),
+                // The double's first org; the tests make their own (see `OktaDouble::start`).
+                "okta-double-unused-org".into(),
+                "--prism-dir".into(),
+                prism_dir.display().to_string(),
+                "--prism-port".into(),
+                prism_port.to_string(),
+                "--prism-log".into(),
+                log.display().to_string(),
+            ]
+        },
+        Duration::from_secs(120),
+    )?;
+    Ok(Shared {
+        double_port,
+        prism_port,
+        ready_after: started.elapsed(),
+        double,
+    })
 }
 
 /// One Okta org in the test double, reached through Prism. See the module documentation.
@@ -170,7 +136,7 @@ impl OktaDouble {
 
     /// Where the double and Prism write their logs (Prism logs every request it rejects).
     pub fn log_path() -> PathBuf {
-        shared().log.clone()
+        shared().double.log.clone()
     }
 
     /// A new ACTIVE bookmark app; its id ("0oa…").

@@ -7,69 +7,29 @@
 //! The double exits when the test binary does: it stops when its standard input, held
 //! here, closes.
 
-use super::{repo_root, Ilm};
+use super::double_process::DoubleProcess;
+use super::Ilm;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-struct Shared {
-    url: String,
-    // Kept for the life of the test binary; the double exits when `_stdin` closes.
-    _child: Mutex<Child>,
-    _stdin: Mutex<ChildStdin>,
-}
+static SHARED: OnceLock<Result<DoubleProcess, String>> = OnceLock::new();
 
-static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
-
-fn shared() -> &'static Shared {
-    match SHARED.get_or_init(start_shared) {
-        Ok(shared) => shared,
+/// The double, started by the first call; it prints `READY <url>` once it listens, or
+/// exits with its reason in its log (with every request it answered).
+fn shared() -> &'static DoubleProcess {
+    let started = SHARED.get_or_init(|| {
+        DoubleProcess::start(
+            "servicenow-double",
+            "servicenow_double.py",
+            |_| Vec::new(),
+            Duration::from_secs(60),
+        )
+    });
+    match started {
+        Ok(double) => double,
         Err(message) => panic!("{message}"),
     }
-}
-
-/// Starts the double; it prints `READY <url>` once it listens, or exits with its reason in
-/// its log (`servicenow-double-<test binary>.log` under cargo's test temporary folder,
-/// with every request it answered).
-fn start_shared() -> Result<Shared, String> {
-    let script = repo_root().join("tests/support/servicenow_double.py");
-    let stem = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "tests".into());
-    let log =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("servicenow-double-{stem}.log"));
-    let log_file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let mut child = Command::new("python3")
-        .arg(&script)
-        .arg("--exit-on-stdin-eof")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .map_err(|e| format!("starting python3 {}: {e}", script.display()))?;
-    let stdin = child.stdin.take().expect("piped stdin");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("piped stdout");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| format!("reading the ServiceNow double's first line: {e}"))?;
-    let Some(url) = line.trim().strip_prefix("READY ") else {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(format!(
-            "the ServiceNow double did not start (its output: {line:?}):\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        ));
-    };
-    Ok(Shared {
-        url: url.to_owned(),
-        _child: Mutex::new(child),
-        _stdin: Mutex::new(stdin),
-    })
 }
 
 /// One ServiceNow instance in the test double. See the module documentation.
@@ -99,7 +59,7 @@ impl ServiceNowDouble {
 
     /// The instance URL (the plugin's `url` parameter).
     pub fn url(&self) -> String {
-        shared().url.clone()
+        shared().ready.clone()
     }
 
     pub fn username(&self) -> &str {
