@@ -45,6 +45,18 @@ impl Setup {
         args.extend(extra);
         serde_json::from_str(&self.ilm.ok(&args)).expect("install JSON")
     }
+
+    /// `ilm plugin install`, expected to be refused with every one of `expected` in its
+    /// error.
+    fn refused(&self, wasm: &Path, expected: &[&str]) {
+        let ran = self
+            .ilm
+            .run(&["plugin", "install", wasm.to_str().expect("UTF-8 path")]);
+        assert_eq!(ran.code, 1, "installed: {}", ran.stdout);
+        for text in expected {
+            assert!(ran.stderr.contains(text), "{text}: {}", ran.stderr);
+        }
+    }
 }
 
 /// A copy of the test plugin memory-app's package, to edit.
@@ -123,22 +135,15 @@ fn a_mapper_that_does_not_compile_is_refused_with_the_script_error_and_nothing_i
     )
     .expect("writing a broken mapper");
 
-    let refused = s
-        .ilm
-        .run(&["plugin", "install", wasm.to_str().expect("UTF-8"), "--json"]);
-    assert_eq!(refused.code, 1, "{}", refused.stdout);
-    for expected in [
-        "plugin \"memory-app\" was not installed",
-        "does not compile",
-        "memory-app.mapper.rhai",
-        "line",
-    ] {
-        assert!(
-            refused.stderr.contains(expected),
-            "{expected}: {}",
-            refused.stderr
-        );
-    }
+    s.refused(
+        &wasm,
+        &[
+            "plugin \"memory-app\" was not installed",
+            "does not compile",
+            "memory-app.mapper.rhai",
+            "line",
+        ],
+    );
     let left: Vec<_> = std::fs::read_dir(&s.ilm.plugins_dir)
         .map(|entries| {
             entries
@@ -155,15 +160,7 @@ fn a_mapper_that_does_not_compile_is_refused_with_the_script_error_and_nothing_i
         "fn outgoing(profile, mapping_type) { profile }\n",
     )
     .expect("writing a mapper without incoming");
-    let refused = s
-        .ilm
-        .run(&["plugin", "install", wasm.to_str().expect("UTF-8")]);
-    assert_eq!(refused.code, 1, "{}", refused.stdout);
-    assert!(
-        refused.stderr.contains("defines no incoming()"),
-        "{}",
-        refused.stderr
-    );
+    s.refused(&wasm, &["defines no incoming()"]);
 }
 
 #[test]
@@ -175,18 +172,7 @@ fn a_changed_default_mapper_is_a_change_that_needs_force_and_updates_an_unedited
     let packaged = package.path().join("memory-app.mapper.rhai");
     let changed = format!("// version two of the default\n{}", read(&packaged));
     std::fs::write(&packaged, &changed).expect("changing the default mapper");
-    let refused = s
-        .ilm
-        .run(&["plugin", "install", wasm.to_str().expect("UTF-8")]);
-    assert_eq!(refused.code, 1, "{}", refused.stdout);
-    assert!(
-        refused
-            .stderr
-            .contains("mapper: the default mapper changed"),
-        "{}",
-        refused.stderr
-    );
-    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    s.refused(&wasm, &["mapper: the default mapper changed", "--force"]);
     assert_ne!(
         read(&s.mapper("memory-app")),
         changed,
