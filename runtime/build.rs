@@ -1,6 +1,7 @@
 //! Embeds the shipped playbooks, mappers and transformers (the repository's `playbooks/`)
 //! into the binary, so `ilm init` can give a data directory its own copy wherever the
-//! binary runs.
+//! binary runs. A plugin's default mapper lives with the plugin's source
+//! (`plugins/<name>/mapper.rhai`); `playbooks/mappers/<name>.rhai` is a link to it.
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,10 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
                 .expect("UTF-8 file names")
                 .replace('\\', "/");
             let absolute = path.canonicalize().expect("canonical path");
+            if absolute != path {
+                // A link (a plugin's mapper): watch the file it points to.
+                println!("cargo:rerun-if-changed={}", absolute.display());
+            }
             files.push((relative, absolute.to_str().expect("UTF-8 path").to_owned()));
         }
     }

@@ -54,6 +54,8 @@ mod tests {
             "iam-sync-user.rhai",
             "lib/iam.rhai",
             "mappers/workday-incoming.toml",
+            // A plugin's own mapper, reached through the link in playbooks/mappers/.
+            "mappers/servicenow.rhai",
             "transformers/ou-mapping.rhai",
         ] {
             assert!(

@@ -107,6 +107,7 @@ pub use ilm::plugin::types::{AppError, AppUser, FetchResult, Field, Lookup, Plug
 pub use ilm::plugin::{http, instance, ldap, log};
 
 use serde_json::{Map, Value};
+use std::ops::RangeInclusive;
 
 /// The WIT package version this SDK binds; a plugin's manifest names it as `wit`.
 ///
@@ -220,18 +221,46 @@ pub fn json_object(text: &str, what: &str) -> Result<Map<String, Value>, AppErro
 /// assert_eq!(err.message, "bad must be a non-negative integer, not -1");
 /// ```
 pub fn arg_u64(args: &Map<String, Value>, name: &str, default: u64) -> Result<u64, AppError> {
+    arg_u64_in(args, name, default, 0..=u64::MAX)
+}
+
+/// Like [`arg_u64`], and the number must lie in `range` (a page size, a limit the app
+/// enforces); the error names the range.
+///
+/// ```
+/// let args = serde_json::json!({"limit": " 7 ", "page": 0, "bad": true});
+/// let args = args.as_object().unwrap();
+/// assert_eq!(ilm_plugin_sdk::arg_u64_in(args, "limit", 50, 1..=100).unwrap(), 7);
+/// assert_eq!(ilm_plugin_sdk::arg_u64_in(args, "offset", 0, 0..=100).unwrap(), 0);
+/// let err = ilm_plugin_sdk::arg_u64_in(args, "page", 1, 1..=100).unwrap_err();
+/// assert_eq!(err.message, "page must be a whole number from 1 to 100, not 0");
+/// assert!(ilm_plugin_sdk::arg_u64_in(args, "bad", 1, 1..=100).is_err());
+/// ```
+pub fn arg_u64_in(
+    args: &Map<String, Value>,
+    name: &str,
+    default: u64,
+    range: RangeInclusive<u64>,
+) -> Result<u64, AppError> {
     let bad = |value: &dyn std::fmt::Display| {
-        app_error(
-            "400",
-            format!("{name} must be a non-negative integer, not {value}"),
-        )
+        let expected = if range == (0..=u64::MAX) {
+            "a non-negative integer".to_owned()
+        } else {
+            format!("a whole number from {} to {}", range.start(), range.end())
+        };
+        app_error("400", format!("{name} must be {expected}, not {value}"))
     };
-    match args.get(name) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| bad(n)),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(default),
-        Some(Value::String(s)) => s.trim().parse().map_err(|_| bad(s)),
-        Some(other) => Err(bad(other)),
+    let number = match args.get(name) {
+        None | Some(Value::Null) => return Ok(default),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(default),
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| bad(n))?,
+        Some(Value::String(s)) => s.trim().parse().map_err(|_| bad(s))?,
+        Some(other) => return Err(bad(other)),
+    };
+    if range.contains(&number) {
+        Ok(number)
+    } else {
+        Err(bad(&number))
     }
 }
 

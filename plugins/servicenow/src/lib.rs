@@ -3,9 +3,7 @@
 //! unlocks. This module wires the exported interfaces to the modules that do the work. The
 //! host signs every request with HTTP Basic; this guest never sees the password.
 
-mod args;
 mod query;
-mod rest;
 mod table;
 mod users;
 
@@ -30,7 +28,7 @@ fn table() -> Result<Table, AppError> {
 
 /// Records per Table API request when reading many (the `page_size` parameter).
 fn page_size(params: &Map<String, Value>) -> Result<u64, AppError> {
-    args::count(params, "page_size", 100, 1, table::MAX_PAGE)
+    ilm_plugin_sdk::arg_u64_in(params, "page_size", 100, 1..=table::MAX_PAGE)
 }
 
 impl iam::Guest for ServiceNow {
@@ -122,8 +120,9 @@ fn list_users(args: &Map<String, Value>) -> Result<String, AppError> {
     let params = ilm_plugin_sdk::params();
     let table = Table::from_params(&params)?;
     let page_size = page_size(&params)?;
-    let limit = args::count(args, "limit", DEFAULT_LIST_LIMIT, 1, u64::from(u32::MAX))?;
-    let start = args::count(args, "offset", 0, 0, u64::from(u32::MAX))?;
+    let limit =
+        ilm_plugin_sdk::arg_u64_in(args, "limit", DEFAULT_LIST_LIMIT, 1..=u64::from(u32::MAX))?;
+    let start = ilm_plugin_sdk::arg_u64_in(args, "offset", 0, 0..=u64::from(u32::MAX))?;
     let query = match args.get("query") {
         None | Some(Value::Null) => "",
         Some(Value::String(query)) => query.as_str(),

@@ -2,7 +2,7 @@
 //! paging, insert and patch records, and ServiceNow's error body
 //! (`{"error": {"message", "detail"}, "status": "failure"}`).
 
-use crate::rest::{self, Reply};
+use ilm_plugin_sdk::rest::{self, Reply, JSON};
 use ilm_plugin_sdk::{app_error, param_str, percent_encode as encode, AppError};
 use serde_json::{Map, Value};
 
@@ -44,11 +44,11 @@ impl Table {
     /// The record with this sys_id; `None` when ServiceNow has none (or an ACL hides it,
     /// which ServiceNow answers the same way).
     pub fn get(&self, table: &str, sys_id: &str) -> Result<Option<Value>, AppError> {
-        let reply = rest::send("GET", &self.url(table, Some(sys_id)), None)?;
+        let reply = rest::send("GET", &self.url(table, Some(sys_id)), None, JSON)?;
         if reply.status == 404 {
             return Ok(None);
         }
-        result(reply).map(Some)
+        result(&reply).map(Some)
     }
 
     /// Records matching the encoded `query`, `limit` of them from `offset` on, only
@@ -69,16 +69,18 @@ impl Table {
         if let Some(fields) = fields {
             url.push_str(&format!("&sysparm_fields={}", encode(fields)));
         }
-        let reply = rest::send("GET", &url, None)?;
+        let reply = rest::send("GET", &url, None, JSON)?;
         let total = reply
             .header("X-Total-Count")
             .and_then(|t| t.trim().parse().ok());
-        let request = reply.request.clone();
-        match result(reply)? {
+        match result(&reply)? {
             Value::Array(records) => Ok(Page { records, total }),
             other => Err(app_error(
                 "502",
-                format!("ServiceNow answered {request} with a result that is not a list: {other}"),
+                format!(
+                    "ServiceNow answered {} with a result that is not a list: {other}",
+                    reply.request()
+                ),
             )),
         }
     }
@@ -106,7 +108,12 @@ impl Table {
     /// Inserts a record; returns it as ServiceNow stored it.
     pub fn insert(&self, table: &str, body: &Map<String, Value>) -> Result<Value, AppError> {
         let body = Value::Object(body.clone());
-        result(rest::send("POST", &self.url(table, None), Some(&body))?)
+        result(&rest::send(
+            "POST",
+            &self.url(table, None),
+            Some(&body),
+            JSON,
+        )?)
     }
 
     /// Changes the given fields of record `sys_id`; returns the record after the change.
@@ -117,27 +124,27 @@ impl Table {
         body: &Map<String, Value>,
     ) -> Result<Value, AppError> {
         let body = Value::Object(body.clone());
-        result(rest::send(
+        result(&rest::send(
             "PATCH",
             &self.url(table, Some(sys_id)),
             Some(&body),
+            JSON,
         )?)
     }
 }
 
 /// The `result` of a successful reply; any other status is [`error`].
-fn result(reply: Reply) -> Result<Value, AppError> {
-    if !reply.success() {
-        return Err(error(&reply));
-    }
-    let request = reply.request.clone();
-    match rest::json(reply)? {
+fn result(reply: &Reply) -> Result<Value, AppError> {
+    match reply.json_or_else(error)? {
         Value::Object(mut body) if body.contains_key("result") => {
             Ok(body.remove("result").unwrap_or_default())
         }
         other => Err(app_error(
             "502",
-            format!("ServiceNow answered {request} without a result: {other}"),
+            format!(
+                "ServiceNow answered {} without a result: {other}",
+                reply.request()
+            ),
         )),
     }
 }
@@ -145,7 +152,8 @@ fn result(reply: Reply) -> Result<Value, AppError> {
 /// An error with the HTTP status as its code and ServiceNow's `message: detail`, a hint
 /// for the statuses a person fixes in the configuration, and the request.
 pub fn error(reply: &Reply) -> AppError {
-    let error = reply.body.get("error");
+    let body: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+    let error = body.get("error");
     let text = |key: &str| {
         error
             .and_then(|e| e.get(key))
@@ -156,10 +164,10 @@ pub fn error(reply: &Reply) -> AppError {
     let said = match (text("message"), text("detail")) {
         (Some(message), Some(detail)) => format!("{message}: {detail}"),
         (Some(one), None) | (None, Some(one)) => one.to_owned(),
-        (None, None) => reply
-            .text
-            .clone()
-            .unwrap_or_else(|| format!("HTTP status {}", reply.status)),
+        (None, None) if reply.body.iter().all(u8::is_ascii_whitespace) => {
+            format!("HTTP status {}", reply.status)
+        }
+        (None, None) => rest::snippet(&reply.body),
     };
     let hint = match reply.status {
         401 => " — ServiceNow refused the credentials: set the instance's username and password to an active ServiceNow user with web service access",
@@ -168,6 +176,6 @@ pub fn error(reply: &Reply) -> AppError {
     };
     app_error(
         reply.status.to_string(),
-        format!("{said}{hint} (the app answered {})", reply.request),
+        format!("{said}{hint} (the app answered {})", reply.request()),
     )
 }

@@ -1,12 +1,12 @@
 //! `ilm plugin list|show|install`.
 
 use super::{output, Context, Outcome};
-use crate::plugins::{manifest_diff, LoadedPlugin, Manifest};
-use crate::store::Actor;
-use anyhow::{bail, Context as _, Result};
+use anyhow::Result;
 use clap::Subcommand;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+mod install;
 
 #[derive(Subcommand)]
 pub enum PluginCommand {
@@ -21,15 +21,20 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check a component and its manifest (`X.wasm` with `X.toml` beside it) and install them.
+    /// Check a component and its manifest (`X.wasm` with `X.toml` beside it) and install them,
+    /// with the default mapper `X.mapper.rhai` if there is one: it goes into the playbooks'
+    /// mappers/ unless the administrator has their own there (never overwritten).
     /// Replacing an installed plugin shows what changes (hosts, credentials, version,
-    /// commands, parameters) and needs --force when anything does.
+    /// commands, parameters, default mapper) and needs --force when anything does.
     Install {
         /// Path to the component (`.wasm`); its manifest must be beside it with the same stem.
         path: PathBuf,
         /// Replace an installed plugin of the same name even though it differs.
         #[arg(long)]
         force: bool,
+        /// Print the result as JSON: status, changes, and what happened to the mapper.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -91,7 +96,15 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             println!(
                 "{}",
                 output::table(
-                    &["parameter", "type", "required", "secret", "default", "help"],
+                    &[
+                        "parameter",
+                        "type",
+                        "required",
+                        "secret",
+                        "default",
+                        "example",
+                        "help",
+                    ],
                     m.all_params().into_iter().map(|p| {
                         vec![
                             p.name,
@@ -99,6 +112,7 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
                             p.required.to_string(),
                             p.secret.to_string(),
                             p.default.unwrap_or_default(),
+                            p.example.unwrap_or_default(),
                             p.help,
                         ]
                     }),
@@ -128,85 +142,8 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             );
             Ok(Outcome::Success)
         }
-        PluginCommand::Install { path, force } => {
-            let manifest_path = path.with_extension("toml");
-            let plugin = host.load(&manifest_path, &path)?;
-            let name = &plugin.manifest.name;
-            let dir = host.plugins_dir();
-            let target = dir.join(format!("{name}.wasm"));
-            let mut changes = Vec::new();
-            if target.exists() {
-                changes = replacement(&dir.join(format!("{name}.toml")), &target, &plugin, &path)?;
-                if changes.is_empty() {
-                    println!(
-                        "{name} {} is already installed, unchanged",
-                        plugin.manifest.version
-                    );
-                    return Ok(Outcome::Success);
-                }
-                let listed = changes
-                    .iter()
-                    .map(|c| format!("  {c}"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                if !force {
-                    bail!(
-                        "plugin {name:?} is already installed in {} and this one differs:\n{listed}\n\
-                         check the changes, then install it with --force",
-                        dir.display()
-                    );
-                }
-                println!("replacing {name}:\n{listed}");
-            }
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            std::fs::copy(&path, &target)
-                .with_context(|| format!("copying to {}", target.display()))?;
-            std::fs::copy(&manifest_path, dir.join(format!("{name}.toml")))?;
-            ctx.store()?.record_audit(
-                &Actor::Cli,
-                "plugin.install",
-                name,
-                Value::Null,
-                json!({"version": plugin.manifest.version, "from": path, "changes": changes}),
-            )?;
-            println!(
-                "installed {name} {} into {}",
-                plugin.manifest.version,
-                dir.display()
-            );
-            Ok(Outcome::Success)
+        PluginCommand::Install { path, force, json } => {
+            install::run(ctx, &host, &path, force, json)
         }
     }
-}
-
-/// What installing `new` (from `new_wasm`) over the plugin at `installed_toml` and
-/// `installed_wasm` changes, one line each; empty when nothing does.
-fn replacement(
-    installed_toml: &Path,
-    installed_wasm: &Path,
-    new: &LoadedPlugin,
-    new_wasm: &Path,
-) -> Result<Vec<String>> {
-    let installed = match Manifest::load(installed_toml) {
-        Ok(manifest) => manifest,
-        // A broken installation is replaced knowingly, like any other change.
-        Err(err) => {
-            return Ok(vec![format!(
-                "the installed manifest does not load: {err:#}"
-            )])
-        }
-    };
-    let mut lines: Vec<String> = manifest_diff::changes(&installed, &new.manifest)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let read =
-        |path: &Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
-    if lines.is_empty() && read(installed_wasm)? != read(new_wasm)? {
-        lines.push(format!(
-            "component: the code differs under the same version {}",
-            new.manifest.version
-        ));
-    }
-    Ok(lines)
 }

@@ -124,6 +124,9 @@ pub struct Param {
     pub secret: bool,
     #[serde(default)]
     pub default: Option<String>,
+    /// A documented example value (never used as a value), shown by `ilm plugin show`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
     #[serde(default)]
     pub help: String,
 }
@@ -168,6 +171,7 @@ pub fn iam_params() -> Vec<Param> {
         required: false,
         secret: false,
         default: Some("true".to_owned()),
+        example: None,
         help: help.to_owned(),
     };
     vec![
@@ -194,6 +198,7 @@ pub fn iam_params() -> Vec<Param> {
             required: false,
             secret: false,
             default: None,
+            example: None,
             help:
                 "Mapper script in playbooks/mappers/ (without .rhai); defaults to the plugin name."
                     .to_owned(),
