@@ -130,8 +130,8 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
         }
         PluginCommand::Install { path, force } => {
             let manifest_path = path.with_extension("toml");
-            let plugin = host.load(&manifest_path, &path)?;
-            let name = &plugin.manifest.name;
+            let mut plugin = host.load(&manifest_path, &path)?;
+            let name = plugin.manifest.name.clone();
             let dir = host.plugins_dir();
             let target = dir.join(format!("{name}.wasm"));
             let mut changes = Vec::new();
@@ -162,10 +162,11 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             std::fs::copy(&path, &target)
                 .with_context(|| format!("copying to {}", target.display()))?;
             std::fs::copy(&manifest_path, dir.join(format!("{name}.toml")))?;
+            plugin.keep_compiled();
             ctx.store()?.record_audit(
                 &Actor::Cli,
                 "plugin.install",
-                name,
+                &name,
                 Value::Null,
                 json!({"version": plugin.manifest.version, "from": path, "changes": changes}),
             )?;
