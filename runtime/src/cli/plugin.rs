@@ -1,7 +1,9 @@
-//! `ilm plugin list|show|install`.
+//! `ilm plugin list|show|install|check`.
 
 use super::{output, Context, Outcome};
-use crate::plugins::{manifest_diff, LoadedPlugin, Manifest};
+use crate::integrations::Integrations;
+use crate::plugins::conformance::{self, Verdict};
+use crate::plugins::{manifest_diff, Host, LoadedPlugin, Manifest};
 use crate::store::Actor;
 use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
@@ -31,11 +33,26 @@ pub enum PluginCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Run the IAM contract against a live instance and print a pass/fail table: create a
+    /// uniquely named test user, get it by each attribute the plugin looks users up by,
+    /// update it, rename it through olduserdata, disable it twice (the second is a no-op),
+    /// enable it, create it again (an update), get a missing user (not found) and send a bad
+    /// request (an error code and message). The test user is disabled at the end. Exits 3
+    /// when any check fails.
+    #[command(verbatim_doc_comment)]
+    Check {
+        /// The instance to check (see `ilm instance list`); it changes the app for real.
+        instance: String,
+        /// Print JSON ({instance, passed, checks: [{check, result, detail}]}) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
     let host = ctx.host()?;
     match cmd {
+        PluginCommand::Check { instance, json } => check(ctx, &host, &instance, json),
         PluginCommand::List { json } => {
             let mut rows = Vec::new();
             for name in host.installed()? {
@@ -178,6 +195,39 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
     }
+}
+
+fn check(ctx: &Context, host: &Host, instance: &str, json: bool) -> Result<Outcome> {
+    let store = ctx.store()?;
+    let mappers = ctx.mappers();
+    let integrations = Integrations {
+        store: &store,
+        host,
+        mappers: &mappers,
+    };
+    let checks = conformance::run(&integrations, instance)?;
+    let failed = checks.iter().filter(|c| c.result == Verdict::Fail).count();
+    let passed = failed == 0;
+    if json {
+        let value = json!({"instance": instance, "passed": passed, "checks": checks});
+        println!("{}", output::json(&value)?);
+    } else {
+        let rows = checks.iter().map(|c| {
+            let verdict = match c.result {
+                Verdict::Pass => "pass",
+                Verdict::Fail => "FAIL",
+                Verdict::Skip => "skip",
+            };
+            vec![c.check.clone(), verdict.to_owned(), c.detail.clone()]
+        });
+        println!("{}", output::table(&["check", "result", "detail"], rows));
+        println!("{instance}: {failed} of {} checks failed", checks.len());
+    }
+    Ok(if passed {
+        Outcome::Success
+    } else {
+        Outcome::VendorFailure
+    })
 }
 
 /// What installing `new` (from `new_wasm`) over the plugin at `installed_toml` and

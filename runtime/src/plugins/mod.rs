@@ -4,6 +4,7 @@
 mod app;
 mod bindings;
 mod cache;
+pub mod conformance;
 mod engine;
 mod ldap;
 pub mod manifest;
