@@ -558,6 +558,20 @@ fn a_wasi_plugin_reaches_no_file_environment_socket_or_name() {
     assert!(random.iter().any(|b| b != &json!(0)), "{granted}");
 }
 
+#[test]
+fn a_wasi_plugin_sleeping_on_the_clock_wakes_by_its_deadline() {
+    let h = Hostile::wasi();
+    // Blocked in poll, the guest runs no code the deadline could stop: the host cuts its
+    // hour-long wait to the call's second. It then either returns or is stopped, depending
+    // on whether the epoch ticker has reached the deadline when it wakes.
+    match h.run("sleep", json!({})) {
+        Ok(out) => assert_eq!(out.unwrap(), "\"woke up\""),
+        Err(err) => assert!(matches!(err.cause, FailureCause::Deadline(1000)), "{err}"),
+    }
+    let granted = h.run("clock-and-random", json!({})).unwrap();
+    assert!(granted.is_ok(), "the next call failed: {granted:?}");
+}
+
 /// A tracing writer the test reads back.
 #[derive(Clone, Default)]
 struct CapturedLog(Arc<std::sync::Mutex<Vec<u8>>>);

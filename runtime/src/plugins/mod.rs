@@ -226,6 +226,7 @@ impl Host {
             instance: instance.name.clone(),
             params_json: instance.params_json.clone(),
             net: instance.net.clone(),
+            deadline: std::time::Instant::now() + limits.deadline(),
             retry: RetryPolicy::for_call(limits.deadline()),
             ldap: instance.ldap.clone().map(ldap::LdapSession::new),
             context: instance.context.clone(),

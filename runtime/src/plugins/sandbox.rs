@@ -18,6 +18,8 @@ pub struct CallState {
     /// Non-secret parameters as a JSON object text.
     pub params_json: Arc<str>,
     pub net: Arc<NetPolicy>,
+    /// When the call's deadline passes; a guest's clock waits end by then.
+    pub deadline: std::time::Instant,
     /// Retries of rate-limited and failed requests, bounded by the call's deadline.
     pub retry: RetryPolicy,
     /// The instance's directory; `None` for a plugin without an `[ldap]` section.

@@ -12,6 +12,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::Engine;
+use wasmtime::StoreContextMut;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -56,8 +57,50 @@ const OUTPUT_BUDGET: usize = 64 * 1024;
 /// A line longer than this is logged in pieces.
 const MAX_LINE: usize = 4 * 1024;
 
+/// The monotonic clock as the host links it.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
 pub fn add_to_linker(linker: &mut Linker<CallState>) -> Result<()> {
-    Ok(wasmtime_wasi::p2::add_to_linker_sync(linker)?)
+    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    bound_clock_waits(linker)
+}
+
+/// A guest blocked in `wasi:io/poll` runs no code, so the call's deadline cannot stop it
+/// there: every clock a guest subscribes to fires by the deadline at the latest, after
+/// which its next instruction traps.
+fn bound_clock_waits(linker: &mut Linker<CallState>) -> Result<()> {
+    use wasmtime_wasi::clocks::WasiClocksView;
+    use wasmtime_wasi::p2::bindings::clocks::monotonic_clock::Host;
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |mut store: StoreContextMut<'_, CallState>, (nanos,): (u64,)| {
+            let nanos = store.data().bounded_wait(nanos);
+            Ok((store.data_mut().clocks().subscribe_duration(nanos)?,))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |mut store: StoreContextMut<'_, CallState>, (when,): (u64,)| {
+            let mut clocks = store.data_mut().clocks();
+            let nanos = when.saturating_sub(clocks.now()?);
+            let nanos = store.data().bounded_wait(nanos);
+            Ok((store.data_mut().clocks().subscribe_duration(nanos)?,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+impl CallState {
+    /// A wait of `nanos`, cut to end at the call's deadline.
+    fn bounded_wait(&self, nanos: u64) -> u64 {
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        nanos.min(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX))
+    }
 }
 
 /// Every import of `component` the host will not satisfy for `manifest`, with why; an

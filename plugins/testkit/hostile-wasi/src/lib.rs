@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "resolve-name",
     "write-stderr",
     "clock-and-random",
+    "sleep",
 ];
 
 /// What an attempt gave, as `{"ok": bool, ...}`.
@@ -109,6 +110,11 @@ impl commands::Guest for HostileWasi {
                 "now": wasip2::clocks::wall_clock::now().seconds,
                 "random": wasip2::random::random::get_random_bytes(16),
             }),
+            "sleep" => {
+                // An hour in wasi:io/poll, where no guest code runs to be interrupted.
+                wasip2::clocks::monotonic_clock::subscribe_duration(3_600_000_000_000).block();
+                json!("woke up")
+            }
             other => return Err(app_error("400", format!("hostile-wasi has no command {other:?}"))),
         };
         Ok(result.to_string())
