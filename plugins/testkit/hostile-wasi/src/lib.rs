@@ -65,8 +65,7 @@ fn connect(addr: &str) -> Result<(), String> {
 /// Resolves `name` through `wasi:sockets/ip-name-lookup`.
 fn resolve(name: &str) -> Result<Vec<String>, String> {
     let network = instance_network::instance_network();
-    let stream =
-        ip_name_lookup::resolve_addresses(&network, name).map_err(|e| format!("{e:?}"))?;
+    let stream = ip_name_lookup::resolve_addresses(&network, name).map_err(|e| format!("{e:?}"))?;
     let mut found = Vec::new();
     loop {
         match stream.resolve_next_address() {
@@ -115,56 +114,16 @@ impl commands::Guest for HostileWasi {
                 wasip2::clocks::monotonic_clock::subscribe_duration(3_600_000_000_000).block();
                 json!("woke up")
             }
-            other => return Err(app_error("400", format!("hostile-wasi has no command {other:?}"))),
+            other => {
+                return Err(app_error(
+                    "400",
+                    format!("hostile-wasi has no command {other:?}"),
+                ))
+            }
         };
         Ok(result.to_string())
     }
 }
 
-fn no_users<T>() -> Result<T, AppError> {
-    Err(app_error("400", "hostile-wasi has no users"))
-}
-
-impl iam::Guest for HostileWasi {
-    fn describe() -> PluginInfo {
-        guest_common::plugin_info!(COMMANDS)
-    }
-
-    fn identify_attributes() -> Vec<String> {
-        vec!["id".into()]
-    }
-
-    fn find_user(_by: Lookup) -> Result<Option<AppUser>, AppError> {
-        no_users()
-    }
-
-    fn create_user(_profile: String) -> Result<AppUser, AppError> {
-        no_users()
-    }
-
-    fn update_user(_id: String, _profile: String) -> Result<AppUser, AppError> {
-        no_users()
-    }
-
-    fn enable_user(_id: String) -> Result<AppUser, AppError> {
-        no_users()
-    }
-
-    fn disable_user(_id: String) -> Result<AppUser, AppError> {
-        no_users()
-    }
-
-    fn get_mapping_fields() -> Result<Vec<Field>, AppError> {
-        no_users()
-    }
-
-    fn test_connection() -> Result<(), AppError> {
-        no_users()
-    }
-}
-
-impl fetch::Guest for HostileWasi {
-    fn fetch(_state: String) -> Result<FetchResult, AppError> {
-        no_users()
-    }
-}
+type Plugin = HostileWasi;
+include!("../../hostile/src/no_users.rs");
