@@ -97,13 +97,14 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
                 "{} {} ({}), WIT ilm:plugin@{}\n{}\n",
                 m.name, m.version, m.brand, m.wit, m.description
             );
+            let listed = |items: &[String]| match items {
+                [] => "none".to_owned(),
+                _ => items.join(", "),
+            };
+            println!("hosts: {}", listed(&m.hosts));
             println!(
-                "hosts: {}",
-                if m.hosts.is_empty() {
-                    "none".to_owned()
-                } else {
-                    m.hosts.join(", ")
-                }
+                "WASI imports (granting nothing): {}",
+                listed(m.wasi_imports())
             );
             println!(
                 "{}",
