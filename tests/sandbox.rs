@@ -1,6 +1,6 @@
-//! The sandbox against a deliberately hostile plugin (`plugins/testkit/hostile`): every
-//! escape it tries is contained, the error names plugin, command and cause, and the next
-//! call works.
+//! The sandbox against deliberately hostile plugins (`plugins/testkit/hostile`, and
+//! `hostile-wasi`, which imports WASI 0.2): every escape they try is contained, the error
+//! names plugin, command and cause, and the next call works.
 
 mod support;
 
@@ -28,16 +28,26 @@ fn instance(url: &str, allow: &[&str]) -> Instance {
     params.insert("url".into(), json!(url));
     let mut secrets = std::collections::BTreeMap::new();
     secrets.insert("token".into(), Secret::text(SECRET));
+    Instance {
+        allow_hosts: allow.iter().map(|s| s.to_string()).collect(),
+        params,
+        secrets,
+        ..instance_of("hostile")
+    }
+}
+
+/// An instance of `plugin` with no parameters and the test limits.
+fn instance_of(plugin: &str) -> Instance {
     let mut limits = Map::new();
     limits.insert("deadline_ms".into(), json!(1000));
     limits.insert("memory_mib".into(), json!(64));
     limits.insert("http_timeout_ms".into(), json!(2000));
     Instance {
-        name: "hostile_1".into(),
-        plugin: "hostile".into(),
-        params,
-        secrets,
-        allow_hosts: allow.iter().map(|s| s.to_string()).collect(),
+        name: format!("{plugin}_1"),
+        plugin: plugin.into(),
+        params: Map::new(),
+        secrets: Default::default(),
+        allow_hosts: Vec::new(),
         limits,
         enabled: true,
     }
@@ -46,18 +56,28 @@ fn instance(url: &str, allow: &[&str]) -> Instance {
 struct Hostile {
     _cache: tempfile::TempDir,
     host: Host,
+    plugin: &'static str,
     settings: InstanceSettings,
 }
 
 impl Hostile {
     fn new(url: &str, allow: &[&str]) -> Self {
+        Self::of("hostile", instance(url, allow))
+    }
+
+    /// The WASI-importing hostile plugin.
+    fn wasi() -> Self {
+        Self::of("hostile-wasi", instance_of("hostile-wasi"))
+    }
+
+    fn of(plugin: &'static str, instance: Instance) -> Self {
         let (cache, host) = host(&dist("test-plugins"));
-        let plugin = host.plugin("hostile").unwrap();
-        let settings =
-            InstanceSettings::new(&plugin.manifest, &instance(url, allow), "{}".into()).unwrap();
+        let loaded = host.plugin(plugin).unwrap();
+        let settings = InstanceSettings::new(&loaded.manifest, &instance, "{}".into()).unwrap();
         Self {
             _cache: cache,
             host,
+            plugin,
             settings,
         }
     }
@@ -67,7 +87,7 @@ impl Hostile {
         command: &str,
         args: Value,
     ) -> Result<Result<String, ilm::plugins::AppError>, PluginError> {
-        let plugin = self.host.plugin("hostile").unwrap();
+        let plugin = self.host.plugin(self.plugin).unwrap();
         WasmApp::new(
             &self.host,
             Arc::clone(&plugin),
@@ -392,18 +412,206 @@ fn a_file_that_is_not_wasm_or_is_truncated_is_refused() {
     );
 }
 
+/// The files in a compile cache folder (none when it was never made).
+fn cached_files(cache: &Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(cache) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 #[test]
-fn a_component_importing_wasi_is_refused() {
-    let err = load_error("memory-app", |wasm, _| {
-        std::fs::write(
-            wasm,
-            r#"(component (import "wasi:filesystem/preopens@0.2.0" (instance (export "get-directories" (func)))))"#,
-        )
-        .unwrap();
+fn a_component_with_imports_not_granted_is_refused_naming_each_and_caching_nothing() {
+    let (_dir, host, cache) = plugin_pair("memory-app", |wasm, _| {
+        let imports = [
+            "wasi:filesystem/preopens@0.2.0",
+            "wasi:http/outgoing-handler@0.2.0",
+            "wasi:cli/environment@0.3.0",
+            "evil:backdoor/shell",
+        ]
+        .map(|name| format!("(import \"{name}\" (instance (export \"f\" (func))))"));
+        std::fs::write(wasm, format!("(component {})", imports.join(" "))).unwrap();
     });
-    assert!(
-        err.contains("needs a capability this host does not grant"),
-        "{err}"
+    let err = format!("{:#}", host.plugin("memory-app").err().expect("refused"));
+    for expected in [
+        "wasi:filesystem/preopens@0.2.0: not declared in the manifest's [wasi] imports",
+        "wasi:http/outgoing-handler@0.2.0: not a capability this host provides",
+        "wasi:cli/environment@0.3.0: this host provides WASI 0.2 only",
+        "evil:backdoor/shell: not a capability this host provides",
+        "[wasi] imports = [...]",
+    ] {
+        assert!(err.contains(expected), "{expected:?} missing from: {err}");
+    }
+    assert_eq!(cached_files(cache.path()), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn a_plugin_whose_component_and_manifest_disagree_leaves_nothing_in_the_cache() {
+    let (_dir, host, cache) = plugin_pair("memory-app", |_, toml| {
+        let text = std::fs::read_to_string(toml).unwrap();
+        std::fs::write(toml, text.replacen("version = \"", "version = \"9.", 1)).unwrap();
+    });
+    assert!(host.plugin("memory-app").is_err());
+    assert!(cached_files(cache.path()).is_empty());
+    // An accepted plugin is cached.
+    let (_dir, host, cache) = plugin_pair("memory-app", |_, _| {});
+    host.plugin("memory-app").unwrap();
+    assert_eq!(cached_files(cache.path()).len(), 1);
+}
+
+#[test]
+fn installing_a_wasi_plugin_that_does_not_declare_its_imports_is_refused_and_caches_nothing() {
+    let (source, _host, _cache) = plugin_pair("hostile-wasi", |_, toml| {
+        let text = std::fs::read_to_string(toml).unwrap();
+        let start = text.find("[wasi]").unwrap();
+        let end = text[start..].find("]\n\n").unwrap() + start + 3;
+        std::fs::write(toml, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    });
+    let installed = tempfile::tempdir().unwrap();
+    let ilm = support::Ilm::new(installed.path().to_owned());
+    let wasm = source.path().join("hostile-wasi.wasm");
+    let refused = ilm.run(&["plugin", "install", wasm.to_str().unwrap()]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    // Every undeclared import is named, not just the first.
+    for name in [
+        "wasi:cli/environment",
+        "wasi:filesystem/preopens",
+        "wasi:sockets/tcp",
+        "wasi:io/streams",
+    ] {
+        assert!(
+            refused.stderr.contains(&format!("{name}@0.2.")),
+            "{name} missing from: {}",
+            refused.stderr
+        );
+    }
+    assert!(cached_files(&ilm.data_dir.path().join("cache")).is_empty());
+    assert!(!installed.path().join("hostile-wasi.wasm").exists());
+
+    let ok = ilm.ok(&[
+        "plugin",
+        "install",
+        dist("test-plugins")
+            .join("hostile-wasi.wasm")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(ok.contains("installed hostile-wasi"), "{ok}");
+    assert_eq!(cached_files(&ilm.data_dir.path().join("cache")).len(), 1);
+}
+
+#[test]
+fn a_wasi_plugin_reaches_no_file_environment_socket_or_name() {
+    std::env::set_var("ILM_TEST_HOST_SECRET", SECRET);
+    let h = Hostile::wasi();
+    let run = |command: &str, args: Value| -> Value {
+        let out = h.run(command, args).unwrap().unwrap();
+        serde_json::from_str(&out).unwrap()
+    };
+
+    let file = run("read-file", json!({}));
+    assert_eq!(file["ok"], json!(false), "{file}");
+    let dir = run("read-dir", json!({}));
+    assert_eq!(
+        (&dir["ok"], &dir["preopens"]),
+        (&json!(false), &json!([])),
+        "{dir}"
     );
-    assert!(err.contains("wasi:filesystem/preopens"), "{err}");
+
+    let env = run("read-env", json!({}));
+    assert_eq!(env, json!({"vars": [], "args": []}));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let socket = run("open-socket", json!({ "addr": addr }));
+    assert_eq!(socket["ok"], json!(false), "{socket}");
+    assert!(
+        socket["error"].as_str().unwrap().contains("access-denied"),
+        "{socket}"
+    );
+    let accepted = listener.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the listener got a connection: {accepted:?}"
+    );
+
+    let lookup = run("resolve-name", json!({"name": "localhost"}));
+    assert_eq!(lookup["ok"], json!(false), "{lookup}");
+    // WASI's answer to a lookup the host does not allow.
+    assert!(
+        lookup["error"]
+            .as_str()
+            .unwrap()
+            .contains("permanent-resolver-failure"),
+        "{lookup}"
+    );
+
+    // What WASI does grant: the clock and the operating system's randomness.
+    let granted = run("clock-and-random", json!({}));
+    assert!(
+        granted["now"].as_u64().unwrap() > 1_700_000_000,
+        "{granted}"
+    );
+    let random = granted["random"].as_array().unwrap();
+    assert_eq!(random.len(), 16);
+    assert!(random.iter().any(|b| b != &json!(0)), "{granted}");
+}
+
+#[test]
+fn a_wasi_plugin_sleeping_on_the_clock_wakes_by_its_deadline() {
+    let h = Hostile::wasi();
+    // Blocked in poll, the guest runs no code the deadline could stop: the host cuts its
+    // hour-long wait to the call's second. It then either returns or is stopped, depending
+    // on whether the epoch ticker has reached the deadline when it wakes.
+    match h.run("sleep", json!({})) {
+        Ok(out) => assert_eq!(out.unwrap(), "\"woke up\""),
+        Err(err) => assert!(matches!(err.cause, FailureCause::Deadline(1000)), "{err}"),
+    }
+    let granted = h.run("clock-and-random", json!({})).unwrap();
+    assert!(granted.is_ok(), "the next call failed: {granted:?}");
+}
+
+/// A tracing writer the test reads back.
+#[derive(Clone, Default)]
+struct CapturedLog(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_wasi_plugins_stderr_goes_to_its_log_line_by_line() {
+    let h = Hostile::wasi();
+    let log = CapturedLog::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, || {
+        h.run("write-stderr", json!({"line": "hostile says hello"}))
+    });
+    assert_eq!(out.unwrap().unwrap(), "\"written\"");
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("stream=\"stderr\""))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].contains("hostile says hello") && lines[0].contains("plugin=hostile-wasi"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("unterminated tail"),
+        "the last line was lost: {text}"
+    );
 }

@@ -36,18 +36,25 @@ fn three_plugins() -> tempfile::TempDir {
 
 fn memory_app(host: &Host) -> (std::sync::Arc<ilm::plugins::LoadedPlugin>, InstanceSettings) {
     let plugin = host.plugin("memory-app").expect("memory-app");
-    let instance = Instance {
+    let settings = InstanceSettings::new(
+        &plugin.manifest,
+        &instance("memory-app"),
+        r#"{"users":{}}"#.into(),
+    )
+    .expect("settings");
+    (plugin, settings)
+}
+
+fn instance(plugin: &str) -> Instance {
+    Instance {
         name: "mem".into(),
-        plugin: "memory-app".into(),
+        plugin: plugin.into(),
         params: Map::new(),
         secrets: Default::default(),
         allow_hosts: vec![],
         limits: Map::new(),
         enabled: true,
-    };
-    let settings = InstanceSettings::new(&plugin.manifest, &instance, r#"{"users":{}}"#.into())
-        .expect("settings");
-    (plugin, settings)
+    }
 }
 
 fn benches(c: &mut Criterion) {
@@ -73,6 +80,40 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    let wasi_plugin = host
+        .load(
+            &dist("test-plugins").join("hostile-wasi.toml"),
+            &dist("test-plugins").join("hostile-wasi.wasm"),
+        )
+        .expect("hostile-wasi");
+    let wasi_settings = InstanceSettings::new(
+        &wasi_plugin.manifest,
+        &Instance {
+            name: "wasi".into(),
+            plugin: "hostile-wasi".into(),
+            ..instance("memory-app")
+        },
+        "{}".into(),
+    )
+    .expect("settings");
+    c.bench_function(
+        "fresh sandbox + one call using WASI (hostile-wasi clock-and-random)",
+        |b| {
+            b.iter(|| {
+                host.call(
+                    &wasi_plugin,
+                    &wasi_settings,
+                    "clock-and-random",
+                    |p, store| {
+                        p.ilm_plugin_commands()
+                            .call_run(store, "clock-and-random", "{}")
+                    },
+                )
+                .expect("call")
+            })
+        },
+    );
+
     c.bench_function(
         "host to guest call overhead (identify-attributes, warm instance)",
         |b| {
@@ -95,7 +136,9 @@ fn benches(c: &mut Criterion) {
         |b| {
             let wasm = plugins.path().join("memory-app.wasm");
             let toml = plugins.path().join("memory-app.toml");
-            host.load(&toml, &wasm).expect("warm the cache");
+            host.load(&toml, &wasm)
+                .expect("warm the cache")
+                .keep_compiled();
             b.iter(|| host.load(&toml, &wasm).expect("load"))
         },
     );

@@ -1,6 +1,9 @@
-//! `ilm plugin list|show|install`.
+//! `ilm plugin list|show|install|check`.
 
 use super::{output, Context, Outcome};
+use crate::integrations::Integrations;
+use crate::plugins::conformance::{self, Verdict};
+use crate::plugins::Host;
 use anyhow::Result;
 use clap::Subcommand;
 use serde_json::{json, Value};
@@ -36,11 +39,26 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run the IAM contract against a live instance and print a pass/fail table: create a
+    /// uniquely named test user, get it by each attribute the plugin looks users up by,
+    /// update it, rename it through olduserdata, disable it twice (the second is a no-op),
+    /// enable it, create it again (an update), get a missing user (not found) and send a bad
+    /// request (an error code and message). The test user is disabled at the end. Exits 3
+    /// when any check fails.
+    #[command(verbatim_doc_comment)]
+    Check {
+        /// The instance to check (see `ilm instance list`); it changes the app for real.
+        instance: String,
+        /// Print JSON ({instance, passed, checks: [{check, result, detail}]}) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
     let host = ctx.host()?;
     match cmd {
+        PluginCommand::Check { instance, json } => check(ctx, &host, &instance, json),
         PluginCommand::List { json } => {
             let mut rows = Vec::new();
             for name in host.installed()? {
@@ -85,13 +103,14 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
                 "{} {} ({}), WIT ilm:plugin@{}\n{}\n",
                 m.name, m.version, m.brand, m.wit, m.description
             );
+            let listed = |items: &[String]| match items {
+                [] => "none".to_owned(),
+                _ => items.join(", "),
+            };
+            println!("hosts: {}", listed(&m.hosts));
             println!(
-                "hosts: {}",
-                if m.hosts.is_empty() {
-                    "none".to_owned()
-                } else {
-                    m.hosts.join(", ")
-                }
+                "WASI imports (granting nothing): {}",
+                listed(m.wasi_imports())
             );
             println!(
                 "{}",
@@ -146,4 +165,37 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             install::run(ctx, &host, &path, force, json)
         }
     }
+}
+
+fn check(ctx: &Context, host: &Host, instance: &str, json: bool) -> Result<Outcome> {
+    let store = ctx.store()?;
+    let mappers = ctx.mappers();
+    let integrations = Integrations {
+        store: &store,
+        host,
+        mappers: &mappers,
+    };
+    let checks = conformance::run(&integrations, instance)?;
+    let failed = checks.iter().filter(|c| c.result == Verdict::Fail).count();
+    let passed = failed == 0;
+    if json {
+        let value = json!({"instance": instance, "passed": passed, "checks": checks});
+        println!("{}", output::json(&value)?);
+    } else {
+        let rows = checks.iter().map(|c| {
+            let verdict = match c.result {
+                Verdict::Pass => "pass",
+                Verdict::Fail => "FAIL",
+                Verdict::Skip => "skip",
+            };
+            vec![c.check.clone(), verdict.to_owned(), c.detail.clone()]
+        });
+        println!("{}", output::table(&["check", "result", "detail"], rows));
+        println!("{instance}: {failed} of {} checks failed", checks.len());
+    }
+    Ok(if passed {
+        Outcome::Success
+    } else {
+        Outcome::VendorFailure
+    })
 }

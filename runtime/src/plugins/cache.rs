@@ -1,5 +1,7 @@
 //! Precompiled components, cached on disk by the component's content hash and the engine's
 //! compatibility hash, so a plugin is compiled once and then loads in about a millisecond.
+//! A fresh compile is written only once the plugin is accepted, so a refused one leaves
+//! nothing behind.
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -8,8 +10,26 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
+/// A component read from the cache, or compiled and not yet cached.
+pub struct Compiled {
+    pub component: Component,
+    /// Where a fresh compile goes once the plugin is accepted.
+    unsaved: Option<PathBuf>,
+}
+
+impl Compiled {
+    /// Caches a fresh compile; a plugin already cached is left as it is.
+    pub fn keep(&mut self) {
+        if let Some(path) = self.unsaved.take() {
+            if let Err(err) = store(&self.component, &path) {
+                tracing::warn!(path = %path.display(), "could not cache the precompiled plugin: {err:#}");
+            }
+        }
+    }
+}
+
 /// Loads `wasm_path` as a component, from the cache when possible.
-pub fn load_component(engine: &Engine, cache_dir: &Path, wasm_path: &Path) -> Result<Component> {
+pub fn load_component(engine: &Engine, cache_dir: &Path, wasm_path: &Path) -> Result<Compiled> {
     let bytes =
         std::fs::read(wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
     let cached = cache_path(engine, cache_dir, &bytes);
@@ -17,7 +37,10 @@ pub fn load_component(engine: &Engine, cache_dir: &Path, wasm_path: &Path) -> Re
         // SAFETY: the file was written by `Component::serialize` of this same engine
         // configuration (its hash is in the name) into the runtime's own data directory.
         if let Ok(component) = unsafe { Component::deserialize_file(engine, &cached) } {
-            return Ok(component);
+            return Ok(Compiled {
+                component,
+                unsaved: None,
+            });
         }
         tracing::warn!(path = %cached.display(), "unreadable precompiled plugin; compiling again");
     }
@@ -28,10 +51,10 @@ pub fn load_component(engine: &Engine, cache_dir: &Path, wasm_path: &Path) -> Re
             e.root_cause()
         )
     })?;
-    if let Err(err) = store(&component, &cached) {
-        tracing::warn!(path = %cached.display(), "could not cache the precompiled plugin: {err:#}");
-    }
-    Ok(component)
+    Ok(Compiled {
+        component,
+        unsaved: Some(cached),
+    })
 }
 
 fn cache_path(engine: &Engine, cache_dir: &Path, bytes: &[u8]) -> PathBuf {

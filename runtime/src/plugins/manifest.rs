@@ -28,6 +28,11 @@ pub struct Manifest {
     /// `ldap` call fails.
     #[serde(default)]
     pub ldap: Option<LdapSpec>,
+    /// The WASI 0.2 interfaces the component imports. The host links them but grants
+    /// nothing through them (no files, environment, sockets); it refuses a component that
+    /// imports one not listed here.
+    #[serde(default)]
+    pub wasi: Option<WasiSpec>,
     #[serde(default)]
     pub params: Vec<Param>,
     #[serde(default)]
@@ -100,6 +105,13 @@ pub struct LdapSpec {
     /// StartTLS. Without it, or when false, the host never talks to a directory in clear.
     #[serde(default)]
     pub allow_plain: Option<String>,
+}
+
+/// `[wasi] imports = ["wasi:cli/stderr", ...]`: interface names without their version.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WasiSpec {
+    pub imports: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,7 +281,23 @@ impl Manifest {
         if let Some(ldap) = &self.ldap {
             self.check_ldap(ldap)?;
         }
+        if let Some(unknown) = self
+            .wasi_imports()
+            .iter()
+            .find(|name| !super::wasi::PROVIDED.contains(&name.as_str()))
+        {
+            bail!(
+                "[wasi] imports names {unknown:?}, which is not a WASI 0.2 interface this host provides \
+                 (write names without a version; provided: {})",
+                super::wasi::PROVIDED.join(", ")
+            );
+        }
         Ok(())
+    }
+
+    /// The WASI interfaces the manifest declares (none without a `[wasi]` section).
+    pub fn wasi_imports(&self) -> &[String] {
+        self.wasi.as_ref().map_or(&[], |w| w.imports.as_slice())
     }
 
     fn check_ldap(&self, ldap: &LdapSpec) -> Result<()> {
@@ -509,6 +537,20 @@ type = "bool"
         }
         let unknown = format!("{BASE}{}", LDAP.replace("[ldap]\n", "[ldap]\nport = 1\n"));
         assert!(parse(&unknown).is_err());
+    }
+
+    #[test]
+    fn wasi_imports_must_be_provided_interfaces_without_a_version() {
+        let m = parse(&format!("{BASE}[wasi]\nimports = [\"wasi:cli/stderr\"]\n")).unwrap();
+        assert_eq!(m.wasi_imports(), ["wasi:cli/stderr"]);
+        for bad in ["wasi:cli/stderr@0.2.6", "wasi:http/types"] {
+            let text = format!("{BASE}[wasi]\nimports = [\"{bad}\"]\n");
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(
+                err.contains(bad) && err.contains("without a version"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What reinstalling a plugin changes that an administrator must see before it takes
 //! effect: the hosts it may reach, its credentials and where they go, its LDAP directory,
-//! its version, its commands (and which are sensitive) and parameters. No change listed
+//! its version, its commands (and which are sensitive), parameters and WASI imports. No change listed
 //! means the two manifests agree on every one of these.
 
 use super::manifest::{Credentials, Manifest, Param};
@@ -26,7 +26,7 @@ type Aspect = (&'static str, fn(&Manifest) -> Vec<String>);
 
 /// What changes from `installed` to `new`, aspect by aspect.
 pub fn changes(installed: &Manifest, new: &Manifest) -> Vec<Change> {
-    let aspects: [Aspect; 6] = [
+    let aspects: [Aspect; 7] = [
         ("version", |m| vec![m.version.clone()]),
         ("hosts", |m| m.hosts.clone()),
         ("credentials", credentials),
@@ -41,6 +41,7 @@ pub fn changes(installed: &Manifest, new: &Manifest) -> Vec<Change> {
                 .collect()
         }),
         ("parameters", |m| m.params.iter().map(param).collect()),
+        ("wasi imports", |m| m.wasi_imports().to_vec()),
     ];
     let mut out = Vec::new();
     for (aspect, describe) in aspects {
@@ -166,5 +167,22 @@ mod tests {
                 "commands: + set-password",
             ]
         );
+    }
+
+    #[test]
+    fn a_new_wasi_import_is_listed() {
+        let wasi = |imports: &str| {
+            manifest(&format!(
+                "hosts = [\"{{url}}\"]\n[wasi]\nimports = [{imports}]"
+            ))
+        };
+        let lines: Vec<String> = changes(
+            &wasi("\"wasi:cli/stderr\""),
+            &wasi("\"wasi:cli/stderr\", \"wasi:sockets/tcp\""),
+        )
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+        assert_eq!(lines, vec!["wasi imports: + wasi:sockets/tcp"]);
     }
 }

@@ -4,6 +4,7 @@
 mod app;
 mod bindings;
 mod cache;
+pub mod conformance;
 mod engine;
 mod ldap;
 pub mod manifest;
@@ -13,6 +14,7 @@ mod retry;
 mod sandbox;
 pub mod secrets;
 pub mod settings;
+mod wasi;
 
 pub use app::WasmApp;
 pub use manifest::Manifest;
@@ -50,6 +52,7 @@ pub struct LoadedPlugin {
     pub manifest: Manifest,
     pub wasm_path: PathBuf,
     pre: PluginPre<CallState>,
+    compiled: cache::Compiled,
 }
 
 /// Why a call into a plugin failed; names the plugin, the instance and the command.
@@ -85,6 +88,7 @@ impl Host {
         let engine = engine::new_engine()?;
         let mut linker = Linker::new(&engine);
         Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |state| state)?;
+        wasi::add_to_linker(&mut linker)?;
         Ok(Self {
             engine,
             linker,
@@ -129,7 +133,7 @@ impl Host {
                 self.installed()?.join(", ")
             );
         }
-        let plugin = Arc::new(self.load(&manifest_path, &dir.join(format!("{name}.wasm")))?);
+        let mut plugin = self.load(&manifest_path, &dir.join(format!("{name}.wasm")))?;
         if plugin.manifest.name != name {
             bail!(
                 "{} declares the plugin name {:?}; the file must be named {}.toml",
@@ -138,6 +142,8 @@ impl Host {
                 plugin.manifest.name
             );
         }
+        plugin.keep_compiled();
+        let plugin = Arc::new(plugin);
         self.lock_loaded().insert(name.to_owned(), plugin.clone());
         Ok(plugin)
     }
@@ -149,7 +155,8 @@ impl Host {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Loads a component and its manifest from anywhere and checks that they agree.
+    /// Loads a component and its manifest from anywhere and checks that they agree. A fresh
+    /// compile is cached only by [`LoadedPlugin::keep_compiled`], once the plugin is accepted.
     pub fn load(&self, manifest_path: &Path, wasm_path: &Path) -> Result<LoadedPlugin> {
         let manifest = Manifest::load(manifest_path)?;
         if !wasm_path.exists() {
@@ -159,15 +166,17 @@ impl Host {
                 manifest_path.display()
             );
         }
-        let component = cache::load_component(&self.engine, &self.config.cache_dir, wasm_path)?;
-        // Imports first: a plugin asking for WASI files, sockets or clocks is refused here.
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
+        let compiled = cache::load_component(&self.engine, &self.config.cache_dir, wasm_path)?;
+        let component = &compiled.component;
+        // Imports first: every one the host does not grant this plugin is named at once.
+        wasi::check_imports(&self.engine, &manifest, component)?;
+        let instance_pre = self.linker.instantiate_pre(component).map_err(|e| {
             anyhow::anyhow!(
                 "plugin {:?} needs a capability this host does not grant: {e:#}",
                 manifest.name
             )
         })?;
-        self.check_wit_version(&manifest, &component)?;
+        self.check_wit_version(&manifest, component)?;
         let pre = PluginPre::new(instance_pre).map_err(|e| {
             anyhow::anyhow!(
                 "plugin {:?} does not implement the ilm:plugin world: {e:#}",
@@ -178,6 +187,7 @@ impl Host {
             manifest,
             wasm_path: wasm_path.to_owned(),
             pre,
+            compiled,
         };
         plugin.check_describe(self)?;
         Ok(plugin)
@@ -216,6 +226,7 @@ impl Host {
             instance: instance.name.clone(),
             params_json: instance.params_json.clone(),
             net: instance.net.clone(),
+            deadline: std::time::Instant::now() + limits.deadline(),
             retry: RetryPolicy::for_call(limits.deadline()),
             ldap: instance.ldap.clone().map(ldap::LdapSession::new),
             context: instance.context.clone(),
@@ -224,6 +235,7 @@ impl Host {
                 max_bytes: limits.memory_bytes(),
                 exceeded: false,
             },
+            wasi: None,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -265,6 +277,11 @@ fn classify_failure(err: &wasmtime::Error, state: &CallState, limits: &Limits) -
 }
 
 impl LoadedPlugin {
+    /// Caches the compiled component of an accepted plugin (a no-op when it came from the cache).
+    pub fn keep_compiled(&mut self) {
+        self.compiled.keep();
+    }
+
     /// The plugin's own `describe` must agree with its manifest.
     fn check_describe(&self, host: &Host) -> Result<()> {
         let settings = InstanceSettings::for_inspection(&self.manifest);

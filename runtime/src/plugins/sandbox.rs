@@ -1,5 +1,5 @@
 //! The state of one sandboxed call and the host capabilities a plugin imports
-//! (`http`, `ldap`, `log`, `instance`). A fresh [`CallState`] is made for every call.
+//! (`http`, `ldap`, `log`, `instance`; WASI in `plugins::wasi`). A fresh [`CallState`] is made for every call.
 
 use super::bindings::ilm::plugin::{http, instance, ldap, log, types};
 use super::ldap::{LdapFailure, LdapSession};
@@ -18,6 +18,8 @@ pub struct CallState {
     /// Non-secret parameters as a JSON object text.
     pub params_json: Arc<str>,
     pub net: Arc<NetPolicy>,
+    /// When the call's deadline passes; a guest's clock waits end by then.
+    pub deadline: std::time::Instant,
     /// Retries of rate-limited and failed requests, bounded by the call's deadline.
     pub retry: RetryPolicy,
     /// The instance's directory; `None` for a plugin without an `[ldap]` section.
@@ -26,6 +28,8 @@ pub struct CallState {
     /// Set when the guest replaced the integration context; the caller persists it.
     pub context_changed: bool,
     pub limits: MemoryLimiter,
+    /// The plugin's WASI, made on its first WASI call (see `plugins::wasi`).
+    pub wasi: Option<super::wasi::WasiState>,
 }
 
 /// Caps guest memory and remembers when the cap was hit, so the error can say so.

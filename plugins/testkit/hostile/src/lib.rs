@@ -41,10 +41,6 @@ const PROBED_VARS: &[&str] = &[
     "CARGO_MANIFEST_DIR",
 ];
 
-fn no_users<T>() -> Result<T, AppError> {
-    Err(app_error("400", "hostile plugin has no users"))
-}
-
 /// What an attempt gave, as `{"ok": bool, ...}`.
 fn outcome<T: std::fmt::Debug, E: std::fmt::Display>(result: Result<T, E>) -> String {
     match result {
@@ -151,46 +147,5 @@ fn call_host(args: &str) -> Result<String, AppError> {
     .to_string())
 }
 
-impl iam::Guest for Hostile {
-    fn describe() -> PluginInfo {
-        ilm_plugin_sdk::plugin_info!(COMMANDS)
-    }
-
-    fn identify_attributes() -> Vec<String> {
-        vec!["id".into()]
-    }
-
-    fn find_user(_by: Lookup) -> Result<Option<AppUser>, AppError> {
-        no_users()
-    }
-
-    fn create_user(_profile: String) -> Result<AppUser, AppError> {
-        no_users()
-    }
-
-    fn update_user(_id: String, _profile: String) -> Result<AppUser, AppError> {
-        no_users()
-    }
-
-    fn enable_user(_id: String) -> Result<AppUser, AppError> {
-        no_users()
-    }
-
-    fn disable_user(_id: String) -> Result<AppUser, AppError> {
-        no_users()
-    }
-
-    fn get_mapping_fields() -> Result<Vec<Field>, AppError> {
-        no_users()
-    }
-
-    fn test_connection() -> Result<(), AppError> {
-        no_users()
-    }
-}
-
-impl fetch::Guest for Hostile {
-    fn fetch(_state: String) -> Result<FetchResult, AppError> {
-        no_users()
-    }
-}
+type Plugin = Hostile;
+include!("no_users.rs");

@@ -73,7 +73,7 @@ pub fn run(
     json_out: bool,
 ) -> Result<Outcome> {
     let manifest_path = wasm.with_extension("toml");
-    let plugin = host.load(&manifest_path, wasm)?;
+    let mut plugin = host.load(&manifest_path, wasm)?;
     let name = plugin.manifest.name.clone();
     let version = plugin.manifest.version.clone();
     let mapper_path = wasm.with_extension("mapper.rhai");
@@ -121,6 +121,8 @@ pub fn run(
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         copy(wasm, &target)?;
         copy(&manifest_path, &dir.join(format!("{name}.toml")))?;
+        // Only an accepted plugin leaves its compiled code in the cache.
+        plugin.keep_compiled();
         match &mapper {
             Some(text) => write(&installed_mapper, text)?,
             None if previous_mapper.is_some() => std::fs::remove_file(&installed_mapper)

@@ -1,0 +1,321 @@
+//! The IAM contract, checked against a live instance through the normal call path (the
+//! instance's mapper, the IAM algorithm, the sandboxed plugin): a uniquely named test user
+//! is created, looked up by each attribute the plugin identifies users by, updated,
+//! renamed through `olduserdata`, disabled twice, enabled and created again; a missing user
+//! and a bad request must give the expected result shapes. The test user is disabled at
+//! the end whatever happened.
+
+use super::{Host, InstanceSettings, WasmApp};
+use crate::iam::{self, App, Command, VendorResult};
+use crate::integrations::Integrations;
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+/// One check's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub check: String,
+    pub result: Verdict,
+    /// What was seen: the reason of a failure, or a short confirmation.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// Not applicable to this plugin.
+    Skip,
+}
+
+/// Runs the contract against `instance`; only a configuration problem (no such instance,
+/// no mapper) is an error, everything the app does is a row.
+pub fn run(integrations: &Integrations, instance: &str) -> Result<Vec<Check>> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut kit = Kit {
+        integrations,
+        instance,
+        checks: Vec::new(),
+        user: TestUser::new(&format!("ilm-check-{stamp:x}")),
+        id: String::new(),
+    };
+    integrations.instance(instance)?;
+    kit.contract()?;
+    kit.cleanup()?;
+    Ok(kit.checks)
+}
+
+/// The profile of the test user, as the instance's mapper reads profiles.
+struct TestUser {
+    name: String,
+    title: &'static str,
+}
+
+impl TestUser {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            title: "Conformance check",
+        }
+    }
+
+    fn profile(&self) -> Value {
+        let email = format!("{}@example.test", self.name);
+        json!({"email": email, "username": email, "givenname": "Ilm", "surname": "Check",
+               "employeeid": self.name, "title": self.title})
+    }
+}
+
+struct Kit<'a, 'i> {
+    integrations: &'a Integrations<'i>,
+    instance: &'a str,
+    checks: Vec<Check>,
+    user: TestUser,
+    /// The test user's id in the app, once created.
+    id: String,
+}
+
+impl<'i> Kit<'_, 'i> {
+    fn record(&mut self, check: impl Into<String>, verdict: Result<String, String>) {
+        let (result, detail) = match verdict {
+            Ok(detail) => (Verdict::Pass, detail),
+            Err(reason) => (Verdict::Fail, reason),
+        };
+        self.checks.push(Check {
+            check: check.into(),
+            result,
+            detail,
+        });
+    }
+
+    fn iam(&self, command: Command, profile: &Value, allow_enable: bool) -> Result<VendorResult> {
+        Ok(self
+            .integrations
+            .iam(self.instance, command, profile, allow_enable, false)?
+            .vendor)
+    }
+
+    /// A fresh sandboxed app for this instance, for the plugin's own primitives.
+    fn app(&self, command: &str) -> Result<WasmApp<'i>> {
+        let host: &'i Host = self.integrations.host;
+        let instance = self.integrations.instance(self.instance)?;
+        let plugin = host.plugin(&instance.plugin)?;
+        let context = self.integrations.store.integration_context(self.instance)?;
+        let settings = InstanceSettings::new(&plugin.manifest, &instance, context)?;
+        Ok(WasmApp::new(host, plugin, settings, command))
+    }
+
+    fn contract(&mut self) -> Result<()> {
+        let profile = self.user.profile();
+        let created = self.iam(Command::CreateUser, &profile, false)?;
+        let verdict = expect(&created, "create", Some(true)).and_then(|_| {
+            if created.id.is_empty() {
+                Err("the created user has no id".to_owned())
+            } else {
+                Ok(format!("id {}", created.id))
+            }
+        });
+        let ok = verdict.is_ok();
+        self.record("create", verdict);
+        if !ok {
+            // Nothing else can be checked without the user.
+            return Ok(());
+        }
+        self.id = created.id.clone();
+        self.get_by_each_attribute(&created.details)?;
+
+        let got = self.iam(Command::GetUser, &profile, false)?;
+        let verdict = expect(&got, "get", None).and_then(|_| self.same_user(&got));
+        self.record("get (iam-get-user)", verdict);
+
+        self.user.title = "Conformance check, updated";
+        let updated = self.iam(Command::UpdateUser, &self.user.profile(), false)?;
+        let verdict = expect(&updated, "update", Some(true)).and_then(|_| self.same_user(&updated));
+        self.record("update", verdict);
+
+        let mut renamed = TestUser::new(&format!("{}-renamed", self.user.name));
+        renamed.title = self.user.title;
+        let mut rename = renamed.profile();
+        rename["olduserdata"] = self.user.profile();
+        let moved = self.iam(Command::UpdateUser, &rename, false)?;
+        let verdict = expect(&moved, "update", Some(true)).and_then(|_| self.same_user(&moved));
+        self.record("rename through olduserdata", verdict);
+        let found = self.iam(Command::GetUser, &renamed.profile(), false)?;
+        let verdict = expect(&found, "get", None).and_then(|_| self.same_user(&found));
+        self.record("get by the new name", verdict);
+        self.user = renamed;
+
+        let profile = self.user.profile();
+        let disabled = self.iam(Command::DisableUser, &profile, false)?;
+        self.record("disable", expect(&disabled, "disable", Some(false)));
+        let again = self.iam(Command::DisableUser, &profile, false)?;
+        let verdict = match (&again.success, again.skipped) {
+            (true, true) => Ok(format!("skipped: {}", again.reason)),
+            (true, false) => expect(&again, "disable", Some(false)),
+            (false, _) => Err(failure(&again)),
+        };
+        self.record("disable again is a no-op", verdict);
+
+        let enabled = self.iam(Command::UpdateUser, &profile, true)?;
+        let verdict = match enabled.active {
+            Some(true) if enabled.success => Ok(format!("{} made it active", enabled.action)),
+            _ if !enabled.success => Err(failure(&enabled)),
+            other => Err(format!(
+                "the user is not active after allow-enable (active: {other:?})"
+            )),
+        };
+        self.record("enable (update with allow-enable)", verdict);
+        if enabled.success && !enabled.id.is_empty() {
+            // An app that deletes on disable gives the user a new id when it comes back.
+            self.id = enabled.id.clone();
+        }
+
+        let recreated = self.iam(Command::CreateUser, &profile, false)?;
+        let verdict = expect(&recreated, "update", None).and_then(|_| self.same_user(&recreated));
+        self.record("create of an existing user becomes update", verdict);
+
+        self.not_found_and_error_shapes()?;
+        self.checks.push(Check {
+            check: "list and paging".to_owned(),
+            result: Verdict::Skip,
+            detail: "the plugin contract has no listing".to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Looks the user up with the plugin's own `find-user` by every attribute it
+    /// identifies users by, taking each value from the created user.
+    fn get_by_each_attribute(&mut self, details: &Value) -> Result<()> {
+        let mut app = self.app("iam-get-user")?;
+        let attributes = match app.identify_attributes() {
+            Ok(attributes) => attributes,
+            Err(e) => {
+                self.record(
+                    "identify attributes",
+                    Err(format!("{}: {}", e.code, e.message)),
+                );
+                return Ok(());
+            }
+        };
+        let fields = match details {
+            Value::Object(map) => map.clone(),
+            _ => Map::new(),
+        };
+        let raw = json!({"id": self.id});
+        for attribute in attributes {
+            let check = format!("get by {attribute}");
+            let one = std::slice::from_ref(&attribute);
+            let Some((_, value)) = iam::lookup_value(one, &raw, &fields, None) else {
+                self.record(
+                    check,
+                    Err(format!("the created user has no {attribute} to look up")),
+                );
+                continue;
+            };
+            let verdict = match app.find_user(&attribute, &value) {
+                Ok(Some(user)) if user.id == self.id => Ok(format!("{attribute}={value}")),
+                Ok(Some(user)) => Err(format!(
+                    "{attribute}={value} found another user, id {}",
+                    user.id
+                )),
+                Ok(None) => Err(format!("{attribute}={value} found nobody")),
+                Err(e) => Err(format!("{}: {}", e.code, e.message)),
+            };
+            self.record(check, verdict);
+        }
+        Ok(())
+    }
+
+    fn not_found_and_error_shapes(&mut self) -> Result<()> {
+        let nobody = TestUser::new(&format!("{}-nobody", self.user.name)).profile();
+        let missing = self.iam(Command::GetUser, &nobody, false)?;
+        let verdict = if missing.success {
+            Err(format!(
+                "a user that does not exist was found (id {:?})",
+                missing.id
+            ))
+        } else if missing.error_code.as_deref() == Some("404") {
+            Ok(format!("404: {}", missing.error_message))
+        } else {
+            Err(format!(
+                "expected error code 404, got {}",
+                failure(&missing)
+            ))
+        };
+        self.record("get of a missing user is not found", verdict);
+
+        // A profile that identifies nobody and names no user: the app must refuse to create
+        // it with its own error, not crash.
+        let bad = json!({"id": format!("{}-bad", self.user.name)});
+        let refused = self.iam(Command::CreateUser, &bad, false)?;
+        let verdict = match refused.error_code.as_deref() {
+            _ if refused.success => Err(format!(
+                "a user without a name was created (id {:?})",
+                refused.id
+            )),
+            Some("plugin-error") => Err(format!(
+                "the plugin failed instead of answering: {}",
+                refused.error_message
+            )),
+            Some(code) if !code.is_empty() && !refused.error_message.is_empty() => {
+                Ok(format!("{code}: {}", refused.error_message))
+            }
+            _ => Err("the failure has no error code or message".to_owned()),
+        };
+        self.record("a bad request gets an error code and message", verdict);
+        Ok(())
+    }
+
+    /// The test user ends disabled, whatever the checks did.
+    fn cleanup(&mut self) -> Result<()> {
+        if self.id.is_empty() {
+            return Ok(());
+        }
+        let done = self.iam(Command::DisableUser, &self.user.profile(), false)?;
+        let verdict = expect(&done, "disable", Some(false));
+        self.record("cleanup (disable the test user)", verdict);
+        Ok(())
+    }
+
+    /// The result is about the test user.
+    fn same_user(&self, result: &VendorResult) -> Result<String, String> {
+        if result.id == self.id {
+            Ok(format!("id {}", result.id))
+        } else {
+            Err(format!("expected id {}, got {:?}", self.id, result.id))
+        }
+    }
+}
+
+/// A successful result of `action`, and when given, that activity.
+fn expect(result: &VendorResult, action: &str, active: Option<bool>) -> Result<String, String> {
+    if !result.success {
+        return Err(failure(result));
+    }
+    if result.skipped {
+        return Err(format!("skipped: {}", result.reason));
+    }
+    if result.action != action {
+        return Err(format!("expected action {action}, got {}", result.action));
+    }
+    if active.is_some() && result.active != active {
+        return Err(format!(
+            "expected active {active:?}, got {:?}",
+            result.active
+        ));
+    }
+    Ok(format!("{action}, id {}", result.id))
+}
+
+fn failure(result: &VendorResult) -> String {
+    format!(
+        "{} failed: {} {}",
+        result.action,
+        result.error_code.as_deref().unwrap_or("(no code)"),
+        result.error_message
+    )
+}
