@@ -1,4 +1,4 @@
-//! `ilm plugin list|show|install`.
+//! `ilm plugin list|show|install|new`.
 
 use super::{output, Context, Outcome};
 use crate::plugins::{manifest_diff, LoadedPlugin, Manifest};
@@ -31,9 +31,16 @@ pub enum PluginCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Write a new plugin project (manifest, mapper, source, build script, README, and a
+    /// test against a small fake of the app) that builds and installs with no edits.
+    New(super::plugin_new::NewArgs),
 }
 
 pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
+    if let PluginCommand::New(args) = cmd {
+        // Writing a project touches no data directory.
+        return super::plugin_new::command(args);
+    }
     let host = ctx.host()?;
     match cmd {
         PluginCommand::List { json } => {
@@ -176,6 +183,7 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             );
             Ok(Outcome::Success)
         }
+        PluginCommand::New(_) => unreachable!("handled before the data directory is opened"),
     }
 }
 
