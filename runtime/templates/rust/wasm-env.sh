@@ -2,7 +2,8 @@
 # wasm32-unknown-unknown. Route: Debian's rustc-web (it ships the std source) with
 # -Zbuild-std, linked by rustup's wasm-component-ld, which writes a component directly.
 # On Debian 12: `apt-get install rustc-web cargo-web rust-web-src`, plus rustup's stable
-# toolchain (for wasm-component-ld). Afterwards run `$WASM_CARGO build ... $WASM_BUILD_ARGS`.
+# toolchain (for wasm-component-ld). Then build with Debian's cargo:
+#   /usr/bin/cargo build --release -Zbuild-std=std,panic_abort --target wasm32-unknown-unknown
 # (The ILM runtime's own scripts/build-plugins sources this same file.)
 
 if [ ! -x /usr/bin/rustc ] || [ ! -d /usr/lib/rustlib/src/rust/library ]; then
@@ -27,5 +28,3 @@ export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$wasm_linker_bin/wasm-compone
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C link-arg=--wasm-ld-path=$wasm_linker_bin/gcc-ld/wasm-ld"
 # A RUSTFLAGS meant for the host build would replace the linker flag above and rebuild std.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS
-WASM_CARGO=/usr/bin/cargo
-WASM_BUILD_ARGS="-Zbuild-std=std,panic_abort --target wasm32-unknown-unknown"
