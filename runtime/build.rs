@@ -62,10 +62,18 @@ fn embed(code: &mut String, name: &str, doc: &str, root: &Path, with_mode: bool)
     let mut files = Vec::new();
     collect(root, root, &mut files);
     files.sort();
-    let row = if with_mode { "(&str, &[u8], bool)" } else { "(&str, &[u8])" };
+    let row = if with_mode {
+        "(&str, &[u8], bool)"
+    } else {
+        "(&str, &[u8])"
+    };
     code.push_str(&format!("/// {doc}\npub const {name}: &[{row}] = &[\n"));
     for (relative, absolute, executable) in files {
-        let mode = if with_mode { format!(", {executable}") } else { String::new() };
+        let mode = if with_mode {
+            format!(", {executable}")
+        } else {
+            String::new()
+        };
         code.push_str(&format!(
             "    ({relative:?}, include_bytes!({absolute:?}){mode}),\n"
         ));

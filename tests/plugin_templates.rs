@@ -57,7 +57,12 @@ fn ilm() -> &'static Path {
 /// Generates the project for `lang` under `parent` and builds it; returns its folder.
 fn generate_and_build(parent: &Path, lang: &str, env: &[(&str, &Path)]) -> PathBuf {
     let name = format!("acme-{lang}");
-    let said = run(parent, ilm(), &["plugin", "new", &name, "--lang", lang], &[]);
+    let said = run(
+        parent,
+        ilm(),
+        &["plugin", "new", &name, "--lang", lang],
+        &[],
+    );
     assert!(said.contains("./build && ./test"), "{said}");
     let dir = parent.join(&name);
     let built = run(&dir, &dir.join("build"), &[], env);
@@ -65,7 +70,12 @@ fn generate_and_build(parent: &Path, lang: &str, env: &[(&str, &Path)]) -> PathB
     let wasm = dir.join(format!("{name}.wasm"));
     let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
     // A component (layer 1), not a core module.
-    assert_eq!(&bytes[..8], b"\0asm\x0d\0\x01\0", "{} is not a component", wasm.display());
+    assert_eq!(
+        &bytes[..8],
+        b"\0asm\x0d\0\x01\0",
+        "{} is not a component",
+        wasm.display()
+    );
     dir
 }
 
@@ -83,14 +93,25 @@ fn each_template_builds_and_the_loadable_ones_pass_their_own_test() {
     let rust = generate_and_build(parent.path(), "rust", &[("CARGO_TARGET_DIR", &target)]);
     passes_its_test(&rust);
 
-    let componentize_js = tool("COMPONENTIZE_JS", "componentize-js/node_modules/.bin/componentize-js");
-    let js = generate_and_build(parent.path(), "js", &[("COMPONENTIZE_JS", &componentize_js)]);
+    let componentize_js = tool(
+        "COMPONENTIZE_JS",
+        "componentize-js/node_modules/.bin/componentize-js",
+    );
+    let js = generate_and_build(
+        parent.path(),
+        "js",
+        &[("COMPONENTIZE_JS", &componentize_js)],
+    );
     passes_its_test(&js);
 
     // The Python component bundles an interpreter that imports WASI, which this host
     // refuses; it is built here, and installed once the host grants a WASI that grants nothing.
     let componentize_py = tool("COMPONENTIZE_PY", "componentize-py/bin/componentize-py");
-    generate_and_build(parent.path(), "python", &[("COMPONENTIZE_PY", &componentize_py)]);
+    generate_and_build(
+        parent.path(),
+        "python",
+        &[("COMPONENTIZE_PY", &componentize_py)],
+    );
 }
 
 #[test]
@@ -107,9 +128,15 @@ fn bad_input_is_refused_with_the_fix_and_nothing_is_written() {
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let lang = refused(&["acme", "--lang", "go"]);
-    assert!(lang.contains("[possible values: rust, js, python]"), "{lang}");
+    assert!(
+        lang.contains("[possible values: rust, js, python]"),
+        "{lang}"
+    );
     let name = refused(&["Acme_SCIM", "--lang", "js"]);
-    assert!(name.contains("not a valid plugin name") && name.contains("lowercase"), "{name}");
+    assert!(
+        name.contains("not a valid plugin name") && name.contains("lowercase"),
+        "{name}"
+    );
     let empty = || std::fs::read_dir(parent.path()).expect("read").count() == 0;
     assert!(empty(), "a refused name or language wrote something");
 
@@ -118,11 +145,20 @@ fn bad_input_is_refused_with_the_fix_and_nothing_is_written() {
     std::fs::write(taken.join("notes.txt"), "mine").expect("write");
     let dir = refused(&["acme", "--lang", "rust", "--dir", "taken"]);
     assert!(dir.contains("exists and is not empty"), "{dir}");
-    let left: Vec<_> = std::fs::read_dir(&taken).expect("read").flatten().map(|e| e.file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(&taken)
+        .expect("read")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(left, ["notes.txt"]);
 
     // An empty folder is fine.
     std::fs::create_dir(parent.path().join("empty")).expect("mkdir");
-    run(parent.path(), ilm(), &["plugin", "new", "acme", "--lang", "js", "--dir", "empty"], &[]);
+    run(
+        parent.path(),
+        ilm(),
+        &["plugin", "new", "acme", "--lang", "js", "--dir", "empty"],
+        &[],
+    );
     assert!(parent.path().join("empty/acme.toml").is_file());
 }

@@ -209,8 +209,7 @@ fn write_file(dir: &Path, file: &File) -> Result<()> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating the folder {}", parent.display()))?;
     }
-    std::fs::write(&path, &file.contents)
-        .with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, &file.contents).with_context(|| format!("writing {}", path.display()))?;
     if file.executable {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
             .with_context(|| format!("making {} executable", path.display()))?;
@@ -228,7 +227,16 @@ mod tests {
         for good in ["acme", "acme-scim", "a2"] {
             assert!(check_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "Acme", "2acme", "acme_scim", "acme-", "a/b", "../x", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "Acme",
+            "2acme",
+            "acme_scim",
+            "acme-",
+            "a/b",
+            "../x",
+            &"a".repeat(65),
+        ] {
             let err = check_name(bad).unwrap_err().to_string();
             assert!(err.contains("not a valid plugin name"), "{bad}: {err}");
         }
@@ -243,7 +251,15 @@ mod tests {
             let manifest = Manifest::load(&dir.path().join("acme-scim.toml")).expect("valid");
             assert_eq!(manifest.name, "acme-scim");
             assert!(manifest.command("acme-scim-list-users").is_some());
-            for must in [lang.source(), "build", "test", "fake_app.py", "README.md", "wit/plugin.wit", "mappers/acme-scim.rhai"] {
+            for must in [
+                lang.source(),
+                "build",
+                "test",
+                "fake_app.py",
+                "README.md",
+                "wit/plugin.wit",
+                "mappers/acme-scim.rhai",
+            ] {
                 assert!(dir.path().join(must).is_file(), "{}: {must}", lang.title());
             }
             for file in &files {
@@ -264,22 +280,34 @@ mod tests {
     fn a_rust_project_carries_the_sdk_and_names_its_crate() {
         let files = project("acme-scim", Lang::Rust);
         let file = |path: &str| {
-            files.iter().find(|f| f.path == path).map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+            files
+                .iter()
+                .find(|f| f.path == path)
+                .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
         };
         assert!(file("vendor/ilm-plugin-sdk/src/lib.rs").is_some());
         assert!(file("vendor/ilm-plugin-sdk/wit/plugin.wit").is_some());
         assert!(file("Cargo.lock").is_some());
-        assert!(file("build").expect("build").contains("release/acme_scim.wasm"));
-        assert!(file("Cargo.toml").expect("Cargo.toml").contains("name = \"acme-scim\""));
+        assert!(file("build")
+            .expect("build")
+            .contains("release/acme_scim.wasm"));
+        assert!(file("Cargo.toml")
+            .expect("Cargo.toml")
+            .contains("name = \"acme-scim\""));
     }
 
     #[test]
     fn a_non_empty_folder_is_refused_and_left_as_it_was() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("mine.txt"), "keep").expect("write");
-        let err = write_project(dir.path(), &project("acme", Lang::Js)).unwrap_err().to_string();
+        let err = write_project(dir.path(), &project("acme", Lang::Js))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is not empty"), "{err}");
-        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("read").flatten().collect();
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("read")
+            .flatten()
+            .collect();
         assert_eq!(left.len(), 1);
     }
 }
