@@ -160,3 +160,43 @@ fn a_misconfigured_instance_fails_the_checks_it_breaks() {
     assert_eq!(text.code, 3);
     assert!(text.stdout.contains("FAIL"), "{}", text.stdout);
 }
+
+/// A shipped plugin on its server or test double passes every check of the contract
+/// (paging is skipped: the plugin interface has no list call); the rows name the plugin's
+/// own lookup attributes.
+fn passes_the_contract(ilm: &Ilm, instance: &str, attributes: &[&str]) {
+    let (code, checks) = check(ilm, instance);
+    assert_eq!(code, 0, "{checks:#?}");
+    assert_eq!(verdicts(&checks), contract_rows(attributes));
+}
+
+#[test]
+fn slack_passes_the_contract_against_the_slack_scim_11_double() {
+    let double = support::slack::SlackDouble::start(TOKEN, 1000);
+    let ilm = Ilm::new(dist("plugins"));
+    ilm.add_slack("slack", &double.url(), TOKEN, "1.1", None);
+    passes_the_contract(&ilm, "slack", &["id", "userName", "emails"]);
+    // Slack deactivates: the test user is still there, inactive.
+    let users = double.users();
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0]["active"], false, "{users:?}");
+}
+
+#[test]
+fn servicenow_passes_the_contract_against_its_table_api_double() {
+    let double = support::servicenow::ServiceNowDouble::start();
+    let ilm = Ilm::new(dist("plugins"));
+    ilm.add_servicenow("snow", &double, &[]);
+    passes_the_contract(&ilm, "snow", &["id", "user_name", "email"]);
+    let users = double.users();
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0]["active"], "false", "{users:?}");
+}
+
+#[test]
+fn okta_passes_the_contract_against_its_test_double() {
+    let okta = support::okta::OktaDouble::start();
+    let ilm = Ilm::new(dist("plugins"));
+    ilm.add_okta("okta", &okta, &[]);
+    passes_the_contract(&ilm, "okta", &["id", "login", "email"]);
+}

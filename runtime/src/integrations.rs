@@ -135,6 +135,22 @@ impl<'a> Integrations<'a> {
             .with_context(|| format!("the incoming map of instance {name:?}"))
     }
 
+    /// A user profile mapped by the instance's outgoing map, as an update sends it: the
+    /// fields the host looks a user up by.
+    pub fn outgoing_profile(
+        &self,
+        name: &str,
+        profile: &Value,
+    ) -> Result<serde_json::Map<String, Value>> {
+        use crate::iam::Mapper as _;
+        let (instance, _, settings) = self.prepare(name)?;
+        let mapper = self.mapper_of(&instance, &settings)?;
+        mapper
+            .outgoing(profile, crate::iam::MappingType::Update)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("the outgoing map of instance {name:?}"))
+    }
+
     /// Runs a plugin-specific command; returns its JSON output.
     /// Whether plugin command `command` of instance `name` is declared sensitive in its
     /// manifest. A command that cannot be looked up (no such instance, plugin or command)

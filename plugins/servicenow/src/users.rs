@@ -46,8 +46,22 @@ pub fn find(table: &Table, attribute: &str, value: &str) -> Result<Option<AppUse
     }
 }
 
+/// A user without a `user_name` is refused before any request: ServiceNow would store it,
+/// and a nameless account can never be found or deprovisioned by name.
 pub fn create(table: &Table, profile: &str) -> Result<AppUser, AppError> {
-    let created = table.insert(USERS, &body(profile)?)?;
+    let fields = body(profile)?;
+    let named = fields
+        .get("user_name")
+        .and_then(Value::as_str)
+        .is_some_and(|name| !name.trim().is_empty());
+    if !named {
+        return Err(app_error(
+            "400",
+            "a new sys_user needs a user_name: the instance's outgoing map gave none \
+             (map the profile's username or email to user_name)",
+        ));
+    }
+    let created = table.insert(USERS, &fields)?;
     app_user(&created)
 }
 

@@ -15,6 +15,7 @@ mod password;
 mod people;
 mod playbook;
 mod plugin;
+mod plugin_new;
 mod profile;
 mod run;
 mod secret_key;

@@ -1,4 +1,4 @@
-//! `ilm plugin list|show|install|check`.
+//! `ilm plugin list|show|install|check|new`.
 
 use super::{output, Context, Outcome};
 use crate::integrations::Integrations;
@@ -53,9 +53,16 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write a new plugin project (manifest, mapper, source, build script, README, and a
+    /// test against a small fake of the app) that builds and installs with no edits.
+    New(super::plugin_new::NewArgs),
 }
 
 pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
+    if let PluginCommand::New(args) = cmd {
+        // Writing a project touches no data directory.
+        return super::plugin_new::command(args);
+    }
     let host = ctx.host()?;
     match cmd {
         PluginCommand::Check { instance, json } => check(ctx, &host, &instance, json),
@@ -164,6 +171,7 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
         PluginCommand::Install { path, force, json } => {
             install::run(ctx, &host, &path, force, json)
         }
+        PluginCommand::New(_) => unreachable!("handled before the data directory is opened"),
     }
 }
 

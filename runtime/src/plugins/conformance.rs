@@ -10,7 +10,7 @@ use crate::iam::{self, App, Command, VendorResult};
 use crate::integrations::Integrations;
 use anyhow::Result;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// One check's outcome.
 #[derive(Debug, Clone, Serialize)]
@@ -126,7 +126,7 @@ impl<'i> Kit<'_, 'i> {
             return Ok(());
         }
         self.id = created.id.clone();
-        self.get_by_each_attribute(&created.details)?;
+        self.get_by_each_attribute(&profile)?;
 
         let got = self.iam(Command::GetUser, &profile, false)?;
         let verdict = expect(&got, "get", None).and_then(|_| self.same_user(&got));
@@ -187,9 +187,10 @@ impl<'i> Kit<'_, 'i> {
         Ok(())
     }
 
-    /// Looks the user up with the plugin's own `find-user` by every attribute it
-    /// identifies users by, taking each value from the created user.
-    fn get_by_each_attribute(&mut self, details: &Value) -> Result<()> {
+    /// Looks the user up with the plugin's own `find-user` by every attribute it identifies
+    /// users by, with the value the host would use: `id` from the app, the others from the
+    /// instance's outgoing map of the test profile.
+    fn get_by_each_attribute(&mut self, profile: &Value) -> Result<()> {
         let mut app = self.app("iam-get-user")?;
         let attributes = match app.identify_attributes() {
             Ok(attributes) => attributes,
@@ -201,10 +202,7 @@ impl<'i> Kit<'_, 'i> {
                 return Ok(());
             }
         };
-        let fields = match details {
-            Value::Object(map) => map.clone(),
-            _ => Map::new(),
-        };
+        let fields = self.integrations.outgoing_profile(self.instance, profile)?;
         let raw = json!({"id": self.id});
         for attribute in attributes {
             let check = format!("get by {attribute}");
@@ -212,7 +210,9 @@ impl<'i> Kit<'_, 'i> {
             let Some((_, value)) = iam::lookup_value(one, &raw, &fields, None) else {
                 self.record(
                     check,
-                    Err(format!("the created user has no {attribute} to look up")),
+                    Err(format!(
+                        "the instance's outgoing map gives no {attribute} to look the user up by"
+                    )),
                 );
                 continue;
             };
