@@ -77,3 +77,30 @@ impl DoubleProcess {
         }
     }
 }
+
+/// Sends a request to a double's control API (`/_double/<path>`, already addressed and
+/// authenticated) with an optional JSON body; its answer's text. Panics with the double's
+/// answer unless it succeeds.
+pub fn control(
+    request: reqwest::blocking::RequestBuilder,
+    method: &reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> String {
+    let request = match body {
+        Some(body) => request
+            .header("Content-Type", "application/json")
+            .body(body.to_string()),
+        None => request,
+    };
+    let response = request
+        .send()
+        .unwrap_or_else(|e| panic!("{method} /_double/{path}: {e}"));
+    let status = response.status();
+    let text = response.text().unwrap_or_default();
+    assert!(
+        status.is_success(),
+        "{method} /_double/{path} answered {status}: {text}"
+    );
+    text
+}

@@ -296,24 +296,11 @@ impl OktaDouble {
     }
 
     fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
+        let request = self
             .client
             .request(method.clone(), self.control_url(path))
             .header("Authorization", format!("SSWS {}", self.token));
-        if let Some(body) = body {
-            request = request
-                .header("Content-Type", "application/json")
-                .body(body.to_string());
-        }
-        let response = request
-            .send()
-            .unwrap_or_else(|e| panic!("{method} /_double/{path}: {e}"));
-        let status = response.status();
-        let text = response.text().unwrap_or_default();
-        assert!(
-            status.is_success(),
-            "{method} /_double/{path} answered {status}: {text}"
-        );
+        let text = super::double_process::control(request, &method, path, body);
         parse(&text)
     }
 }

@@ -124,24 +124,11 @@ impl ServiceNowDouble {
     }
 
     fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
+        let request = self
             .client
             .request(method.clone(), format!("{}/_double/{path}", self.url()))
             .basic_auth(&self.username, Some(&self.password));
-        if let Some(body) = body {
-            request = request
-                .header("Content-Type", "application/json")
-                .body(body.to_string());
-        }
-        let response = request
-            .send()
-            .unwrap_or_else(|e| panic!("{method} /_double/{path}: {e}"));
-        let status = response.status();
-        let body = response.text().unwrap_or_default();
-        assert!(
-            status.is_success(),
-            "{method} /_double/{path} answered {status}: {body}"
-        );
+        let body = super::double_process::control(request, &method, path, body);
         if body.is_empty() {
             return Value::Null;
         }

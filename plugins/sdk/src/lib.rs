@@ -117,9 +117,10 @@ use std::ops::RangeInclusive;
 pub const WIT_VERSION: &str = "0.1.0";
 
 /// Exports `$ty` as the plugin: it must implement [`iam::Guest`], [`commands::Guest`] and
-/// [`fetch::Guest`].
+/// [`fetch::Guest`] (`plugins/servicenow/src/lib.rs` in the runtime's repository is a whole
+/// example). The call, once those are implemented:
 ///
-/// ```ignore
+/// ```text
 /// struct Acme;
 /// ilm_plugin_sdk::export_plugin!(Acme);
 /// ```
