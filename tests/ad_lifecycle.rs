@@ -493,16 +493,7 @@ fn s46_deactivating_an_already_disabled_account_only_sets_pending() {
         .expect("disabling the account by hand");
 
     let fields = json!({"email": "noor.haddad@acme.test", "userprofile": w.profile_fields("noor.haddad@acme.test")});
-    let created: Value = serde_json::from_str(&w.ilm.ok(&[
-        "incident",
-        "create",
-        "--type",
-        "IAM - AD User Deactivation",
-        "--fields",
-        &fields.to_string(),
-        "--json",
-    ]))
-    .unwrap();
+    let created: Value = w.ilm.create_incident("IAM - AD User Deactivation", &fields);
     let id = created["id"].to_string();
     w.run_killed(&id, None);
 

@@ -131,17 +131,9 @@ fn worked_incident(ilm: &Ilm, kind: &str, email: &str) -> i64 {
 fn filed_incident(ilm: &Ilm, kind: &str, email: &str) -> i64 {
     let fields = json!({"email": email, "userprofile": {"email": email, "username": email,
         "givenname": "Kim", "surname": "Lee", "title": "Engineer"}});
-    let out = ilm.ok(&[
-        "incident",
-        "create",
-        "--type",
-        kind,
-        "--fields",
-        &fields.to_string(),
-        "--json",
-    ]);
-    let created: Value = serde_json::from_str(&out).expect("incident JSON");
-    created["id"].as_i64().expect("incident id")
+    ilm.create_incident(kind, &fields)["id"]
+        .as_i64()
+        .expect("incident id")
 }
 
 fn status_of(store: &Store, id: i64) -> IncidentStatus {

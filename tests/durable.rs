@@ -78,16 +78,7 @@ fn ilm_at(port: u16) -> (Ilm, tempfile::TempDir) {
 
 fn create(ilm: &Ilm, kind: &str, user: &str) -> String {
     let fields = json!({"email": user, "userprofile": {"email": user, "username": user, "givenname": "Kim", "surname": "Lee", "title": "Engineer"}});
-    let out: Value = serde_json::from_str(&ilm.ok(&[
-        "incident",
-        "create",
-        "--type",
-        kind,
-        "--fields",
-        &fields.to_string(),
-        "--json",
-    ]))
-    .unwrap();
+    let out: Value = ilm.create_incident(kind, &fields);
     out["id"].to_string()
 }
 
@@ -197,16 +188,7 @@ impl NewHire {
             "givenname": "Kim", "surname": "Lee", "displayname": "Kim Lee", "title": "Engineer",
             "employmentstatus": "Active"});
         let fields = json!({"email": user, "userprofile": profile});
-        let out: Value = serde_json::from_str(&self.ilm.ok(&[
-            "incident",
-            "create",
-            "--type",
-            "IAM - New Hire",
-            "--fields",
-            &fields.to_string(),
-            "--json",
-        ]))
-        .unwrap();
+        let out: Value = self.ilm.create_incident("IAM - New Hire", &fields);
         let id = out["id"].to_string();
         support::run_killed_then_resumed(&self.ilm, &id, kill, &[("ILM_SMTP", &self.smtp.url())]);
         id

@@ -675,16 +675,7 @@ fn an_okta_server_error_is_a_transient_failure_the_worker_retries() {
     ilm.playbooks_dir = books.path().to_owned();
     ilm.add_okta("okta", &okta, &[]);
     let fields = json!({"email": "retry@acme.test", "userprofile": person("retry@acme.test")});
-    let created: Value = serde_json::from_str(&ilm.ok(&[
-        "incident",
-        "create",
-        "--type",
-        "Provision",
-        "--fields",
-        &fields.to_string(),
-        "--json",
-    ]))
-    .expect("incident JSON");
+    let created: Value = ilm.create_incident("Provision", &fields);
     // Okta answers its own code for a server error (E0000009), not a status the runtime
     // could read: the manifest declares it transient. The create itself fails once: a POST
     // is not retried inside the call, so the incident fails and the worker retries it. It

@@ -680,16 +680,7 @@ fn a_new_hire_is_provisioned_to_servicenow_by_the_shipped_playbooks_and_mailed()
         "givenname": "Kim", "surname": "Lee", "displayname": "Kim Lee", "title": "Engineer",
         "city": "Lisbon", "employmentstatus": "Active"});
     let fields = json!({"email": "kim.lee@acme.test", "userprofile": profile});
-    let created: Value = serde_json::from_str(&ilm.ok(&[
-        "incident",
-        "create",
-        "--type",
-        "IAM - New Hire",
-        "--fields",
-        &fields.to_string(),
-        "--json",
-    ]))
-    .expect("incident JSON");
+    let created: Value = ilm.create_incident("IAM - New Hire", &fields);
     let id = created["id"].to_string();
     let ran = ilm.run_with(&["incident", "run", &id], &[("ILM_SMTP", &smtp.url())]);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);

@@ -420,6 +420,20 @@ impl Ilm {
         (ran.code, out["IAM"]["Vendor"][0].clone(), ran.stderr)
     }
 
+    /// `ilm incident create --type KIND --fields FIELDS --json`: the created incident.
+    pub fn create_incident(&self, kind: &str, fields: &serde_json::Value) -> serde_json::Value {
+        let out = self.ok(&[
+            "incident",
+            "create",
+            "--type",
+            kind,
+            "--fields",
+            &fields.to_string(),
+            "--json",
+        ]);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("incident JSON ({e}): {out}"))
+    }
+
     /// Runs and expects exit code 0.
     pub fn ok(&self, args: &[&str]) -> String {
         let ran = self.run(args);
