@@ -9,9 +9,14 @@ use support::{dist, scim2_server, Ilm, RecordingPeer};
 
 const TOKEN: &str = "scim-test-token";
 
-/// `ilm plugin check INSTANCE --json`: the exit code and the checks.
-fn check(ilm: &Ilm, instance: &str) -> (i32, Vec<Value>) {
-    let ran = ilm.run(&["plugin", "check", instance, "--json"]);
+/// `ilm plugin check INSTANCE --json`, with `--field` for each of `fields`: the exit
+/// code and the checks.
+fn check(ilm: &Ilm, instance: &str, fields: &[&str]) -> (i32, Vec<Value>) {
+    let mut args = vec!["plugin", "check", instance, "--json"];
+    for field in fields {
+        args.extend(["--field", field]);
+    }
+    let ran = ilm.run(&args);
     let out: Value = serde_json::from_str(&ran.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
     assert_eq!(out["instance"], instance);
@@ -74,7 +79,7 @@ fn contract_rows(attributes: &[&str]) -> Vec<(String, String)> {
 fn memory_app_passes_the_contract_and_its_test_user_ends_disabled() {
     let ilm = Ilm::new(dist("test-plugins"));
     ilm.ok(&["instance", "add", "mem", "--plugin", "memory-app"]);
-    let (code, checks) = check(&ilm, "mem");
+    let (code, checks) = check(&ilm, "mem", &[]);
     assert_eq!(code, 0, "{checks:?}");
     assert_eq!(
         verdicts(&checks),
@@ -104,7 +109,7 @@ fn github_passes_the_contract_against_scim2_server_and_cleans_up() {
     let server = scim2_server(TOKEN);
     let ilm = Ilm::new(dist("plugins"));
     ilm.add_github("gh", server.port, TOKEN);
-    let (code, checks) = check(&ilm, "gh");
+    let (code, checks) = check(&ilm, "gh", &[]);
     assert_eq!(code, 0, "{checks:?}");
     assert_eq!(
         verdicts(&checks),
@@ -119,7 +124,7 @@ fn an_app_answering_garbage_fails_with_a_reason_and_exit_code() {
     let garbage = RecordingPeer::start("<html>this is not SCIM</html>");
     let ilm = Ilm::new(dist("plugins"));
     ilm.add_github("junk", garbage.port, TOKEN);
-    let (code, checks) = check(&ilm, "junk");
+    let (code, checks) = check(&ilm, "junk", &[]);
     assert_eq!(code, 3, "{checks:?}");
     let create = row(&checks, "create");
     assert_eq!(create["result"], "fail", "{create}");
@@ -142,7 +147,7 @@ fn a_misconfigured_instance_fails_the_checks_it_breaks() {
         "--param",
         "disable-user-enabled=false",
     ]);
-    let (code, checks) = check(&ilm, "nodisable");
+    let (code, checks) = check(&ilm, "nodisable", &[]);
     assert_eq!(code, 3);
     for name in ["disable", "cleanup (disable the test user)"] {
         let failed = row(&checks, name);
@@ -165,7 +170,7 @@ fn a_misconfigured_instance_fails_the_checks_it_breaks() {
 /// (paging is skipped: the plugin interface has no list call); the rows name the plugin's
 /// own lookup attributes.
 fn passes_the_contract(ilm: &Ilm, instance: &str, attributes: &[&str]) {
-    let (code, checks) = check(ilm, instance);
+    let (code, checks) = check(ilm, instance, &[]);
     assert_eq!(code, 0, "{checks:#?}");
     assert_eq!(verdicts(&checks), contract_rows(attributes));
 }
@@ -199,4 +204,125 @@ fn okta_passes_the_contract_against_its_test_double() {
     let ilm = Ilm::new(dist("plugins"));
     ilm.add_okta("okta", &okta, &[]);
     passes_the_contract(&ilm, "okta", &["id", "login", "email"]);
+}
+
+/// The Samba users whose sAMAccountName matches `pattern` (`*` a wildcard), with their
+/// userAccountControl and groups, read over LDAPS as the administrator.
+fn samba_users(pattern: &str) -> Vec<ldap3::SearchEntry> {
+    use ldap3::{LdapConn, LdapConnSettings, Scope, SearchEntry};
+    // The check trusts the loopback server; the plugin verifies it with the CA.
+    let settings = LdapConnSettings::new().set_no_tls_verify(true);
+    let mut conn =
+        LdapConn::with_settings(settings, "ldaps://127.0.0.1:636").expect("connecting to Samba");
+    conn.simple_bind(support::SAMBA_ADMIN_DN, support::SAMBA_ADMIN_PASSWORD)
+        .and_then(|r| r.success())
+        .expect("binding as the administrator");
+    let filter = format!("(&(objectClass=user)(sAMAccountName={pattern}))");
+    let (entries, _) = conn
+        .search(
+            support::SAMBA_BASE_DN,
+            Scope::Subtree,
+            &filter,
+            vec!["sAMAccountName", "userAccountControl", "memberOf", "title"],
+        )
+        .and_then(|r| r.success())
+        .expect("searching Samba");
+    entries.into_iter().map(SearchEntry::construct).collect()
+}
+
+/// Active Directory on the real Samba over LDAPS, with the shipped plugin, mapper and OU
+/// and sAMAccountName transformers: the OU mapping needs a department the synthetic
+/// profile lacks, given with --field. AD creates accounts disabled, so the kit enables the
+/// user before it checks disable. The test user ends disabled in the Terminated Users group.
+#[test]
+fn active_directory_passes_the_contract_against_samba_and_its_test_user_ends_disabled() {
+    let samba = support::SambaDc::start();
+    let ilm = Ilm::new(dist("plugins"));
+    ilm.add_active_directory("ad", &samba.ca_file());
+
+    // Without the department the OU mapping refuses the user and says where to fix it.
+    let (code, checks) = check(&ilm, "ad", &[]);
+    assert_eq!(code, 3, "{checks:#?}");
+    let create = row(&checks, "create");
+    assert_eq!(create["result"], "fail", "{create}");
+    let reason = create["detail"].as_str().unwrap();
+    assert!(
+        reason.contains("no OU mapping") && reason.contains("ou-mapping.rhai"),
+        "{create}"
+    );
+    assert!(samba_users("ilm-*").is_empty());
+
+    let (code, checks) = check(&ilm, "ad", &["department=Engineering"]);
+    assert_eq!(code, 0, "{checks:#?}");
+    let mut rows = contract_rows(&["sAMAccountName"]);
+    let disable = rows.iter().position(|(r, _)| r == "disable").unwrap();
+    rows.insert(
+        disable,
+        (
+            "enable the user created inactive".to_owned(),
+            "pass".to_owned(),
+        ),
+    );
+    assert_eq!(verdicts(&checks), rows);
+
+    // One account, renamed, in the department's OU, updated, disabled and in the group.
+    let users = samba_users("ilm-*");
+    assert_eq!(users.len(), 1, "{users:?}");
+    let user = &users[0];
+    let attr = |name: &str| user.attrs.get(name).cloned().unwrap_or_default();
+    assert!(
+        attr("sAMAccountName")[0].starts_with("ilm-moved-"),
+        "{user:?}"
+    );
+    assert!(
+        user.dn
+            .ends_with(",OU=Engineering,OU=Staff,DC=example,DC=test"),
+        "{user:?}"
+    );
+    assert_eq!(attr("title"), ["Conformance check, updated"], "{user:?}");
+    assert_eq!(attr("userAccountControl"), ["514"], "{user:?}");
+    assert_eq!(
+        attr("memberOf"),
+        ["CN=Terminated Users,OU=Staff,DC=example,DC=test"],
+        "{user:?}"
+    );
+}
+
+#[test]
+fn check_fields_that_are_malformed_or_the_kits_own_are_refused_with_the_fix() {
+    let ilm = Ilm::new(dist("test-plugins"));
+    ilm.ok(&["instance", "add", "mem", "--plugin", "memory-app"]);
+    for bad in ["department", "=Engineering"] {
+        let ran = ilm.run(&["plugin", "check", "mem", "--field", bad]);
+        assert_eq!(ran.code, 2, "{}", ran.stderr);
+        assert!(
+            ran.stderr
+                .contains("expected FIELD=VALUE, a user-profile field and its value (e.g. --field department=Engineering)"),
+            "{}",
+            ran.stderr
+        );
+    }
+    let ran = ilm.run(&["plugin", "check", "mem", "--field", "Email=a@b.test"]);
+    assert_ne!(ran.code, 0);
+    assert!(
+        ran.stderr
+            .contains("the check sets the profile field \"Email\" itself"),
+        "{}",
+        ran.stderr
+    );
+    // Nothing was checked, so nothing was created.
+    let users = ilm.run(&[
+        "command",
+        "iam-get-user",
+        "--using",
+        "mem",
+        "--arg",
+        "user-profile={\"id\":\"1\"}",
+        "--json",
+    ]);
+    assert!(
+        users.stdout.contains("User does not exist"),
+        "{}",
+        users.stdout
+    );
 }

@@ -45,10 +45,21 @@ pub enum PluginCommand {
     /// enable it, create it again (an update), get a missing user (not found) and send a bad
     /// request (an error code and message). The test user is disabled at the end. Exits 3
     /// when any check fails.
+    ///
+    /// The test user's profile has email, username, givenname, surname, employeeid and
+    /// title. Give the fields the app's mapper needs beyond those with --field, e.g. for
+    /// Active Directory the department (or location, country) its OU mapping places the
+    /// account by:
+    ///
+    ///   ilm plugin check ad --field department=Engineering
     #[command(verbatim_doc_comment)]
     Check {
         /// The instance to check (see `ilm instance list`); it changes the app for real.
         instance: String,
+        /// A user-profile field for the test user, FIELD=VALUE (repeatable), merged over
+        /// its synthetic profile before the instance's outgoing mapper runs.
+        #[arg(long = "field", value_name = "FIELD=VALUE", value_parser = profile_field)]
+        fields: Vec<(String, String)>,
         /// Print JSON ({instance, passed, checks: [{check, result, detail}]}) instead of a table.
         #[arg(long)]
         json: bool,
@@ -65,7 +76,11 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
     }
     let host = ctx.host()?;
     match cmd {
-        PluginCommand::Check { instance, json } => check(ctx, &host, &instance, json),
+        PluginCommand::Check {
+            instance,
+            fields,
+            json,
+        } => check(ctx, &host, &instance, fields, json),
         PluginCommand::List { json } => {
             let mut rows = Vec::new();
             for name in host.installed()? {
@@ -175,7 +190,22 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
     }
 }
 
-fn check(ctx: &Context, host: &Host, instance: &str, json: bool) -> Result<Outcome> {
+/// `--field FIELD=VALUE`.
+fn profile_field(text: &str) -> Result<(String, String), String> {
+    output::key_value(text).map_err(|_| {
+        format!(
+            "expected FIELD=VALUE, a user-profile field and its value (e.g. --field department=Engineering), got {text:?}"
+        )
+    })
+}
+
+fn check(
+    ctx: &Context,
+    host: &Host,
+    instance: &str,
+    fields: Vec<(String, String)>,
+    json: bool,
+) -> Result<Outcome> {
     let store = ctx.store()?;
     let mappers = ctx.mappers();
     let integrations = Integrations {
@@ -183,7 +213,11 @@ fn check(ctx: &Context, host: &Host, instance: &str, json: bool) -> Result<Outco
         host,
         mappers: &mappers,
     };
-    let checks = conformance::run(&integrations, instance)?;
+    let fields = fields
+        .into_iter()
+        .map(|(field, value)| (field, Value::String(value)))
+        .collect();
+    let checks = conformance::run(&integrations, instance, &fields)?;
     let failed = checks.iter().filter(|c| c.result == Verdict::Fail).count();
     let passed = failed == 0;
     if json {

@@ -3,14 +3,15 @@
 //! is created, looked up by each attribute the plugin identifies users by, updated,
 //! renamed through `olduserdata`, disabled twice, enabled and created again; a missing user
 //! and a bad request must give the expected result shapes. The test user is disabled at
-//! the end whatever happened.
+//! the end whatever happened. Fields an app needs beyond the synthetic profile (a
+//! department an OU is chosen by, say) are given by the caller and merged over it.
 
 use super::{Host, InstanceSettings, WasmApp};
 use crate::iam::{self, App, Command, VendorResult};
 use crate::integrations::Integrations;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// One check's outcome.
 #[derive(Debug, Clone, Serialize)]
@@ -30,19 +31,48 @@ pub enum Verdict {
     Skip,
 }
 
-/// Runs the contract against `instance`; only a configuration problem (no such instance,
-/// no mapper) is an error, everything the app does is a row.
-pub fn run(integrations: &Integrations, instance: &str) -> Result<Vec<Check>> {
-    let stamp = std::time::SystemTime::now()
+/// The profile fields the kit sets itself and changes from check to check; a caller's
+/// value for one would make the renamed and the missing user the same person.
+const OWN_FIELDS: &[&str] = &[
+    "email",
+    "username",
+    "employeeid",
+    "title",
+    "olduserdata",
+    "id",
+];
+
+/// Runs the contract against `instance`, with `fields` merged over the test user's
+/// synthetic profile; only a configuration problem (no such instance, no mapper, a field
+/// the kit sets itself) is an error, everything the app does is a row.
+pub fn run(
+    integrations: &Integrations,
+    instance: &str,
+    fields: &Map<String, Value>,
+) -> Result<Vec<Check>> {
+    if let Some(own) = fields
+        .keys()
+        .find(|k| OWN_FIELDS.contains(&k.to_ascii_lowercase().as_str()))
+    {
+        bail!(
+            "the check sets the profile field {own:?} itself (it names a new test user on every run): leave it out; the fields it sets are {}",
+            OWN_FIELDS.join(", ")
+        );
+    }
+    // Eight hex digits of the time in microseconds: unique enough between runs, and short.
+    let micros = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+        .map_or(0, |d| d.as_micros());
     let mut kit = Kit {
         integrations,
         instance,
         checks: Vec::new(),
-        user: TestUser::new(&format!("ilm-check-{stamp:x}")),
+        token: format!("{:08x}", micros & 0xffff_ffff),
+        fields,
+        user: TestUser::default(),
         id: String::new(),
     };
+    kit.user = kit.test_user("check");
     integrations.instance(instance)?;
     kit.contract()?;
     kit.cleanup()?;
@@ -50,23 +80,25 @@ pub fn run(integrations: &Integrations, instance: &str) -> Result<Vec<Check>> {
 }
 
 /// The profile of the test user, as the instance's mapper reads profiles.
+#[derive(Default, Clone)]
 struct TestUser {
     name: String,
+    /// The person's id from HR: it stays when the user is renamed.
+    employeeid: String,
     title: &'static str,
+    /// The caller's fields, over the synthetic ones.
+    fields: Map<String, Value>,
 }
 
 impl TestUser {
-    fn new(name: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            title: "Conformance check",
-        }
-    }
-
     fn profile(&self) -> Value {
         let email = format!("{}@example.test", self.name);
-        json!({"email": email, "username": email, "givenname": "Ilm", "surname": "Check",
-               "employeeid": self.name, "title": self.title})
+        let mut profile = json!({"email": email, "username": email, "givenname": "Ilm",
+                                 "surname": "Check", "employeeid": self.employeeid, "title": self.title});
+        if let Value::Object(map) = &mut profile {
+            map.extend(self.fields.clone());
+        }
+        profile
     }
 }
 
@@ -74,12 +106,29 @@ struct Kit<'a, 'i> {
     integrations: &'a Integrations<'i>,
     instance: &'a str,
     checks: Vec<Check>,
+    /// What makes this run's user names unique.
+    token: String,
+    fields: &'a Map<String, Value>,
     user: TestUser,
     /// The test user's id in the app, once created.
     id: String,
 }
 
 impl<'i> Kit<'_, 'i> {
+    /// A test user named `ilm-<role>-<token>`, employee `<role>-<token>`. The names differ
+    /// in their first 20 characters and are no longer, the employee ids are at most 16:
+    /// Active Directory keeps 20 characters of a logon name (a longer name, or one that
+    /// differs only at its end, would be the same account there) and refuses longer
+    /// employee ids.
+    fn test_user(&self, role: &str) -> TestUser {
+        TestUser {
+            name: format!("ilm-{role}-{}", self.token),
+            employeeid: format!("{role}-{}", self.token),
+            title: "Conformance check",
+            fields: self.fields.clone(),
+        }
+    }
+
     fn record(&mut self, check: impl Into<String>, verdict: Result<String, String>) {
         let (result, detail) = match verdict {
             Ok(detail) => (Verdict::Pass, detail),
@@ -112,12 +161,13 @@ impl<'i> Kit<'_, 'i> {
     fn contract(&mut self) -> Result<()> {
         let profile = self.user.profile();
         let created = self.iam(Command::CreateUser, &profile, false)?;
-        let verdict = expect(&created, "create", Some(true)).and_then(|_| {
-            if created.id.is_empty() {
-                Err("the created user has no id".to_owned())
-            } else {
-                Ok(format!("id {}", created.id))
-            }
+        // The app decides whether a new user starts active: Active Directory creates
+        // accounts disabled until a password is set. It must say which.
+        let verdict = expect(&created, "create", None).and_then(|_| match created.active {
+            _ if created.id.is_empty() => Err("the created user has no id".to_owned()),
+            Some(true) => Ok(format!("id {}, active", created.id)),
+            Some(false) => Ok(format!("id {}, created inactive", created.id)),
+            None => Err("the result does not say whether the user is active".to_owned()),
         });
         let ok = verdict.is_ok();
         self.record("create", verdict);
@@ -126,6 +176,7 @@ impl<'i> Kit<'_, 'i> {
             return Ok(());
         }
         self.id = created.id.clone();
+        let created_active = created.active == Some(true);
         self.get_by_each_attribute(&profile)?;
 
         let got = self.iam(Command::GetUser, &profile, false)?;
@@ -134,15 +185,21 @@ impl<'i> Kit<'_, 'i> {
 
         self.user.title = "Conformance check, updated";
         let updated = self.iam(Command::UpdateUser, &self.user.profile(), false)?;
-        let verdict = expect(&updated, "update", Some(true)).and_then(|_| self.same_user(&updated));
+        // Without allow-enable an update leaves the user as active as it was.
+        let verdict =
+            expect(&updated, "update", Some(created_active)).and_then(|_| self.same_user(&updated));
         self.record("update", verdict);
 
-        let mut renamed = TestUser::new(&format!("{}-renamed", self.user.name));
-        renamed.title = self.user.title;
+        // The same person (employee id, title, fields) under a new name.
+        let renamed = TestUser {
+            name: self.test_user("moved").name,
+            ..self.user.clone()
+        };
         let mut rename = renamed.profile();
         rename["olduserdata"] = self.user.profile();
         let moved = self.iam(Command::UpdateUser, &rename, false)?;
-        let verdict = expect(&moved, "update", Some(true)).and_then(|_| self.same_user(&moved));
+        let verdict =
+            expect(&moved, "update", Some(created_active)).and_then(|_| self.same_user(&moved));
         self.record("rename through olduserdata", verdict);
         let found = self.iam(Command::GetUser, &renamed.profile(), false)?;
         let verdict = expect(&found, "get", None).and_then(|_| self.same_user(&found));
@@ -150,6 +207,10 @@ impl<'i> Kit<'_, 'i> {
         self.user = renamed;
 
         let profile = self.user.profile();
+        if !created_active {
+            // A user created inactive must be active before its disable means anything.
+            self.enable("enable the user created inactive", &profile)?;
+        }
         let disabled = self.iam(Command::DisableUser, &profile, false)?;
         self.record("disable", expect(&disabled, "disable", Some(false)));
         let again = self.iam(Command::DisableUser, &profile, false)?;
@@ -159,20 +220,7 @@ impl<'i> Kit<'_, 'i> {
             (false, _) => Err(failure(&again)),
         };
         self.record("disable again is a no-op", verdict);
-
-        let enabled = self.iam(Command::UpdateUser, &profile, true)?;
-        let verdict = match enabled.active {
-            Some(true) if enabled.success => Ok(format!("{} made it active", enabled.action)),
-            _ if !enabled.success => Err(failure(&enabled)),
-            other => Err(format!(
-                "the user is not active after allow-enable (active: {other:?})"
-            )),
-        };
-        self.record("enable (update with allow-enable)", verdict);
-        if enabled.success && !enabled.id.is_empty() {
-            // An app that deletes on disable gives the user a new id when it comes back.
-            self.id = enabled.id.clone();
-        }
+        self.enable("enable (update with allow-enable)", &profile)?;
 
         let recreated = self.iam(Command::CreateUser, &profile, false)?;
         let verdict = expect(&recreated, "update", None).and_then(|_| self.same_user(&recreated));
@@ -184,6 +232,24 @@ impl<'i> Kit<'_, 'i> {
             result: Verdict::Skip,
             detail: "the plugin contract has no listing".to_owned(),
         });
+        Ok(())
+    }
+
+    /// An update with allow-enable makes the test user active.
+    fn enable(&mut self, check: &str, profile: &Value) -> Result<()> {
+        let enabled = self.iam(Command::UpdateUser, profile, true)?;
+        let verdict = match enabled.active {
+            Some(true) if enabled.success => Ok(format!("{} made it active", enabled.action)),
+            _ if !enabled.success => Err(failure(&enabled)),
+            other => Err(format!(
+                "the user is not active after allow-enable (active: {other:?})"
+            )),
+        };
+        self.record(check, verdict);
+        if enabled.success && !enabled.id.is_empty() {
+            // An app that deletes on disable gives the user a new id when it comes back.
+            self.id = enabled.id.clone();
+        }
         Ok(())
     }
 
@@ -231,7 +297,7 @@ impl<'i> Kit<'_, 'i> {
     }
 
     fn not_found_and_error_shapes(&mut self) -> Result<()> {
-        let nobody = TestUser::new(&format!("{}-nobody", self.user.name)).profile();
+        let nobody = self.test_user("nobody").profile();
         let missing = self.iam(Command::GetUser, &nobody, false)?;
         let verdict = if missing.success {
             Err(format!(
@@ -250,7 +316,7 @@ impl<'i> Kit<'_, 'i> {
 
         // A profile that identifies nobody and names no user: the app must refuse to create
         // it with its own error, not crash.
-        let bad = json!({"id": format!("{}-bad", self.user.name)});
+        let bad = json!({"id": format!("ilm-bad-{}", self.token)});
         let refused = self.iam(Command::CreateUser, &bad, false)?;
         let verdict = match refused.error_code.as_deref() {
             _ if refused.success => Err(format!(
