@@ -43,21 +43,23 @@ pub enum PluginCommand {
     /// uniquely named test user, get it by each attribute the plugin looks users up by,
     /// update it, rename it through olduserdata, disable it twice (the second is a no-op),
     /// enable it, create it again (an update), get a missing user (not found) and send a bad
-    /// request (an error code and message). The test user is disabled at the end. Exits 3
-    /// when any check fails.
+    /// request (an error code and message). An app that creates users inactive (Active
+    /// Directory) has its test user enabled before the disables. The test user is disabled
+    /// at the end. Exits 3 when any check fails.
     ///
     /// The test user's profile has email, username, givenname, surname, employeeid and
-    /// title. Give the fields the app's mapper needs beyond those with --field, e.g. for
-    /// Active Directory the department (or location, country) its OU mapping places the
-    /// account by:
+    /// title (the check's own: they change from check to check). Give the fields the app's
+    /// mapper needs beyond those with --field, e.g. for Active Directory the department (or
+    /// location, countryname) its OU mapping places the account by:
     ///
     ///   ilm plugin check ad --field department=Engineering
     #[command(verbatim_doc_comment)]
     Check {
         /// The instance to check (see `ilm instance list`); it changes the app for real.
         instance: String,
-        /// A user-profile field for the test user, FIELD=VALUE (repeatable), merged over
-        /// its synthetic profile before the instance's outgoing mapper runs.
+        /// A user-profile field for the test user, FIELD=VALUE (repeatable), added to its
+        /// synthetic profile before the instance's outgoing mapper runs; a field that
+        /// profile has already (givenname, surname) is replaced.
         #[arg(long = "field", value_name = "FIELD=VALUE", value_parser = profile_field)]
         fields: Vec<(String, String)>,
         /// Print JSON ({instance, passed, checks: [{check, result, detail}]}) instead of a table.

@@ -1,10 +1,11 @@
 //! The IAM contract, checked against a live instance through the normal call path (the
 //! instance's mapper, the IAM algorithm, the sandboxed plugin): a uniquely named test user
 //! is created, looked up by each attribute the plugin identifies users by, updated,
-//! renamed through `olduserdata`, disabled twice, enabled and created again; a missing user
-//! and a bad request must give the expected result shapes. The test user is disabled at
-//! the end whatever happened. Fields an app needs beyond the synthetic profile (a
-//! department an OU is chosen by, say) are given by the caller and merged over it.
+//! renamed through `olduserdata` (enabled first if the app created it inactive), disabled
+//! twice, enabled and created again; a missing user and a bad request must give the
+//! expected result shapes. The test user is disabled at the end whatever happened. Fields
+//! an app needs beyond the synthetic profile (a department an OU is chosen by, say) are
+//! given by the caller and merged over it.
 
 use super::{Host, InstanceSettings, WasmApp};
 use crate::iam::{self, App, Command, VendorResult};
