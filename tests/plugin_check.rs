@@ -91,7 +91,13 @@ fn memory_app_passes_the_contract_and_its_test_user_ends_disabled() {
     // The table says the same, and the test user is left disabled.
     let table = ilm.ok(&["plugin", "check", "mem"]);
     assert!(table.contains("mem: 0 of 16 checks failed"), "{table}");
-    let users = ilm.ok(&[
+    let user = memory_app_user_1(&ilm);
+    assert_eq!(user["active"], false, "{user}");
+}
+
+/// `iam-get-user` of memory-app user id 1 on instance `mem`: its vendor result.
+fn memory_app_user_1(ilm: &Ilm) -> Value {
+    let ran = ilm.run(&[
         "command",
         "iam-get-user",
         "--using",
@@ -100,8 +106,9 @@ fn memory_app_passes_the_contract_and_its_test_user_ends_disabled() {
         "user-profile={\"id\":\"1\"}",
         "--json",
     ]);
-    let users: Value = serde_json::from_str(&users).unwrap();
-    assert_eq!(users["IAM"]["Vendor"][0]["active"], false, "{users}");
+    let out: Value = serde_json::from_str(&ran.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
+    out["IAM"]["Vendor"][0].clone()
 }
 
 #[test]
@@ -311,18 +318,6 @@ fn check_fields_that_are_malformed_or_the_kits_own_are_refused_with_the_fix() {
         ran.stderr
     );
     // Nothing was checked, so nothing was created.
-    let users = ilm.run(&[
-        "command",
-        "iam-get-user",
-        "--using",
-        "mem",
-        "--arg",
-        "user-profile={\"id\":\"1\"}",
-        "--json",
-    ]);
-    assert!(
-        users.stdout.contains("User does not exist"),
-        "{}",
-        users.stdout
-    );
+    let user = memory_app_user_1(&ilm);
+    assert_eq!(user["errorMessage"], "User does not exist", "{user}");
 }
