@@ -2,9 +2,8 @@
 //! process is, how long its leases last, the heartbeat that renews a lease while its
 //! incident runs, and ending the leases of a process on this machine that died.
 
-use crate::store::{is_lease_lost, Lease, Store};
+use crate::store::{is_lease_lost, Database, Lease, Store};
 use anyhow::{Context, Result};
-use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -44,7 +43,7 @@ impl Leases {
     /// Runs `run` while a heartbeat thread renews `lease` on its own connection. A renewal
     /// that finds the lease taken over only logs it: the run's next write fails with
     /// `LeaseLost`, which stops it.
-    pub fn hold<T>(&self, db: &Path, lease: &Lease, run: impl FnOnce() -> T) -> T {
+    pub fn hold<T>(&self, db: &Database, lease: &Lease, run: impl FnOnce() -> T) -> T {
         let (done, stopped) = mpsc::channel::<()>();
         std::thread::scope(|scope| {
             scope.spawn(move || self.renew_until(db, lease, &stopped));
@@ -54,7 +53,7 @@ impl Leases {
         })
     }
 
-    fn renew_until(&self, db: &Path, lease: &Lease, stopped: &mpsc::Receiver<()>) {
+    fn renew_until(&self, db: &Database, lease: &Lease, stopped: &mpsc::Receiver<()>) {
         let store = match Store::open(db) {
             Ok(store) => store,
             Err(err) => {
@@ -105,7 +104,7 @@ impl Leases {
             // Our process id, another run id: an earlier process whose id was reused.
             return true;
         }
-        !Path::new("/proc").join(pid).exists()
+        !std::path::Path::new("/proc").join(pid).exists()
     }
 }
 

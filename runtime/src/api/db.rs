@@ -1,12 +1,12 @@
-//! The server's access to the store. A `Store` is one SQLite connection, which is `Send`
+//! The server's access to the store. A `Store` is one database connection, which is `Send`
 //! but not `Sync`, and its calls block. So the server keeps a few connections to the same
-//! database file and runs each store call on tokio's blocking pool with one of them: in WAL
-//! mode readers do not wait for each other or for the writer, and writers queue on SQLite's
-//! busy timeout. The permit count bounds both the connections and the blocking threads.
+//! database and runs each store call on tokio's blocking pool with one of them: readers do
+//! not wait for each other or for the writer (SQLite's WAL mode, PostgreSQL's MVCC), and
+//! writers take turns on the store's write lock. The permit count bounds both the
+//! connections and the blocking threads.
 
-use crate::store::Store;
+use crate::store::{Database, Store};
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::Semaphore;
 
@@ -18,17 +18,17 @@ const CONNECTIONS: usize = 4;
 pub struct Db(Arc<Pool>);
 
 struct Pool {
-    path: PathBuf,
+    database: Database,
     idle: Mutex<Vec<Store>>,
     permits: Semaphore,
 }
 
 impl Db {
     /// Opens the database (applying migrations once, before any request).
-    pub fn open(path: &Path) -> Result<Self> {
-        let first = Store::open(path)?;
+    pub fn open(database: &Database) -> Result<Self> {
+        let first = Store::open(database)?;
         Ok(Db(Arc::new(Pool {
-            path: path.to_owned(),
+            database: database.clone(),
             idle: Mutex::new(vec![first]),
             permits: Semaphore::new(CONNECTIONS),
         })))
@@ -70,7 +70,7 @@ impl Pool {
             .pop();
         match idle {
             Some(store) => Ok(store),
-            None => Store::open(&self.path),
+            None => Store::open(&self.database),
         }
     }
 }

@@ -65,7 +65,7 @@ impl Api {
         let lockout = Arc::new(Lockout::new(LockoutPolicy::default()));
         Self {
             router: router(
-                Db::open(&path).unwrap(),
+                Db::open(&(&path).into()).unwrap(),
                 Arc::new(no_plugins(dir.path())),
                 lockout,
                 Duration::from_secs(10),

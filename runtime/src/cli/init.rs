@@ -21,7 +21,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<Outcome> {
         println!(
             "{}",
             output::json(&json!({
-                "data_dir": ctx.data_dir, "database": ctx.db_path(),
+                "data_dir": ctx.data_dir, "database": ctx.database().label(),
                 "playbooks_dir": ctx.playbooks_dir, "playbooks": copied,
             }))?
         );

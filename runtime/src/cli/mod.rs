@@ -53,6 +53,13 @@ pub struct Cli {
     #[arg(long, global = true, env = "ILM_HOME", default_value = ".ilm")]
     data_dir: PathBuf,
 
+    /// The database: a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE), which
+    /// several processes on several machines can share, or a SQLite file. Defaults to
+    /// `<data-dir>/ilm.db`. Every process sharing a database needs the same secret key
+    /// (`ILM_SECRET_KEY`, or the same `<data-dir>/secret.key`).
+    #[arg(long, global = true, env = "ILM_DATABASE")]
+    database: Option<String>,
+
     /// Folder of installed plugins (`<name>.wasm` with `<name>.toml` beside it).
     /// Defaults to `<data-dir>/plugins`.
     #[arg(long, global = true, env = "ILM_PLUGINS_DIR")]
@@ -157,6 +164,8 @@ enum Command {
 /// Paths and settings every command needs.
 pub struct Context {
     pub data_dir: PathBuf,
+    /// `--database`, when given.
+    pub database: Option<String>,
     pub plugins_dir: PathBuf,
     pub playbooks_dir: PathBuf,
     pub smtp: Option<String>,
@@ -167,11 +176,15 @@ impl Context {
     pub fn store(&self) -> Result<crate::store::Store> {
         // The database, the key file and the TLS key live here: the owner's alone.
         crate::store::files::private_dir(&self.data_dir)?;
-        crate::store::Store::open(&self.db_path())
+        crate::store::Store::open(self.database())
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.data_dir.join("ilm.db")
+    /// The database `--database` names, or else `<data-dir>/ilm.db`.
+    pub fn database(&self) -> crate::store::Database {
+        match &self.database {
+            Some(location) => crate::store::Database::parse(location, &self.data_dir),
+            None => crate::store::Database::Sqlite(self.data_dir.join("ilm.db")),
+        }
     }
 
     pub fn mappers(&self) -> crate::mappers::MapperCache {
@@ -213,7 +226,7 @@ impl Context {
         let dirs = crate::playbooks::ScriptDirs::under(&self.playbooks_dir);
         let host = std::sync::Arc::new(self.host()?);
         Ok(std::sync::Arc::new(crate::playbooks::Services::new(
-            self.db_path(),
+            self.database(),
             host,
             &dirs,
             mailer,
@@ -256,6 +269,7 @@ pub fn main() -> ExitCode {
             (None, _) => default_playbooks_dir(&cli.data_dir),
         },
         data_dir: cli.data_dir,
+        database: cli.database,
         smtp: cli.smtp,
         mail_from: cli.mail_from,
     };

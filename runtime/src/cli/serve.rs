@@ -73,7 +73,7 @@ impl ServeArgs {
 
 pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
     drop(ctx.store()?); // creates the data directory and applies migrations
-    let db = Db::open(&ctx.db_path())?;
+    let db = Db::open(&ctx.database())?;
     let (transport, scheme) = if args.insecure_http {
         eprintln!("warning: serving plain HTTP; API keys cross the network in clear");
         (Transport::Http, "http")

@@ -19,7 +19,7 @@ use crate::mail::Mailer;
 use crate::mappers::MapperCache;
 use crate::plugins::Host;
 use crate::scripting::ScriptCache;
-use crate::store::{is_lease_lost, IncidentStatus, Lease, Refusal, Store};
+use crate::store::{is_lease_lost, Database, IncidentStatus, Lease, Refusal, Store};
 use crate::transformers::Transformers;
 use anyhow::{Context, Result};
 use rhai::EvalAltResult;
@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 /// Everything a playbook run needs, shared by the worker's threads.
 pub struct Services {
-    pub db_path: PathBuf,
+    pub database: Database,
     pub host: Arc<Host>,
     pub mappers: MapperCache,
     pub transformers: Arc<Transformers>,
@@ -82,14 +82,14 @@ impl ScriptDirs {
 
 impl Services {
     pub fn new(
-        db_path: PathBuf,
+        database: Database,
         host: Arc<Host>,
         dirs: &ScriptDirs,
         mailer: Option<Mailer>,
     ) -> Result<Self> {
         let transformers = Arc::new(Transformers::new(&dirs.transformers));
         Ok(Self {
-            db_path,
+            database,
             host,
             mappers: MapperCache::new(&dirs.mappers, transformers.clone()),
             transformers,
@@ -101,7 +101,7 @@ impl Services {
     }
 
     pub fn open_store(&self) -> Result<Store> {
-        Store::open(&self.db_path)
+        Store::open(&self.database)
     }
 
     /// Claims incident `id` and runs (or resumes) its playbook: what a person asks for.
@@ -131,7 +131,7 @@ impl Services {
     pub fn run_claimed(self: &Arc<Self>, lease: &Lease) -> Result<RunOutcome> {
         let result = match self
             .leases
-            .hold(&self.db_path, lease, || self.run_leased(lease))
+            .hold(&self.database, lease, || self.run_leased(lease))
         {
             Err(err) if !is_lease_lost(&err) => {
                 self.open_store()?

@@ -51,26 +51,40 @@ impl Store {
     /// Every app's answer to the IAM commands run for `email`'s incidents, newest first.
     pub fn account_events(&self, email: &str) -> Result<Vec<AccountEvent>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT j.incident, coalesce(j.finished_at, j.started_at), v.value
-             FROM journal j JOIN incidents i ON i.id = j.incident, json_each(j.result) v
-             WHERE i.email = lower(?1) AND j.call = 'iam'
-               AND json_valid(j.result) AND json_type(j.result) = 'array'
-             ORDER BY 2 DESC, j.incident DESC, j.seq DESC, v.key",
+            "SELECT j.incident, coalesce(j.finished_at, j.started_at), j.result
+             FROM journal j JOIN incidents i ON i.id = j.incident
+             WHERE i.email = lower(?1) AND j.call = 'iam' AND j.result IS NOT NULL
+             ORDER BY 2 DESC, j.incident DESC, j.seq DESC",
         )?;
         let rows = stmt.query_map([email], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
             ))
         })?;
-        rows.map(|row| {
-            let (incident, at, text) = row?;
-            let vendor: Vendor = serde_json::from_str(&text)
-                .with_context(|| format!("an IAM result in the journal of incident {incident}"))?;
-            Ok(AccountEvent {
+        let mut events = Vec::new();
+        for row in rows {
+            let (incident, at, result) = row?;
+            // One result per app the command ran on; anything else is not an IAM answer.
+            let Ok(serde_json::Value::Array(results)) = serde_json::from_str(&result) else {
+                continue;
+            };
+            for value in results {
+                let vendor: Vendor = serde_json::from_value(value).with_context(|| {
+                    format!("an IAM result in the journal of incident {incident}")
+                })?;
+                events.push(event(incident, &at, vendor));
+            }
+        }
+        Ok(events)
+    }
+}
+
+fn event(incident: i64, at: &str, vendor: Vendor) -> AccountEvent {
+    AccountEvent {
                 incident,
-                at,
+                at: at.to_owned(),
                 instance: vendor.instance_name,
                 action: vendor.action,
                 success: vendor.success,
@@ -82,9 +96,6 @@ impl Store {
                 } else {
                     vendor.error_message
                 },
-            })
-        })
-        .collect()
     }
 }
 

@@ -8,7 +8,7 @@
 use super::audit::{self, Actor};
 use super::{IncidentStatus, Refusal, Store};
 use anyhow::{Context, Result};
-use rusqlite::params;
+use super::db::params;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -95,7 +95,7 @@ impl Store {
                          retry_at = NULL, status = ?2
                      WHERE id = ?1 RETURNING attempt",
                     params![id, IncidentStatus::Pending],
-                    |r| r.get::<_, i64>(0),
+                    |r| r.get::<i64>(0),
                 )?)
             })?;
             audit::record(

@@ -7,7 +7,7 @@ use super::audit::{self, Actor};
 use super::people::{self, Permission, Role};
 use super::{Refusal, Store};
 use anyhow::{Context, Result};
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -98,7 +98,7 @@ impl KeyHolder {
 
 const RECORD_SQL: &str = "SELECT id, user_id, role_id, comment, created_at, expires_at, revoked_at,
         CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
-             WHEN expires_at <= strftime('%Y-%m-%dT%H:%M:%SZ','now') THEN 'expired'
+             WHEN expires_at <= ilm_now() THEN 'expired'
              ELSE 'active' END
      FROM api_keys";
 
@@ -113,27 +113,28 @@ impl Store {
         if user.disabled {
             return Err(Refusal::Invalid(format!("user {:?} is disabled", new.user)).into());
         }
-        if !tx
-            .prepare_cached("SELECT 1 FROM roles WHERE id = ?1")?
-            .exists([new.role])?
+        if tx
+            .query_row("SELECT 1 FROM roles WHERE id = ?1", [new.role], |_| Ok(()))
+            .optional()?
+            .is_none()
         {
             return Err(people::no_role(new.role));
         }
         let key = generate_key()?;
-        tx.execute(
+        let id = tx.query_row(
             "INSERT INTO api_keys (lookup, hash, user_id, role_id, comment, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%SZ', ?6, 'unixepoch'))",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
             params![
                 &key[..LOOKUP_LEN],
                 hash(&key).as_slice(),
                 new.user,
                 new.role,
                 new.comment,
-                new.expires_at
+                new.expires_at.map(epoch_text).transpose()?
             ],
+            |r| r.get::<i64>(0),
         )
         .context("saving the API key")?;
-        let id = tx.last_insert_rowid();
         let record = tx.query_row(&format!("{RECORD_SQL} WHERE id = ?1"), [id], record_row)?;
         audit::record(
             &tx,
@@ -152,8 +153,8 @@ impl Store {
         let mut stmt = self
             .conn()
             .prepare_cached(&format!("{RECORD_SQL} ORDER BY id"))?;
-        let rows = stmt.query_map([], record_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map((), record_row)?;
+        Ok(rows.collect::<super::db::DbResult<_>>()?)
     }
 
     /// Revokes a key for good.
@@ -167,7 +168,7 @@ impl Store {
             return Err(Refusal::Conflict(format!("API key {id} is already revoked")).into());
         }
         tx.execute(
-            "UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
+            "UPDATE api_keys SET revoked_at = ilm_now() WHERE id = ?1",
             [id],
         )?;
         let after = tx.query_row(&format!("{RECORD_SQL} WHERE id = ?1"), [id], record_row)?;
@@ -192,19 +193,19 @@ impl Store {
             .conn()
             .prepare_cached(
                 "SELECT k.id, k.hash, k.user_id, k.revoked_at IS NOT NULL,
-                        k.expires_at <= strftime('%Y-%m-%dT%H:%M:%SZ','now'), u.disabled,
+                        k.expires_at <= ilm_now(), u.disabled,
                         r.id, r.permissions, r.builtin, r.version
                  FROM api_keys k JOIN users u ON u.id = k.user_id JOIN roles r ON r.id = k.role_id
                  WHERE k.lookup = ?1",
             )?
             .query_row([&presented[..LOOKUP_LEN]], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, bool>(3)?,
-                    r.get::<_, Option<bool>>(4)?.unwrap_or(false),
-                    r.get::<_, bool>(5)?,
+                    r.get::<i64>(0)?,
+                    r.get::<Vec<u8>>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<bool>(3)?,
+                    r.get::<Option<bool>>(4)?.unwrap_or(false),
+                    r.get::<bool>(5)?,
                     people::role_row_at(r, 6)?,
                 ))
             })
@@ -240,7 +241,7 @@ impl Store {
              WHERE ur.user_id = ?1",
         )?;
         let rows = stmt.query_map([user], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            Ok((r.get::<String>(0)?, r.get::<String>(1)?))
         })?;
         let mut all: Vec<String> = Vec::new();
         for row in rows {
@@ -268,7 +269,7 @@ fn hash(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
-fn record_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
+fn record_row(row: &super::db::Row) -> super::db::DbResult<ApiKeyRecord> {
     Ok(ApiKeyRecord {
         id: row.get(0)?,
         user: row.get(1)?,
@@ -279,4 +280,11 @@ fn record_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
         revoked_at: row.get(6)?,
         state: row.get(7)?,
     })
+}
+
+/// An expiry given in seconds since 1970 as the text the table keeps.
+fn epoch_text(seconds: i64) -> Result<String> {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map(|at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .ok_or_else(|| Refusal::Invalid(format!("the expiry {seconds} is out of range")).into())
 }

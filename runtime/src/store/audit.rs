@@ -5,7 +5,7 @@
 
 use super::Store;
 use anyhow::{Context, Result};
-use rusqlite::{params, Connection};
+use super::db::{params, Conn};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -65,7 +65,7 @@ impl AuditEntry {
 
 /// Appends an entry; `Value::Null` marks "nothing" (before a creation).
 pub(super) fn record(
-    conn: &Connection,
+    conn: &Conn,
     actor: &Actor,
     action: &str,
     target: &str,
@@ -163,9 +163,11 @@ impl Store {
         let mut stmt = self.conn().prepare_cached(
             "SELECT id, at, actor, api_key, action, target, before, after
              FROM audit_log
-             WHERE (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR target = ?3)
-               AND (?4 IS NULL OR action = ?4 OR action LIKE ?4 || '.%')
-               AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR id < ?6)
+             WHERE (CAST(?2 AS TEXT) IS NULL OR actor = ?2)
+               AND (CAST(?3 AS TEXT) IS NULL OR target = ?3)
+               AND (CAST(?4 AS TEXT) IS NULL OR action = ?4 OR action LIKE ?4 || '.%')
+               AND (CAST(?5 AS TEXT) IS NULL OR at >= ?5)
+               AND (CAST(?6 AS BIGINT) IS NULL OR id < ?6)
              ORDER BY id DESC LIMIT ?1",
         )?;
         let params = params![
@@ -188,8 +190,8 @@ impl Store {
                     before: Value::Null,
                     after: Value::Null,
                 },
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
+                r.get::<Option<String>>(6)?,
+                r.get::<Option<String>>(7)?,
             ))
         })?;
         let parse = |text: Option<String>| -> Result<Value> {

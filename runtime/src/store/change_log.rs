@@ -1,17 +1,24 @@
 //! Every change to a user profile, an incident, an instance or a list goes to the audit
-//! log, whichever code path made it: temporary triggers on each connection write the entry in the same
-//! transaction as the change, with the connection's current actor (`Store::act_as`).
+//! log, whichever code path made it: triggers write the entry in the same transaction as
+//! the change, with the connection's current actor (`Store::act_as`). On SQLite they are
+//! temporary triggers each connection creates, reading the actor from a temporary table;
+//! PostgreSQL's schema has them (`postgres/V1__schema.sql`), reading the session's
+//! `ilm.actor` setting.
 
 use super::Store;
 use anyhow::Result;
-use rusqlite::Connection;
+use super::db::Conn;
 
 /// The actor a connection's changes are logged under until `act_as` says otherwise.
 const DEFAULT_ACTOR: &str = "cli";
 
 /// Creates the connection's actor slot and the triggers. TEMP objects live and die with
 /// the connection, so they never reach the schema migrations.
-pub(super) fn install(conn: &Connection) -> Result<()> {
+pub(super) fn install(conn: &Conn) -> Result<()> {
+    if let Conn::Postgres(pg) = conn {
+        pg.set_actor(DEFAULT_ACTOR)?;
+        return Ok(());
+    }
     conn.execute_batch(&format!(
         "CREATE TEMP TABLE audit_actor (actor TEXT NOT NULL);
         INSERT INTO temp.audit_actor VALUES ('{DEFAULT_ACTOR}');
@@ -91,8 +98,12 @@ fn instance_triggers() -> String {
 impl Store {
     /// Logs this connection's later changes under `actor` (e.g. `playbook iam-sync-user`).
     pub fn act_as(&self, actor: &str) -> Result<()> {
-        self.conn()
-            .execute("UPDATE temp.audit_actor SET actor = ?1", [actor])?;
+        match self.conn() {
+            Conn::Postgres(pg) => pg.set_actor(actor)?,
+            sqlite => {
+                sqlite.execute("UPDATE temp.audit_actor SET actor = ?1", [actor])?;
+            }
+        }
         Ok(())
     }
 
@@ -103,9 +114,10 @@ impl Store {
         actor: &str,
         change: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
-        let previous: String =
-            self.conn()
-                .query_row("SELECT actor FROM temp.audit_actor", [], |r| r.get(0))?;
+        let previous: String = match self.conn() {
+            Conn::Postgres(pg) => pg.actor(),
+            sqlite => sqlite.query_row("SELECT actor FROM temp.audit_actor", (), |r| r.get(0))?,
+        };
         self.act_as(actor)?;
         let result = change();
         self.act_as(&previous)?;

@@ -2,7 +2,7 @@
 
 use super::Store;
 use anyhow::{Context, Result};
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, OptionalExtension};
 use serde_json::{Map, Value};
 
 impl Store {
@@ -34,7 +34,7 @@ impl Store {
         let mut stmt = self
             .conn()
             .prepare("SELECT email, fields FROM user_profiles")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map((), |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))?;
         rows.map(|row| {
             let (email, fields) = row?;
             match serde_json::from_str(&fields)
@@ -47,18 +47,11 @@ impl Store {
         .collect()
     }
 
-    /// Runs `f` in one immediate transaction: all of it is written, or none.
+    /// Runs `f` in one write transaction: all of it is written, or none.
     pub fn in_transaction<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
-        self.conn().execute_batch("BEGIN IMMEDIATE")?;
-        match f(self) {
-            Ok(value) => {
-                self.conn().execute_batch("COMMIT")?;
-                Ok(value)
-            }
-            Err(err) => {
-                let _ = self.conn().execute_batch("ROLLBACK");
-                Err(err)
-            }
-        }
+        let tx = self.write()?;
+        let value = f(self)?;
+        tx.commit()?;
+        Ok(value)
     }
 }

@@ -3,7 +3,7 @@
 
 use super::Store;
 use anyhow::{Context, Result};
-use rusqlite::params;
+use super::db::params;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -29,7 +29,7 @@ impl Store {
         self.conn()
             .execute(
                 "INSERT INTO fetch_status (instance, last_at, last_ok_at, last_error, failures, summary)
-                 VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ','now'), strftime('%Y-%m-%dT%H:%M:%SZ','now'), NULL, 0, ?2)
+                 VALUES (?1, ilm_now(), ilm_now(), NULL, 0, ?2)
                  ON CONFLICT(instance) DO UPDATE SET last_at = excluded.last_at,
                      last_ok_at = excluded.last_ok_at, last_error = NULL, failures = 0,
                      summary = excluded.summary",
@@ -44,9 +44,9 @@ impl Store {
         self.conn()
             .execute(
                 "INSERT INTO fetch_status (instance, last_at, last_error, failures, summary)
-                 VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?2, 1, 'null')
+                 VALUES (?1, ilm_now(), ?2, 1, 'null')
                  ON CONFLICT(instance) DO UPDATE SET last_at = excluded.last_at,
-                     last_error = excluded.last_error, failures = failures + 1",
+                     last_error = excluded.last_error, failures = fetch_status.failures + 1",
                 params![instance, error],
             )
             .with_context(|| format!("recording the fetch of {instance}"))?;
@@ -59,7 +59,7 @@ impl Store {
             "SELECT instance, last_at, last_ok_at, last_error, failures, summary
              FROM fetch_status ORDER BY instance",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map((), |r| {
             Ok((
                 FetchStatus {
                     instance: r.get(0)?,
@@ -69,7 +69,7 @@ impl Store {
                     failures: r.get(4)?,
                     summary: Value::Null,
                 },
-                r.get::<_, String>(5)?,
+                r.get::<String>(5)?,
             ))
         })?;
         rows.map(|row| {

@@ -5,8 +5,8 @@ use super::json;
 use super::paging::{Page, PageRequest};
 use super::{Refusal, Store};
 use anyhow::{Context, Result};
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-use rusqlite::{params, OptionalExtension};
+use super::db::{FromValue, ToValue};
+use super::db::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -45,19 +45,19 @@ impl IncidentStatus {
     }
 }
 
-impl ToSql for IncidentStatus {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
+impl ToValue for IncidentStatus {
+    fn to_value(&self) -> super::db::Value {
+        super::db::Value::Text(self.as_str().to_owned())
     }
 }
 
-impl FromSql for IncidentStatus {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let text = value.as_str()?;
+impl FromValue for IncidentStatus {
+    fn from_value(value: super::db::Value) -> Result<Self, String> {
+        let text = String::from_value(value)?;
         Self::ALL
             .into_iter()
             .find(|s| s.as_str() == text)
-            .ok_or_else(|| FromSqlError::Other(format!("unknown incident status {text:?}").into()))
+            .ok_or_else(|| format!("unknown incident status {text:?}"))
     }
 }
 
@@ -94,9 +94,9 @@ pub struct IncidentFilter {
 }
 
 const COLUMNS: &str = "id, type, name, status, owner, fields, created_at, closed_at";
-const FILTER: &str = "(?1 IS NULL OR type = ?1)
-    AND (?2 IS NULL OR status = ?2)
-    AND (?3 IS NULL OR email = lower(?3))";
+const FILTER: &str = "(CAST(?1 AS TEXT) IS NULL OR type = ?1)
+    AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
+    AND (CAST(?3 AS TEXT) IS NULL OR email = lower(?3))";
 
 impl Store {
     /// Files a new pending incident.
@@ -110,14 +110,11 @@ impl Store {
         if new.kind.trim().is_empty() {
             return Err(Refusal::Invalid("an incident needs a type".into()).into());
         }
-        self.conn()
-            .prepare_cached("INSERT INTO incidents (type, name, fields) VALUES (?1, ?2, ?3)")?
-            .execute(params![
-                new.kind,
-                new.name,
-                serde_json::to_string(new.fields)?
-            ])?;
-        Ok(self.conn().last_insert_rowid())
+        Ok(self.conn().query_row(
+            "INSERT INTO incidents (type, name, fields) VALUES (?1, ?2, ?3) RETURNING id",
+            params![new.kind, new.name, serde_json::to_string(new.fields)?],
+            |r| r.get(0),
+        )?)
     }
 
     /// The incident with this id, if any.
@@ -138,8 +135,8 @@ impl Store {
         let mut stmt = self
             .conn()
             .prepare("SELECT status, count(*) FROM incidents GROUP BY status")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<super::db::DbResult<_>>()?)
     }
 
     /// Every failed incident: id, name and the error it failed with, oldest first.
@@ -147,8 +144,8 @@ impl Store {
         let mut stmt = self.conn().prepare(
             "SELECT id, name, coalesce(error, '') FROM incidents WHERE status = 'failed' ORDER BY id",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<super::db::DbResult<_>>()?)
     }
 
     /// One page of the incidents matching `filter`, newest first.
@@ -183,9 +180,9 @@ impl Store {
     pub fn set_incident_status(&self, id: i64, status: IncidentStatus) -> Result<Incident> {
         let changed = self.conn().execute(
             "UPDATE incidents SET status = ?2,
-                 closed_at = CASE WHEN ?2 = 'closed'
-                     THEN coalesce(closed_at, strftime('%Y-%m-%dT%H:%M:%SZ','now')) END
-             WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+                 closed_at = CASE WHEN CAST(?2 AS TEXT) = 'closed'
+                     THEN coalesce(closed_at, ilm_now()) END
+             WHERE id = ?1 AND (CAST(?3 AS BIGINT) IS NULL OR lease_token = ?3)",
             params![id, status, self.fence_for(id)],
         )?;
         if self.fenced_write(id, changed)? == 0 {
@@ -197,7 +194,7 @@ impl Store {
 
 type RawIncident = (Incident, String);
 
-fn raw_incident(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawIncident> {
+fn raw_incident(row: &super::db::Row) -> super::db::DbResult<RawIncident> {
     Ok((
         Incident {
             id: row.get(0)?,
@@ -252,27 +249,25 @@ impl Store {
         compared_at: Option<&str>,
     ) -> Result<Option<Carried>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT id, status, json_quote(json_extract(fields, '$.userprofile')) FROM incidents
+            "SELECT id, status, fields FROM incidents
              WHERE email = lower(?1) AND type = ?2
                  AND (status IN ('pending', 'active', 'waiting')
-                      OR (status = 'closed' AND ?3 IS NOT NULL AND closed_at >= ?3))
+                      OR (status = 'closed' AND CAST(?3 AS TEXT) IS NOT NULL AND closed_at >= ?3))
              ORDER BY id DESC",
         )?;
         let rows = stmt.query_map(params![email, kind, compared_at], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, IncidentStatus>(1)?,
-                r.get::<_, Option<String>>(2)?,
+                r.get::<i64>(0)?,
+                r.get::<IncidentStatus>(1)?,
+                r.get::<String>(2)?,
             ))
         })?;
         for row in rows {
-            let (id, status, stored) = row?;
-            let stored: Option<Value> = stored
-                .map(|text| serde_json::from_str(&text))
-                .transpose()
-                .with_context(|| format!("the user profile of incident {id}"))?
-                .filter(|v: &Value| !v.is_null());
-            if stored.as_ref() == userprofile {
+            let (id, status, fields) = row?;
+            let fields: Map<String, Value> = serde_json::from_str(&fields)
+                .with_context(|| format!("the fields of incident {id}"))?;
+            let stored = fields.get("userprofile").filter(|v| !v.is_null());
+            if stored == userprofile {
                 return Ok(Some(match status {
                     IncidentStatus::Closed => Carried::JustClosed(id),
                     _ => Carried::Open(id),

@@ -5,7 +5,7 @@
 use super::seal::Cipher;
 use super::Store;
 use anyhow::{bail, Context, Result};
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -107,9 +107,7 @@ impl Store {
                 ],
             )
             .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
+                super::db::DbError::Constraint(_) => {
                     anyhow::anyhow!("an instance named {:?} already exists", instance.name)
                 }
                 other => anyhow::Error::new(other).context("saving the instance"),
@@ -147,13 +145,13 @@ impl Store {
                 [name],
                 |row| {
                     Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, String>(4)?,
-                        row.get::<_, String>(5)?,
-                        row.get::<_, bool>(6)?,
+                        row.get::<String>(0)?,
+                        row.get::<String>(1)?,
+                        row.get::<String>(2)?,
+                        row.get::<String>(3)?,
+                        row.get::<String>(4)?,
+                        row.get::<String>(5)?,
+                        row.get::<bool>(6)?,
                     ))
                 },
             )
@@ -179,7 +177,7 @@ impl Store {
         let mut stmt = self
             .conn()
             .prepare("SELECT name, plugin, enabled, created_at FROM instances ORDER BY name")?;
-        let rows = stmt.query_map([], |row| {
+        let rows = stmt.query_map((), |row| {
             Ok(InstanceRecord {
                 name: row.get(0)?,
                 plugin: row.get(1)?,
@@ -187,7 +185,7 @@ impl Store {
                 created_at: row.get(3)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<super::db::DbResult<_>>()?)
     }
 
     /// Removes an instance and its context; false when there was none.
@@ -271,8 +269,8 @@ impl Store {
         let mut stmt = self
             .conn()
             .prepare("SELECT name, secrets FROM instances WHERE secrets <> '{}'")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<super::db::DbResult<_>>()?)
     }
 
     /// Opens every sealed secret with `old` and seals it again with `new`, in place (part

@@ -8,7 +8,7 @@ use super::leases::NOW;
 use super::seal::Cipher;
 use super::{json, IncidentStatus, Refusal, Store};
 use anyhow::{Context, Result};
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -90,14 +90,14 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![incident, attempt], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, bool>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, Option<String>>(7)?,
+                r.get::<i64>(0)?,
+                r.get::<i64>(1)?,
+                r.get::<String>(2)?,
+                r.get::<String>(3)?,
+                r.get::<Option<String>>(4)?,
+                r.get::<bool>(5)?,
+                r.get::<String>(6)?,
+                r.get::<Option<String>>(7)?,
             ))
         })?;
         rows.map(|row| {
@@ -134,7 +134,7 @@ impl Store {
         let changed = self.conn().execute(
             "INSERT INTO journal (incident, attempt, seq, call, args, sensitive)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6
-             WHERE ?7 IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?7)",
+             WHERE CAST(?7 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?7)",
             params![incident, attempt, seq, call, args.to_string(), sensitive, self.fence_for(incident)],
         )?;
         self.fenced_write(incident, changed)?;
@@ -168,9 +168,9 @@ impl Store {
             result.clone()
         };
         let changed = self.conn().execute(
-            "UPDATE journal SET result = ?4, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+            "UPDATE journal SET result = ?4, finished_at = ilm_now_ms()
              WHERE incident = ?1 AND attempt = ?2 AND seq = ?3
-                 AND (?5 IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?5))",
+                 AND (CAST(?5 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?5))",
             params![incident, attempt, seq, stored.to_string(), self.fence_for(incident)],
         )?;
         self.fenced_write(incident, changed)?;
@@ -184,7 +184,7 @@ impl Store {
     pub fn redact_journal(&self, incident: i64) -> Result<()> {
         self.conn().execute(
             "UPDATE journal SET result = ?2 WHERE incident = ?1 AND sensitive = 1 AND result IS NOT NULL
-                 AND (?3 IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?3))",
+                 AND (CAST(?3 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?3))",
             params![incident, Value::from(REDACTED).to_string(), self.fence_for(incident)],
         )?;
         Ok(())
@@ -198,8 +198,8 @@ impl Store {
                 "SELECT incident, attempt, seq, result FROM journal
                  WHERE sensitive = 1 AND result IS NOT NULL",
             )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
+            let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<super::db::DbResult<_>>()?
         };
         let mut count = 0;
         for (incident, attempt, seq, text) in rows {
@@ -229,8 +229,8 @@ impl Store {
             let mut stmt = self.conn().prepare(
                 "SELECT incident, attempt, seq, result FROM journal WHERE sensitive = 1",
             )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
+            let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<super::db::DbResult<_>>()?
         };
         let count = rows.len();
         for (incident, attempt, seq, result) in rows {
@@ -285,7 +285,7 @@ impl Store {
 
     pub fn set_incident_context(&self, incident: i64, context: &Map<String, Value>) -> Result<()> {
         let changed = self.conn().execute(
-            "UPDATE incidents SET context = ?2 WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+            "UPDATE incidents SET context = ?2 WHERE id = ?1 AND (CAST(?3 AS BIGINT) IS NULL OR lease_token = ?3)",
             params![
                 incident,
                 Value::Object(context.clone()).to_string(),
@@ -300,7 +300,7 @@ impl Store {
     pub fn fail_incident(&self, incident: i64, error: &str) -> Result<()> {
         let changed = self.conn().execute(
             "UPDATE incidents SET status = ?2, error = ?3, retry_at = NULL
-             WHERE id = ?1 AND (?4 IS NULL OR lease_token = ?4)",
+             WHERE id = ?1 AND (CAST(?4 AS BIGINT) IS NULL OR lease_token = ?4)",
             params![
                 incident,
                 IncidentStatus::Failed,
@@ -319,7 +319,7 @@ impl Store {
         let changed = self.conn().execute(
             &format!(
                 "UPDATE incidents SET attempt = attempt + 1, error = NULL, retries = 0,
-                     retry_at = NULL, status = CASE WHEN ?3 IS NULL THEN ?2 ELSE status END
+                     retry_at = NULL, status = CASE WHEN CAST(?3 AS BIGINT) IS NULL THEN ?2 ELSE status END
                  WHERE id = ?1 AND (lease_token = ?3 OR (?3 IS NULL AND NOT (status = 'active'
                      AND lease_expires_at IS NOT NULL AND lease_expires_at > {NOW})))"
             ),
@@ -340,11 +340,11 @@ impl Store {
     pub fn schedule_retry(&self, incident: i64, wait: std::time::Duration) -> Result<()> {
         let changed = self.conn().execute(
             "UPDATE incidents SET status = 'pending', attempt = attempt + 1, retries = retries + 1,
-                 retry_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)
-             WHERE id = ?1 AND status = 'failed' AND (?3 IS NULL OR lease_token = ?3)",
+                 retry_at = ilm_after_ms(?2)
+             WHERE id = ?1 AND status = 'failed' AND (CAST(?3 AS BIGINT) IS NULL OR lease_token = ?3)",
             params![
                 incident,
-                format!("+{:.3} seconds", wait.as_secs_f64()),
+                wait.as_secs_f64(),
                 self.fence_for(incident)
             ],
         )?;
@@ -356,7 +356,7 @@ impl Store {
     pub fn retries_waiting(&self) -> Result<bool> {
         Ok(self.conn().query_row(
             &format!("SELECT EXISTS (SELECT 1 FROM incidents WHERE status = 'pending' AND retry_at > {NOW})"),
-            [],
+            (),
             |r| r.get(0),
         )?)
     }
@@ -369,7 +369,7 @@ impl Store {
         let mut fields = current.fields;
         fields.extend(patch.clone());
         let changed = self.conn().execute(
-            "UPDATE incidents SET fields = ?2 WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+            "UPDATE incidents SET fields = ?2 WHERE id = ?1 AND (CAST(?3 AS BIGINT) IS NULL OR lease_token = ?3)",
             params![
                 incident,
                 Value::Object(fields).to_string(),
@@ -382,7 +382,7 @@ impl Store {
 
     pub fn set_incident_owner(&self, incident: i64, owner: Option<&str>) -> Result<()> {
         let changed = self.conn().execute(
-            "UPDATE incidents SET owner = ?2 WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+            "UPDATE incidents SET owner = ?2 WHERE id = ?1 AND (CAST(?3 AS BIGINT) IS NULL OR lease_token = ?3)",
             params![incident, owner, self.fence_for(incident)],
         )?;
         self.fenced_write(incident, changed)?;
@@ -391,7 +391,7 @@ impl Store {
 
     pub fn rename_incident(&self, incident: i64, name: &str) -> Result<()> {
         let changed = self.conn().execute(
-            "UPDATE incidents SET name = ?2 WHERE id = ?1 AND (?3 IS NULL OR lease_token = ?3)",
+            "UPDATE incidents SET name = ?2 WHERE id = ?1 AND (CAST(?3 AS BIGINT) IS NULL OR lease_token = ?3)",
             params![incident, name, self.fence_for(incident)],
         )?;
         self.fenced_write(incident, changed)?;

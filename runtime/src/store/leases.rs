@@ -8,7 +8,7 @@
 
 use super::{IncidentStatus, Refusal, Store};
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, OptionalExtension};
 use std::time::Duration;
 
 /// A worker's hold on one incident.
@@ -41,7 +41,7 @@ pub fn is_lease_lost(err: &anyhow::Error) -> bool {
 }
 
 /// The store's clock, with milliseconds: lease expiries compare as text.
-pub(super) const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
+pub(super) const NOW: &str = "ilm_now_ms()";
 
 /// A pending incident (as `i`) whose retry is due and whose person has no incident running:
 /// two playbooks for the same user would race each other in every app.
@@ -53,10 +53,6 @@ fn runnable() -> String {
     )
 }
 
-/// An SQLite date modifier for `ttl` from now.
-fn ahead(ttl: Duration) -> String {
-    format!("+{:.3} seconds", ttl.as_secs_f64())
-}
 
 /// A lease is live while it has not expired; an active incident without one (left by a
 /// runtime from before leases) is free to take.
@@ -103,7 +99,7 @@ impl Store {
         self.in_transaction(|store| {
             let next: Option<(i64, IncidentStatus)> = store
                 .conn()
-                .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row(&sql, (), |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             next.map(|(id, was)| store.take(id, was, owner, ttl))
                 .transpose()
@@ -162,9 +158,9 @@ impl Store {
         let token = self.conn().query_row(
             "UPDATE incidents SET status = 'active', lease_owner = ?2, retry_at = NULL,
                  lease_token = lease_token + 1,
-                 lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ','now', ?3)
+                 lease_expires_at = ilm_after_ms(?3)
              WHERE id = ?1 RETURNING lease_token",
-            params![id, owner, ahead(ttl)],
+            params![id, owner, ttl.as_secs_f64()],
             |r| r.get(0),
         )?;
         Ok(Lease {
@@ -178,9 +174,9 @@ impl Store {
     /// Extends `lease` by `ttl`; [`LeaseLost`] if another worker took the incident over.
     pub fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<()> {
         let changed = self.conn().execute(
-            "UPDATE incidents SET lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ','now', ?3)
+            "UPDATE incidents SET lease_expires_at = ilm_after_ms(?3)
              WHERE id = ?1 AND lease_token = ?2 AND status = 'active'",
-            params![lease.incident, lease.token, ahead(ttl)],
+            params![lease.incident, lease.token, ttl.as_secs_f64()],
         )?;
         if changed == 0 {
             return Err(LeaseLost {
@@ -210,8 +206,8 @@ impl Store {
             expired("incidents")
         ))?;
         let owners = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map((), |r| r.get(0))?
+            .collect::<super::db::DbResult<_>>()?;
         Ok(owners)
     }
 

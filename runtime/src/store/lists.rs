@@ -3,7 +3,7 @@
 
 use super::Store;
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, OptionalExtension};
 
 impl Store {
     pub fn list(&self, name: &str) -> Result<Option<String>> {
@@ -19,7 +19,7 @@ impl Store {
         self.conn().execute(
             "INSERT INTO lists (name, body) VALUES (?1, ?2)
              ON CONFLICT(name) DO UPDATE SET body = excluded.body,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')",
+                 updated_at = ilm_now()",
             params![name, body],
         )?;
         Ok(())
@@ -30,8 +30,8 @@ impl Store {
             .conn()
             .prepare("SELECT name FROM lists ORDER BY name")?;
         let names = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map((), |r| r.get(0))?
+            .collect::<super::db::DbResult<_>>()?;
         Ok(names)
     }
 }

@@ -1,5 +1,7 @@
-//! The SQLite store: one module owns the SQL. Each concern has its own file with the
-//! queries for its tables; this file opens the database and applies the migrations.
+//! The store: one module owns the SQL. Each concern has its own file with the queries for
+//! its tables, written once for both databases (`db`): SQLite, embedded, the default; or
+//! PostgreSQL (`postgres`), which several processes on several machines share. This file
+//! opens the database and applies its migrations.
 //! Secrets never reach the file in clear: instance secrets and the results of sensitive
 //! journal calls are sealed with a key kept outside it (`secret_key`), the files are the
 //! owner's alone (`files`), and deleted content is overwritten (`secure_delete`).
@@ -9,6 +11,8 @@ mod answers;
 mod api_keys;
 mod audit;
 mod change_log;
+mod clock;
+pub(crate) mod db;
 mod fetch_state;
 mod fetch_status;
 pub mod files;
@@ -21,6 +25,7 @@ mod leases;
 mod lists;
 mod paging;
 mod people;
+mod postgres;
 mod privilege;
 mod profiles;
 mod refusal;
@@ -49,14 +54,15 @@ pub use secret_key::{KeyError, KeySource};
 pub use sign_in::SignedIn;
 
 use anyhow::{Context, Result};
-use rusqlite::Connection;
+use db::{Conn, WriteTx};
 use seal::Cipher;
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-/// Never edit a released migration: append a new one.
+/// SQLite's schema migrations, applied in order; `PRAGMA user_version` records how many
+/// ran. Never edit a released migration: append a new one, and the same change to
+/// PostgreSQL's (`postgres::MIGRATIONS`).
 const MIGRATIONS: &[&str] = &[
     // 1: integration instances and their per-instance JSON store.
     "CREATE TABLE instances (
@@ -222,10 +228,65 @@ const MIGRATIONS: &[&str] = &[
 /// The migration whose `after_migration` seals what older versions kept in clear.
 const SEAL_SECRETS_MIGRATION: usize = 7;
 
+/// Where the store lives: a SQLite file, or a PostgreSQL server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    /// `url` is a `postgres://` URL; the secret key file is in `key_dir` (every process
+    /// that shares the database needs the same key: copy the file, or set `ILM_SECRET_KEY`).
+    Postgres { url: String, key_dir: PathBuf },
+}
+
+impl Database {
+    /// `postgres://…` or `postgresql://…` names a server; anything else is a SQLite file.
+    pub fn parse(location: &str, key_dir: &Path) -> Self {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            Database::Postgres {
+                url: location.to_owned(),
+                key_dir: key_dir.to_owned(),
+            }
+        } else {
+            Database::Sqlite(PathBuf::from(location))
+        }
+    }
+
+    /// The database as messages name it (a URL without its password).
+    pub fn label(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres { url, .. } => postgres::redacted(url),
+        }
+    }
+
+    /// Where this database's secret key comes from: `ILM_SECRET_KEY`, or the key file.
+    pub fn key_source(&self) -> KeySource {
+        match self {
+            Database::Sqlite(path) => KeySource::for_database(path),
+            Database::Postgres { key_dir, .. } => KeySource::in_dir(key_dir),
+        }
+    }
+}
+
+impl From<&Path> for Database {
+    fn from(path: &Path) -> Self {
+        Database::Sqlite(path.to_owned())
+    }
+}
+impl From<&PathBuf> for Database {
+    fn from(path: &PathBuf) -> Self {
+        Database::Sqlite(path.clone())
+    }
+}
+impl From<&Database> for Database {
+    fn from(db: &Database) -> Self {
+        db.clone()
+    }
+}
+
 /// A handle on the runtime's database.
 pub struct Store {
-    conn: Connection,
-    /// The database's path, for messages.
+    conn: Conn,
+    /// The database's path or URL, for messages.
     label: String,
     keys: KeySource,
     /// Unlocked at the first secret sealed or opened, so commands that touch none never
@@ -236,30 +297,53 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    /// Its secrets are sealed with `ILM_SECRET_KEY`, or else the key file beside it.
-    pub fn open(path: &Path) -> Result<Self> {
-        Self::open_with_key(path, KeySource::for_database(path))
+    /// Opens (creating if needed) the database and brings its schema up to date. Its
+    /// secrets are sealed with `ILM_SECRET_KEY`, or else the key file beside it.
+    pub fn open(db: impl Into<Database>) -> Result<Self> {
+        let db = db.into();
+        let keys = db.key_source();
+        Self::open_with_key(db, keys)
     }
 
     /// [`Store::open`] with the key taken from `keys`.
-    pub fn open_with_key(path: &Path, keys: KeySource) -> Result<Self> {
-        files::private_database(path)?;
-        let conn = Connection::open(path)
-            .with_context(|| format!("opening the database {}", path.display()))?;
-        Self::init(conn, path.display().to_string(), keys)
+    pub fn open_with_key(db: impl Into<Database>, keys: KeySource) -> Result<Self> {
+        match db.into() {
+            Database::Sqlite(path) => {
+                files::private_database(&path)?;
+                let conn = rusqlite::Connection::open(&path)
+                    .with_context(|| format!("opening the database {}", path.display()))?;
+                Self::init_sqlite(conn, path.display().to_string(), keys)
+            }
+            Database::Postgres { url, .. } => {
+                let conn = postgres::PgConn::connect(&url)?;
+                let label = conn.label().to_owned();
+                Self::init(Conn::Postgres(conn), label, keys)
+            }
+        }
     }
 
-    /// An in-memory database, for tests and benchmarks.
+    /// An in-memory database, for tests and benchmarks. The unit tests run against
+    /// PostgreSQL instead when `ILM_TEST_POSTGRES` names a server: a new schema each.
     pub fn open_in_memory() -> Result<Self> {
-        Self::init(
-            Connection::open_in_memory()?,
+        #[cfg(test)]
+        if let Ok(server) = std::env::var("ILM_TEST_POSTGRES") {
+            let url = postgres::scratch_schema(&server)?;
+            return Self::open_with_key(
+                Database::Postgres {
+                    url,
+                    key_dir: PathBuf::new(),
+                },
+                KeySource::Ephemeral,
+            );
+        }
+        Self::init_sqlite(
+            rusqlite::Connection::open_in_memory()?,
             ":memory:".to_owned(),
             KeySource::Ephemeral,
         )
     }
 
-    fn init(conn: Connection, label: String, keys: KeySource) -> Result<Self> {
+    fn init_sqlite(conn: rusqlite::Connection, label: String, keys: KeySource) -> Result<Self> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // In WAL mode NORMAL survives a crash of the process (what the journal guards
@@ -270,6 +354,12 @@ impl Store {
         // Deleted and overwritten content (a redacted journal value, a replaced secret) is
         // zeroed instead of lingering in free space.
         conn.pragma_update(None, "secure_delete", "ON")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        clock::register(&conn)?;
+        Self::init(Conn::Sqlite(conn), label, keys)
+    }
+
+    fn init(conn: Conn, label: String, keys: KeySource) -> Result<Self> {
         let store = Self {
             conn,
             label,
@@ -280,6 +370,15 @@ impl Store {
         store.migrate()?;
         change_log::install(&store.conn)?;
         Ok(store)
+    }
+
+    /// Which kind of database this is, for messages and `ilm status`.
+    pub fn backend(&self) -> &'static str {
+        if self.conn.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
     }
 
     /// Makes sure the secret key exists (creating the key file on a new database) and
@@ -305,52 +404,82 @@ impl Store {
 
     /// Today's date (UTC) as `YYYY-MM-DD`.
     pub fn today(&self) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("SELECT date('now')", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("SELECT ilm_today()", (), |r| r.get(0))?)
     }
 
     /// The current time (UTC, RFC 3339, whole seconds) as the store sees it.
     pub fn now_utc(&self) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", [], |r| {
-                r.get(0)
-            })?)
+        Ok(self.conn.query_row("SELECT ilm_now()", (), |r| r.get(0))?)
     }
 
     /// The underlying connection, for the store's own modules.
-    fn conn(&self) -> &Connection {
+    fn conn(&self) -> &Conn {
         &self.conn
     }
 
     /// A write transaction that takes the write lock at once: with several connections,
     /// a deferred one could fail when its first read turns into a write.
-    fn write(&self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )?)
+    fn write(&self) -> Result<WriteTx<'_>> {
+        Ok(WriteTx::begin(&self.conn)?)
     }
 }
 
 impl Store {
+    /// This backend's migrations.
+    fn migrations(&self) -> &'static [&'static str] {
+        if self.conn.is_postgres() {
+            postgres::MIGRATIONS
+        } else {
+            MIGRATIONS
+        }
+    }
+
+    /// How many migrations ran.
     fn schema_version(&self) -> Result<usize> {
-        Ok(self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+        if !self.conn.is_postgres() {
+            return Ok(self.conn.query_row("PRAGMA user_version", (), |r| r.get(0))?);
+        }
+        let exists: bool = self.conn.query_row(
+            "SELECT to_regclass('ilm_schema_version') IS NOT NULL",
+            (),
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(0);
+        }
+        Ok(self.conn.query_row(
+            "SELECT coalesce(max(version), 0) FROM ilm_schema_version",
+            (),
+            |r| r.get(0),
+        )?)
+    }
+
+    fn set_schema_version(&self, number: usize) -> Result<()> {
+        if self.conn.is_postgres() {
+            self.conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS ilm_schema_version (version bigint NOT NULL);
+                 DELETE FROM ilm_schema_version;",
+            )?;
+            self.conn
+                .execute("INSERT INTO ilm_schema_version (version) VALUES (?1)", [number])?;
+        } else {
+            self.conn
+                .execute_batch(&format!("PRAGMA user_version = {number}"))?;
+        }
+        Ok(())
     }
 
     fn migrate(&self) -> Result<()> {
+        let migrations = self.migrations();
         let applied = self.schema_version()?;
-        if applied > MIGRATIONS.len() {
+        if applied > migrations.len() {
             anyhow::bail!(
                 "the database schema is version {applied}, newer than this ilm ({}); upgrade ilm",
-                MIGRATIONS.len()
+                migrations.len()
             );
         }
         let mut sealed = 0;
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        for (index, sql) in migrations.iter().enumerate().skip(applied) {
             let number = index + 1;
             let tx = self.write()?;
             // Another process may have applied it while this one waited for the lock.
@@ -358,11 +487,11 @@ impl Store {
                 continue;
             }
             tx.execute_batch(sql)
-                .with_context(|| format!("applying schema migration {number}"))?;
+                .with_context(|| format!("applying schema migration {number} to {}", self.label))?;
             sealed += self
                 .after_migration(number)
                 .with_context(|| format!("applying schema migration {number}"))?;
-            tx.pragma_update(None, "user_version", number)?;
+            self.set_schema_version(number)?;
             tx.commit()?;
         }
         if sealed > 0 {
@@ -373,6 +502,10 @@ impl Store {
 
     /// What a migration needs beyond SQL; returns how many values it sealed.
     fn after_migration(&self, number: usize) -> Result<usize> {
+        // PostgreSQL's schema starts where SQLite's ended: nothing was ever kept in clear.
+        if self.conn.is_postgres() {
+            return Ok(0);
+        }
         Ok(match number {
             SEAL_SECRETS_MIGRATION => self.seal_clear_secrets()? + self.seal_clear_journal()?,
             _ => 0,

@@ -6,7 +6,7 @@ use super::audit::{self, Actor};
 use super::privilege::{self, ADMINISTRATOR};
 use super::{Refusal, Store};
 use anyhow::{Context, Result};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::db::{params, Conn, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::json;
 use std::fmt;
@@ -125,37 +125,39 @@ impl Role {
 }
 
 const USER_COLUMNS: &str = "id, username, name, first_name, last_name, email, disabled, version";
-/// Joins role names in `users()`; `char(31)` in SQL.
-const ROLE_SEPARATOR: char = '\u{1f}';
 const ROLE_COLUMNS: &str = "id, permissions, builtin, version";
 
 impl Store {
     /// Every user, by id, with their roles.
     pub fn users(&self) -> Result<Vec<User>> {
-        // One row per user, the roles joined with a separator that names cannot contain
-        // (`check_name` refuses control characters).
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {USER_COLUMNS},
-                 (SELECT group_concat(role_id, char(31)) FROM
-                     (SELECT role_id FROM user_roles WHERE user_id = users.id ORDER BY position))
-             FROM users ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([], |row| {
-            let mut user = user_row(row)?;
-            if let Some(roles) = row.get_ref(8)?.as_str_or_null()? {
-                user.roles = roles.split(ROLE_SEPARATOR).map(str::to_owned).collect();
-            }
-            Ok(user)
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        // Two queries, not one per user: the users, then every role grant in order.
+        let mut users: Vec<User> = self
+            .conn()
+            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?
+            .query_map((), user_row)?
+            .collect::<super::db::DbResult<_>>()?;
+        let mut grants: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let rows = self
+            .conn()
+            .prepare_cached("SELECT user_id, role_id FROM user_roles ORDER BY user_id, position")?
+            .query_map((), |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))?;
+        for row in rows {
+            let (user, role) = row?;
+            grants.entry(user).or_default().push(role);
+        }
+        for user in &mut users {
+            user.roles = grants.remove(&user.id).unwrap_or_default();
+        }
+        Ok(users)
     }
 
     /// The current [`PeopleStamp`]; cheap next to listing the people.
     pub fn people_stamp(&self) -> Result<PeopleStamp> {
         Ok(PeopleStamp(self.conn().query_row(
-            "SELECT (SELECT count(*) FROM users), (SELECT coalesce(sum(version), 0) FROM users),
-                    (SELECT count(*) FROM roles), (SELECT coalesce(sum(version), 0) FROM roles)",
-            [],
+            "SELECT (SELECT count(*) FROM users), (SELECT CAST(coalesce(sum(version), 0) AS BIGINT) FROM users),
+                    (SELECT count(*) FROM roles),
+                    (SELECT CAST(coalesce(sum(version), 0) AS BIGINT) FROM roles)",
+            (),
             |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
         )?))
     }
@@ -283,7 +285,7 @@ impl Store {
         let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT {ROLE_COLUMNS} FROM roles ORDER BY builtin DESC, id"
         ))?;
-        let rows = stmt.query_map([], role_row)?;
+        let rows = stmt.query_map((), role_row)?;
         rows.map(|row| row?.into_role()).collect()
     }
 
@@ -346,7 +348,7 @@ pub(super) fn no_role(name: &str) -> anyhow::Error {
     Refusal::NotFound(format!("no role {name:?}")).into()
 }
 
-pub(super) fn load_user(conn: &Connection, id: &str) -> Result<Option<User>> {
+pub(super) fn load_user(conn: &Conn, id: &str) -> Result<Option<User>> {
     let Some(mut user) = conn
         .query_row(
             &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
@@ -361,11 +363,11 @@ pub(super) fn load_user(conn: &Connection, id: &str) -> Result<Option<User>> {
         conn.prepare_cached("SELECT role_id FROM user_roles WHERE user_id = ?1 ORDER BY position")?;
     user.roles = stmt
         .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::db::DbResult<_>>()?;
     Ok(Some(user))
 }
 
-fn user_row(row: &Row<'_>) -> rusqlite::Result<User> {
+fn user_row(row: &Row) -> super::db::DbResult<User> {
     Ok(User {
         id: row.get(0)?,
         username: row.get(1)?,
@@ -379,7 +381,7 @@ fn user_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-/// A role row before its permissions JSON is parsed (which can fail outside rusqlite).
+/// A role row before its permissions JSON is parsed (which can fail outside the database layer).
 pub(super) struct RawRole {
     name: String,
     permissions: String,
@@ -400,12 +402,12 @@ impl RawRole {
 }
 
 /// Reads `ROLE_COLUMNS` starting at column 0.
-fn role_row(row: &Row<'_>) -> rusqlite::Result<RawRole> {
+fn role_row(row: &Row) -> super::db::DbResult<RawRole> {
     role_row_at(row, 0)
 }
 
 /// Reads `ROLE_COLUMNS` starting at column `at`, for queries that join roles.
-pub(super) fn role_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<RawRole> {
+pub(super) fn role_row_at(row: &Row, at: usize) -> super::db::DbResult<RawRole> {
     Ok(RawRole {
         name: row.get(at)?,
         permissions: row.get(at + 1)?,
@@ -415,7 +417,7 @@ pub(super) fn role_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<RawRole>
 }
 
 /// The roles as given, without duplicates; refuses an empty list or an unknown role.
-fn checked_roles(conn: &Connection, roles: &[String]) -> Result<Vec<String>> {
+fn checked_roles(conn: &Conn, roles: &[String]) -> Result<Vec<String>> {
     if roles.is_empty() {
         return Err(Refusal::Invalid("a user needs at least one role".into()).into());
     }
@@ -437,7 +439,7 @@ fn is_enabled_administrator(user: &User) -> bool {
     !user.disabled && user.roles.iter().any(|r| r == ADMINISTRATOR)
 }
 
-fn write_roles(conn: &Connection, user: &str, roles: &[String]) -> Result<()> {
+fn write_roles(conn: &Conn, user: &str, roles: &[String]) -> Result<()> {
     conn.execute("DELETE FROM user_roles WHERE user_id = ?1", [user])?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO user_roles (user_id, role_id, position) VALUES (?1, ?2, ?3)",
@@ -448,10 +450,10 @@ fn write_roles(conn: &Connection, user: &str, roles: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn touch_user(conn: &Connection, id: &str) -> Result<()> {
+fn touch_user(conn: &Conn, id: &str) -> Result<()> {
     conn.execute(
         "UPDATE users SET version = version + 1,
-             updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
+             updated_at = ilm_now()
          WHERE id = ?1",
         [id],
     )?;

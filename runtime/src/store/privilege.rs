@@ -8,7 +8,7 @@
 use super::people::{self, Permission};
 use super::Refusal;
 use anyhow::{Context, Result};
-use rusqlite::{Connection, OptionalExtension};
+use super::db::{Conn, OptionalExtension};
 
 /// The built-in role that grants every permission.
 pub const ADMINISTRATOR: &str = "Administrator";
@@ -19,7 +19,7 @@ pub const ADMIN_USER: &str = "admin";
 /// Refuses a change from `before` to `after` that touches a role with a permission outside
 /// `held`. `None` means the command line, which can write the database anyway.
 pub(super) fn check_role_change(
-    conn: &Connection,
+    conn: &Conn,
     before: &[String],
     after: &[String],
     held: Option<&[Permission]>,
@@ -57,11 +57,11 @@ pub(super) fn check_role_change(
 
 /// Refuses, after `user` lost the Administrator role or was disabled, a state in which no
 /// enabled user is an Administrator. Call it inside the change's transaction, after the write.
-pub(super) fn keep_an_administrator(conn: &Connection, user: &str) -> Result<()> {
+pub(super) fn keep_an_administrator(conn: &Conn, user: &str) -> Result<()> {
     let left: i64 = conn
         .prepare_cached(
             "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id
-             WHERE r.role_id = ?1 AND NOT u.disabled",
+             WHERE r.role_id = ?1 AND u.disabled = 0",
         )?
         .query_row([ADMINISTRATOR], |r| r.get(0))?;
     if left == 0 {
@@ -74,7 +74,7 @@ pub(super) fn keep_an_administrator(conn: &Connection, user: &str) -> Result<()>
     Ok(())
 }
 
-fn role_permissions(conn: &Connection, role: &str) -> Result<Vec<String>> {
+fn role_permissions(conn: &Conn, role: &str) -> Result<Vec<String>> {
     let permissions: Option<String> = conn
         .prepare_cached("SELECT permissions FROM roles WHERE id = ?1")?
         .query_row([role], |r| r.get(0))

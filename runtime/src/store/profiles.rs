@@ -6,7 +6,7 @@ use super::json;
 use super::paging::{Page, PageRequest};
 use super::{Refusal, Store};
 use anyhow::{Context, Result};
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -30,10 +30,10 @@ pub struct ProfileFilter {
 }
 
 const COLUMNS: &str = "email, fields, created_at, updated_at";
-const FILTER: &str = "(?1 IS NULL OR email = ?1)
-    AND (?2 IS NULL OR employee_id = ?2)
-    AND (?3 IS NULL OR display_name = ?3 COLLATE NOCASE)
-    AND (?4 IS NULL OR instr(lower(email), lower(?4)) > 0
+const FILTER: &str = "(email = ?1 OR CAST(?1 AS TEXT) IS NULL)
+    AND (CAST(?2 AS TEXT) IS NULL OR employee_id = ?2)
+    AND (CAST(?3 AS TEXT) IS NULL OR lower(display_name) = lower(?3))
+    AND (CAST(?4 AS TEXT) IS NULL OR instr(lower(email), lower(?4)) > 0
          OR instr(lower(coalesce(display_name, '')), lower(?4)) > 0)";
 
 impl Store {
@@ -47,7 +47,7 @@ impl Store {
         self.conn().execute(
             "INSERT INTO user_profiles (email, fields) VALUES (?1, ?2)
              ON CONFLICT(email) DO UPDATE SET fields = excluded.fields,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')",
+                 updated_at = ilm_now()",
             params![email, Value::Object(fields).to_string()],
         )?;
         self.profile(email)?
@@ -113,7 +113,7 @@ impl Store {
 
 type RawProfile = (String, String, String, String);
 
-fn raw_profile(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawProfile> {
+fn raw_profile(row: &super::db::Row) -> super::db::DbResult<RawProfile> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
 }
 

@@ -168,7 +168,7 @@ fn a_secret_copied_to_another_instance_does_not_open() {
         .conn()
         .execute(
             "UPDATE instances SET secrets = (SELECT secrets FROM instances WHERE name = 'a') WHERE name = 'b'",
-            [],
+            (),
         )
         .unwrap();
     let err = token_of(&store, "b").unwrap_err();

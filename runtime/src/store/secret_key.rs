@@ -13,7 +13,7 @@ use super::files::{tighten, FILE_MODE};
 use super::seal::{Cipher, KEY_LEN};
 use anyhow::{Context, Result};
 use base64::Engine as _;
-use rusqlite::{Connection, OptionalExtension};
+use super::db::{Conn, OptionalExtension};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -73,10 +73,12 @@ pub enum KeyError {
 impl KeySource {
     /// `ILM_SECRET_KEY` when set and not empty, else `secret.key` beside the database.
     pub fn for_database(db: &Path) -> Self {
-        let file = db
-            .parent()
-            .map(|dir| dir.join(KEY_FILE))
-            .unwrap_or_else(|| PathBuf::from(KEY_FILE));
+        Self::in_dir(db.parent().unwrap_or(Path::new("")))
+    }
+
+    /// `ILM_SECRET_KEY` when set and not empty, else `secret.key` in `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        let file = dir.join(KEY_FILE);
         match std::env::var(KEY_ENV) {
             Ok(text) if !text.trim().is_empty() => KeySource::Env { text, file },
             _ => KeySource::File(file),
@@ -253,7 +255,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The cipher for the database on `conn`: the key from `source`, checked against (or, at
 /// first use, recorded as) the key the database was sealed with.
-pub(super) fn unlock(source: &KeySource, conn: &Connection, db: &str) -> Result<Cipher> {
+pub(super) fn unlock(source: &KeySource, conn: &Conn, db: &str) -> Result<Cipher> {
     let recorded = recorded_key(conn)?;
     if let Some(cipher) = finish_rotation(source, recorded.as_deref())? {
         return Ok(cipher);
@@ -339,9 +341,9 @@ fn finish_rotation(source: &KeySource, recorded: Option<&str>) -> Result<Option<
     }
 }
 
-pub(super) fn recorded_key(conn: &Connection) -> Result<Option<String>> {
+pub(super) fn recorded_key(conn: &Conn) -> Result<Option<String>> {
     Ok(conn
-        .query_row("SELECT key_id FROM secret_key WHERE id = 1", [], |r| {
+        .query_row("SELECT key_id FROM secret_key WHERE id = 1", (), |r| {
             r.get(0)
         })
         .optional()?)

@@ -6,7 +6,7 @@ use super::audit::{self, Actor};
 use super::people::{self, Permission};
 use super::Store;
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, OptionalExtension};
 use serde_json::json;
 
 /// The user behind a live session, with what their roles grant now.
@@ -34,7 +34,7 @@ impl Store {
         tx.execute(
             "INSERT INTO user_passwords (user_id, hash) VALUES (?1, ?2)
              ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash,
-                 set_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')",
+                 set_at = ilm_now()",
             params![user, hash],
         )?;
         tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [user])?;
@@ -56,7 +56,7 @@ impl Store {
             .conn()
             .query_row(
                 "SELECT p.hash FROM user_passwords p JOIN users u ON u.id = p.user_id
-                 WHERE p.user_id = ?1 AND NOT u.disabled",
+                 WHERE p.user_id = ?1 AND u.disabled = 0",
                 [user],
                 |r| r.get(0),
             )
@@ -67,13 +67,13 @@ impl Store {
     pub fn start_session(&self, id_hash: &str, user: &str, minutes: u32) -> Result<()> {
         let tx = self.write()?;
         tx.execute(
-            "DELETE FROM console_sessions WHERE expires_at <= strftime('%Y-%m-%dT%H:%M:%SZ','now')",
-            [],
+            "DELETE FROM console_sessions WHERE expires_at <= ilm_now()",
+            (),
         )?;
         tx.execute(
             "INSERT INTO console_sessions (id_hash, user_id, expires_at)
-             VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ','now', ?3))",
-            params![id_hash, user, format!("+{minutes} minutes")],
+             VALUES (?1, ?2, ilm_after(?3))",
+            params![id_hash, user, f64::from(minutes) * 60.0],
         )?;
         tx.commit()?;
         Ok(())
@@ -85,8 +85,8 @@ impl Store {
             .conn()
             .query_row(
                 "SELECT u.id, u.name FROM console_sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.id_hash = ?1 AND NOT u.disabled
-                   AND s.expires_at > strftime('%Y-%m-%dT%H:%M:%SZ','now')",
+                 WHERE s.id_hash = ?1 AND u.disabled = 0
+                   AND s.expires_at > ilm_now()",
                 [id_hash],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )

@@ -1,0 +1,391 @@
+//! The PostgreSQL connection behind [`super::db::Conn`]: the store's `?N` queries
+//! rewritten to `$N` and prepared once per connection, values encoded for the column
+//! types the server infers, a write lock shared by every process (a transaction-scoped
+//! advisory lock) so writers take turns as on SQLite, and a reconnect when the server
+//! went away between two calls.
+
+use super::db::{DbError, DbResult, Row, Value};
+use bytes::BytesMut;
+use postgres::types::{FromSql, IsNull, ToSql, Type};
+use postgres::{Client, Config, NoTls};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::error::Error;
+use std::str::FromStr;
+
+/// The advisory lock every write transaction holds ("ilm_writ"): one writer at a time
+/// across all processes, as SQLite's own lock does for one file.
+const WRITE_LOCK: i64 = 0x696c_6d5f_7772_6974;
+
+/// Prepared statements kept per connection; past it the cache starts over.
+const STATEMENT_CACHE: usize = 512;
+
+/// The PostgreSQL schema, one file per version; `ilm_schema_version` records how many ran.
+/// Never edit a released one: append.
+pub(super) const MIGRATIONS: &[&str] = &[include_str!("postgres/V1__schema.sql")];
+
+pub struct PgConn {
+    config: Config,
+    /// The URL without its password, for messages.
+    label: String,
+    client: RefCell<Client>,
+    statements: RefCell<HashMap<String, postgres::Statement>>,
+    /// The actor audit entries name (`ilm.actor`), set again after a reconnect.
+    actor: RefCell<String>,
+    in_transaction: Cell<bool>,
+}
+
+impl PgConn {
+    /// Connects to `url` (`postgres://user:password@host:port/database`).
+    pub fn connect(url: &str) -> anyhow::Result<Self> {
+        let config = Config::from_str(url).map_err(|e| {
+            anyhow::anyhow!(
+                "the database URL is not a PostgreSQL connection URL ({e}); \
+                 write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
+        })?;
+        let label = redacted(url);
+        let client = open(&config, &label)?;
+        Ok(PgConn {
+            config,
+            label,
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+            actor: RefCell::new(String::new()),
+            in_transaction: Cell::new(false),
+        })
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn execute(&self, sql: &str, values: &[Value]) -> DbResult<usize> {
+        let statement = self.statement(sql)?;
+        let params = as_params(values);
+        let changed = self
+            .client
+            .borrow_mut()
+            .execute(&statement, &params)
+            .map_err(|e| self.error(e))?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+    }
+
+    pub fn execute_batch(&self, sql: &str) -> DbResult<()> {
+        self.reconnect_if_closed()?;
+        self.client
+            .borrow_mut()
+            .batch_execute(sql)
+            .map_err(|e| self.error(e))
+    }
+
+    pub fn query(&self, sql: &str, values: &[Value]) -> DbResult<Vec<Row>> {
+        let statement = self.statement(sql)?;
+        let params = as_params(values);
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(&statement, &params)
+            .map_err(|e| self.error(e))?;
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        row.try_get::<_, PgValue>(i)
+                            .map(|v| v.0)
+                            .map_err(|e| DbError::Conversion {
+                                column: i,
+                                message: e.to_string(),
+                            })
+                    })
+                    .collect::<DbResult<Vec<_>>>()
+                    .map(Row::new)
+            })
+            .collect()
+    }
+
+    pub fn begin_write(&self) -> DbResult<()> {
+        self.execute_batch(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+        ))?;
+        self.in_transaction.set(true);
+        Ok(())
+    }
+
+    /// `COMMIT` or `ROLLBACK`.
+    pub fn end_transaction(&self, how: &str) -> DbResult<()> {
+        self.in_transaction.set(false);
+        self.client
+            .borrow_mut()
+            .batch_execute(how)
+            .map_err(|e| self.error(e))
+    }
+
+    /// The actor this connection's changes are audited under.
+    pub fn set_actor(&self, actor: &str) -> DbResult<()> {
+        self.execute(
+            "SELECT set_config('ilm.actor', ?1, false)",
+            &[Value::Text(actor.to_owned())],
+        )?;
+        *self.actor.borrow_mut() = actor.to_owned();
+        Ok(())
+    }
+
+    pub fn actor(&self) -> String {
+        self.actor.borrow().clone()
+    }
+
+    /// The prepared form of `sql`, preparing it on first use.
+    fn statement(&self, sql: &str) -> DbResult<postgres::Statement> {
+        self.reconnect_if_closed()?;
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self
+            .client
+            .borrow_mut()
+            .prepare(&dollar_placeholders(sql))
+            .map_err(|e| self.error(e))?;
+        let mut cache = self.statements.borrow_mut();
+        if cache.len() >= STATEMENT_CACHE {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    /// A connection the server closed (it restarted, say) is opened again, unless it
+    /// was inside a transaction: that one is gone, and its caller gets the error.
+    fn reconnect_if_closed(&self) -> DbResult<()> {
+        if !self.client.borrow().is_closed() || self.in_transaction.get() {
+            return Ok(());
+        }
+        let client = open(&self.config, &self.label).map_err(|e| DbError::Postgres(format!("{e:#}")))?;
+        *self.client.borrow_mut() = client;
+        self.statements.borrow_mut().clear();
+        tracing::info!("reconnected to the database {}", self.label);
+        let actor = self.actor();
+        if !actor.is_empty() {
+            self.set_actor(&actor)?;
+        }
+        Ok(())
+    }
+
+    fn error(&self, err: postgres::Error) -> DbError {
+        if let Some(db) = err.as_db_error() {
+            let mut message = db.message().to_owned();
+            if let Some(detail) = db.detail() {
+                message.push_str(&format!(" ({detail})"));
+            }
+            if db.code().code().starts_with("23") {
+                return DbError::Constraint(message);
+            }
+            return DbError::Postgres(format!("{message} [SQLSTATE {}]", db.code().code()));
+        }
+        if err.is_closed() {
+            self.in_transaction.set(false);
+            return DbError::Postgres(format!(
+                "the connection to the database {} was closed ({err}); the next call reconnects",
+                self.label
+            ));
+        }
+        DbError::Postgres(format!("the database {}: {}", self.label, chain(&err)))
+    }
+}
+
+/// A URL for a new, empty schema on `server`, for one test.
+#[cfg(test)]
+pub fn scratch_schema(server: &str) -> anyhow::Result<String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let schema = format!(
+        "t_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    );
+    let conn = PgConn::connect(server)?;
+    conn.execute_batch(&format!("CREATE SCHEMA {schema}"))?;
+    let separator = if server.contains('?') { '&' } else { '?' };
+    Ok(format!(
+        "{server}{separator}options=-c%20search_path%3D{schema}%2Cpublic"
+    ))
+}
+
+fn open(config: &Config, label: &str) -> anyhow::Result<Client> {
+    let mut config = config.clone();
+    if config.get_application_name().is_none() {
+        config.application_name("ilm");
+    }
+    config.connect(NoTls).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot connect to the database {label}: {}; check that PostgreSQL is running \
+             there and that --database (or ILM_DATABASE) names it",
+            chain(&e)
+        )
+    })
+}
+
+fn chain(err: &dyn Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The URL with its password replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `?1`/`?` placeholders (outside quotes) as PostgreSQL's `$1`.
+fn dollar_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut next = 0;
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (Some(_), c) => out.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (None, '?') => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                if digits.is_empty() {
+                    next += 1;
+                    digits = next.to_string();
+                }
+                out.push('$');
+                out.push_str(&digits);
+            }
+            (None, c) => out.push(c),
+        }
+    }
+    out
+}
+
+fn as_params(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+fn is_text(ty: &Type) -> bool {
+    matches!(
+        *ty,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+    ) || ty.name() == "citext"
+}
+
+type BoxError = Box<dyn Error + Sync + Send>;
+
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        match (self, ty) {
+            (Value::Null, _) => return Ok(IsNull::Yes),
+            (Value::Integer(n), &Type::INT8) => return n.to_sql(ty, out),
+            (Value::Integer(n), &Type::INT4) => return i32::try_from(*n)?.to_sql(ty, out),
+            (Value::Integer(n), &Type::INT2) => return i16::try_from(*n)?.to_sql(ty, out),
+            (Value::Integer(n), &Type::BOOL) => return (*n != 0).to_sql(ty, out),
+            (Value::Integer(n), &Type::FLOAT8) => return (*n as f64).to_sql(ty, out),
+            (Value::Integer(n), ty) if is_text(ty) => out.extend_from_slice(n.to_string().as_bytes()),
+            (Value::Real(x), &Type::FLOAT8) => return x.to_sql(ty, out),
+            (Value::Real(x), ty) if is_text(ty) => out.extend_from_slice(x.to_string().as_bytes()),
+            (Value::Text(t), &Type::JSONB) => {
+                out.extend_from_slice(&[1]);
+                out.extend_from_slice(t.as_bytes());
+            }
+            (Value::Text(t), ty) if is_text(ty) || *ty == Type::JSON => {
+                out.extend_from_slice(t.as_bytes())
+            }
+            (Value::Blob(b), &Type::BYTEA) => out.extend_from_slice(b),
+            (value, ty) => {
+                return Err(format!("the store cannot pass {value:?} as a value of type {ty}").into())
+            }
+        }
+        Ok(IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A column of any type the store reads, as a [`Value`].
+struct PgValue(Value);
+
+impl<'a> FromSql<'a> for PgValue {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Ok(PgValue(match *ty {
+            Type::INT8 => Value::Integer(i64::from_sql(ty, raw)?),
+            Type::INT4 => Value::Integer(i32::from_sql(ty, raw)?.into()),
+            Type::INT2 => Value::Integer(i16::from_sql(ty, raw)?.into()),
+            Type::BOOL => Value::Integer(bool::from_sql(ty, raw)?.into()),
+            Type::FLOAT8 => Value::Real(f64::from_sql(ty, raw)?),
+            Type::FLOAT4 => Value::Real(f32::from_sql(ty, raw)?.into()),
+            Type::BYTEA => Value::Blob(raw.to_vec()),
+            // Binary jsonb is a version byte, then the text.
+            Type::JSONB => Value::Text(std::str::from_utf8(raw.get(1..).unwrap_or_default())?.to_owned()),
+            ref ty if is_text(ty) || *ty == Type::JSON => {
+                Value::Text(std::str::from_utf8(raw)?.to_owned())
+            }
+            ref ty => return Err(format!("the store does not read values of type {ty}").into()),
+        }))
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
+        Ok(PgValue(Value::Null))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{dollar_placeholders, redacted};
+
+    #[test]
+    fn placeholders_become_numbered_outside_quotes_only() {
+        assert_eq!(
+            dollar_placeholders("SELECT a FROM t WHERE b = ?2 AND c = '?' AND d = ?1"),
+            "SELECT a FROM t WHERE b = $2 AND c = '?' AND d = $1"
+        );
+        assert_eq!(
+            dollar_placeholders("INSERT INTO t VALUES (?, ?, \"x?\")"),
+            "INSERT INTO t VALUES ($1, $2, \"x?\")"
+        );
+    }
+
+    #[test]
+    fn a_urls_password_never_reaches_a_message() {
+        assert_eq!(
+            redacted("postgres://ilm:s3cret@db.example:5432/ilm"),
+            "postgres://ilm:***@db.example:5432/ilm"
+        );
+        assert_eq!(redacted("postgres://db/ilm"), "postgres://db/ilm");
+    }
+}
