@@ -68,9 +68,17 @@ fn ilm(server: &Server) -> (Ilm, tempfile::TempDir) {
 
 /// The test playbooks, with the GitHub instance `gh` at `port`.
 fn ilm_at(port: u16) -> (Ilm, tempfile::TempDir) {
+    ilm_on(port, None)
+}
+
+/// [`ilm_at`], on the PostgreSQL `database` when given.
+fn ilm_on(port: u16, database: Option<String>) -> (Ilm, tempfile::TempDir) {
     let books = tempfile::tempdir().unwrap();
     playbooks(books.path());
     let mut ilm = Ilm::new(dist("plugins"));
+    if database.is_some() {
+        ilm.database = database;
+    }
     ilm.playbooks_dir = books.path().to_owned();
     ilm.add_github("gh", port, TOKEN);
     (ilm, books)
@@ -257,6 +265,85 @@ fn two_worker_processes_on_one_data_directory_run_each_incident_once() {
             "one account for pair{i}"
         );
     }
+}
+
+/// How many incidents have `status`.
+fn count_with_status(ilm: &Ilm, status: &str) -> u64 {
+    let out = ilm.ok(&[
+        "incident", "list", "--status", status, "--size", "1", "--json",
+    ]);
+    let page: Value = serde_json::from_str(&out).unwrap();
+    page["total"].as_u64().unwrap()
+}
+
+#[test]
+fn three_workers_on_postgresql_with_one_killed_mid_run_provision_every_hire_once() {
+    const PEOPLE: usize = 60;
+    let postgres = support::postgres::Postgres::start();
+    let server = scim2_server(TOKEN);
+    let (ilm, _books) = ilm_on(server.port, Some(postgres.new_database()));
+    let ids: Vec<String> = (0..PEOPLE)
+        .map(|i| create(&ilm, "Provision", &format!("trio{i}@acme.test")))
+        .collect();
+
+    let mut workers: Vec<std::process::Child> = (0..3)
+        .map(|_| {
+            ilm.command(&["worker", "--until-idle", "--concurrency", "2"], &[])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // SIGKILL the first worker once the three have closed a few incidents between them.
+    while count_with_status(&ilm, "closed") < 6 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        workers[0].try_wait().unwrap().is_none(),
+        "the worker to kill ended before it could be killed mid-run"
+    );
+    workers[0].kill().unwrap();
+    assert_eq!(
+        workers[0].wait().unwrap().code(),
+        None,
+        "killed by a signal"
+    );
+    let mut closed_by_survivors = 0;
+    for worker in workers.drain(1..) {
+        let out = worker.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let counts = worker_counts(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(counts[2], 0, "no incident failed");
+        closed_by_survivors += counts[0];
+    }
+    // What the killed worker held is taken over (its process is gone) by the next worker.
+    let rest = worker_counts(&ilm.ok(&["worker", "--until-idle"]));
+    assert_eq!(rest[2], 0, "no incident failed on takeover");
+    assert!(
+        closed_by_survivors + rest[0] < PEOPLE,
+        "the killed worker closed some"
+    );
+
+    assert_eq!(count_with_status(&ilm, "closed"), PEOPLE as u64);
+    for status in ["pending", "active", "waiting", "failed"] {
+        assert_eq!(
+            count_with_status(&ilm, status),
+            0,
+            "{status} incidents left"
+        );
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let shown = show(&ilm, id);
+        assert_eq!(shown["incident"]["fields"]["done"], true, "{shown}");
+        assert_eq!(
+            scim_users_named(&server, &format!("trio{i}@acme.test")).len(),
+            1,
+            "one account for trio{i}"
+        );
+    }
+    let all = support::scim_users(server.port, TOKEN, None);
+    assert_eq!(all.len(), PEOPLE, "no account beyond one per hire");
 }
 
 #[test]

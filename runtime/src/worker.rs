@@ -5,7 +5,7 @@
 
 use crate::playbooks::{RunOutcome, Services};
 use crate::retries::{self, Retries};
-use crate::store::{is_lease_lost, Lease};
+use crate::store::{is_lease_lost, is_store_unavailable, Lease};
 use anyhow::Result;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -110,7 +110,17 @@ fn work(
     let mut summary = WorkerSummary::default();
     leases.end_dead_owners(&store)?;
     while !stop.load(Ordering::Relaxed) {
-        match store.claim_next(&leases.owner, leases.ttl)? {
+        let claimed = match store.claim_next(&leases.owner, leases.ttl) {
+            Ok(claimed) => claimed,
+            // The store is away (a database restart): wait for it, as for work.
+            Err(err) if is_store_unavailable(&err) => {
+                tracing::warn!("{err:#}; trying again in {IDLE_POLL:?}");
+                std::thread::sleep(IDLE_POLL);
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
+        match claimed {
             Some(lease) => {
                 let outcome = run_one(services, &lease);
                 let retried = matches!(outcome, Some(RunOutcome::Failed { .. }))
@@ -167,7 +177,7 @@ fn run_one(services: &Arc<Services>, lease: &crate::store::Lease) -> Option<RunO
             tracing::info!(incident = id, ?outcome, "incident run ended");
             Some(outcome)
         }
-        Err(err) if is_lease_lost(&err) => {
+        Err(err) if is_lease_lost(&err) || is_store_unavailable(&err) => {
             tracing::warn!(incident = id, "{err:#}");
             None
         }

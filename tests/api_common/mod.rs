@@ -112,7 +112,7 @@ pub fn start_https_running(data_dir: &Path, books: &Path, smtp: Option<&str>) ->
 
 fn serve(data_dir: &Path, plugins: Plugins, limits: Limits) -> Server {
     let tls = Tls::self_signed(data_dir).expect("self-signed certificate");
-    let db = Db::open(&db_path(data_dir)).expect("database");
+    let db = Db::open(&db_path(data_dir).into()).expect("database");
     Server::start_with(
         db,
         plugins,

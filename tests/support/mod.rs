@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub mod double_process;
 pub mod okta;
 pub mod okta_instance;
+pub mod postgres;
 pub mod servicenow;
 pub mod slack;
 
@@ -341,6 +342,8 @@ pub fn shipped_playbooks_with(edits: &[(&str, &str)]) -> tempfile::TempDir {
 /// The `ilm` binary with its own data directory.
 pub struct Ilm {
     pub data_dir: tempfile::TempDir,
+    /// `ILM_DATABASE`: a PostgreSQL database, or none for SQLite in the data directory.
+    pub database: Option<String>,
     pub plugins_dir: PathBuf,
     pub playbooks_dir: PathBuf,
 }
@@ -355,6 +358,7 @@ impl Ilm {
     pub fn new(plugins_dir: PathBuf) -> Self {
         Self {
             data_dir: tempfile::tempdir().expect("tempdir"),
+            database: postgres::from_environment(),
             plugins_dir,
             playbooks_dir: repo_root().join("playbooks"),
         }
@@ -373,7 +377,11 @@ impl Ilm {
             .env("ILM_PLUGINS_DIR", &self.plugins_dir)
             .env("ILM_PLAYBOOKS_DIR", &self.playbooks_dir)
             .env_remove("ILM_LOG")
-            .envs(env.iter().copied());
+            .env_remove("ILM_DATABASE");
+        if let Some(database) = &self.database {
+            command.env("ILM_DATABASE", database);
+        }
+        command.envs(env.iter().copied());
         command
     }
 

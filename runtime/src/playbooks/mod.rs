@@ -19,7 +19,10 @@ use crate::mail::Mailer;
 use crate::mappers::MapperCache;
 use crate::plugins::Host;
 use crate::scripting::ScriptCache;
-use crate::store::{is_lease_lost, Database, IncidentStatus, Lease, Refusal, Store};
+use crate::store::db::DbError;
+use crate::store::{
+    is_lease_lost, is_store_unavailable, Database, IncidentStatus, Lease, Refusal, Store,
+};
 use crate::transformers::Transformers;
 use anyhow::{Context, Result};
 use rhai::EvalAltResult;
@@ -82,14 +85,14 @@ impl ScriptDirs {
 
 impl Services {
     pub fn new(
-        database: Database,
+        database: impl Into<Database>,
         host: Arc<Host>,
         dirs: &ScriptDirs,
         mailer: Option<Mailer>,
     ) -> Result<Self> {
         let transformers = Arc::new(Transformers::new(&dirs.transformers));
         Ok(Self {
-            database,
+            database: database.into(),
             host,
             mappers: MapperCache::new(&dirs.mappers, transformers.clone()),
             transformers,
@@ -126,14 +129,15 @@ impl Services {
     }
 
     /// Runs the incident `lease` holds, renewing the lease meanwhile; every write of the
-    /// run is fenced with it. An error fails the incident, unless the lease was lost: then
-    /// the new holder owns the incident and this run leaves it alone.
+    /// run is fenced with it. An error fails the incident, unless the lease was lost (the
+    /// new holder owns the incident and this run leaves it alone) or the store went away
+    /// (the incident stays active and resumes from its journal once the store is back).
     pub fn run_claimed(self: &Arc<Self>, lease: &Lease) -> Result<RunOutcome> {
         let result = match self
             .leases
             .hold(&self.database, lease, || self.run_leased(lease))
         {
-            Err(err) if !is_lease_lost(&err) => {
+            Err(err) if !is_lease_lost(&err) && !is_store_unavailable(&err) => {
                 self.open_store()?
                     .fenced(lease)
                     .fail_incident(lease.incident, &format!("{err:#}"))
@@ -212,6 +216,12 @@ impl api::Run {
                     question: state.pending_question.clone().unwrap_or_default(),
                 })
             }
+            // A call failed because the store went away, not because of the work.
+            Err(_) if store.connection_lost() => Err(DbError::Unavailable(format!(
+                "the store's connection was lost during the run of incident {id}; it resumes \
+                 from its journal once the store is back"
+            ))
+            .into()),
             Err(err) => {
                 let spent = api::budget_token(&err).and_then(|token| state.budget.explain(token));
                 let error = if is_token(&err, HALT) {

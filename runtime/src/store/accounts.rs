@@ -57,11 +57,7 @@ impl Store {
              ORDER BY 2 DESC, j.incident DESC, j.seq DESC",
         )?;
         let rows = stmt.query_map([email], |r| {
-            Ok((
-                r.get::<i64>(0)?,
-                r.get::<String>(1)?,
-                r.get::<String>(2)?,
-            ))
+            Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<String>(2)?))
         })?;
         let mut events = Vec::new();
         for row in rows {
@@ -83,19 +79,19 @@ impl Store {
 
 fn event(incident: i64, at: &str, vendor: Vendor) -> AccountEvent {
     AccountEvent {
-                incident,
-                at: at.to_owned(),
-                instance: vendor.instance_name,
-                action: vendor.action,
-                success: vendor.success,
-                active: vendor.active,
-                id: vendor.id,
-                username: vendor.username,
-                error: if vendor.error_message.is_empty() {
-                    vendor.reason
-                } else {
-                    vendor.error_message
-                },
+        incident,
+        at: at.to_owned(),
+        instance: vendor.instance_name,
+        action: vendor.action,
+        success: vendor.success,
+        active: vendor.active,
+        id: vendor.id,
+        username: vendor.username,
+        error: if vendor.error_message.is_empty() {
+            vendor.reason
+        } else {
+            vendor.error_message
+        },
     }
 }
 

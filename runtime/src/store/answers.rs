@@ -6,9 +6,9 @@
 //! attempt that keeps the context (what already succeeded is not done again).
 
 use super::audit::{self, Actor};
+use super::db::params;
 use super::{IncidentStatus, Refusal, Store};
 use anyhow::{Context, Result};
-use super::db::params;
 use serde::Serialize;
 use serde_json::{json, Value};
 

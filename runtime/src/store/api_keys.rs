@@ -4,10 +4,10 @@
 //! first characters find the row, and the hash comparison runs in constant time.
 
 use super::audit::{self, Actor};
+use super::db::{params, OptionalExtension};
 use super::people::{self, Permission, Role};
 use super::{Refusal, Store};
 use anyhow::{Context, Result};
-use super::db::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -121,20 +121,21 @@ impl Store {
             return Err(people::no_role(new.role));
         }
         let key = generate_key()?;
-        let id = tx.query_row(
-            "INSERT INTO api_keys (lookup, hash, user_id, role_id, comment, expires_at)
+        let id = tx
+            .query_row(
+                "INSERT INTO api_keys (lookup, hash, user_id, role_id, comment, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-            params![
-                &key[..LOOKUP_LEN],
-                hash(&key).as_slice(),
-                new.user,
-                new.role,
-                new.comment,
-                new.expires_at.map(epoch_text).transpose()?
-            ],
-            |r| r.get::<i64>(0),
-        )
-        .context("saving the API key")?;
+                params![
+                    &key[..LOOKUP_LEN],
+                    hash(&key).as_slice(),
+                    new.user,
+                    new.role,
+                    new.comment,
+                    new.expires_at.map(epoch_text).transpose()?
+                ],
+                |r| r.get::<i64>(0),
+            )
+            .context("saving the API key")?;
         let record = tx.query_row(&format!("{RECORD_SQL} WHERE id = ?1"), [id], record_row)?;
         audit::record(
             &tx,
@@ -240,9 +241,7 @@ impl Store {
             "SELECT r.id, r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id
              WHERE ur.user_id = ?1",
         )?;
-        let rows = stmt.query_map([user], |r| {
-            Ok((r.get::<String>(0)?, r.get::<String>(1)?))
-        })?;
+        let rows = stmt.query_map([user], |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))?;
         let mut all: Vec<String> = Vec::new();
         for row in rows {
             let (role, json) = row?;

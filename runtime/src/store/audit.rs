@@ -3,9 +3,9 @@
 //! authenticate to the API. Entries are written in the same
 //! transaction as the change they describe.
 
+use super::db::{params, Conn};
 use super::Store;
 use anyhow::{Context, Result};
-use super::db::{params, Conn};
 use serde::Serialize;
 use serde_json::{json, Value};
 

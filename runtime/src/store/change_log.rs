@@ -5,9 +5,9 @@
 //! PostgreSQL's schema has them (`postgres/V1__schema.sql`), reading the session's
 //! `ilm.actor` setting.
 
+use super::db::Conn;
 use super::Store;
 use anyhow::Result;
-use super::db::Conn;
 
 /// The actor a connection's changes are logged under until `act_as` says otherwise.
 const DEFAULT_ACTOR: &str = "cli";

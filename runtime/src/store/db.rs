@@ -32,6 +32,9 @@ pub enum DbError {
     /// A column held a value the code did not expect.
     #[error("column {column}: {message}")]
     Conversion { column: usize, message: String },
+    /// The database server cannot be reached, or closed the connection mid-call.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Sqlite(rusqlite::Error),
     #[error("{0}")]
@@ -275,6 +278,15 @@ impl Conn {
         matches!(self, Conn::Postgres(_))
     }
 
+    /// Whether the server closed this connection, or could not be reached, since it
+    /// opened (SQLite's never does).
+    pub fn was_lost(&self) -> bool {
+        match self {
+            Conn::Sqlite(_) => false,
+            Conn::Postgres(conn) => conn.was_lost(),
+        }
+    }
+
     /// Runs one statement; returns how many rows it changed.
     pub fn execute(&self, sql: &str, params: impl Params) -> DbResult<usize> {
         let values = params.values();
@@ -328,8 +340,7 @@ impl Conn {
             Conn::Sqlite(conn) => {
                 let mut stmt = conn.prepare_cached(sql)?;
                 let columns = stmt.column_count();
-                let mut rows =
-                    stmt.query(rusqlite::params_from_iter(values.iter()))?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
                 let mut out = Vec::new();
                 while let Some(row) = rows.next()? {
                     let values = (0..columns)

@@ -1,8 +1,8 @@
 //! Per-instance fetch state and the bulk reads and writes a fetch needs.
 
+use super::db::{params, OptionalExtension};
 use super::Store;
 use anyhow::{Context, Result};
-use super::db::{params, OptionalExtension};
 use serde_json::{Map, Value};
 
 impl Store {

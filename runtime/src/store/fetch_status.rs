@@ -1,9 +1,9 @@
 //! How each source instance's last fetch went: when, whether it worked, the error a person
 //! must act on, and what it did. `ilm status` (and the console) read it.
 
+use super::db::params;
 use super::Store;
 use anyhow::{Context, Result};
-use super::db::params;
 use serde::Serialize;
 use serde_json::Value;
 

@@ -1,12 +1,12 @@
 //! Incidents: a typed piece of work (New Hire, Terminate, ...) with its fields,
 //! a status and, when it needs a person, an owner. Playbooks run on them.
 
+use super::db::{params, OptionalExtension};
+use super::db::{FromValue, ToValue};
 use super::json;
 use super::paging::{Page, PageRequest};
 use super::{Refusal, Store};
 use anyhow::{Context, Result};
-use super::db::{FromValue, ToValue};
-use super::db::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

@@ -2,10 +2,10 @@
 //! parameter is stored sealed, bound to its instance and name, or as a reference (`env:`,
 //! `file:`) that the host reads at each call; it is never in the file in clear.
 
+use super::db::{params, OptionalExtension};
 use super::seal::Cipher;
 use super::Store;
 use anyhow::{bail, Context, Result};
-use super::db::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;

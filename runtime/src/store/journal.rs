@@ -4,11 +4,11 @@
 //! sensitive call (a generated password) is sealed before it is written and opened only to
 //! replay; everyone else reads [`REDACTED`].
 
+use super::db::{params, OptionalExtension};
 use super::leases::NOW;
 use super::seal::Cipher;
 use super::{json, IncidentStatus, Refusal, Store};
 use anyhow::{Context, Result};
-use super::db::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::{Map, Value};
 

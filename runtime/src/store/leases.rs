@@ -6,9 +6,9 @@
 //! that incident and its journal, so a worker that lost its lease can write nothing and
 //! fails with [`LeaseLost`].
 
+use super::db::{params, OptionalExtension};
 use super::{IncidentStatus, Refusal, Store};
 use anyhow::Result;
-use super::db::{params, OptionalExtension};
 use std::time::Duration;
 
 /// A worker's hold on one incident.
@@ -52,7 +52,6 @@ fn runnable() -> String {
              WHERE a.status = 'active' AND a.email = i.email))"
     )
 }
-
 
 /// A lease is live while it has not expired; an active incident without one (left by a
 /// runtime from before leases) is free to take.

@@ -1,9 +1,9 @@
 //! Lists: named text bodies playbooks read, such as the JSON
 //! `app-provisioning-settings` or the deactivation counter.
 
+use super::db::{params, OptionalExtension};
 use super::Store;
 use anyhow::Result;
-use super::db::{params, OptionalExtension};
 
 impl Store {
     pub fn list(&self, name: &str) -> Result<Option<String>> {

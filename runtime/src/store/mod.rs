@@ -45,6 +45,17 @@ pub use instances::{Instance, InstanceRecord, Secret};
 pub use journal::{JournalEntry, RunState, REDACTED};
 pub use key_rotation::Rotation;
 pub use leases::{is_lease_lost, Lease, LeaseLost};
+
+/// Whether `err` (anywhere in its chain) is the database being unreachable: the work is
+/// not wrong, the store is away; it resumes once the store is back.
+pub fn is_store_unavailable(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<db::DbError>(),
+            Some(db::DbError::Unavailable(_))
+        )
+    })
+}
 pub use paging::{Page, PageRequest};
 pub use people::{NewUser, PeopleStamp, Permission, Role, User};
 pub use privilege::{ADMINISTRATOR, ADMIN_USER};
@@ -234,7 +245,10 @@ pub enum Database {
     Sqlite(PathBuf),
     /// `url` is a `postgres://` URL; the secret key file is in `key_dir` (every process
     /// that shares the database needs the same key: copy the file, or set `ILM_SECRET_KEY`).
-    Postgres { url: String, key_dir: PathBuf },
+    Postgres {
+        url: String,
+        key_dir: PathBuf,
+    },
 }
 
 impl Database {
@@ -270,6 +284,11 @@ impl Database {
 impl From<&Path> for Database {
     fn from(path: &Path) -> Self {
         Database::Sqlite(path.to_owned())
+    }
+}
+impl From<PathBuf> for Database {
+    fn from(path: PathBuf) -> Self {
+        Database::Sqlite(path)
     }
 }
 impl From<&PathBuf> for Database {
@@ -372,6 +391,12 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether the database server closed this handle's connection, or could not be
+    /// reached, since it opened: a run that saw it stops without failing its incident.
+    pub fn connection_lost(&self) -> bool {
+        self.conn.was_lost()
+    }
+
     /// Which kind of database this is, for messages and `ilm status`.
     pub fn backend(&self) -> &'static str {
         if self.conn.is_postgres() {
@@ -404,7 +429,9 @@ impl Store {
 
     /// Today's date (UTC) as `YYYY-MM-DD`.
     pub fn today(&self) -> Result<String> {
-        Ok(self.conn.query_row("SELECT ilm_today()", (), |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT ilm_today()", (), |r| r.get(0))?)
     }
 
     /// The current time (UTC, RFC 3339, whole seconds) as the store sees it.
@@ -437,7 +464,9 @@ impl Store {
     /// How many migrations ran.
     fn schema_version(&self) -> Result<usize> {
         if !self.conn.is_postgres() {
-            return Ok(self.conn.query_row("PRAGMA user_version", (), |r| r.get(0))?);
+            return Ok(self
+                .conn
+                .query_row("PRAGMA user_version", (), |r| r.get(0))?);
         }
         let exists: bool = self.conn.query_row(
             "SELECT to_regclass('ilm_schema_version') IS NOT NULL",
@@ -460,8 +489,10 @@ impl Store {
                 "CREATE TABLE IF NOT EXISTS ilm_schema_version (version bigint NOT NULL);
                  DELETE FROM ilm_schema_version;",
             )?;
-            self.conn
-                .execute("INSERT INTO ilm_schema_version (version) VALUES (?1)", [number])?;
+            self.conn.execute(
+                "INSERT INTO ilm_schema_version (version) VALUES (?1)",
+                [number],
+            )?;
         } else {
             self.conn
                 .execute_batch(&format!("PRAGMA user_version = {number}"))?;

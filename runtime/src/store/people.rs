@@ -3,10 +3,10 @@
 //! incidents to them.
 
 use super::audit::{self, Actor};
+use super::db::{params, Conn, OptionalExtension, Row};
 use super::privilege::{self, ADMINISTRATOR};
 use super::{Refusal, Store};
 use anyhow::{Context, Result};
-use super::db::{params, Conn, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::json;
 use std::fmt;

@@ -33,6 +33,8 @@ pub struct PgConn {
     /// The actor audit entries name (`ilm.actor`), set again after a reconnect.
     actor: RefCell<String>,
     in_transaction: Cell<bool>,
+    /// Set when the server closed the connection or could not be reached.
+    lost: Cell<bool>,
 }
 
 impl PgConn {
@@ -53,6 +55,7 @@ impl PgConn {
             statements: RefCell::new(HashMap::new()),
             actor: RefCell::new(String::new()),
             in_transaction: Cell::new(false),
+            lost: Cell::new(false),
         })
     }
 
@@ -131,6 +134,10 @@ impl PgConn {
         Ok(())
     }
 
+    pub fn was_lost(&self) -> bool {
+        self.lost.get()
+    }
+
     pub fn actor(&self) -> String {
         self.actor.borrow().clone()
     }
@@ -160,7 +167,10 @@ impl PgConn {
         if !self.client.borrow().is_closed() || self.in_transaction.get() {
             return Ok(());
         }
-        let client = open(&self.config, &self.label).map_err(|e| DbError::Postgres(format!("{e:#}")))?;
+        let client = open(&self.config, &self.label).map_err(|e| {
+            self.lost.set(true);
+            DbError::Unavailable(format!("{e:#}"))
+        })?;
         *self.client.borrow_mut() = client;
         self.statements.borrow_mut().clear();
         tracing::info!("reconnected to the database {}", self.label);
@@ -172,22 +182,32 @@ impl PgConn {
     }
 
     fn error(&self, err: postgres::Error) -> DbError {
+        let code = err.code().map(|c| c.code().to_owned()).unwrap_or_default();
+        // Class 08 is a broken connection, 57P a server shutting down or restarting; an
+        // error without a server's answer is the socket's.
+        let lost = err.is_closed()
+            || code.starts_with("08")
+            || code.starts_with("57P")
+            || (err.as_db_error().is_none()
+                && err.source().is_some_and(|s| s.is::<std::io::Error>()));
+        if lost {
+            self.in_transaction.set(false);
+            self.lost.set(true);
+            return DbError::Unavailable(format!(
+                "lost the connection to the database {} ({}); the next call reconnects",
+                self.label,
+                chain(&err)
+            ));
+        }
         if let Some(db) = err.as_db_error() {
             let mut message = db.message().to_owned();
             if let Some(detail) = db.detail() {
                 message.push_str(&format!(" ({detail})"));
             }
-            if db.code().code().starts_with("23") {
+            if code.starts_with("23") {
                 return DbError::Constraint(message);
             }
-            return DbError::Postgres(format!("{message} [SQLSTATE {}]", db.code().code()));
-        }
-        if err.is_closed() {
-            self.in_transaction.set(false);
-            return DbError::Postgres(format!(
-                "the connection to the database {} was closed ({err}); the next call reconnects",
-                self.label
-            ));
+            return DbError::Postgres(format!("{message} [SQLSTATE {code}]"));
         }
         DbError::Postgres(format!("the database {}: {}", self.label, chain(&err)))
     }
@@ -308,7 +328,9 @@ impl ToSql for Value {
             (Value::Integer(n), &Type::INT2) => return i16::try_from(*n)?.to_sql(ty, out),
             (Value::Integer(n), &Type::BOOL) => return (*n != 0).to_sql(ty, out),
             (Value::Integer(n), &Type::FLOAT8) => return (*n as f64).to_sql(ty, out),
-            (Value::Integer(n), ty) if is_text(ty) => out.extend_from_slice(n.to_string().as_bytes()),
+            (Value::Integer(n), ty) if is_text(ty) => {
+                out.extend_from_slice(n.to_string().as_bytes())
+            }
             (Value::Real(x), &Type::FLOAT8) => return x.to_sql(ty, out),
             (Value::Real(x), ty) if is_text(ty) => out.extend_from_slice(x.to_string().as_bytes()),
             (Value::Text(t), &Type::JSONB) => {
@@ -320,7 +342,9 @@ impl ToSql for Value {
             }
             (Value::Blob(b), &Type::BYTEA) => out.extend_from_slice(b),
             (value, ty) => {
-                return Err(format!("the store cannot pass {value:?} as a value of type {ty}").into())
+                return Err(
+                    format!("the store cannot pass {value:?} as a value of type {ty}").into(),
+                )
             }
         }
         Ok(IsNull::No)
@@ -347,7 +371,9 @@ impl<'a> FromSql<'a> for PgValue {
             Type::FLOAT4 => Value::Real(f32::from_sql(ty, raw)?.into()),
             Type::BYTEA => Value::Blob(raw.to_vec()),
             // Binary jsonb is a version byte, then the text.
-            Type::JSONB => Value::Text(std::str::from_utf8(raw.get(1..).unwrap_or_default())?.to_owned()),
+            Type::JSONB => {
+                Value::Text(std::str::from_utf8(raw.get(1..).unwrap_or_default())?.to_owned())
+            }
             ref ty if is_text(ty) || *ty == Type::JSON => {
                 Value::Text(std::str::from_utf8(raw)?.to_owned())
             }

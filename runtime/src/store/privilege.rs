@@ -5,10 +5,10 @@
 //! enabled user keeps the Administrator role, so the runtime never locks its administrators
 //! out.
 
+use super::db::{Conn, OptionalExtension};
 use super::people::{self, Permission};
 use super::Refusal;
 use anyhow::{Context, Result};
-use super::db::{Conn, OptionalExtension};
 
 /// The built-in role that grants every permission.
 pub const ADMINISTRATOR: &str = "Administrator";

@@ -2,11 +2,11 @@
 //! their cli names (`employeeid`, `displayname`, `adaccountstatus`, ...). The fields JSON
 //! is the only copy; the searchable columns are generated from it.
 
+use super::db::{params, OptionalExtension};
 use super::json;
 use super::paging::{Page, PageRequest};
 use super::{Refusal, Store};
 use anyhow::{Context, Result};
-use super::db::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::{Map, Value};
 

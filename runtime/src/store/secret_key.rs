@@ -9,11 +9,11 @@
 //! then renames it over `secret.key`. Opening a database that names the pending key (the
 //! rotation stopped between the two) finishes the rename, so no crash loses the key.
 
+use super::db::{Conn, OptionalExtension};
 use super::files::{tighten, FILE_MODE};
 use super::seal::{Cipher, KEY_LEN};
 use anyhow::{Context, Result};
 use base64::Engine as _;
-use super::db::{Conn, OptionalExtension};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -3,10 +3,10 @@
 //! console's (`crate::console::session`), so no secret in clear ever reaches the database.
 
 use super::audit::{self, Actor};
+use super::db::{params, OptionalExtension};
 use super::people::{self, Permission};
 use super::Store;
 use anyhow::Result;
-use super::db::{params, OptionalExtension};
 use serde_json::json;
 
 /// The user behind a live session, with what their roles grant now.
