@@ -45,7 +45,7 @@ impl Console {
         let mut ilm = Ilm::new(dist("plugins"));
         ilm.playbooks_dir = books.path().to_owned();
         ilm.ok(&["incident", "list"]); // makes the data directory and its database
-        let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
+        let store = Store::open(api_common::db_path(ilm.data_dir.path())).expect("store");
         let (keys, new_hire) = populate(&store);
         // The people fixture's incident has no playbook here: keep it out of the queue.
         store
@@ -68,7 +68,7 @@ impl Console {
     }
 
     fn store(&self) -> Store {
-        Store::open(&api_common::db_path(self.ilm.data_dir.path())).expect("store")
+        Store::open(api_common::db_path(self.ilm.data_dir.path())).expect("store")
     }
 
     fn url(&self, path: &str) -> String {

@@ -495,7 +495,7 @@ fn operators_answer_questions_in_a_browser_and_only_with_permission() {
     let scim = scim2_server(TOKEN);
     let books = tempfile::tempdir().expect("tempdir");
     let ilm = runtime(scim.port, books.path());
-    let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
+    let store = Store::open(api_common::db_path(ilm.data_dir.path())).expect("store");
     let server = start_https_running(ilm.data_dir.path(), books.path(), None);
     let base = format!("https://{}", server.addr());
     let driver = chromedriver();
@@ -778,7 +778,7 @@ fn sign_in_needs_its_forms_token_and_failures_lock_the_address_out() {
     }
     let (status, _) = sign_in("carol", "carol-password-1", &token);
     assert_eq!(status, 429);
-    let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
+    let store = Store::open(api_common::db_path(ilm.data_dir.path())).expect("store");
     let audited = |action: &str| {
         store
             .search_audit_log(&AuditFilter {
@@ -838,7 +838,7 @@ fn people_and_audit_pages_need_their_read_permissions_and_a_live_session() {
 
     // A session past its time signs no one in: its pages lead to the sign-in form. (The
     // store keeps a session by the SHA-256 of its id.)
-    let store = Store::open(&api_common::db_path(ilm.data_dir.path())).expect("store");
+    let store = Store::open(api_common::db_path(ilm.data_dir.path())).expect("store");
     let expired = "an-expired-session-id";
     store
         .start_session(&hex::encode(Sha256::digest(expired)), "dave", 0)

@@ -347,6 +347,58 @@ fn three_workers_on_postgresql_with_one_killed_mid_run_provision_every_hire_once
 }
 
 #[test]
+fn a_postgresql_restart_under_load_loses_nothing_and_the_workers_go_on() {
+    const PEOPLE: usize = 40;
+    let postgres = support::postgres::Postgres::start();
+    let server = scim2_server(TOKEN);
+    let (ilm, _books) = ilm_on(server.port, Some(postgres.new_database()));
+    for i in 0..PEOPLE {
+        create(&ilm, "Provision", &format!("restart{i}@acme.test"));
+    }
+    let workers: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            ilm.command(&["worker", "--until-idle", "--concurrency", "2"], &[])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut closed = 0;
+    while closed < 4 {
+        std::thread::sleep(Duration::from_millis(50));
+        closed = count_with_status(&ilm, "closed");
+    }
+    assert!(closed < PEOPLE as u64, "the restart came after the work");
+    postgres.restart();
+    let mut failed = 0;
+    for worker in workers {
+        let out = worker.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "a worker stopped: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        failed += worker_counts(&stdout)[2];
+    }
+    assert_eq!(
+        failed, 0,
+        "no incident failed because the database restarted"
+    );
+    // A run cut off by the restart stays active until its lease is given up or expires.
+    ilm.ok(&["worker", "--until-idle"]);
+    assert_eq!(count_with_status(&ilm, "closed"), PEOPLE as u64);
+    for i in 0..PEOPLE {
+        assert_eq!(
+            scim_users_named(&server, &format!("restart{i}@acme.test")).len(),
+            1,
+            "one account for restart{i}"
+        );
+    }
+}
+
+#[test]
 fn the_new_hire_flow_killed_after_each_call_creates_one_account_and_mails_it() {
     let server = scim2_server(TOKEN);
     let flow = NewHire::start(&server);

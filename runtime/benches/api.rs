@@ -70,7 +70,7 @@ fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir_in("/dev/shm")
         .or_else(|_| tempfile::tempdir())
         .expect("tempdir");
-    let store = Store::open(&db_path(dir.path())).expect("store");
+    let store = Store::open(db_path(dir.path())).expect("store");
     let seeding = Instant::now();
     let key = populate(&store);
     assert_eq!(store.users().expect("users").len(), USERS);

@@ -60,7 +60,7 @@ impl Fixture {
     /// The fixture, with the server held to `limits`.
     pub fn start_with(limits: Limits) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (keys, incident_id) = populate(&Store::open(&db_path(dir.path())).expect("store"));
+        let (keys, incident_id) = populate(&Store::open(db_path(dir.path())).expect("store"));
         let server = start_https_with(dir.path(), limits);
         let base = format!("https://{}", server.addr());
         Self {
@@ -74,7 +74,7 @@ impl Fixture {
 
     /// A second handle on the server's database, to check what a request changed.
     pub fn store(&self) -> Store {
-        Store::open(&db_path(self.dir.path())).expect("store")
+        Store::open(db_path(self.dir.path())).expect("store")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -33,6 +33,15 @@ impl Postgres {
         Postgres { dir, url }
     }
 
+    /// Restarts the server, closing every connection to it.
+    pub fn restart(&self) {
+        let status = Command::new(repo_root().join("scripts/postgres"))
+            .args(["restart", &self.dir.path().display().to_string()])
+            .status()
+            .expect("running scripts/postgres");
+        assert!(status.success(), "restarting PostgreSQL failed");
+    }
+
     /// A new, empty database on this server: its URL.
     pub fn new_database(&self) -> String {
         new_database(&self.url)

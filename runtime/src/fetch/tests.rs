@@ -1062,7 +1062,7 @@ struct Fetched {
 impl Fetched {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(&dir.path().join("ilm.db")).unwrap();
+        let store = crate::store::Store::open(dir.path().join("ilm.db")).unwrap();
         store
             .add_instance(&crate::store::Instance::bare("hr", "workday"))
             .unwrap();
@@ -1096,7 +1096,7 @@ impl Fetched {
 
     /// Another handle on the same database, as a second process has.
     fn second_handle(&self) -> crate::store::Store {
-        crate::store::Store::open(&self._dir.path().join("ilm.db")).unwrap()
+        crate::store::Store::open(self._dir.path().join("ilm.db")).unwrap()
     }
 
     fn incidents(&self) -> u64 {

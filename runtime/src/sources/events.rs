@@ -298,7 +298,7 @@ mod tests {
     #[test]
     fn two_fetches_at_once_make_each_event_into_one_incident() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || Store::open(&dir.path().join("ilm.db")).unwrap();
+        let open = || Store::open(dir.path().join("ilm.db")).unwrap();
         let (first, second) = (open(), open());
         first.add_instance(&Instance::bare("okta", "okta")).unwrap();
         let Value::Object(jane) = json!({"email": "jane@x.test", "title": "Dev"}) else {

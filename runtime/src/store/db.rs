@@ -261,7 +261,7 @@ impl Row {
 /// An open database connection.
 pub enum Conn {
     Sqlite(rusqlite::Connection),
-    Postgres(PgConn),
+    Postgres(Box<PgConn>),
 }
 
 impl fmt::Debug for Conn {

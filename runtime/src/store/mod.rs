@@ -336,7 +336,7 @@ impl Store {
             Database::Postgres { url, .. } => {
                 let conn = postgres::PgConn::connect(&url)?;
                 let label = conn.label().to_owned();
-                Self::init(Conn::Postgres(conn), label, keys)
+                Self::init(Conn::Postgres(Box::new(conn)), label, keys)
             }
         }
     }

@@ -27,7 +27,7 @@ impl Db {
         self.dir.path().join("secret.key")
     }
     fn open(&self) -> anyhow::Result<Store> {
-        Store::open_with_key(&self.path(), KeySource::File(self.key_file()))
+        Store::open_with_key(self.path(), KeySource::File(self.key_file()))
     }
     /// The database and its side files, as bytes.
     fn bytes(&self) -> Vec<u8> {
@@ -144,7 +144,7 @@ fn a_wrong_key_is_an_error_naming_where_it_came_from() {
         text: "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=".into(),
         file: db.key_file(),
     };
-    let store = Store::open_with_key(&db.path(), other).unwrap();
+    let store = Store::open_with_key(db.path(), other).unwrap();
     let err = token_of(&store, "gh").unwrap_err();
     assert!(
         matches!(
@@ -366,7 +366,7 @@ fn a_rotated_key_opens_every_sealed_value_and_the_old_key_none() {
     assert_opens(&running, id);
     assert!(!contains(&db.bytes(), TOKEN), "a value is in clear");
 
-    let with_old = Store::open_with_key(&db.path(), env_key(&db, &old_key)).unwrap();
+    let with_old = Store::open_with_key(db.path(), env_key(&db, &old_key)).unwrap();
     let err = token_of(&with_old, "gh").unwrap_err();
     assert!(
         matches!(err.downcast_ref::<KeyError>(), Some(KeyError::Wrong { .. })),
@@ -414,7 +414,7 @@ fn a_rotation_that_does_not_commit_leaves_the_old_key_in_use() {
 fn a_key_from_the_environment_is_shown_and_kept_on_disk_until_used() {
     let (db, file_keyed, id, old_key) = with_sealed_values();
     drop(file_keyed);
-    let store = Store::open_with_key(&db.path(), env_key(&db, &old_key)).unwrap();
+    let store = Store::open_with_key(db.path(), env_key(&db, &old_key)).unwrap();
 
     let rotation = store.rotate_secret_key().unwrap();
     let new_key = rotation.new_key.clone().expect("the new key is shown");
@@ -426,11 +426,11 @@ fn a_key_from_the_environment_is_shown_and_kept_on_disk_until_used() {
     assert_opens(&store, id);
 
     // Still the old key in the environment: refused, naming where the new key is.
-    let stale = Store::open_with_key(&db.path(), env_key(&db, &old_key)).unwrap();
+    let stale = Store::open_with_key(db.path(), env_key(&db, &old_key)).unwrap();
     let err = format!("{:#}", token_of(&stale, "gh").unwrap_err());
     assert!(err.contains(&copy.display().to_string()), "{err}");
     // The new key in the environment: opens, and the copy is gone.
-    let updated = Store::open_with_key(&db.path(), env_key(&db, &new_key)).unwrap();
+    let updated = Store::open_with_key(db.path(), env_key(&db, &new_key)).unwrap();
     assert_opens(&updated, id);
     assert!(!copy.exists());
 }
