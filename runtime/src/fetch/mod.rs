@@ -22,6 +22,7 @@ mod orphans;
 mod params;
 mod removal_guard;
 mod report;
+mod stream;
 mod values;
 
 #[cfg(test)]
@@ -34,12 +35,14 @@ pub use dates::DateFormat;
 pub use event::{Event, IncidentType};
 pub use first_run::first_run_profiles;
 pub use index::ProfileIndex;
-pub use machine::{incident_fields, plan, Fetch, FetchState, FetchSummary, Plan};
+pub use machine::{
+    incident_fields, plan, Fetch, FetchState, FetchSummary, Plan, Planner, ReadReport,
+};
 pub use normalize::{IncomingMap, MapError, NormalizedRow, RowError, RowProblem, RowWarning};
 pub use orphans::{known_people, orphan_events, ReportMatches};
 pub use params::{DeactivationField, ParamError, WorkdayParams, DEFAULT_MAX_VALUE_LENGTH};
 pub use removal_guard::{RemovalGuard, RemovalHold, Removals, DEFAULT_MAX_REMOVAL_PERCENT};
-pub use report::report_rows;
+pub use stream::{read_rows, RawRow, ReadError, ReportLimits};
 pub use values::json_type;
 
 /// A user profile: its fields by cli name.
