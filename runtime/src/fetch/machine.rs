@@ -7,8 +7,8 @@
 //! run plans exactly what a fetch would, and writes nothing.
 
 use super::{
-    classify, first_run_profiles, known_people, orphan_events, Decision, Event, IncidentType,
-    IncomingMap, NormalizedRow, ProfileIndex, RawRow, RemovalGuard, RemovalHold, Removals,
+    classify, known_people, orphan_events, Decision, Event, FirstRun, IncidentType, IncomingMap,
+    NormalizedRow, Profile, ProfileIndex, RawRow, RemovalGuard, RemovalHold, Removals,
     ReportMatches, RowError, WorkdayParams,
 };
 use crate::store::{NewIncident, Store};
@@ -387,31 +387,46 @@ impl Fetch<'_> {
         Ok(planner.finish())
     }
 
-    /// Every row of a first-run report normalized (rows are not matched to profiles there).
-    fn read_normalized(
+    /// Reads a first-run report: each profile it would create goes to `on_profile` with
+    /// its email as it is read; the summary counts the rest.
+    fn first_run_profiles(
         &self,
         read_report: &ReadReport,
-    ) -> Result<(FetchSummary, Vec<NormalizedRow>)> {
+        on_profile: &mut dyn FnMut(String, Profile),
+    ) -> Result<FetchSummary> {
         let mut summary = FetchSummary::reading();
-        let mut normalized = Vec::new();
+        let mut selection = FirstRun::new(self.params, self.today);
         let rows = read_report(&mut |raw| {
-            if let Ok(row) = summary.normalize(raw, self.map, self.params) {
-                normalized.push(row);
+            let Ok(row) = summary.normalize(raw, self.map, self.params) else {
+                return;
+            };
+            match selection.select(&row) {
+                Ok(profile) => {
+                    summary.profiles_created += 1;
+                    on_profile(row.email().to_owned(), profile);
+                }
+                Err(reason) => *summary.dropped.entry(reason.code().to_owned()).or_default() += 1,
             }
         })?;
         summary.rows = rows;
-        Ok((summary, normalized))
+        Ok(summary)
     }
 
     /// The first run: profiles for the report's users, no incidents. `None`
-    /// when another fetch changed the state from `stored` meanwhile.
+    /// when another fetch changed the state from `stored` meanwhile. The report is read
+    /// to its end before anything is written; the profiles wait as JSON text, which is
+    /// a fraction of the rows they come from.
     fn first_run_sync(
         &self,
         read_report: &ReadReport,
         stored: Option<&Value>,
     ) -> Result<Option<FetchSummary>> {
-        let (mut summary, normalized) = self.read_normalized(read_report)?;
-        let total = normalized.len();
+        let mut profiles = Vec::new();
+        let summary = self.first_run_profiles(read_report, &mut |email, mut profile| {
+            profile.insert(super::field::EMAIL.into(), Value::from(email.as_str()));
+            profiles.push((email, Value::Object(profile).to_string()));
+        })?;
+        let total = profiles.len();
         let state = FetchState {
             synced_users: true,
             ..FetchState::default()
@@ -420,27 +435,11 @@ impl Fetch<'_> {
             if store.fetch_state(self.instance)?.as_ref() != stored {
                 return Ok(false);
             }
-            for (done, selected) in
-                first_run_profiles(normalized, self.params, self.today).enumerate()
-            {
-                match selected {
-                    Ok(profile) => {
-                        let email = profile
-                            .get("email")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned();
-                        store.put_profile(&email, &profile)?;
-                        summary.profiles_created += 1;
-                    }
-                    Err(reason) => {
-                        *summary.dropped.entry(reason.code().to_owned()).or_default() += 1
-                    }
-                }
+            store.put_profiles(profiles, &mut |done| {
                 if done % 1000 == 0 {
                     (self.progress)(done, total);
                 }
-            }
+            })?;
             (self.progress)(total, total);
             store.set_fetch_state(self.instance, &serde_json::to_value(&state)?)?;
             Ok(true)
@@ -453,24 +452,10 @@ impl Fetch<'_> {
     pub fn dry_run(&self, read_report: &ReadReport) -> Result<Plan> {
         let state = self.state()?;
         if !state.synced_users && self.first_run {
-            let (summary, normalized) = self.read_normalized(read_report)?;
-            let mut plan = Plan {
+            return Ok(Plan {
                 events: Vec::new(),
-                summary,
-            };
-            for selected in first_run_profiles(normalized, self.params, self.today) {
-                match selected {
-                    Ok(_) => plan.summary.profiles_created += 1,
-                    Err(reason) => {
-                        *plan
-                            .summary
-                            .dropped
-                            .entry(reason.code().to_owned())
-                            .or_default() += 1
-                    }
-                }
-            }
-            return Ok(plan);
+                summary: self.first_run_profiles(read_report, &mut |_, _| {})?,
+            });
         }
         let mut plan = self.plan(read_report)?;
         plan.summary.queued = state.events.len();

@@ -33,7 +33,7 @@ mod tests;
 pub use classify::{classify, Decision, DropReason};
 pub use dates::DateFormat;
 pub use event::{Event, IncidentType};
-pub use first_run::first_run_profiles;
+pub use first_run::{first_run_profiles, FirstRun};
 pub use index::ProfileIndex;
 pub use machine::{
     incident_fields, plan, Fetch, FetchState, FetchSummary, Plan, Planner, ReadReport,
