@@ -59,6 +59,15 @@ fn fetch(ilm: &Ilm, extra: &[&str]) -> Value {
     serde_json::from_str(&ilm.ok(&args)).unwrap()
 }
 
+/// Runs `ilm fetch hr` with `extra` arguments, which must fail saying `says`.
+fn fetch_fails(ilm: &Ilm, extra: &[&str], says: &str) {
+    let mut args = vec!["fetch", "hr", "--as-of", AS_OF];
+    args.extend_from_slice(extra);
+    let failed = ilm.run(&args);
+    assert_eq!(failed.code, 1, "{extra:?}: {}", failed.stdout);
+    assert!(failed.stderr.contains(says), "{extra:?}: {}", failed.stderr);
+}
+
 fn incidents(ilm: &Ilm) -> Vec<Value> {
     let page: Value =
         serde_json::from_str(&ilm.ok(&["incident", "list", "--json", "--size", "1000"])).unwrap();
@@ -577,23 +586,11 @@ fn a_report_larger_than_max_report_mib_is_refused_before_any_profile_changes() {
     large.extend(active_people(1000..6000));
     server.set_rows(&Value::Array(large));
     assert!(std::fs::metadata(server.report.path()).unwrap().len() > 1 << 20);
-    let refused = ilm.run(&["fetch", "hr", "--as-of", AS_OF, "--approve-removals"]);
-    assert_eq!(refused.code, 1, "{}", refused.stdout);
-    assert!(
-        refused
-            .stderr
-            .contains("larger than max_report_mib (1 MiB); nothing was changed"),
-        "{}",
-        refused.stderr
-    );
+    let limit = "larger than max_report_mib (1 MiB); nothing was changed";
+    fetch_fails(&ilm, &["--approve-removals"], limit);
     assert!(incidents(&ilm).is_empty());
     assert_eq!(profile_count(&ilm), 5);
-    let dry = ilm.run(&["fetch", "hr", "--as-of", AS_OF, "--dry-run"]);
-    assert!(
-        dry.code == 1 && dry.stderr.contains("max_report_mib"),
-        "{}",
-        dry.stderr
-    );
+    fetch_fails(&ilm, &["--dry-run"], limit);
 
     ilm.ok(&["instance", "edit", "hr", "--param", "max_report_mib=8"]);
     let read = fetch(&ilm, &["--approve-removals"]);
@@ -607,13 +604,7 @@ fn a_report_that_breaks_off_mid_stream_fails_the_fetch_and_leaves_state_untouche
     server.set_rows(&Value::Array(people.clone()));
     let length = std::fs::metadata(server.report.path()).unwrap().len() as usize;
     server.cut_after(Some(length / 2));
-    let first = ilm.run(&["fetch", "hr", "--as-of", AS_OF]);
-    assert_eq!(first.code, 1, "{}", first.stdout);
-    assert!(
-        first.stderr.contains("nothing was changed"),
-        "{}",
-        first.stderr
-    );
+    fetch_fails(&ilm, &[], "nothing was changed");
     assert_eq!(
         profile_count(&ilm),
         0,
@@ -628,15 +619,7 @@ fn a_report_that_breaks_off_mid_stream_fails_the_fetch_and_leaves_state_untouche
     server.set_rows(&Value::Array(people));
     server.cut_after(Some(length / 2));
     for extra in [&[][..], &["--approve-removals"], &["--dry-run"]] {
-        let mut args = vec!["fetch", "hr", "--as-of", AS_OF];
-        args.extend_from_slice(extra);
-        let broken = ilm.run(&args);
-        assert_eq!(broken.code, 1, "{extra:?}: {}", broken.stdout);
-        assert!(
-            broken.stderr.contains("nothing was changed"),
-            "{}",
-            broken.stderr
-        );
+        fetch_fails(&ilm, extra, "nothing was changed");
     }
     assert!(incidents(&ilm).is_empty());
     assert_eq!(profile_count(&ilm), 60);
