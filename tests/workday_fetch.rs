@@ -24,6 +24,12 @@ fn row(id: &str, email: &str, status: &str, hire: &str) -> Value {
 fn setup(max_fetch: u32, password: &str) -> (ReportServer, Ilm) {
     let server = ReportServer::start(USER, PASSWORD);
     let ilm = Ilm::new(dist("plugins"));
+    add_hr(&ilm, &server, max_fetch, password);
+    (server, ilm)
+}
+
+/// Instance `hr` of the Workday plugin in `ilm`, reading `server`'s report.
+fn add_hr(ilm: &Ilm, server: &ReportServer, max_fetch: u32, password: &str) {
     let url = format!("url={}", server.url());
     let ca = server.ca.path("ca.pem").display().to_string();
     ilm.ok(&[
@@ -45,13 +51,21 @@ fn setup(max_fetch: u32, password: &str) -> (ReportServer, Ilm) {
         "--ca-file",
         &ca,
     ]);
-    (server, ilm)
 }
 
 fn fetch(ilm: &Ilm, extra: &[&str]) -> Value {
     let mut args = vec!["fetch", "hr", "--as-of", AS_OF, "--json"];
     args.extend_from_slice(extra);
     serde_json::from_str(&ilm.ok(&args)).unwrap()
+}
+
+/// Runs `ilm fetch hr` with `extra` arguments, which must fail saying `says`.
+fn fetch_fails(ilm: &Ilm, extra: &[&str], says: &str) {
+    let mut args = vec!["fetch", "hr", "--as-of", AS_OF];
+    args.extend_from_slice(extra);
+    let failed = ilm.run(&args);
+    assert_eq!(failed.code, 1, "{extra:?}: {}", failed.stdout);
+    assert!(failed.stderr.contains(says), "{extra:?}: {}", failed.stderr);
 }
 
 fn incidents(ilm: &Ilm) -> Vec<Value> {
@@ -455,4 +469,196 @@ fn lying_values_skip_only_the_rows_that_need_them_and_never_block_a_leaver() {
             && human.contains("warning: Title is 5000 bytes long"),
         "{human}"
     );
+}
+
+/// The shipped plugins, but Workday's manifest without its `[report]` request: a plugin
+/// built before the host streamed reports, whose `fetch` returns the whole body.
+fn plugins_returning_the_body() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = dist("plugins");
+    std::fs::copy(
+        shipped.join("workday.wasm"),
+        dir.path().join("workday.wasm"),
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(shipped.join("workday.toml")).unwrap();
+    let start = manifest
+        .find("\n[report]")
+        .expect("the manifest has a [report] request");
+    let end = start + 1 + manifest[start + 1..].find("\n[").unwrap();
+    let old = format!("{}{}", &manifest[..start], &manifest[end..]);
+    std::fs::write(dir.path().join("workday.toml"), old).unwrap();
+    dir
+}
+
+/// A realistic report of `rows` people (about 45 columns), with `mix` of changes.
+fn generated_rows(rows: usize, mix: &ilm::fetch::generate::Mix) -> Vec<Value> {
+    let map = ilm::fetch::IncomingMap::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../playbooks/mappers/workday-incoming.toml"),
+    )
+    .unwrap();
+    let today = chrono::NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap();
+    let params = ilm::fetch::WorkdayParams::default();
+    ilm::fetch::generate::generate(rows, mix, &map, &params, today)
+        .unwrap()
+        .rows
+}
+
+#[test]
+fn a_report_streamed_by_the_host_gives_the_same_plan_and_incidents_as_one_read_whole() {
+    use ilm::fetch::generate::Mix;
+    let unchanged = Mix {
+        new_hires: 0.0,
+        updates: 0.0,
+        terminations: 0.0,
+        ad_activations: 0.0,
+        rehires: 0.0,
+        orphans: 0.0,
+    };
+    let busy = Mix {
+        new_hires: 0.05,
+        updates: 0.08,
+        terminations: 0.02,
+        ad_activations: 0.02,
+        rehires: 0.02,
+        orphans: 0.0,
+    };
+    let before = generated_rows(400, &unchanged);
+    let mut after = generated_rows(400, &busy);
+    // Updates and leavers; two people leave the report (orphans) and one row is malformed.
+    after.truncate(398);
+    after.push(json!("not a row"));
+
+    let old_plugins = plugins_returning_the_body();
+    let (server, streaming) = setup(1000, PASSWORD);
+    let whole = Ilm::new(old_plugins.path().to_path_buf());
+    add_hr(&whole, &server, 1000, PASSWORD);
+
+    server.set_rows(&Value::Array(before));
+    for ilm in [&streaming, &whole] {
+        assert_eq!(fetch(ilm, &[])["profiles_created"], 400);
+    }
+    server.set_rows(&Value::Array(after));
+    let mut plans = Vec::new();
+    let mut fetches = Vec::new();
+    for ilm in [&streaming, &whole] {
+        let plan: Value = serde_json::from_str(&ilm.ok(&[
+            "fetch",
+            "hr",
+            "--as-of",
+            AS_OF,
+            "--dry-run",
+            "--json",
+        ]))
+        .unwrap();
+        plans.push(plan);
+        fetches.push(fetch(ilm, &[]));
+    }
+    assert_eq!(plans[0], plans[1]);
+    assert_eq!(fetches[0], fetches[1]);
+    let events = &fetches[0]["events"];
+    for kind in ["IAM - Update User", "IAM - Terminate User"] {
+        assert!(events[kind].as_u64().unwrap_or(0) > 0, "{kind}: {events}");
+    }
+    assert_eq!(fetches[0]["orphans"], 2, "{}", fetches[0]);
+    assert_eq!(fetches[0]["skipped"].as_array().unwrap().len(), 1);
+    assert_eq!(incidents(&streaming).len(), incidents(&whole).len());
+}
+
+#[test]
+fn a_report_larger_than_max_report_mib_is_refused_before_any_profile_changes() {
+    let (server, ilm) = setup(50, PASSWORD);
+    ilm.ok(&["instance", "edit", "hr", "--param", "max_report_mib=1"]);
+    let people = active_people(100..105);
+    server.set_rows(&Value::Array(people.clone()));
+    assert_eq!(fetch(&ilm, &[])["profiles_created"], 5);
+
+    // Five leavers and 5,000 new hires, in a report of more than 1 MiB.
+    let mut large: Vec<Value> = people
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p["Employment_Status"] = json!("Terminated");
+            p
+        })
+        .collect();
+    large.extend(active_people(1000..6000));
+    server.set_rows(&Value::Array(large));
+    assert!(std::fs::metadata(server.report.path()).unwrap().len() > 1 << 20);
+    let limit = "larger than max_report_mib (1 MiB); nothing was changed";
+    fetch_fails(&ilm, &["--approve-removals"], limit);
+    assert!(incidents(&ilm).is_empty());
+    assert_eq!(profile_count(&ilm), 5);
+    fetch_fails(&ilm, &["--dry-run"], limit);
+
+    ilm.ok(&["instance", "edit", "hr", "--param", "max_report_mib=8"]);
+    let read = fetch(&ilm, &["--approve-removals"]);
+    assert_eq!(read["rows"], 5005, "{read}");
+}
+
+#[test]
+fn a_report_that_breaks_off_mid_stream_fails_the_fetch_and_leaves_state_untouched() {
+    let (server, ilm) = setup(50, PASSWORD);
+    let mut people = active_people(200..260);
+    server.set_rows(&Value::Array(people.clone()));
+    let length = std::fs::metadata(server.report.path()).unwrap().len() as usize;
+    server.cut_after(Some(length / 2));
+    fetch_fails(&ilm, &[], "nothing was changed");
+    assert_eq!(
+        profile_count(&ilm),
+        0,
+        "no first-run sync from half a report"
+    );
+
+    server.cut_after(None);
+    assert_eq!(fetch(&ilm, &[])["profiles_created"], 60);
+
+    // The rows cut off would look like 30 orphans; the change before the cut like an update.
+    people[0]["Title"] = json!("Principal Engineer");
+    server.set_rows(&Value::Array(people));
+    server.cut_after(Some(length / 2));
+    for extra in [&[][..], &["--approve-removals"], &["--dry-run"]] {
+        fetch_fails(&ilm, extra, "nothing was changed");
+    }
+    assert!(incidents(&ilm).is_empty());
+    assert_eq!(profile_count(&ilm), 60);
+
+    server.cut_after(None);
+    let whole = fetch(&ilm, &[]);
+    assert_eq!(whole["events"], json!({"IAM - Update User": 1}), "{whole}");
+    assert_eq!(whole["orphans"], 0);
+}
+
+#[test]
+fn an_oversized_row_is_skipped_with_its_reason_and_the_stream_goes_on() {
+    let (server, ilm) = setup(50, PASSWORD);
+    ilm.ok(&["instance", "edit", "hr", "--param", "max_row_bytes=2000"]);
+    let mut people = active_people(300..303);
+    server.set_rows(&Value::Array(people.clone()));
+    assert_eq!(fetch(&ilm, &[])["profiles_created"], 3);
+
+    // A column the map does not read, too large for the row; after it, a leaver and a hire.
+    people[0]["Worker_Notes"] = json!("n".repeat(3000));
+    people[0]["Title"] = json!("Changed but never read");
+    people[1]["Employment_Status"] = json!("Terminated");
+    people.push(row("304", "hire@acme.test", "Active", "01/10/2025"));
+    server.set_rows(&Value::Array(people));
+
+    let out = fetch(&ilm, &[]);
+    let skipped = out["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{out}");
+    let reason = skipped[0].as_str().unwrap();
+    assert!(
+        reason.contains("more than max_row_bytes (2000)") && reason.contains("employee 300"),
+        "{reason}"
+    );
+    assert_eq!(out["rows"], 4, "{out}");
+    // The person whose row was skipped is still in the report: no orphan, no update.
+    assert_eq!(
+        out["events"],
+        json!({"IAM - New Hire": 1, "IAM - Terminate User": 1}),
+        "{out}"
+    );
+    assert_eq!(out["orphans"], 0);
 }

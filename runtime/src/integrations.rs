@@ -4,6 +4,8 @@
 
 use crate::iam::{self, Command};
 use crate::mappers::MapperCache;
+use crate::plugins::manifest::template_params;
+use crate::plugins::net::OutboundRequest;
 use crate::plugins::{Host, InstanceSettings, LoadedPlugin, WasmApp};
 use crate::store::{Instance, Store};
 use anyhow::{bail, Context, Result};
@@ -277,6 +279,31 @@ impl<'a> Integrations<'a> {
         }
     }
 
+    /// Sends the request of the plugin's `[report]` section through the instance's network
+    /// policy (allow-list, credentials, CA) and returns the response with its body unread.
+    /// `None` when the plugin has no such section: its `fetch` returns the body instead.
+    pub fn open_report(&self, name: &str) -> Result<Option<reqwest::blocking::Response>> {
+        let (_, plugin, settings) = self.prepare(name)?;
+        let Some(spec) = &plugin.manifest.report else {
+            return Ok(None);
+        };
+        let url = expand_params(&spec.url, &settings.params)
+            .with_context(|| format!("the [report] url of plugin {}", plugin.manifest.name))?;
+        let request = OutboundRequest {
+            method: spec.method.clone(),
+            url,
+            headers: spec.headers.clone(),
+            body: None,
+        };
+        match settings.net.open(request) {
+            Ok(response) => Ok(Some(response)),
+            Err(e) => bail!(
+                "fetching the report of {name} failed: {e} (code {})",
+                e.code()
+            ),
+        }
+    }
+
     /// Checks that the instance reaches its app.
     pub fn test(&self, name: &str) -> Result<()> {
         let (mut app, _) = self.app(name, "test-module")?;
@@ -291,4 +318,17 @@ impl<'a> Integrations<'a> {
             ),
         }
     }
+}
+
+/// `template` with every `{param}` replaced by that parameter's value.
+fn expand_params(template: &str, params: &serde_json::Map<String, Value>) -> Result<String> {
+    let mut text = template.to_owned();
+    for name in template_params(template) {
+        let value = params
+            .get(&name)
+            .and_then(Value::as_str)
+            .with_context(|| format!("parameter {name} has no value; set it on the instance"))?;
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    Ok(text)
 }

@@ -724,6 +724,19 @@ impl ReportServer {
         let body = serde_json::json!({ "Report_Entry": rows });
         std::fs::write(self.report.path(), body.to_string()).expect("write report");
     }
+
+    /// Makes the server break off after the first `bytes` of the report (`None`: send it
+    /// whole), having announced its whole length.
+    pub fn cut_after(&self, bytes: Option<usize>) {
+        let mut cut = self.report.path().as_os_str().to_owned();
+        cut.push(".cut");
+        match bytes {
+            Some(bytes) => std::fs::write(&cut, bytes.to_string()).expect("write the cut"),
+            None => {
+                let _ = std::fs::remove_file(&cut);
+            }
+        }
+    }
 }
 
 impl Ilm {

@@ -1,6 +1,8 @@
 """A Workday RaaS stand-in for tests: serves one JSON report file over HTTPS with Basic auth.
 
-The file is read on every request, so a test can change the report between fetches.
+The file is read on every request, so a test can change the report between fetches. When a
+file REPORT_FILE.cut holds a number N, the server announces the whole length but sends only
+the first N bytes and closes the connection: a transfer that breaks off mid-stream.
 usage: serve_report.py PORT REPORT_FILE USER PASSWORD CERT KEY
 """
 import base64
@@ -21,11 +23,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         with open(report, "rb") as f:
             body = f.read()
+        try:
+            with open(report + ".cut") as f:
+                sent = int(f.read())
+        except FileNotFoundError:
+            sent = len(body)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(body[:sent])
+        if sent < len(body):
+            self.close_connection = True
 
     def log_message(self, *args):
         pass

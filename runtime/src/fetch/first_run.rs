@@ -7,32 +7,52 @@ use super::{field, DropReason, Profile, WorkdayParams};
 use chrono::NaiveDate;
 use std::collections::HashSet;
 
-/// For each row in report order: the profile to create, or why none is. Rows are taken by
-/// value so a large report can be normalized, selected and stored as one stream. A row is skipped
+/// First-run selection, one row at a time in report order: the profile to create, or why
+/// none is. A row is skipped
 /// when it lacks email, employee id or hire date (D3), its hire is beyond
 /// `days_before_hire_to_sync` (D1), an earlier row already took its email (D2), or it is
 /// terminated. A profile whose hire is beyond `days_before_hire_to_enable_ad` gets
 /// `adaccountstatus = Pending`; otherwise the AD status stays unset.
-pub fn first_run_profiles<'a>(
-    rows: impl IntoIterator<Item = NormalizedRow> + 'a,
+pub struct FirstRun<'a> {
     params: &'a WorkdayParams,
     today: NaiveDate,
-) -> impl Iterator<Item = Result<Profile, DropReason>> + 'a {
-    let mut emails = HashSet::new();
-    rows.into_iter().map(move |row| {
-        let hire = required(&row)?;
+    emails: HashSet<String>,
+}
+
+impl<'a> FirstRun<'a> {
+    pub fn new(params: &'a WorkdayParams, today: NaiveDate) -> Self {
+        Self {
+            params,
+            today,
+            emails: HashSet::new(),
+        }
+    }
+
+    pub fn select(&mut self, row: &NormalizedRow) -> Result<Profile, DropReason> {
+        let (params, today) = (self.params, self.today);
+        let hire = required(row)?;
         check_sync(hire, params, today)?;
-        if emails.contains(row.email()) {
+        if self.emails.contains(row.email()) {
             return Err(DropReason::EmailTaken);
         }
-        if terminated(&row, params, today) {
+        if terminated(row, params, today) {
             return Err(DropReason::TerminatedUnknownUser);
         }
-        emails.insert(row.email().to_owned());
+        self.emails.insert(row.email().to_owned());
         let mut profile = row.profile();
         if !params.ad_reached(hire, today) {
             profile.insert(field::AD_ACCOUNT_STATUS.into(), "Pending".into());
         }
         Ok(profile)
-    })
+    }
+}
+
+/// [`FirstRun::select`] over rows.
+pub fn first_run_profiles<'a>(
+    rows: impl IntoIterator<Item = NormalizedRow> + 'a,
+    params: &'a WorkdayParams,
+    today: NaiveDate,
+) -> impl Iterator<Item = Result<Profile, DropReason>> + 'a {
+    let mut selection = FirstRun::new(params, today);
+    rows.into_iter().map(move |row| selection.select(&row))
 }

@@ -7,6 +7,7 @@
 use super::{DateFormat, IncomingMap, Profile, RowError, WorkdayParams};
 use chrono::{Days, NaiveDate};
 use serde_json::{Map, Value};
+use std::io::Write;
 
 /// The share of each change among the report's rows (orphans: extra stored profiles).
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +60,48 @@ enum Change {
     Rehire,
 }
 
+/// One generated person: the row today's report has (none for an orphan), the row the
+/// previous report had (none for a new hire), and what changed between them.
+struct Generation {
+    change: Change,
+    current: Option<Value>,
+    previous: Option<Value>,
+}
+
+/// The people of a report of `rows` rows, one at a time (orphans last).
+fn people(
+    rows: usize,
+    mix: &Mix,
+    dates: &DateFormat,
+    today: NaiveDate,
+) -> impl Iterator<Item = Generation> {
+    let mix = *mix;
+    let dates = dates.clone();
+    let mut random = SplitMix(0x5eed_1d3e);
+    let orphans = (rows as f64 * mix.orphans).round() as usize;
+    (0..rows + orphans).map(move |i| {
+        let change = if i >= rows {
+            Change::None
+        } else {
+            pick(random.unit(), &mix)
+        };
+        let person = Person::new(i, &mut random, today);
+        let current = person.row(change, &dates, today);
+        let previous = match change {
+            Change::None | Change::AdActivation => Some(current.clone()),
+            Change::NewHire => None,
+            Change::Update | Change::Termination | Change::Rehire => {
+                Some(person.row(Change::None, &dates, today))
+            }
+        };
+        Generation {
+            change,
+            current: (i < rows).then_some(current),
+            previous,
+        }
+    })
+}
+
 /// `rows` report rows and their stored profiles. Stored profiles are the rows normalized
 /// with `map`, so unchanged rows classify as unchanged.
 pub fn generate(
@@ -68,46 +111,60 @@ pub fn generate(
     params: &WorkdayParams,
     today: NaiveDate,
 ) -> Result<Generated, RowError> {
-    let mut random = SplitMix(0x5eed_1d3e);
     let mut out = Generated {
         rows: Vec::with_capacity(rows),
         stored: Vec::with_capacity(rows),
     };
-    let orphans = (rows as f64 * mix.orphans).round() as usize;
-    for i in 0..rows + orphans {
-        let change = if i >= rows {
-            Change::None
-        } else {
-            pick(random.unit(), mix)
-        };
-        let person = Person::new(i, &mut random, today);
-        let current = person.row(change, &params.date_format, today);
-        let previous = match change {
-            Change::None | Change::AdActivation => Some(current.clone()),
-            Change::NewHire => None,
-            Change::Update | Change::Termination | Change::Rehire => {
-                Some(person.row(Change::None, &params.date_format, today))
-            }
-        };
-        if let Some(previous) = previous {
+    for person in people(rows, mix, &params.date_format, today) {
+        if let Some(previous) = person.previous {
             let mut profile = map.normalize(previous, params)?.profile();
-            let ad_status = match change {
+            let ad_status = match person.change {
                 Change::AdActivation => "Pending",
                 Change::Rehire => "Disabled",
                 _ => "Enabled",
             };
             profile.insert("adaccountstatus".into(), ad_status.into());
             profile.insert("isprocessed".into(), false.into());
-            if change == Change::Rehire {
+            if person.change == Change::Rehire {
                 profile.insert("employmentstatus".into(), "Terminated".into());
             }
             out.stored.push(profile);
         }
-        if i < rows {
-            out.rows.push(current);
-        }
+        out.rows.extend(person.current);
     }
     Ok(out)
+}
+
+/// Writes, row by row, the report of `rows` people (`current`) and the report a previous
+/// fetch read (`previous`): a first-run sync of `previous` stores the profiles `current`
+/// is then compared with. For load tests of any size: nothing is held in memory.
+pub fn write_reports(
+    rows: usize,
+    mix: &Mix,
+    dates: &DateFormat,
+    today: NaiveDate,
+    current: &mut dyn Write,
+    previous: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut writers: [&mut dyn Write; 2] = [current, previous];
+    let mut first = [true, true];
+    for out in writers.iter_mut() {
+        out.write_all(b"{\"Report_Entry\": [")?;
+    }
+    for person in people(rows, mix, dates, today) {
+        for (i, row) in [person.current, person.previous].into_iter().enumerate() {
+            let Some(row) = row else { continue };
+            let out = &mut writers[i];
+            if !std::mem::take(&mut first[i]) {
+                out.write_all(b",\n")?;
+            }
+            serde_json::to_writer(&mut **out, &row)?;
+        }
+    }
+    for out in writers.iter_mut() {
+        out.write_all(b"]}\n")?;
+    }
+    Ok(())
 }
 
 fn pick(x: f64, mix: &Mix) -> Change {

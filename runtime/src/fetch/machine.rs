@@ -7,8 +7,8 @@
 //! run plans exactly what a fetch would, and writes nothing.
 
 use super::{
-    classify, first_run_profiles, known_people, orphan_events, report_rows, Decision, Event,
-    IncidentType, IncomingMap, NormalizedRow, ProfileIndex, RemovalGuard, RemovalHold, Removals,
+    classify, known_people, orphan_events, Decision, Event, FirstRun, IncidentType, IncomingMap,
+    NormalizedRow, Profile, ProfileIndex, RawRow, RemovalGuard, RemovalHold, Removals,
     ReportMatches, RowError, WorkdayParams,
 };
 use crate::store::{NewIncident, Store};
@@ -62,11 +62,9 @@ pub struct FetchSummary {
 }
 
 impl FetchSummary {
-    /// A summary of reading `rows` rows.
-    fn reading(rows: usize) -> Self {
+    fn reading() -> Self {
         Self {
             report_read: true,
-            rows,
             ..Self::default()
         }
     }
@@ -74,11 +72,19 @@ impl FetchSummary {
     /// Normalizes one row, recording the values it left out, or the row as skipped.
     fn normalize(
         &mut self,
-        raw: Value,
+        raw: RawRow,
         map: &IncomingMap,
         params: &WorkdayParams,
     ) -> Result<NormalizedRow, RowError> {
-        match map.normalize(raw, params) {
+        let normalized = match raw {
+            RawRow::Row(raw) => map.normalize(raw, params),
+            RawRow::Oversized {
+                partial,
+                bytes,
+                limit,
+            } => Err(map.oversized(partial, params, bytes, limit)),
+        };
+        match normalized {
             Ok(row) => {
                 for warning in row.warnings() {
                     tracing::warn!("{warning}");
@@ -93,19 +99,11 @@ impl FetchSummary {
             }
         }
     }
-
-    /// Normalizes every row of a first-run report (rows are not matched to profiles there).
-    fn normalize_all(
-        &mut self,
-        rows: Vec<Value>,
-        map: &IncomingMap,
-        params: &WorkdayParams,
-    ) -> Vec<NormalizedRow> {
-        rows.into_iter()
-            .filter_map(|raw| self.normalize(raw, map, params).ok())
-            .collect()
-    }
 }
+
+/// Reads a report, handing each row to the callback as it arrives, and returns how many
+/// rows it had. An error means the report could not be read to its end.
+pub type ReadReport<'r> = dyn Fn(&mut dyn FnMut(RawRow)) -> Result<usize> + 'r;
 
 fn parse_state(stored: Option<Value>) -> Result<FetchState> {
     match stored {
@@ -130,14 +128,49 @@ pub fn plan(
     today: NaiveDate,
 ) -> Plan {
     let index = ProfileIndex::new(profiles);
-    let mut matches = ReportMatches::default();
-    let mut out = Plan {
-        events: Vec::new(),
-        summary: FetchSummary::reading(rows.len()),
-    };
-    // Row by row: a 100,000-row report is never held normalized all at once.
+    let mut planner = Planner::new(map, params, &index, today);
     for raw in rows {
-        let row = match out.summary.normalize(raw, map, params) {
+        planner.row(RawRow::Row(raw));
+    }
+    planner.finish()
+}
+
+/// A plan made row by row as the report streams in: a row is classified as soon as it
+/// is read, and only its events are kept.
+pub struct Planner<'a> {
+    map: &'a IncomingMap,
+    params: &'a WorkdayParams,
+    today: NaiveDate,
+    index: &'a ProfileIndex,
+    matches: ReportMatches<'a>,
+    out: Plan,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(
+        map: &'a IncomingMap,
+        params: &'a WorkdayParams,
+        index: &'a ProfileIndex,
+        today: NaiveDate,
+    ) -> Self {
+        Self {
+            map,
+            params,
+            today,
+            index,
+            matches: ReportMatches::default(),
+            out: Plan {
+                events: Vec::new(),
+                summary: FetchSummary::reading(),
+            },
+        }
+    }
+
+    /// Classifies one row against its stored profile.
+    pub fn row(&mut self, raw: RawRow) {
+        let index = self.index;
+        self.out.summary.rows += 1;
+        let row = match self.out.summary.normalize(raw, self.map, self.params) {
             Ok(row) => row,
             Err(err) => {
                 // A malformed row of a known user is still "in the report": not an orphan.
@@ -145,47 +178,54 @@ pub fn plan(
                     err.employee_id.as_deref().unwrap_or(""),
                     err.email.as_deref().unwrap_or(""),
                 ) {
-                    matches.record(stored);
+                    self.matches.record(stored);
                 }
-                continue;
+                return;
             }
         };
         let stored = index.find(row.employee_id(), row.email());
         if let Some(stored) = stored {
-            matches.record(stored);
+            self.matches.record(stored);
         }
         match classify(
             &row,
             stored,
             || index.display_name_conflict(&row, stored),
-            params,
-            today,
+            self.params,
+            self.today,
         ) {
-            Decision::Event(event) => out.events.push(event),
+            Decision::Event(event) => self.out.events.push(event),
             Decision::Drop(reason) => {
-                *out.summary
+                *self
+                    .out
+                    .summary
                     .dropped
                     .entry(reason.code().to_owned())
                     .or_default() += 1
             }
         }
     }
-    out.summary.terminations = out
-        .events
-        .iter()
-        .filter(|e| e.incident_type == IncidentType::TerminateUser)
-        .count();
-    let orphans = orphan_events(index.profiles(), &matches, params);
-    out.summary.orphans = orphans.len();
-    out.summary.known_people = known_people(index.profiles(), params);
-    out.events.extend(orphans);
-    for event in &out.events {
-        *out.summary
+
+    /// The plan, once every row is read: the rows' events, then the orphans'.
+    pub fn finish(self) -> Plan {
+        let mut out = self.out;
+        out.summary.terminations = out
             .events
-            .entry(event.incident_type.name().to_owned())
-            .or_default() += 1;
+            .iter()
+            .filter(|e| e.incident_type == IncidentType::TerminateUser)
+            .count();
+        let orphans = orphan_events(self.index.profiles(), &self.matches, self.params);
+        out.summary.orphans = orphans.len();
+        out.summary.known_people = known_people(self.index.profiles(), self.params);
+        out.events.extend(orphans);
+        for event in &out.events {
+            *out.summary
+                .events
+                .entry(event.incident_type.name().to_owned())
+                .or_default() += 1;
+        }
+        out
     }
-    out
 }
 
 /// The incident fields of an event: the user profile the playbooks act on,
@@ -236,9 +276,9 @@ impl Fetch<'_> {
     /// starts from is checked again in the transaction that writes: when another fetch of
     /// the same instance wrote first, this one writes nothing and starts over from the
     /// state that fetch left, so concurrent fetches never create an event twice.
-    pub fn run(&self, read_report: impl Fn() -> Result<String>) -> Result<FetchSummary> {
+    pub fn run(&self, read_report: &ReadReport) -> Result<FetchSummary> {
         for _ in 0..CONCURRENT_TRIES {
-            if let Some(summary) = self.try_run(&read_report)? {
+            if let Some(summary) = self.try_run(read_report)? {
                 return Ok(summary);
             }
             tracing::info!(
@@ -253,11 +293,11 @@ impl Fetch<'_> {
     }
 
     /// One try of [`Fetch::run`]: `None` when another fetch changed the state meanwhile.
-    fn try_run(&self, read_report: &dyn Fn() -> Result<String>) -> Result<Option<FetchSummary>> {
+    fn try_run(&self, read_report: &ReadReport) -> Result<Option<FetchSummary>> {
         let stored = self.store.fetch_state(self.instance)?;
         let mut state = parse_state(stored.clone())?;
         if !state.synced_users && self.first_run {
-            return self.first_run_sync(&read_report()?, stored.as_ref());
+            return self.first_run_sync(read_report, stored.as_ref());
         }
         if !state.events.is_empty() {
             // Draining the queue needs no report: the state is read and written in one
@@ -272,13 +312,7 @@ impl Fetch<'_> {
         }
         // Taken before the profiles are read: a run that closes later wrote after it.
         state.compared_at = Some(self.store.now_utc()?);
-        let plan = plan(
-            report_rows(&read_report()?)?,
-            self.map,
-            self.params,
-            self.store.all_profile_fields()?,
-            self.today,
-        );
+        let plan = self.plan(read_report)?;
         // Before any write: a held fetch leaves the queue empty, so the next one reads the
         // report again.
         self.hold(&plan.summary)?;
@@ -345,13 +379,54 @@ impl Fetch<'_> {
             .check(self.instance, removals, plan.known_people)
     }
 
+    /// Every row of the report classified against the stored profiles.
+    fn plan(&self, read_report: &ReadReport) -> Result<Plan> {
+        let index = ProfileIndex::new(self.store.all_profile_fields()?);
+        let mut planner = Planner::new(self.map, self.params, &index, self.today);
+        read_report(&mut |row| planner.row(row))?;
+        Ok(planner.finish())
+    }
+
+    /// Reads a first-run report: each profile it would create goes to `on_profile` with
+    /// its email as it is read; the summary counts the rest.
+    fn first_run_profiles(
+        &self,
+        read_report: &ReadReport,
+        on_profile: &mut dyn FnMut(String, Profile),
+    ) -> Result<FetchSummary> {
+        let mut summary = FetchSummary::reading();
+        let mut selection = FirstRun::new(self.params, self.today);
+        let rows = read_report(&mut |raw| {
+            let Ok(row) = summary.normalize(raw, self.map, self.params) else {
+                return;
+            };
+            match selection.select(&row) {
+                Ok(profile) => {
+                    summary.profiles_created += 1;
+                    on_profile(row.email().to_owned(), profile);
+                }
+                Err(reason) => *summary.dropped.entry(reason.code().to_owned()).or_default() += 1,
+            }
+        })?;
+        summary.rows = rows;
+        Ok(summary)
+    }
+
     /// The first run: profiles for the report's users, no incidents. `None`
-    /// when another fetch changed the state from `stored` meanwhile.
-    fn first_run_sync(&self, body: &str, stored: Option<&Value>) -> Result<Option<FetchSummary>> {
-        let rows = report_rows(body)?;
-        let mut summary = FetchSummary::reading(rows.len());
-        let normalized = summary.normalize_all(rows, self.map, self.params);
-        let total = normalized.len();
+    /// when another fetch changed the state from `stored` meanwhile. The report is read
+    /// to its end before anything is written; the profiles wait as JSON text, which is
+    /// a fraction of the rows they come from.
+    fn first_run_sync(
+        &self,
+        read_report: &ReadReport,
+        stored: Option<&Value>,
+    ) -> Result<Option<FetchSummary>> {
+        let mut profiles = Vec::new();
+        let summary = self.first_run_profiles(read_report, &mut |email, mut profile| {
+            profile.insert(super::field::EMAIL.into(), Value::from(email.as_str()));
+            profiles.push((email, Value::Object(profile).to_string()));
+        })?;
+        let total = profiles.len();
         let state = FetchState {
             synced_users: true,
             ..FetchState::default()
@@ -360,27 +435,11 @@ impl Fetch<'_> {
             if store.fetch_state(self.instance)?.as_ref() != stored {
                 return Ok(false);
             }
-            for (done, selected) in
-                first_run_profiles(normalized, self.params, self.today).enumerate()
-            {
-                match selected {
-                    Ok(profile) => {
-                        let email = profile
-                            .get("email")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned();
-                        store.put_profile(&email, &profile)?;
-                        summary.profiles_created += 1;
-                    }
-                    Err(reason) => {
-                        *summary.dropped.entry(reason.code().to_owned()).or_default() += 1
-                    }
-                }
+            store.put_profiles(profiles, &mut |done| {
                 if done % 1000 == 0 {
                     (self.progress)(done, total);
                 }
-            }
+            })?;
             (self.progress)(total, total);
             store.set_fetch_state(self.instance, &serde_json::to_value(&state)?)?;
             Ok(true)
@@ -390,36 +449,15 @@ impl Fetch<'_> {
 
     /// What the next fetch would do, without writing: the first-run sync it would make, or
     /// every event the report yields now.
-    pub fn dry_run(&self, report: &str) -> Result<Plan> {
+    pub fn dry_run(&self, read_report: &ReadReport) -> Result<Plan> {
         let state = self.state()?;
         if !state.synced_users && self.first_run {
-            let rows = report_rows(report)?;
-            let mut plan = Plan {
+            return Ok(Plan {
                 events: Vec::new(),
-                summary: FetchSummary::reading(rows.len()),
-            };
-            let normalized = plan.summary.normalize_all(rows, self.map, self.params);
-            for selected in first_run_profiles(normalized, self.params, self.today) {
-                match selected {
-                    Ok(_) => plan.summary.profiles_created += 1,
-                    Err(reason) => {
-                        *plan
-                            .summary
-                            .dropped
-                            .entry(reason.code().to_owned())
-                            .or_default() += 1
-                    }
-                }
-            }
-            return Ok(plan);
+                summary: self.first_run_profiles(read_report, &mut |_, _| {})?,
+            });
         }
-        let mut plan = plan(
-            report_rows(report)?,
-            self.map,
-            self.params,
-            self.store.all_profile_fields()?,
-            self.today,
-        );
+        let mut plan = self.plan(read_report)?;
         plan.summary.queued = state.events.len();
         plan.summary.held = self.hold(&plan.summary).err();
         Ok(plan)

@@ -22,6 +22,7 @@ mod orphans;
 mod params;
 mod removal_guard;
 mod report;
+mod stream;
 mod values;
 
 #[cfg(test)]
@@ -32,14 +33,16 @@ mod tests;
 pub use classify::{classify, Decision, DropReason};
 pub use dates::DateFormat;
 pub use event::{Event, IncidentType};
-pub use first_run::first_run_profiles;
+pub use first_run::{first_run_profiles, FirstRun};
 pub use index::ProfileIndex;
-pub use machine::{incident_fields, plan, Fetch, FetchState, FetchSummary, Plan};
+pub use machine::{
+    incident_fields, plan, Fetch, FetchState, FetchSummary, Plan, Planner, ReadReport,
+};
 pub use normalize::{IncomingMap, MapError, NormalizedRow, RowError, RowProblem, RowWarning};
 pub use orphans::{known_people, orphan_events, ReportMatches};
 pub use params::{DeactivationField, ParamError, WorkdayParams, DEFAULT_MAX_VALUE_LENGTH};
 pub use removal_guard::{RemovalGuard, RemovalHold, Removals, DEFAULT_MAX_REMOVAL_PERCENT};
-pub use report::report_rows;
+pub use stream::{read_rows, RawRow, ReadError, ReportLimits};
 pub use values::json_type;
 
 /// A user profile: its fields by cli name.

@@ -277,6 +277,26 @@ impl IncomingMap {
         })
     }
 
+    /// The error of a row too large to use (`bytes` over `limit`), with the identity
+    /// the columns in `partial` give, so the row is still matched to its person.
+    pub fn oversized(
+        &self,
+        partial: Value,
+        params: &WorkdayParams,
+        bytes: u64,
+        limit: usize,
+    ) -> RowError {
+        let problem = RowProblem::RowTooLong { bytes, limit };
+        match partial {
+            Value::Object(raw) => self.error(&self.fields.sources(&raw), params, problem),
+            _ => RowError {
+                employee_id: None,
+                email: None,
+                problem,
+            },
+        }
+    }
+
     /// A row error, with the row's identity read as leniently as possible: the state
     /// machine still matches the row to its stored profile so it is never taken for an orphan.
     /// An identity that is not a scalar or is oversized is no identity: it is never quoted.
@@ -582,6 +602,8 @@ fn shown(value: &str) -> Cow<'_, str> {
 pub enum RowProblem {
     #[error("the row is {found}, not an object")]
     NotAnObject { found: &'static str },
+    #[error("the row is {bytes} bytes long, more than max_row_bytes ({limit})")]
+    RowTooLong { bytes: u64, limit: usize },
     #[error("{key} is {found}; expected text, a number or a boolean")]
     NotScalar { key: String, found: &'static str },
     #[error("{key} is {length} bytes long, more than max_value_length ({limit})")]

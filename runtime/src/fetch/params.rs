@@ -111,16 +111,8 @@ impl WorkdayParams {
                 }
             };
         }
-        if let Some(text) = given(params, "max_value_length") {
-            out.max_value_length = match text.parse::<usize>() {
-                Ok(limit) if limit >= 1 => limit,
-                _ => {
-                    return Err(ParamError {
-                        name: "max_value_length",
-                        problem: format!("{text:?} is not a whole number of bytes, 1 or more"),
-                    })
-                }
-            };
+        if let Some(limit) = whole_number(params, "max_value_length", "bytes")? {
+            out.max_value_length = limit as usize;
         }
         Ok(out)
     }
@@ -146,6 +138,23 @@ fn reached(limit: Option<i64>, hire: NaiveDate, today: NaiveDate) -> bool {
 fn given(params: &Map<String, Value>, name: &str) -> Option<String> {
     let text = values::text(params.get(name));
     (!text.is_empty()).then(|| text.into_owned())
+}
+
+/// A size parameter: a whole number of `unit`, 1 or more; `None` when not given.
+pub(super) fn whole_number(
+    params: &Map<String, Value>,
+    name: &'static str,
+    unit: &str,
+) -> Result<Option<u64>, ParamError> {
+    given(params, name)
+        .map(|text| match text.parse::<u64>() {
+            Ok(limit) if limit >= 1 => Ok(limit),
+            _ => Err(ParamError {
+                name,
+                problem: format!("{text:?} is not a whole number of {unit}, 1 or more"),
+            }),
+        })
+        .transpose()
 }
 
 fn days(params: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, ParamError> {

@@ -1,10 +1,8 @@
-//! Reading a report body. Only a JSON object with a `Report_Entry` array is a report; any
+//! What a body that is not a report says. Only a JSON object with a `Report_Entry` array is a report; any
 //! other body fails the fetch before anything is written. Reading an error object (Workday
 //! answers `{"Error": "Session expired"}` with status 200) or a body without rows as "no
 //! rows" would make every stored person an orphan.
 
-use super::values;
-use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 
 /// Keys under which services put the reason of an error answer.
@@ -13,34 +11,15 @@ const ERROR_KEYS: &[&str] = &["error", "errors", "message", "fault", "faultstrin
 /// How much of an unexpected value an error message quotes.
 const QUOTE_CHARS: usize = 200;
 
-/// The rows of a Workday report body (`Report_Entry`), or why the body is not a report.
-pub fn report_rows(body: &str) -> Result<Vec<Value>> {
-    let value: Value = serde_json::from_str(body).context("the report is not JSON")?;
-    let Value::Object(mut object) = value else {
-        bail!(
-            "the report is {}, not a JSON object with Report_Entry; nothing was changed",
-            values::json_type(&value)
-        );
-    };
-    match object.remove("Report_Entry") {
-        Some(Value::Array(rows)) => Ok(rows),
-        Some(other) => bail!(
-            "the report's Report_Entry is {}, not an array of rows; nothing was changed",
-            values::json_type(&other)
-        ),
-        None => bail!("{}", not_a_report(&object)),
-    }
-}
-
 /// Why an object without `Report_Entry` is not a report: the service's error when it gave
 /// one, else the keys it has.
-fn not_a_report(object: &Map<String, Value>) -> String {
+pub(super) fn not_a_report(object: &Map<String, Value>) -> String {
     let error = object
         .iter()
         .find(|(key, _)| ERROR_KEYS.contains(&key.to_ascii_lowercase().as_str()));
     match error {
         Some((key, value)) => format!(
-            "Workday answered with an error instead of the report ({key}: {}); nothing was \
+            "Workday answered with an error instead of the report's Report_Entry rows ({key}: {}); nothing was \
              changed. Check the integration user's password and session, then fetch again",
             quote(value)
         ),
@@ -78,19 +57,29 @@ fn quote(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::stream::{read_rows, RawRow, ReportLimits};
+
+    fn report_rows(body: &str) -> Result<Vec<RawRow>, super::super::ReadError> {
+        let mut rows = Vec::new();
+        read_rows(body.as_bytes(), &ReportLimits::default(), &mut |row| {
+            rows.push(row)
+        })?;
+        Ok(rows)
+    }
+
+    fn rows(body: &str) -> Vec<RawRow> {
+        report_rows(body).unwrap()
+    }
 
     fn error(body: &str) -> String {
-        format!("{:#}", report_rows(body).unwrap_err())
+        report_rows(body).unwrap_err().to_string()
     }
 
     #[test]
     fn only_an_object_with_a_report_entry_array_is_a_report() {
-        assert!(report_rows(r#"{"Report_Entry": []}"#).unwrap().is_empty());
+        assert!(rows(r#"{"Report_Entry": []}"#).is_empty());
         assert_eq!(
-            report_rows(r#"{"Report_Entry": [{"Emp_ID": "1"}], "x": 1}"#)
-                .unwrap()
-                .len(),
+            rows(r#"{"Report_Entry": [{"Emp_ID": "1"}], "x": 1}"#).len(),
             1
         );
         let expired = error(r#"{"Error": "Session expired"}"#);

@@ -1091,7 +1091,13 @@ impl Fetched {
             today: today(),
             progress: &|_, _| {},
         }
-        .run(read_report)
+        .run(&|on_row| {
+            Ok(read_rows(
+                read_report()?.as_bytes(),
+                &ReportLimits::default(),
+                on_row,
+            )?)
+        })
     }
 
     /// Another handle on the same database, as a second process has.

@@ -40,6 +40,11 @@ pub struct Manifest {
     /// What kind of fetch source the plugin is, if any.
     #[serde(default)]
     pub source: Option<SourceKind>,
+    /// How the host requests a report itself, so the body streams through the host's
+    /// parser and never passes through the plugin. A report source without it returns the
+    /// whole body from its `fetch`.
+    #[serde(default)]
+    pub report: Option<ReportRequest>,
     /// Vendor error codes the host's IAM algorithm treats specially.
     #[serde(default)]
     pub iam: crate::iam::VendorCodes,
@@ -105,6 +110,22 @@ pub struct LdapSpec {
     /// StartTLS. Without it, or when false, the host never talks to a directory in clear.
     #[serde(default)]
     pub allow_plain: Option<String>,
+}
+
+/// `[report]`: the request that fetches a report. `{param}` in the URL stands for that
+/// parameter's value; the host adds the instance's credentials and applies its allow-list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub url: String,
+    #[serde(default = "default_report_method")]
+    pub method: String,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+}
+
+fn default_report_method() -> String {
+    "GET".to_owned()
 }
 
 /// `[wasi] imports = ["wasi:cli/stderr", ...]`: interface names without their version.

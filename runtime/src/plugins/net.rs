@@ -177,6 +177,37 @@ impl NetPolicy {
     /// Checks the request against the allow-list and the address guard, then sends it with
     /// the credentials meant for its host, no redirects, a timeout and a response-size cap.
     pub fn send(&self, req: OutboundRequest) -> Result<InboundResponse, NetError> {
+        let response = self.open(req)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let origin = origin(response.url());
+        let mut body = Vec::new();
+        response
+            .take(self.max_response_bytes as u64 + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| NetError::Failed(format!("reading the response from {origin}: {e}")))?;
+        if body.len() > self.max_response_bytes {
+            return Err(NetError::TooLarge(self.max_response_bytes));
+        }
+        Ok(InboundResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends a request as [`NetPolicy::send`] does and returns the response with its body
+    /// unread, for the caller to stream under its own size limit.
+    pub fn open(&self, req: OutboundRequest) -> Result<reqwest::blocking::Response, NetError> {
         let url = Url::parse(&req.url)
             .map_err(|e| NetError::Refused(format!("invalid URL {:?}: {e}", req.url)))?;
         // reqwest would turn user-info into an Authorization header of the guest's choosing.
@@ -234,7 +265,7 @@ impl NetPolicy {
         if let Some(body) = req.body {
             builder = builder.body(body);
         }
-        let response = builder.send().map_err(|e| {
+        builder.send().map_err(|e| {
             let cause = error_chain(&e);
             NetError::Failed(format!(
                 "{} {}: {cause}{}",
@@ -242,32 +273,6 @@ impl NetPolicy {
                 origin(&url),
                 tls_hint(&cause)
             ))
-        })?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let mut body = Vec::new();
-        response
-            .take(self.max_response_bytes as u64 + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| {
-                NetError::Failed(format!("reading the response from {}: {e}", origin(&url)))
-            })?;
-        if body.len() > self.max_response_bytes {
-            return Err(NetError::TooLarge(self.max_response_bytes));
-        }
-        Ok(InboundResponse {
-            status,
-            headers,
-            body,
         })
     }
 }

@@ -1,11 +1,17 @@
-//! The HR report source (Workday): read the whole report through the plugin, classify every
-//! row against the stored profiles with the editable incoming map.
+//! The HR report source (Workday): stream the report row by row and classify every row
+//! against the stored profiles with the editable incoming map. A plugin whose manifest has
+//! a `[report]` request is never handed the body: the host sends the request and parses the
+//! body as it arrives. An older plugin returns the whole body from its `fetch`.
 
 use super::{FetchOptions, Fetched};
-use crate::fetch::{Fetch, IncomingMap, RemovalGuard, WorkdayParams, DEFAULT_MAX_REMOVAL_PERCENT};
+use crate::fetch::{
+    read_rows, Fetch, IncomingMap, RawRow, RemovalGuard, ReportLimits, WorkdayParams,
+    DEFAULT_MAX_REMOVAL_PERCENT,
+};
 use crate::integrations::Integrations;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
+use std::io::Read;
 use std::path::Path;
 
 /// The report's incoming map, read afresh so an administrator's edit applies at once.
@@ -65,18 +71,67 @@ pub(super) fn fetch(
         today: options.today,
         progress: &progress,
     };
-    let read_report = || -> Result<String> {
-        let state = json!({"now": integrations.store.now_utc()?, "cursor": null}).to_string();
-        let (mut records, _) = integrations.fetch(instance, &state)?;
-        records
-            .pop()
-            .with_context(|| format!("{instance} returned no report"))
+    let limits = ReportLimits::from_instance(&params).map_err(|e| {
+        anyhow::anyhow!("instance {instance:?}: parameter {}: {}", e.name, e.problem)
+    })?;
+    let read_report = |on_row: &mut dyn FnMut(RawRow)| -> Result<usize> {
+        let rows = match integrations.open_report(instance)? {
+            Some(response) => read_response(response, &limits, on_row)?,
+            None => {
+                let state =
+                    json!({"now": integrations.store.now_utc()?, "cursor": null}).to_string();
+                let (mut records, _) = integrations.fetch(instance, &state)?;
+                let body = records
+                    .pop()
+                    .with_context(|| format!("{instance} returned no report"))?;
+                read_rows(body.as_bytes(), &limits, on_row)?
+            }
+        };
+        Ok(rows)
     };
     let outcome = if options.dry_run {
-        Fetched::ReportPlan(fetch.dry_run(&read_report()?)?)
+        Fetched::ReportPlan(fetch.dry_run(&read_report)?)
     } else {
-        Fetched::Report(fetch.run(read_report)?)
+        Fetched::Report(fetch.run(&read_report)?)
     };
     bar.finish_and_clear();
     Ok(outcome)
 }
+
+/// Streams the rows of a report response, refusing it before any row when its declared
+/// size is over the limit.
+fn read_response(
+    response: reqwest::blocking::Response,
+    limits: &ReportLimits,
+    on_row: &mut dyn FnMut(RawRow),
+) -> Result<usize> {
+    let status = response.status().as_u16();
+    match status {
+        200 => {}
+        // No content: a report without rows (the removal guard stops a mass removal).
+        204 => return Ok(0),
+        401 | 403 => bail!(
+            "the report service refused the credentials (HTTP {status}); check the instance's \
+             username and password"
+        ),
+        _ => {
+            let mut start = Vec::new();
+            // Only for the message: a body that cannot be read quotes nothing.
+            let _ = response.take(ERROR_QUOTE_BYTES).read_to_end(&mut start);
+            bail!(
+                "the report service answered HTTP {status}: {}",
+                String::from_utf8_lossy(&start)
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect::<String>()
+            )
+        }
+    }
+    if let Some(refused) = response.content_length().and_then(|n| limits.refuse(n)) {
+        return Err(refused.into());
+    }
+    Ok(read_rows(response, limits, on_row)?)
+}
+
+/// How much of an error answer's body a message quotes.
+const ERROR_QUOTE_BYTES: u64 = 200;

@@ -34,6 +34,7 @@ mod seal;
 mod sealing_tests;
 pub mod secret_key;
 mod sign_in;
+mod stream;
 
 pub use accounts::AccountEvent;
 pub use answers::Question;

@@ -1,0 +1,552 @@
+//! Reading a report body as a stream, row by row: the body is scanned from a reader and
+//! each `Report_Entry` row is parsed on its own as it arrives, so a report of any size
+//! takes the memory of one row. The whole body is checked to its end before the caller
+//! writes anything: a body that breaks off or grows past `max_report_mib` fails the fetch.
+//! A row larger than `max_row_bytes` is not parsed; the stream goes on and the row is
+//! handed on as [`RawRow::Oversized`] with the columns that fitted, for its identity.
+
+use super::report::not_a_report;
+use super::{params, values};
+use serde_json::{Map, Value};
+use std::io::{ErrorKind, Read};
+
+/// How much of a value outside the rows (an error answer, say) is kept to describe it.
+const KEPT_OUTSIDE_ROWS: usize = 64 << 10;
+
+/// How much the scanner reads from the body at once.
+const CHUNK: usize = 256 << 10;
+
+/// The default `max_report_mib`: room for a million rows of realistic width.
+pub const DEFAULT_MAX_REPORT_MIB: u64 = 4096;
+
+/// The default `max_row_bytes`: dozens of times a realistic row (about 1.5 KB).
+pub const DEFAULT_MAX_ROW_BYTES: usize = 64 << 10;
+
+/// The size limits of one report.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportLimits {
+    /// `max_report_mib`, in bytes.
+    pub max_bytes: u64,
+    /// `max_row_bytes`.
+    pub max_row_bytes: usize,
+}
+
+impl Default for ReportLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_MAX_REPORT_MIB << 20,
+            max_row_bytes: DEFAULT_MAX_ROW_BYTES,
+        }
+    }
+}
+
+impl ReportLimits {
+    /// Reads `max_report_mib` and `max_row_bytes` from an instance's parameters.
+    pub fn from_instance(params: &Map<String, Value>) -> Result<Self, params::ParamError> {
+        let mut out = Self::default();
+        if let Some(mib) = params::whole_number(params, "max_report_mib", "MiB")? {
+            out.max_bytes = mib << 20;
+        }
+        if let Some(bytes) = params::whole_number(params, "max_row_bytes", "bytes")? {
+            out.max_row_bytes = bytes as usize;
+        }
+        Ok(out)
+    }
+
+    /// Why a report of `length` bytes is refused, when it is: its size is known (from
+    /// `Content-Length`) before any row is read.
+    pub fn refuse(&self, length: u64) -> Option<ReadError> {
+        (length > self.max_bytes).then_some(ReadError::TooLarge {
+            limit_mib: self.max_bytes >> 20,
+        })
+    }
+}
+
+/// One row as the stream gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawRow {
+    Row(Value),
+    /// A row larger than `max_row_bytes`: not used. `partial` holds the columns that fitted
+    /// within the limit (an empty object when none did), so the row can still be matched to
+    /// its person and is not taken for a leaver.
+    Oversized {
+        partial: Value,
+        bytes: u64,
+        limit: usize,
+    },
+}
+
+/// Why a report could not be read. Nothing has been written when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(
+        "the report is larger than max_report_mib ({limit_mib} MiB); nothing was changed. \
+         Raise the instance's max_report_mib if the report is really this large"
+    )]
+    TooLarge { limit_mib: u64 },
+    #[error(
+        "the report broke off after {at} bytes, before its end; nothing was changed. \
+         Fetch again"
+    )]
+    Ended { at: u64 },
+    #[error("reading the report failed after {at} bytes: {error}; nothing was changed")]
+    Io { at: u64, error: std::io::Error },
+    #[error("the report is not JSON ({problem}, near byte {at})")]
+    Syntax { at: u64, problem: String },
+    /// A body that is JSON but not a report (an error answer, say).
+    #[error("{0}")]
+    NotAReport(String),
+}
+
+/// Streams the rows of a report body (`{"Report_Entry": [...]}`) from `reader` to
+/// `on_row`, and returns how many there were. Only a JSON object with a `Report_Entry`
+/// array is a report; the error for any other body says what it was.
+pub fn read_rows(
+    reader: impl Read,
+    limits: &ReportLimits,
+    on_row: &mut dyn FnMut(RawRow),
+) -> Result<usize, ReadError> {
+    let mut scanner = Scanner {
+        reader,
+        buf: vec![0; CHUNK],
+        start: 0,
+        end: 0,
+        read: 0,
+        limits: *limits,
+    };
+    scanner.report(on_row)
+}
+
+struct Scanner<R> {
+    reader: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Bytes read from the body so far.
+    read: u64,
+    limits: ReportLimits,
+}
+
+/// What scanning one value found.
+struct Scanned {
+    bytes: u64,
+    /// Whether all of it was kept.
+    whole: bool,
+    /// For an object: how much of what was kept ends with a whole member.
+    members_end: Option<usize>,
+}
+
+impl<R: Read> Scanner<R> {
+    /// The position in the body of the next byte.
+    fn at(&self) -> u64 {
+        self.read - (self.end - self.start) as u64
+    }
+
+    /// Makes sure a byte is buffered; `false` at the end of the body.
+    fn fill(&mut self) -> Result<bool, ReadError> {
+        if self.start < self.end {
+            return Ok(true);
+        }
+        loop {
+            match self.reader.read(&mut self.buf) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    self.start = 0;
+                    self.end = n;
+                    self.read += n as u64;
+                    if self.read > self.limits.max_bytes {
+                        return Err(ReadError::TooLarge {
+                            limit_mib: self.limits.max_bytes >> 20,
+                        });
+                    }
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // A body cut short of its Content-Length is a transfer that broke off.
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                    return Err(ReadError::Ended { at: self.read })
+                }
+                Err(error) => {
+                    return Err(ReadError::Io {
+                        at: self.read,
+                        error,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The next byte that is not whitespace, left unread; `None` at the end of the body.
+    fn peek(&mut self) -> Result<Option<u8>, ReadError> {
+        while self.fill()? {
+            match self.buf[self.start..self.end]
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+            {
+                Some(i) => {
+                    self.start += i;
+                    return Ok(Some(self.buf[self.start]));
+                }
+                None => self.start = self.end,
+            }
+        }
+        Ok(None)
+    }
+
+    /// The next byte that is not whitespace; the body must go on.
+    fn next(&mut self) -> Result<u8, ReadError> {
+        let byte = self.peek()?.ok_or(ReadError::Ended { at: self.read })?;
+        self.start += 1;
+        Ok(byte)
+    }
+
+    fn expect(&mut self, wanted: u8, what: &str) -> Result<(), ReadError> {
+        let at = self.at();
+        match self.next()? {
+            byte if byte == wanted => Ok(()),
+            byte => Err(ReadError::Syntax {
+                at,
+                problem: format!("expected {what}, found {:?}", byte as char),
+            }),
+        }
+    }
+
+    fn report(&mut self, on_row: &mut dyn FnMut(RawRow)) -> Result<usize, ReadError> {
+        if self.peek()? != Some(b'{') {
+            return Err(self.not_an_object());
+        }
+        self.start += 1;
+        let mut kept = Vec::new();
+        let mut others = Map::new();
+        let mut rows = None;
+        loop {
+            match self.peek()? {
+                Some(b'}') => break,
+                Some(b',') => {
+                    self.start += 1;
+                    continue;
+                }
+                Some(b'"') => {}
+                Some(byte) => {
+                    return Err(ReadError::Syntax {
+                        at: self.at(),
+                        problem: format!("expected a key, found {:?}", byte as char),
+                    })
+                }
+                None => return Err(ReadError::Ended { at: self.read }),
+            }
+            let key = match self.kept_value(&mut kept)? {
+                Value::String(key) => key,
+                other => other.to_string(),
+            };
+            self.expect(b':', "':' after a key")?;
+            if key == "Report_Entry" && self.peek()? == Some(b'[') {
+                rows = Some(self.rows(on_row)?);
+            } else if key == "Report_Entry" {
+                let value = self.kept_value(&mut kept)?;
+                return Err(ReadError::NotAReport(format!(
+                    "the report's Report_Entry is {}, not an array of rows; nothing was changed",
+                    values::json_type(&value)
+                )));
+            } else {
+                let value = self.kept_value(&mut kept)?;
+                others.insert(key, value);
+            }
+        }
+        self.start += 1;
+        if self.peek()?.is_some() {
+            return Err(ReadError::Syntax {
+                at: self.at(),
+                problem: "text after the report's end".to_owned(),
+            });
+        }
+        rows.ok_or_else(|| ReadError::NotAReport(not_a_report(&others)))
+    }
+
+    /// Why a body that does not start as an object is not a report, from its first bytes.
+    fn not_an_object(&mut self) -> ReadError {
+        let mut start = Vec::new();
+        let read = (&mut self.reader)
+            .take(KEPT_OUTSIDE_ROWS as u64)
+            .read_to_end(&mut start);
+        let mut body = self.buf[self.start..self.end].to_vec();
+        body.extend(start);
+        match (read, serde_json::from_slice::<Value>(&body)) {
+            (Ok(_), Ok(value)) => ReadError::NotAReport(format!(
+                "the report is {}, not a JSON object with Report_Entry; nothing was changed",
+                values::json_type(&value)
+            )),
+            (_, Err(e)) => ReadError::Syntax {
+                at: 0,
+                problem: e.to_string(),
+            },
+            (Err(error), _) => ReadError::Io { at: 0, error },
+        }
+    }
+
+    /// A value outside the rows, parsed from its first [`KEPT_OUTSIDE_ROWS`] bytes (a
+    /// longer one stands as the text "…").
+    fn kept_value(&mut self, kept: &mut Vec<u8>) -> Result<Value, ReadError> {
+        kept.clear();
+        let at = self.at();
+        if !self.value(kept, KEPT_OUTSIDE_ROWS)?.whole {
+            return Ok(Value::String("…".to_owned()));
+        }
+        serde_json::from_slice(kept).map_err(|e| ReadError::Syntax {
+            at,
+            problem: e.to_string(),
+        })
+    }
+
+    /// The rows of the `Report_Entry` array, each handed to `on_row` as it is read.
+    fn rows(&mut self, on_row: &mut dyn FnMut(RawRow)) -> Result<usize, ReadError> {
+        self.expect(b'[', "'['")?;
+        let mut row = Vec::with_capacity(4096);
+        let mut count = 0;
+        loop {
+            match self.peek()? {
+                Some(b']') => {
+                    self.start += 1;
+                    return Ok(count);
+                }
+                Some(b',') => {
+                    self.start += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            row.clear();
+            let at = self.at();
+            let scanned = self.value(&mut row, self.limits.max_row_bytes)?;
+            count += 1;
+            if scanned.whole {
+                let value = serde_json::from_slice(&row).map_err(|e| ReadError::Syntax {
+                    at,
+                    problem: format!("row {count}: {e}"),
+                })?;
+                on_row(RawRow::Row(value));
+            } else {
+                on_row(RawRow::Oversized {
+                    partial: members(&mut row, scanned.members_end),
+                    bytes: scanned.bytes,
+                    limit: self.limits.max_row_bytes,
+                });
+            }
+        }
+    }
+
+    /// Scans one JSON value (after any whitespace), copying its bytes into `out` while
+    /// they fit in `cap`. Strings and nesting are tracked, scalars only delimited: the
+    /// caller parses what it keeps.
+    fn value(&mut self, out: &mut Vec<u8>, cap: usize) -> Result<Scanned, ReadError> {
+        let first = self.peek()?.ok_or(ReadError::Ended { at: self.read })?;
+        let begin = self.at();
+        let mut whole = true;
+        let mut members_end = None;
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut started = false;
+        loop {
+            if !self.fill()? {
+                return Err(ReadError::Ended { at: self.read });
+            }
+            let chunk = &self.buf[self.start..self.end];
+            let mut done = None;
+            for (i, &byte) in chunk.iter().enumerate() {
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if byte == b'\\' {
+                        escaped = true;
+                    } else if byte == b'"' {
+                        in_string = false;
+                        if depth == 0 {
+                            done = Some(i + 1);
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                match byte {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' if depth > 0 => {
+                        depth -= 1;
+                        if depth == 0 {
+                            done = Some(i + 1);
+                            break;
+                        }
+                    }
+                    b',' if depth == 1 && first == b'{' => {
+                        let kept = out.len() + i;
+                        if whole && kept <= cap {
+                            members_end = Some(kept);
+                        }
+                    }
+                    // A scalar ends where a delimiter begins.
+                    b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r' if depth == 0 && started => {
+                        done = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+                started = true;
+            }
+            let used = done.unwrap_or(chunk.len());
+            if whole {
+                let room = cap.saturating_sub(out.len());
+                if used > room {
+                    whole = false;
+                }
+                out.extend_from_slice(&chunk[..used.min(room)]);
+            }
+            self.start += used;
+            if done.is_some() {
+                return Ok(Scanned {
+                    bytes: self.at() - begin,
+                    whole,
+                    members_end,
+                });
+            }
+        }
+    }
+}
+
+/// The whole members at the start of an oversized object row, as an object.
+fn members(kept: &mut Vec<u8>, end: Option<usize>) -> Value {
+    if kept.first() != Some(&b'{') {
+        return Value::Null;
+    }
+    kept.truncate(end.unwrap_or(1));
+    kept.push(b'}');
+    serde_json::from_slice(kept).unwrap_or_else(|_| Value::Object(Map::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(body: &[u8], limits: ReportLimits) -> Result<Vec<RawRow>, ReadError> {
+        let mut rows = Vec::new();
+        let count = read_rows(body, &limits, &mut |row| rows.push(row))?;
+        assert_eq!(count, rows.len());
+        Ok(rows)
+    }
+
+    /// Hands out a body a few bytes at a time, so values straddle reads.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(3);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn rows_arrive_one_by_one_whatever_the_reads() {
+        let body = json!({
+            "Report_Entry": [
+                {"Emp_ID": "1", "Name": "Ada \"A\" \\ {[,", "N": 1.5e3, "Groups": [{"g": [1, 2]}]},
+                {"Emp_ID": "2", "Flag": true, "Nothing": null},
+                "not an object",
+                7
+            ],
+            "After": {"x": [1, 2]}
+        })
+        .to_string();
+        let parsed: Value = body.parse().unwrap();
+        let expected: Vec<RawRow> = parsed["Report_Entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned()
+            .map(RawRow::Row)
+            .collect();
+        assert_eq!(
+            read(body.as_bytes(), ReportLimits::default()).unwrap(),
+            expected
+        );
+        let mut trickled = Vec::new();
+        read_rows(
+            Trickle(body.as_bytes()),
+            &ReportLimits::default(),
+            &mut |row| trickled.push(row),
+        )
+        .unwrap();
+        assert_eq!(trickled, expected);
+        let pretty = serde_json::to_string_pretty(&parsed).unwrap();
+        assert_eq!(
+            read(pretty.as_bytes(), ReportLimits::default()).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn an_oversized_row_is_passed_on_with_the_members_that_fitted() {
+        let big = "x".repeat(500);
+        let body = format!(
+            r#"{{"Report_Entry": [{{"Emp_ID": "1", "Email": "a@b.test", "Note": "{big}", "Last": "z"}}, {{"Emp_ID": "2"}}, {{"Note": "{big}"}}]}}"#
+        );
+        let limits = ReportLimits {
+            max_row_bytes: 100,
+            ..ReportLimits::default()
+        };
+        let rows = read(body.as_bytes(), limits).unwrap();
+        assert_eq!(rows.len(), 3);
+        match &rows[0] {
+            RawRow::Oversized {
+                partial,
+                bytes,
+                limit,
+            } => {
+                assert_eq!(partial, &json!({"Emp_ID": "1", "Email": "a@b.test"}));
+                assert!(*bytes > 500 && *limit == 100, "{bytes}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(rows[1], RawRow::Row(json!({"Emp_ID": "2"})));
+        assert!(matches!(&rows[2], RawRow::Oversized { partial, .. } if partial == &json!({})));
+    }
+
+    #[test]
+    fn a_body_that_breaks_off_or_grows_too_large_fails() {
+        let body = br#"{"Report_Entry": [{"Emp_ID": "1"}, {"Emp_ID": "2"#;
+        for cut in [body.len(), 20, 1] {
+            let err = read(&body[..cut], ReportLimits::default()).unwrap_err();
+            assert!(matches!(err, ReadError::Ended { .. }), "{cut}: {err}");
+            assert!(err.to_string().contains("broke off"), "{err}");
+        }
+        let unclosed = read(
+            br#"{"Report_Entry": [{"Emp_ID": "1"}]"#,
+            ReportLimits::default(),
+        );
+        assert!(matches!(unclosed, Err(ReadError::Ended { .. })));
+        let limits = ReportLimits {
+            max_bytes: 1 << 20,
+            ..ReportLimits::default()
+        };
+        let huge = format!(r#"{{"Report_Entry": ["{}"]}}"#, "x".repeat(2 << 20));
+        let err = read(huge.as_bytes(), limits).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("larger than max_report_mib (1 MiB)"),
+            "{err}"
+        );
+        assert!(limits.refuse(2 << 20).is_some() && limits.refuse(1 << 20).is_none());
+    }
+
+    #[test]
+    fn a_row_that_is_not_json_fails_the_report() {
+        let err = read(
+            br#"{"Report_Entry": [{"Emp_ID": 1}, {"Emp_ID": tru}]}"#,
+            ReportLimits::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("row 2"), "{err}");
+    }
+}
