@@ -3,7 +3,7 @@
 
 use super::Store;
 use anyhow::{bail, Result};
-use rusqlite::params;
+use super::db::params;
 
 impl Store {
     /// Creates or replaces each profile `(email, fields as a JSON object text)` in order,
