@@ -347,6 +347,77 @@ fn three_workers_on_postgresql_with_one_killed_mid_run_provision_every_hire_once
 }
 
 #[test]
+fn twenty_random_sigkills_during_a_500_hire_run_lose_no_hire_and_duplicate_no_account() {
+    const PEOPLE: usize = 500;
+    const KILLS: usize = 20;
+    let server = scim2_server(TOKEN);
+    let (ilm, _books) = ilm(&server);
+    std::thread::scope(|scope| {
+        for part in 0..4 {
+            let ilm = &ilm;
+            scope.spawn(move || {
+                for i in (part..PEOPLE).step_by(4) {
+                    create(ilm, "Provision", &format!("hire{i}@acme.test"));
+                }
+            });
+        }
+    });
+    // A seed from the clock, printed so a failing run can be repeated.
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    println!("kill schedule seed {seed}");
+    let mut kills = 0;
+    while kills < KILLS && count_with_status(&ilm, "closed") < PEOPLE as u64 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let after = Duration::from_millis(150 + (seed >> 33) % 600);
+        let mut worker = ilm
+            .command(&["worker", "--until-idle", "--concurrency", "2"], &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(after);
+        if worker.try_wait().unwrap().is_none() {
+            worker.kill().unwrap();
+            kills += 1;
+        }
+        worker.wait().unwrap();
+    }
+    assert!(
+        kills >= KILLS / 2,
+        "only {kills} workers were killed mid-run"
+    );
+    let rest = worker_counts(&ilm.ok(&["worker", "--until-idle", "--concurrency", "2"]));
+    assert_eq!(rest[2], 0, "no incident failed after {kills} kills");
+
+    assert_eq!(
+        count_with_status(&ilm, "closed"),
+        PEOPLE as u64,
+        "no hire lost"
+    );
+    for status in ["pending", "active", "waiting", "failed"] {
+        assert_eq!(
+            count_with_status(&ilm, status),
+            0,
+            "{status} incidents left"
+        );
+    }
+    let accounts = support::scim_users(server.port, TOKEN, None);
+    let mut names: Vec<&str> = accounts
+        .iter()
+        .map(|a| a["userName"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(accounts.len(), PEOPLE, "one account per hire, no duplicate");
+    assert_eq!(names.len(), PEOPLE, "every hire has an account");
+}
+
+#[test]
 fn a_postgresql_restart_under_load_loses_nothing_and_the_workers_go_on() {
     const PEOPLE: usize = 40;
     let postgres = support::postgres::Postgres::start();

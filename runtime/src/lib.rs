@@ -22,3 +22,16 @@ pub mod store;
 mod testing;
 pub mod transformers;
 pub mod worker;
+
+/// An error and its causes on one line, `outer: inner: innermost`: what a library error's
+/// `Display` alone leaves out (a TLS or socket cause behind "error sending request").
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -826,6 +826,7 @@ pub fn scim_tenant_users(
 ) -> Vec<serde_json::Value> {
     let mut request = reqwest::blocking::Client::new()
         .get(format!("http://127.0.0.1:{port}/{tenant}/v2/Users"))
+        .query(&[("count", "10000")])
         .bearer_auth(token);
     if let Some(filter) = filter {
         request = request.query(&[("filter", filter)]);

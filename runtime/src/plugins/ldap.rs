@@ -6,7 +6,8 @@
 use super::bindings::ilm::plugin::ldap::{
     Attribute, Entry, Modification, ModifyOp, Scope, SearchRequest,
 };
-use super::net::{self, error_chain, NetError};
+use super::net::{self, NetError};
+use crate::error_chain;
 use base64::Engine as _;
 use ldap3::controls::{Control, ControlType, PagedResults};
 use ldap3::{LdapConn, LdapConnSettings, Mod, ResultEntry, StdStream};

@@ -3,6 +3,7 @@
 //! instance's credentials go only to the hosts they are for, never to another allowed
 //! host, and a URL cannot bring credentials of its own (user-info is refused).
 
+use crate::error_chain;
 use anyhow::{bail, Context, Result};
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -309,17 +310,6 @@ fn tls_hint(cause: &str) -> &'static str {
     } else {
         ""
     }
-}
-
-pub(super) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! went away between two calls.
 
 use super::db::{DbError, DbResult, Row, Value};
+use crate::error_chain;
 use bytes::BytesMut;
 use postgres::types::{FromSql, IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls};
@@ -196,7 +197,7 @@ impl PgConn {
             return DbError::Unavailable(format!(
                 "lost the connection to the database {} ({}); the next call reconnects",
                 self.label,
-                chain(&err)
+                error_chain(&err)
             ));
         }
         if let Some(db) = err.as_db_error() {
@@ -209,7 +210,11 @@ impl PgConn {
             }
             return DbError::Postgres(format!("{message} [SQLSTATE {code}]"));
         }
-        DbError::Postgres(format!("the database {}: {}", self.label, chain(&err)))
+        DbError::Postgres(format!(
+            "the database {}: {}",
+            self.label,
+            error_chain(&err)
+        ))
     }
 }
 
@@ -243,20 +248,9 @@ fn open(config: &Config, label: &str) -> anyhow::Result<Client> {
         anyhow::anyhow!(
             "cannot connect to the database {label}: {}; check that PostgreSQL is running \
              there and that --database (or ILM_DATABASE) names it",
-            chain(&e)
+            error_chain(&e)
         )
     })
-}
-
-fn chain(err: &dyn Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The URL with its password replaced by `***`.

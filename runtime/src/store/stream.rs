@@ -1,9 +1,9 @@
 //! Writing the profiles of a whole report at once (the first-run sync): one prepared
 //! statement for every profile, and no profile read back.
 
+use super::db::params;
 use super::Store;
 use anyhow::{bail, Result};
-use super::db::params;
 
 impl Store {
     /// Creates or replaces each profile `(email, fields as a JSON object text)` in order,
