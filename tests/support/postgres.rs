@@ -35,11 +35,29 @@ impl Postgres {
 
     /// Restarts the server, closing every connection to it.
     pub fn restart(&self) {
+        self.script(&["restart"]);
+    }
+
+    /// Restarts the server taking TLS connections only, with `ca`'s server certificate.
+    pub fn require_tls(&self, ca: &super::TestCa) {
+        let (cert, key) = (ca.path("cert.pem"), ca.path("key.pem"));
+        self.script(&[
+            "tls",
+            &cert.display().to_string(),
+            &key.display().to_string(),
+        ]);
+    }
+
+    /// Runs `scripts/postgres VERB DIR ARGS...` on this server.
+    fn script(&self, args: &[&str]) {
+        let dir = self.dir.path().display().to_string();
         let status = Command::new(repo_root().join("scripts/postgres"))
-            .args(["restart", &self.dir.path().display().to_string()])
+            .arg(args[0])
+            .arg(&dir)
+            .args(&args[1..])
             .status()
             .expect("running scripts/postgres");
-        assert!(status.success(), "restarting PostgreSQL failed");
+        assert!(status.success(), "scripts/postgres {} failed", args[0]);
     }
 
     /// A new, empty database on this server: its URL.

@@ -7,12 +7,14 @@
 use super::db::{DbError, DbResult, Row, Value};
 use crate::error_chain;
 use bytes::BytesMut;
+use postgres::config::SslMode;
 use postgres::types::{FromSql, IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error;
 use std::str::FromStr;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The advisory lock every write transaction holds ("ilm_writ"): one writer at a time
 /// across all processes, as SQLite's own lock does for one file.
@@ -244,13 +246,62 @@ fn open(config: &Config, label: &str) -> anyhow::Result<Client> {
     if config.get_application_name().is_none() {
         config.application_name("ilm");
     }
-    config.connect(NoTls).map_err(|e| {
+    let connected = if config.get_ssl_mode() == SslMode::Disable {
+        config.connect(NoTls)
+    } else {
+        config.connect(MakeRustlsConnect::new(tls_config()?))
+    };
+    connected.map_err(|e| {
+        let cause = error_chain(&e);
+        let hint = if cause.contains("UnknownIssuer") || cause.contains("unknown issuer") {
+            format!(
+                "; the server's certificate is not signed by a public CA: give your CA's \
+                 certificate (PEM) in {CA_FILE_ENV}"
+            )
+        } else {
+            String::new()
+        };
         anyhow::anyhow!(
-            "cannot connect to the database {label}: {}; check that PostgreSQL is running \
-             there and that --database (or ILM_DATABASE) names it",
-            error_chain(&e)
+            "cannot connect to the database {label}: {cause}{hint}; check that PostgreSQL is \
+             running there and that --database (or ILM_DATABASE) names it"
         )
     })
+}
+
+/// A PEM file of the CA certificates that sign the database server's certificate, when
+/// it is not signed by a public CA.
+const CA_FILE_ENV: &str = "ILM_DATABASE_CA_FILE";
+
+/// TLS to the server (as `sslmode` asks: `prefer` uses it when the server offers it,
+/// `require` insists): the server's certificate is checked against the CAs in
+/// `ILM_DATABASE_CA_FILE`, or else the public CAs.
+fn tls_config() -> anyhow::Result<rustls::ClientConfig> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    match std::env::var_os(CA_FILE_ENV) {
+        Some(file) => {
+            let unusable = |why: String| {
+                anyhow::anyhow!(
+                    "{CA_FILE_ENV} ({}) is unusable: {why}",
+                    std::path::Path::new(&file).display()
+                )
+            };
+            for cert in CertificateDer::pem_file_iter(&file).map_err(|e| unusable(e.to_string()))? {
+                roots
+                    .add(cert.map_err(|e| unusable(e.to_string()))?)
+                    .map_err(|e| unusable(e.to_string()))?;
+            }
+            if roots.is_empty() {
+                return Err(unusable("it holds no PEM certificate".to_owned()));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// The URL with its password replaced by `***`.
