@@ -8,7 +8,7 @@ mod support;
 use ilm::mail::Mailer;
 use ilm::playbooks::{RunOutcome, ScriptDirs, Services};
 use ilm::plugins::{Host, HostConfig};
-use ilm::store::{Actor, IncidentStatus, Instance, NewIncident, Store};
+use ilm::store::{Actor, IncidentStatus, Instance, NewIncident, PooledStore, Store};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use support::{dist, SmtpSink};
@@ -58,7 +58,7 @@ fn flow(edits: &[(&str, &str)]) -> Flow {
 }
 
 impl Flow {
-    fn store(&self) -> Store {
+    fn store(&self) -> PooledStore {
         self.services.open_store().unwrap()
     }
 

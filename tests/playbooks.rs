@@ -7,7 +7,7 @@ mod support;
 use ilm::mail::Mailer;
 use ilm::playbooks::{RunOutcome, ScriptDirs, Services};
 use ilm::plugins::{Host, HostConfig};
-use ilm::store::{Actor, IncidentStatus, Instance, NewIncident, Store};
+use ilm::store::{Actor, IncidentStatus, Instance, NewIncident, PooledStore, Store};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use support::{dist, repo_root, SmtpSink};
@@ -95,7 +95,7 @@ fn add_instance(store: &Store, name: &str) {
 }
 
 impl World {
-    fn store(&self) -> Store {
+    fn store(&self) -> PooledStore {
         self.services.open_store().unwrap()
     }
 

@@ -2,7 +2,7 @@
 //! process is, how long its leases last, the heartbeat that renews a lease while its
 //! incident runs, and ending the leases of a process on this machine that died.
 
-use crate::store::{is_lease_lost, Database, Lease, Store};
+use crate::store::{is_lease_lost, Lease, Store, StorePool};
 use anyhow::{Context, Result};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -43,18 +43,18 @@ impl Leases {
     /// Runs `run` while a heartbeat thread renews `lease` on its own connection. A renewal
     /// that finds the lease taken over only logs it: the run's next write fails with
     /// `LeaseLost`, which stops it.
-    pub fn hold<T>(&self, db: &Database, lease: &Lease, run: impl FnOnce() -> T) -> T {
+    pub fn hold<T>(&self, stores: &StorePool, lease: &Lease, run: impl FnOnce() -> T) -> T {
         let (done, stopped) = mpsc::channel::<()>();
         std::thread::scope(|scope| {
-            scope.spawn(move || self.renew_until(db, lease, &stopped));
+            scope.spawn(move || self.renew_until(stores, lease, &stopped));
             let out = run();
             drop(done);
             out
         })
     }
 
-    fn renew_until(&self, db: &Database, lease: &Lease, stopped: &mpsc::Receiver<()>) {
-        let store = match Store::open(db) {
+    fn renew_until(&self, stores: &StorePool, lease: &Lease, stopped: &mpsc::Receiver<()>) {
+        let store = match stores.get() {
             Ok(store) => store,
             Err(err) => {
                 tracing::error!(

@@ -5,9 +5,9 @@
 //! writers take turns on the store's write lock. The permit count bounds both the
 //! connections and the blocking threads.
 
-use crate::store::{Database, Store};
+use crate::store::{Database, Store, StorePool};
 use anyhow::{Context, Result};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 /// More connections than cores buys nothing for SQLite reads; a few cover writers waiting.
@@ -18,18 +18,17 @@ const CONNECTIONS: usize = 4;
 pub struct Db(Arc<Pool>);
 
 struct Pool {
-    database: Database,
-    idle: Mutex<Vec<Store>>,
+    stores: StorePool,
     permits: Semaphore,
 }
 
 impl Db {
     /// Opens the database (applying migrations once, before any request).
     pub fn open(database: &Database) -> Result<Self> {
-        let first = Store::open(database)?;
+        let stores = StorePool::new(database.clone());
+        drop(stores.get()?);
         Ok(Db(Arc::new(Pool {
-            database: database.clone(),
-            idle: Mutex::new(vec![first]),
+            stores,
             permits: Semaphore::new(CONNECTIONS),
         })))
     }
@@ -47,30 +46,8 @@ impl Db {
             .await
             .context("the connection pool is closed")?;
         let pool = self.0.clone();
-        tokio::task::spawn_blocking(move || {
-            let store = pool.checkout()?;
-            let result = work(&store);
-            pool.idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(store);
-            result
-        })
-        .await
-        .context("a database task failed")?
-    }
-}
-
-impl Pool {
-    fn checkout(&self) -> Result<Store> {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        match idle {
-            Some(store) => Ok(store),
-            None => Store::open(&self.database),
-        }
+        tokio::task::spawn_blocking(move || work(&*pool.stores.get()?))
+            .await
+            .context("a database task failed")?
     }
 }

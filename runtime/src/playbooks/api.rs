@@ -8,7 +8,9 @@ use crate::iam::{self, VendorResult};
 use crate::integrations::Integrations;
 use crate::mail::{recipients, Mail};
 use crate::store::REDACTED;
-use crate::store::{Incident, IncidentFilter, IncidentStatus, PageRequest, ProfileFilter, Store};
+use crate::store::{
+    Incident, IncidentFilter, IncidentStatus, PageRequest, PooledStore, ProfileFilter, Store,
+};
 use anyhow::{anyhow, bail, Context, Result};
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Position, Scope, AST};
 use serde_json::{json, Map, Value};
@@ -19,7 +21,7 @@ type Fallible = Result<Dynamic, Box<EvalAltResult>>;
 /// The mutable side of one run.
 pub struct State {
     pub services: Arc<Services>,
-    pub store: Store,
+    pub store: PooledStore,
     pub incident: Incident,
     journal: Journal,
     /// Set when the playbook closed the incident itself.
@@ -256,7 +258,7 @@ fn incident_summary(incident: &Incident) -> Value {
 impl Run {
     pub fn new(
         services: Arc<Services>,
-        store: Store,
+        store: PooledStore,
         incident: Incident,
         journal: Journal,
         budget: Budget,

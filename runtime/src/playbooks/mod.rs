@@ -21,7 +21,8 @@ use crate::plugins::Host;
 use crate::scripting::ScriptCache;
 use crate::store::db::DbError;
 use crate::store::{
-    is_lease_lost, is_store_unavailable, Database, IncidentStatus, Lease, Refusal, Store,
+    is_lease_lost, is_store_unavailable, Database, IncidentStatus, Lease, PooledStore, Refusal,
+    StorePool,
 };
 use crate::transformers::Transformers;
 use anyhow::{Context, Result};
@@ -31,7 +32,8 @@ use std::sync::Arc;
 
 /// Everything a playbook run needs, shared by the worker's threads.
 pub struct Services {
-    pub database: Database,
+    /// Store handles, reused from one incident to the next.
+    pub stores: StorePool,
     pub host: Arc<Host>,
     pub mappers: MapperCache,
     pub transformers: Arc<Transformers>,
@@ -92,7 +94,7 @@ impl Services {
     ) -> Result<Self> {
         let transformers = Arc::new(Transformers::new(&dirs.transformers));
         Ok(Self {
-            database: database.into(),
+            stores: StorePool::new(database.into()),
             host,
             mappers: MapperCache::new(&dirs.mappers, transformers.clone()),
             transformers,
@@ -103,8 +105,8 @@ impl Services {
         })
     }
 
-    pub fn open_store(&self) -> Result<Store> {
-        Store::open(&self.database)
+    pub fn open_store(&self) -> Result<PooledStore> {
+        self.stores.get()
     }
 
     /// Claims incident `id` and runs (or resumes) its playbook: what a person asks for.
@@ -135,7 +137,7 @@ impl Services {
     pub fn run_claimed(self: &Arc<Self>, lease: &Lease) -> Result<RunOutcome> {
         let result = match self
             .leases
-            .hold(&self.database, lease, || self.run_leased(lease))
+            .hold(&self.stores, lease, || self.run_leased(lease))
         {
             Err(err) if !is_lease_lost(&err) && !is_store_unavailable(&err) => {
                 self.open_store()?

@@ -10,7 +10,7 @@ use super::Store;
 use anyhow::Result;
 
 /// The actor a connection's changes are logged under until `act_as` says otherwise.
-const DEFAULT_ACTOR: &str = "cli";
+pub(super) const DEFAULT_ACTOR: &str = "cli";
 
 /// Creates the connection's actor slot and the triggers. TEMP objects live and die with
 /// the connection, so they never reach the schema migrations.

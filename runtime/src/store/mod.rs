@@ -25,6 +25,7 @@ mod leases;
 mod lists;
 mod paging;
 mod people;
+mod pool;
 mod postgres;
 mod privilege;
 mod profiles;
@@ -59,6 +60,7 @@ pub fn is_store_unavailable(err: &anyhow::Error) -> bool {
 }
 pub use paging::{Page, PageRequest};
 pub use people::{NewUser, PeopleStamp, Permission, Role, User};
+pub use pool::{PooledStore, StorePool};
 pub use privilege::{ADMINISTRATOR, ADMIN_USER};
 pub use profiles::{ProfileFilter, UserProfile};
 pub use refusal::Refusal;
