@@ -1,6 +1,7 @@
 //! This process's side of leases (the store keeps them, see `store::leases`): who this
 //! process is, how long its leases last, the heartbeat that renews a lease while its
-//! incident runs, and ending the leases of a process on this machine that died.
+//! incident runs, ending the leases of a process on this machine that died, and claiming
+//! a source instance's fetch so one process fetches it at a time.
 
 use crate::store::{is_lease_lost, Lease, Store, StorePool};
 use anyhow::{Context, Result};
@@ -92,6 +93,27 @@ impl Leases {
         Ok(())
     }
 
+    /// Claims the fetch of `instance` for this process; [`FetchBusy`] while another live
+    /// process fetches it.
+    pub fn claim_fetch(&self, store: &Store, instance: &str) -> Result<()> {
+        store
+            .claim_fetch(instance, &self.owner, FETCH_CLAIM_TTL, |holder| {
+                self.is_dead(holder)
+            })?
+            .map_err(|holder| {
+                FetchBusy {
+                    instance: instance.to_owned(),
+                    holder,
+                }
+                .into()
+            })
+    }
+
+    /// Gives up this process's claim on the fetch of `instance`.
+    pub fn release_fetch(&self, store: &Store, instance: &str) -> Result<()> {
+        store.release_fetch(instance, &self.owner)
+    }
+
     fn is_dead(&self, owner: &str) -> bool {
         let mut parts = owner.splitn(3, '/');
         let (Some(host), Some(pid), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
@@ -106,6 +128,21 @@ impl Leases {
         }
         !std::path::Path::new("/proc").join(pid).exists()
     }
+}
+
+/// How long a fetch's claim on its instance holds if its process dies without giving it
+/// up on another machine: far longer than a fetch of the largest report takes.
+const FETCH_CLAIM_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Another process is fetching the instance.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{instance} is being fetched by another process ({holder}); this fetch is skipped, as \
+     that one files what the report holds: run it again once that fetch has ended"
+)]
+pub struct FetchBusy {
+    pub instance: String,
+    pub holder: String,
 }
 
 /// This machine's name, as the kernel knows it.

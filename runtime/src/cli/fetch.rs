@@ -52,7 +52,8 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
         approve_removals: args.approve_removals,
         today,
     };
-    let outcome = fetch_and_record(&integrations, &args.instance, &options)?;
+    let leases = crate::leases::Leases::for_this_process()?;
+    let outcome = fetch_and_record(&integrations, &args.instance, &options, &leases)?;
     if args.json {
         println!("{}", output::json(&outcome)?);
     } else {
@@ -73,16 +74,23 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
 }
 
 /// Fetches `instance` and, unless it is a dry run, records how it went for `ilm status`.
+/// One process fetches an instance at a time: `FetchBusy` while another does.
 pub fn fetch_and_record(
     integrations: &Integrations<'_>,
     instance: &str,
     options: &FetchOptions<'_>,
+    leases: &crate::leases::Leases,
 ) -> Result<Fetched> {
-    let outcome = sources::fetch(integrations, instance, options);
     if options.dry_run {
-        return outcome;
+        return sources::fetch(integrations, instance, options);
     }
     let store = integrations.store;
+    leases.claim_fetch(store, instance)?;
+    let outcome = sources::fetch(integrations, instance, options);
+    if let Err(err) = leases.release_fetch(store, instance) {
+        // It expires on its own.
+        tracing::warn!(instance, "giving up the fetch claim: {err:#}");
+    }
     let recorded = match &outcome {
         Ok(fetched) => match fetched.error() {
             Some(error) => store.record_fetch_failure(instance, &format!("stopped early: {error}")),

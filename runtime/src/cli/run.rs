@@ -5,6 +5,7 @@
 use super::fetch::{fetch_and_record, today};
 use super::{Context, Outcome};
 use crate::integrations::Integrations;
+use crate::leases::FetchBusy;
 use crate::playbooks::Services;
 use crate::sources::{FetchOptions, Fetched};
 use anyhow::Result;
@@ -141,7 +142,7 @@ fn try_fetch_due(
             approve_removals: false,
             today: today(&store)?,
         };
-        match fetch_and_record(&integrations, &record.name, &options) {
+        match fetch_and_record(&integrations, &record.name, &options, &services.leases) {
             Ok(Fetched::Report(s)) => tracing::info!(
                 instance = record.name,
                 rows = s.rows,
@@ -168,6 +169,7 @@ fn try_fetch_due(
                 }
             }
             Ok(Fetched::ReportPlan(_) | Fetched::EventPlan(_)) => {}
+            Err(err) if err.is::<FetchBusy>() => tracing::info!(instance = record.name, "{err:#}"),
             Err(err) => {
                 tracing::error!(instance = record.name, "fetch failed: {err:#}");
                 failures.push((record.name.clone(), format!("{err:#}")));

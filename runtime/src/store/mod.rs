@@ -13,6 +13,7 @@ mod audit;
 mod change_log;
 mod clock;
 pub(crate) mod db;
+mod fetch_claims;
 mod fetch_state;
 mod fetch_status;
 pub mod files;
@@ -236,6 +237,12 @@ const MIGRATIONS: &[&str] = &[
         id_hash    TEXT PRIMARY KEY,
         user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         expires_at TEXT NOT NULL        -- %Y-%m-%dT%H:%M:%SZ
+    );",
+    // 11: one fetcher per source instance at a time (`fetch_claims.rs`).
+    "CREATE TABLE fetch_claims (
+        instance   TEXT PRIMARY KEY REFERENCES instances(name) ON DELETE CASCADE,
+        owner      TEXT NOT NULL,
+        expires_at TEXT NOT NULL        -- %Y-%m-%dT%H:%M:%fZ
     );",
 ];
 

@@ -25,7 +25,10 @@ const STATEMENT_CACHE: usize = 512;
 
 /// The PostgreSQL schema, one file per version; `ilm_schema_version` records how many ran.
 /// Never edit a released one: append.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("postgres/V1__schema.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("postgres/V1__schema.sql"),
+    include_str!("postgres/V2__fetch_claims.sql"),
+];
 
 pub struct PgConn {
     config: Config,
