@@ -8,7 +8,7 @@ mod support;
 use ilm::mail::Mailer;
 use ilm::playbooks::{RunOutcome, ScriptDirs, Services};
 use ilm::plugins::{Host, HostConfig};
-use ilm::store::{Actor, IncidentStatus, Instance, NewIncident, PooledStore, Store};
+use ilm::store::{Actor, IncidentStatus, Instance, NewIncident, PooledStore};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use support::{dist, SmtpSink};
