@@ -55,7 +55,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{Instance, Store};
+    use crate::store::{test_instance, Store};
     use std::time::Duration;
 
     const LONG: Duration = Duration::from_secs(600);
@@ -64,17 +64,7 @@ mod tests {
     fn store() -> Store {
         let store = Store::open_in_memory().unwrap();
         for name in ["hr", "okta"] {
-            store
-                .add_instance(&Instance {
-                    name: name.into(),
-                    plugin: "workday".into(),
-                    params: Default::default(),
-                    secrets: Default::default(),
-                    allow_hosts: vec![],
-                    limits: Default::default(),
-                    enabled: true,
-                })
-                .unwrap();
+            store.add_instance(&test_instance(name)).unwrap();
         }
         store
     }

@@ -83,23 +83,13 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{Instance, Store};
+    use crate::store::{test_instance, Store};
     use serde_json::json;
 
     #[test]
     fn failures_count_in_a_row_and_keep_the_last_good_summary() {
         let store = Store::open_in_memory().unwrap();
-        store
-            .add_instance(&Instance {
-                name: "hr".into(),
-                plugin: "workday".into(),
-                params: Default::default(),
-                secrets: Default::default(),
-                allow_hosts: vec![],
-                limits: Default::default(),
-                enabled: true,
-            })
-            .unwrap();
+        store.add_instance(&test_instance("hr")).unwrap();
         store
             .record_fetch_success("hr", &json!({"queued": 3}))
             .unwrap();

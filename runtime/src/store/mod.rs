@@ -249,6 +249,21 @@ const MIGRATIONS: &[&str] = &[
 /// The migration whose `after_migration` seals what older versions kept in clear.
 const SEAL_SECRETS_MIGRATION: usize = 7;
 
+/// A Workday source instance named `name`, with nothing set: what store tests that need
+/// an instance row add.
+#[cfg(test)]
+pub(crate) fn test_instance(name: &str) -> Instance {
+    Instance {
+        name: name.into(),
+        plugin: "workday".into(),
+        params: Default::default(),
+        secrets: Default::default(),
+        allow_hosts: vec![],
+        limits: Default::default(),
+        enabled: true,
+    }
+}
+
 /// Where the store lives: a SQLite file, or a PostgreSQL server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
