@@ -50,7 +50,7 @@ struct Vendor {
 impl Store {
     /// Every app's answer to the IAM commands run for `email`'s incidents, newest first.
     pub fn account_events(&self, email: &str) -> Result<Vec<AccountEvent>> {
-        let mut stmt = self.conn().prepare_cached(
+        let mut stmt = self.conn().prepare(
             "SELECT j.incident, coalesce(j.finished_at, j.started_at), j.result
              FROM journal j JOIN incidents i ON i.id = j.incident
              WHERE i.email = lower(?1) AND j.call = 'iam' AND j.result IS NOT NULL

@@ -151,9 +151,7 @@ impl Store {
 
     /// Every key ever issued, without secrets, by id.
     pub fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!("{RECORD_SQL} ORDER BY id"))?;
+        let mut stmt = self.conn().prepare(&format!("{RECORD_SQL} ORDER BY id"))?;
         let rows = stmt.query_map((), record_row)?;
         Ok(rows.collect::<super::db::DbResult<_>>()?)
     }
@@ -192,7 +190,7 @@ impl Store {
         }
         let row = self
             .conn()
-            .prepare_cached(
+            .prepare(
                 "SELECT k.id, k.hash, k.user_id, k.revoked_at IS NOT NULL,
                         k.expires_at <= ilm_now(), u.disabled,
                         r.id, r.permissions, r.builtin, r.version
@@ -237,7 +235,7 @@ impl Store {
 impl Store {
     /// Every permission `user`'s roles grant, each once.
     pub(super) fn permissions_of(&self, user: &str) -> Result<Vec<String>> {
-        let mut stmt = self.conn().prepare_cached(
+        let mut stmt = self.conn().prepare(
             "SELECT r.id, r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id
              WHERE ur.user_id = ?1",
         )?;

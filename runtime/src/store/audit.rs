@@ -160,7 +160,7 @@ impl Store {
 
     /// The newest entries that match `filter`, newest first.
     pub fn search_audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let mut stmt = self.conn().prepare_cached(
+        let mut stmt = self.conn().prepare(
             "SELECT id, at, actor, api_key, action, target, before, after
              FROM audit_log
              WHERE (CAST(?2 AS TEXT) IS NULL OR actor = ?2)

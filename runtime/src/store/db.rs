@@ -292,7 +292,7 @@ impl Conn {
         let values = params.values();
         match self {
             Conn::Sqlite(conn) => {
-                let mut stmt = conn.prepare_cached(sql)?;
+                let mut stmt = conn.prepare(sql)?;
                 Ok(stmt.execute(rusqlite::params_from_iter(values.iter()))?)
             }
             Conn::Postgres(conn) => conn.execute(sql, &values),
@@ -314,14 +314,14 @@ impl Conn {
         params: impl Params,
         f: impl FnOnce(&Row) -> DbResult<T>,
     ) -> DbResult<T> {
-        let mut rows = self.query(sql, params.values(), Some(1))?;
-        match rows.pop() {
-            Some(row) => f(&row),
+        match self.query(sql, params.values(), Some(1))?.first() {
+            Some(row) => f(row),
             None => Err(DbError::NoRows),
         }
     }
 
-    /// A query to run (`prepare(sql)?.query_map(params, f)?`).
+    /// A query to run (`prepare(sql)?.query_map(params, f)?`). Both backends cache the
+    /// statements they prepare, per connection.
     pub fn prepare<'c>(&'c self, sql: &str) -> DbResult<Statement<'c>> {
         Ok(Statement {
             conn: self,
@@ -329,16 +329,11 @@ impl Conn {
         })
     }
 
-    /// [`Conn::prepare`]: both backends cache the statements they prepare.
-    pub fn prepare_cached<'c>(&'c self, sql: &str) -> DbResult<Statement<'c>> {
-        self.prepare(sql)
-    }
-
     /// Every row (or the first `limit`) of a query.
     fn query(&self, sql: &str, values: Vec<Value>, limit: Option<usize>) -> DbResult<Vec<Row>> {
         match self {
             Conn::Sqlite(conn) => {
-                let mut stmt = conn.prepare_cached(sql)?;
+                let mut stmt = conn.prepare(sql)?;
                 let columns = stmt.column_count();
                 let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
                 let mut out = Vec::new();

@@ -159,7 +159,7 @@ impl Store {
             params![filter.kind, filter.status, filter.email],
             |r| r.get(0),
         )?;
-        let mut stmt = self.conn().prepare_cached(&format!(
+        let mut stmt = self.conn().prepare(&format!(
             "SELECT {COLUMNS} FROM incidents WHERE {FILTER} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
         ))?;
         let rows = stmt.query_map(
@@ -248,7 +248,7 @@ impl Store {
         userprofile: Option<&Value>,
         compared_at: Option<&str>,
     ) -> Result<Option<Carried>> {
-        let mut stmt = self.conn().prepare_cached(
+        let mut stmt = self.conn().prepare(
             "SELECT id, status, fields FROM incidents
              WHERE email = lower(?1) AND type = ?2
                  AND (status IN ('pending', 'active', 'waiting')

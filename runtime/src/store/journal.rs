@@ -84,7 +84,7 @@ impl Store {
     }
 
     fn journal_as_stored(&self, incident: i64, attempt: i64) -> Result<Vec<JournalEntry>> {
-        let mut stmt = self.conn().prepare_cached(
+        let mut stmt = self.conn().prepare(
             "SELECT attempt, seq, call, args, result, sensitive, started_at, finished_at
              FROM journal WHERE incident = ?1 AND attempt = ?2 ORDER BY seq",
         )?;

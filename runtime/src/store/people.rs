@@ -133,13 +133,13 @@ impl Store {
         // Two queries, not one per user: the users, then every role grant in order.
         let mut users: Vec<User> = self
             .conn()
-            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?
+            .prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?
             .query_map((), user_row)?
             .collect::<super::db::DbResult<_>>()?;
         let mut grants: std::collections::HashMap<String, Vec<String>> = Default::default();
         let rows = self
             .conn()
-            .prepare_cached("SELECT user_id, role_id FROM user_roles ORDER BY user_id, position")?
+            .prepare("SELECT user_id, role_id FROM user_roles ORDER BY user_id, position")?
             .query_map((), |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))?;
         for row in rows {
             let (user, role) = row?;
@@ -282,7 +282,7 @@ impl Store {
 
     /// Every role: the built-in ones first, then by name.
     pub fn roles(&self) -> Result<Vec<Role>> {
-        let mut stmt = self.conn().prepare_cached(&format!(
+        let mut stmt = self.conn().prepare(&format!(
             "SELECT {ROLE_COLUMNS} FROM roles ORDER BY builtin DESC, id"
         ))?;
         let rows = stmt.query_map((), role_row)?;
@@ -360,7 +360,7 @@ pub(super) fn load_user(conn: &Conn, id: &str) -> Result<Option<User>> {
         return Ok(None);
     };
     let mut stmt =
-        conn.prepare_cached("SELECT role_id FROM user_roles WHERE user_id = ?1 ORDER BY position")?;
+        conn.prepare("SELECT role_id FROM user_roles WHERE user_id = ?1 ORDER BY position")?;
     user.roles = stmt
         .query_map([id], |r| r.get(0))?
         .collect::<super::db::DbResult<_>>()?;
@@ -421,7 +421,7 @@ fn checked_roles(conn: &Conn, roles: &[String]) -> Result<Vec<String>> {
     if roles.is_empty() {
         return Err(Refusal::Invalid("a user needs at least one role".into()).into());
     }
-    let mut exists = conn.prepare_cached("SELECT 1 FROM roles WHERE id = ?1")?;
+    let mut exists = conn.prepare("SELECT 1 FROM roles WHERE id = ?1")?;
     let mut checked: Vec<String> = Vec::with_capacity(roles.len());
     for role in roles {
         if checked.contains(role) {
@@ -441,9 +441,8 @@ fn is_enabled_administrator(user: &User) -> bool {
 
 fn write_roles(conn: &Conn, user: &str, roles: &[String]) -> Result<()> {
     conn.execute("DELETE FROM user_roles WHERE user_id = ?1", [user])?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO user_roles (user_id, role_id, position) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut insert =
+        conn.prepare("INSERT INTO user_roles (user_id, role_id, position) VALUES (?1, ?2, ?3)")?;
     for (position, role) in roles.iter().enumerate() {
         insert.execute(params![user, role, position as i64])?;
     }

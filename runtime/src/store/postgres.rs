@@ -70,13 +70,9 @@ impl PgConn {
     }
 
     pub fn execute(&self, sql: &str, values: &[Value]) -> DbResult<usize> {
-        let statement = self.statement(sql)?;
-        let params = as_params(values);
-        let changed = self
-            .client
-            .borrow_mut()
-            .execute(&statement, &params)
-            .map_err(|e| self.error(e))?;
+        let changed = self.run(sql, values, |client, statement, params| {
+            client.execute(statement, params)
+        })?;
         Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
 
@@ -89,13 +85,9 @@ impl PgConn {
     }
 
     pub fn query(&self, sql: &str, values: &[Value]) -> DbResult<Vec<Row>> {
-        let statement = self.statement(sql)?;
-        let params = as_params(values);
-        let rows = self
-            .client
-            .borrow_mut()
-            .query(&statement, &params)
-            .map_err(|e| self.error(e))?;
+        let rows = self.run(sql, values, |client, statement, params| {
+            client.query(statement, params)
+        })?;
         rows.iter()
             .map(|row| {
                 (0..row.len())
@@ -132,6 +124,11 @@ impl PgConn {
 
     /// The actor this connection's changes are audited under.
     pub fn set_actor(&self, actor: &str) -> DbResult<()> {
+        // A pooled handle is set back to the default actor on every return: skip the
+        // round trip when nothing changed.
+        if *self.actor.borrow() == actor {
+            return Ok(());
+        }
         self.execute(
             "SELECT set_config('ilm.actor', ?1, false)",
             &[Value::Text(actor.to_owned())],
@@ -146,6 +143,24 @@ impl PgConn {
 
     pub fn actor(&self) -> String {
         self.actor.borrow().clone()
+    }
+
+    /// Runs `call` with `sql` prepared and `values` as its parameters.
+    fn run<T>(
+        &self,
+        sql: &str,
+        values: &[Value],
+        call: impl FnOnce(
+            &mut Client,
+            &postgres::Statement,
+            &[&(dyn ToSql + Sync)],
+        ) -> Result<T, postgres::Error>,
+    ) -> DbResult<T> {
+        let statement = self.statement(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> =
+            values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        let result = call(&mut self.client.borrow_mut(), &statement, &params);
+        result.map_err(|e| self.error(e))
     }
 
     /// The prepared form of `sql`, preparing it on first use.
@@ -180,7 +195,8 @@ impl PgConn {
         *self.client.borrow_mut() = client;
         self.statements.borrow_mut().clear();
         tracing::info!("reconnected to the database {}", self.label);
-        let actor = self.actor();
+        // The new session has no actor yet: forget the old one's, then set it again.
+        let actor = std::mem::take(&mut *self.actor.borrow_mut());
         if !actor.is_empty() {
             self.set_actor(&actor)?;
         }
@@ -352,10 +368,6 @@ fn dollar_placeholders(sql: &str) -> String {
         }
     }
     out
-}
-
-fn as_params(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
-    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
 fn is_text(ty: &Type) -> bool {

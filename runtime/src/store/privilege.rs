@@ -59,7 +59,7 @@ pub(super) fn check_role_change(
 /// enabled user is an Administrator. Call it inside the change's transaction, after the write.
 pub(super) fn keep_an_administrator(conn: &Conn, user: &str) -> Result<()> {
     let left: i64 = conn
-        .prepare_cached(
+        .prepare(
             "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id
              WHERE r.role_id = ?1 AND u.disabled = 0",
         )?
@@ -76,7 +76,7 @@ pub(super) fn keep_an_administrator(conn: &Conn, user: &str) -> Result<()> {
 
 fn role_permissions(conn: &Conn, role: &str) -> Result<Vec<String>> {
     let permissions: Option<String> = conn
-        .prepare_cached("SELECT permissions FROM roles WHERE id = ?1")?
+        .prepare("SELECT permissions FROM roles WHERE id = ?1")?
         .query_row([role], |r| r.get(0))
         .optional()?;
     let permissions = permissions.ok_or_else(|| people::no_role(role))?;

@@ -92,7 +92,7 @@ impl Store {
             criteria,
             |r| r.get(0),
         )?;
-        let mut stmt = self.conn().prepare_cached(&format!(
+        let mut stmt = self.conn().prepare(&format!(
             "SELECT {COLUMNS} FROM user_profiles WHERE {FILTER} ORDER BY email LIMIT ?5 OFFSET ?6"
         ))?;
         let rows = stmt.query_map(
