@@ -45,6 +45,44 @@ fn reopening_a_database_keeps_it() {
 }
 
 #[test]
+fn the_user_list_gives_each_user_their_roles_in_the_order_given() {
+    let store = Store::open_in_memory().expect("store");
+    for (name, roles) in [
+        ("zoe", &["Read-Only", "Administrator"][..]),
+        ("bob", &["Analyst", "Read-Only", "Administrator"]),
+        ("carol", &["Analyst"]),
+    ] {
+        store
+            .add_user(&new_user(name, roles), &Actor::Cli)
+            .expect("user");
+    }
+    store
+        .set_user_roles(
+            "carol",
+            &["Read-Only".into(), "Analyst".into()],
+            &Actor::Cli,
+        )
+        .expect("roles");
+    let listed: Vec<(String, Vec<String>)> = store
+        .users()
+        .expect("users")
+        .into_iter()
+        .map(|u| (u.id, u.roles))
+        .collect();
+    let expected = [
+        ("admin", &["Administrator"][..]),
+        ("bob", &["Analyst", "Read-Only", "Administrator"]),
+        ("carol", &["Read-Only", "Analyst"]),
+        ("zoe", &["Read-Only", "Administrator"]),
+    ];
+    assert_eq!(listed.len(), expected.len());
+    for ((id, roles), (want_id, want_roles)) in listed.iter().zip(expected) {
+        assert_eq!(id, want_id);
+        assert_eq!(roles, want_roles, "{id}");
+    }
+}
+
+#[test]
 fn users_need_known_roles_and_unique_tame_names() {
     let store = Store::open_in_memory().expect("store");
     let err = |user: NewUser| refusal(store.add_user(&user, &Actor::Cli).expect_err("refused"));

@@ -62,13 +62,12 @@ fn fetch(fixture: &Value, params: &WorkdayParams, orphans: bool) -> Vec<Event> {
         if let Some(user) = user {
             matches.record(user);
         }
-        let conflict = || index.display_name_conflict(&row, user);
-        if let Decision::Event(event) = classify(&row, user, conflict, params, today()) {
+        if let Decision::Event(event) = classify(&row, user, &index, params, today()).unwrap() {
             events.push(event);
         }
     }
     if orphans {
-        events.extend(orphan_events(index.profiles(), &matches, params));
+        events.extend(orphan_events(&index, &matches, params).unwrap());
     }
     events
 }
@@ -251,7 +250,8 @@ fn a_real_report_row_maps_and_is_a_new_hire() {
         assert_eq!(row.text(field), value, "{field}");
     }
     // A pre-hire with no status and no stored profile is a new hire.
-    let decision = classify(&row, None, || None, &WorkdayParams::default(), today());
+    let nobody = ProfileIndex::new(Vec::new());
+    let decision = classify(&row, None, &nobody, &WorkdayParams::default(), today()).unwrap();
     match decision {
         Decision::Event(event) => assert_eq!(event.incident_type, IncidentType::NewHire),
         Decision::Drop(reason) => panic!("dropped: {reason}"),

@@ -21,7 +21,7 @@ struct Setup {
     today: NaiveDate,
     rows: Vec<Value>,
     report: String,
-    index: ProfileIndex,
+    index: ProfileIndex<'static>,
 }
 
 fn setup() -> Setup {
@@ -66,16 +66,16 @@ fn plan(setup: &Setup, rows: Vec<Value>) -> BTreeMap<String, usize> {
                 if let Some(user) = user {
                     matches.record(user);
                 }
-                let conflict = || index.display_name_conflict(&row, user);
-                match classify(&row, user, conflict, &setup.params, setup.today) {
-                    Decision::Event(event) => event.incident_type.name().to_owned(),
-                    Decision::Drop(reason) => format!("drop: {}", reason.code()),
+                match classify(&row, user, index, &setup.params, setup.today) {
+                    Ok(Decision::Event(event)) => event.incident_type.name().to_owned(),
+                    Ok(Decision::Drop(reason)) => format!("drop: {}", reason.code()),
+                    Err(err) => format!("failed: {err:#}"),
                 }
             }
         };
         *outcomes.entry(outcome).or_insert(0) += 1;
     }
-    let orphans = orphan_events(index.profiles(), &matches, &setup.params);
+    let orphans = orphan_events(index, &matches, &setup.params).expect("held documents");
     *outcomes
         .entry("orphans (IAM - Terminate User)".into())
         .or_insert(0) += orphans.len();
@@ -119,14 +119,13 @@ fn report_figures(setup: &Setup) {
                 if let Some(user) = user {
                     matches.record(user);
                 }
-                let conflict = || index.display_name_conflict(row, user);
-                classify(row, user, conflict, &setup.params, setup.today)
+                classify(row, user, index, &setup.params, setup.today).expect("held documents")
             })
             .collect();
         (decisions, matches)
     });
     show("find + classify", elapsed);
-    let (_, elapsed) = timed(|| orphan_events(index.profiles(), &matches, &setup.params));
+    let (_, elapsed) = timed(|| orphan_events(index, &matches, &setup.params));
     show("orphans", elapsed);
     let (_, elapsed) = timed(|| drop((normalized, decisions)));
     show("free rows and decisions", elapsed);

@@ -1,9 +1,13 @@
 //! The classifier: a pure function of the normalized row, its stored
-//! profile, the instance parameters and today's date. Drop rules first, then the event
-//! table in order (first match wins), then the TUFE and display-name rules.
+//! profile, the instance parameters and today's date (the stored documents an event
+//! embeds are read from the index). Drop rules first, then the event table in order
+//! (first match wins), then the TUFE and display-name rules.
 
 use super::normalize::NormalizedRow;
-use super::{field, values, Event, IncidentType, Profile, WorkdayParams, SOURCE_OF_TRUTH};
+use super::{
+    field, Event, IncidentType, Profile, ProfileIndex, StoredProfile, WorkdayParams,
+    SOURCE_OF_TRUTH,
+};
 use chrono::NaiveDate;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -83,73 +87,83 @@ impl fmt::Display for DropReason {
 /// Classifies one row.
 ///
 /// `stored` is the row's stored profile, found by employee id then email
-/// ([`super::ProfileIndex::find`]). `display_name_conflict` returns the stored profile that
-/// already holds the row's display name ([`super::ProfileIndex::display_name_conflict`]);
-/// it is only called for New Hire, Rehire and Update events.
-pub fn classify<'s>(
+/// ([`ProfileIndex::find`]); the index also answers who already holds the row's display
+/// name ([`ProfileIndex::display_name_conflict`], asked only for New Hire, Rehire and
+/// Update events) and gives the whole stored documents the events embed. An error is a
+/// document that could not be read.
+pub fn classify(
     row: &NormalizedRow,
-    stored: Option<&'s Profile>,
-    display_name_conflict: impl FnOnce() -> Option<&'s Profile>,
+    stored: Option<&StoredProfile>,
+    index: &ProfileIndex,
     params: &WorkdayParams,
     today: NaiveDate,
-) -> Decision {
-    match event(row, stored, display_name_conflict, params, today) {
-        Ok(event) => Decision::Event(event),
-        Err(reason) => Decision::Drop(reason),
+) -> anyhow::Result<Decision> {
+    match decide(row, stored, index, params, today) {
+        Ok(decided) => Ok(Decision::Event(decided.event(row, stored, index, params)?)),
+        Err(reason) => Ok(Decision::Drop(reason)),
     }
 }
 
-fn event<'s>(
-    row: &NormalizedRow,
-    stored: Option<&'s Profile>,
-    display_name_conflict: impl FnOnce() -> Option<&'s Profile>,
+/// An event decided on, before it embeds the stored documents.
+struct Decided<'r, 'i> {
+    incident_type: IncidentType,
+    details: String,
+    changes: Vec<Change<'r>>,
+    /// An update of the stored profile (before a display-name conflict made it a Sync User).
+    update: bool,
+    /// The stored profile that already holds the row's display name.
+    name_holder: Option<&'i StoredProfile>,
+}
+
+fn decide<'r, 'i>(
+    row: &'r NormalizedRow,
+    stored: Option<&StoredProfile>,
+    index: &'i ProfileIndex,
     params: &WorkdayParams,
     today: NaiveDate,
-) -> Result<Event, DropReason> {
+) -> Result<Decided<'r, 'i>, DropReason> {
     // D3 before D1, which needs the hire date. D2 cannot fire here: the stored profile is
     // already looked up by email when the employee id finds none; first-run
     // selection applies it.
     let hire = required(row)?;
     check_sync(hire, params, today)?;
     if let Some(user) = stored {
-        let priority = values::source_priority(user);
+        let priority = user.source_priority();
         if priority < params.source_priority {
             return Err(DropReason::HigherPrioritySource {
                 stored: priority,
                 instance: params.source_priority,
             });
         }
-        if values::is_true(user, field::IS_PROCESSED) {
+        if user.is_processed() {
             return Err(DropReason::BeingProcessed);
         }
     }
 
-    let changes = stored.map(|user| changed_fields(row, user, params));
+    let changes = stored.map(|user| changed_fields(row, user, index, params));
     let (mut incident_type, mut details) =
         event_type(row, stored, changes.as_deref(), hire, params, today)?;
     if incident_type != IncidentType::RehireUser
-        && stored.is_some_and(|user| values::field_is(user, field::TERMINATION_TRIGGER, "TUFE"))
+        && stored.is_some_and(StoredProfile::is_terminated_by_tufe)
     {
         return Err(DropReason::Tufe);
     }
 
     let changes = changes.unwrap_or_default();
-    let mut profile = row.profile();
-    if let (IncidentType::UpdateUser, Some(user)) = (incident_type, stored) {
-        profile.insert(field::OLD_USER_DATA.into(), Value::Object(user.clone()));
-        if values::source_priority(user) != params.source_priority {
-            profile.insert(field::CONVERSION_HIRE.into(), Value::Bool(true));
-            details = format!(
-                "A conversion hire was detected:\n{}",
-                changes_text(&changes)
-            );
-        }
+    let update = incident_type == IncidentType::UpdateUser;
+    if update && stored.is_some_and(|user| user.source_priority() != params.source_priority) {
+        details = format!(
+            "A conversion hire was detected:\n{}",
+            changes_text(&changes)
+        );
     }
+    let mut name_holder = None;
     if matches!(
         incident_type,
         IncidentType::NewHire | IncidentType::RehireUser | IncidentType::UpdateUser
     ) {
-        if let Some(holder) = display_name_conflict() {
+        name_holder = index.display_name_conflict(row, stored);
+        if name_holder.is_some() {
             details = format!(
                 "Detected an \"{incident_type}\" event, but display name already exists. Please review."
             );
@@ -157,23 +171,58 @@ fn event<'s>(
                 details.push('\n');
                 details.push_str(&changes_text(&changes));
             }
-            // the original never builds `mergeduserprofile`, yet the Sync User
-            // playbook needs it to offer "Overwrite Existing Account"; we build it.
-            profile.insert(
-                field::MERGED_USER_PROFILE.into(),
-                Value::Object(merged_profile(holder, row)),
-            );
-            incident_type = IncidentType::SyncUser;
         }
     }
-    let changed = changes.iter().map(|(name, _)| (*name).to_owned()).collect();
-    Ok(Event::new(
+    if name_holder.is_some() {
+        incident_type = IncidentType::SyncUser;
+    }
+    Ok(Decided {
         incident_type,
         details,
-        row.raw().clone(),
-        profile,
-        changed,
-    ))
+        changes,
+        update,
+        name_holder,
+    })
+}
+
+impl Decided<'_, '_> {
+    /// The event, with the stored documents it embeds: an update carries the profile as it
+    /// was (`olduserdata`), a display-name conflict the holder's profile with the row's
+    /// data on top (`mergeduserprofile`).
+    fn event(
+        self,
+        row: &NormalizedRow,
+        stored: Option<&StoredProfile>,
+        index: &ProfileIndex,
+        params: &WorkdayParams,
+    ) -> anyhow::Result<Event> {
+        let mut profile = row.profile();
+        if let (true, Some(user)) = (self.update, stored) {
+            let old = index.document(user)?;
+            profile.insert(field::OLD_USER_DATA.into(), Value::Object(old));
+            if user.source_priority() != params.source_priority {
+                profile.insert(field::CONVERSION_HIRE.into(), Value::Bool(true));
+            }
+        }
+        if let Some(holder) = self.name_holder {
+            // the original never builds `mergeduserprofile`, yet the Sync User
+            // playbook needs it to offer "Overwrite Existing Account"; we build it.
+            let merged = merged_profile(index.document(holder)?, row);
+            profile.insert(field::MERGED_USER_PROFILE.into(), Value::Object(merged));
+        }
+        let changed = self
+            .changes
+            .iter()
+            .map(|(name, _)| (*name).to_owned())
+            .collect();
+        Ok(Event::new(
+            self.incident_type,
+            self.details,
+            row.raw().clone(),
+            profile,
+            changed,
+        ))
+    }
 }
 
 /// Drop rule D3: the hire date, or which of email, employee id, hire date are missing.
@@ -233,7 +282,7 @@ fn prehire(row: &NormalizedRow) -> bool {
 /// when there is no stored profile.
 fn event_type(
     row: &NormalizedRow,
-    stored: Option<&Profile>,
+    stored: Option<&StoredProfile>,
     changes: Option<&[Change]>,
     hire: NaiveDate,
     params: &WorkdayParams,
@@ -250,7 +299,7 @@ fn event_type(
             Err(DropReason::TerminatedUnknownUser)
         };
     };
-    let ad_status = values::field(user, field::AD_ACCOUNT_STATUS);
+    let ad_status = user.ad_status();
     let rehired = row
         .text(field::REHIRED_EMPLOYEE)
         .eq_ignore_ascii_case("yes");
@@ -260,8 +309,8 @@ fn event_type(
             "Active Directory user account was enabled.".into(),
         ))
     } else if ad_status == "Enabled"
-        && values::source_priority(user) == params.source_priority
-        && !values::is_true(user, field::CONVERSION_HIRE)
+        && user.source_priority() == params.source_priority
+        && !user.is_conversion_hire()
         && !params.ad_reached(hire, today)
     {
         Ok((
@@ -297,22 +346,22 @@ type Change<'r> = (&'r str, Cow<'r, str>);
 /// Values compare in canonical form, so "" and missing, 1 and "1" are no change.
 fn changed_fields<'r>(
     row: &'r NormalizedRow,
-    user: &Profile,
+    user: &StoredProfile,
+    index: &ProfileIndex,
     params: &WorkdayParams,
 ) -> Vec<Change<'r>> {
     let mut changes: Vec<Change<'r>> = row
         .fields()
-        .filter(|(name, value)| values::field(user, name) != *value)
+        .filter(|(name, value)| index.differs(user, name, value))
         .map(|(name, value)| (name, Cow::Borrowed(value)))
         .collect();
     // Bookkeeping fields: a profile written before they existed reads as priority 1 (as
     // D4 does) and as this source, so their absence alone is no update.
-    if values::source_priority(user) != params.source_priority {
+    if user.source_priority() != params.source_priority {
         let priority = params.source_priority.to_string();
         changes.push((field::SOURCE_PRIORITY, Cow::Owned(priority)));
     }
-    let source = values::field(user, field::SOURCE_OF_TRUTH);
-    if !source.is_empty() && source != SOURCE_OF_TRUTH {
+    if user.has_foreign_source() {
         changes.push((field::SOURCE_OF_TRUTH, Cow::Borrowed(SOURCE_OF_TRUTH)));
     }
     changes
@@ -329,8 +378,7 @@ fn changes_text(changes: &[Change]) -> String {
 
 /// The existing profile with the row's data on top, keeping the existing account's email
 /// and username: what "Overwrite Existing Account" provisions.
-fn merged_profile(holder: &Profile, row: &NormalizedRow) -> Profile {
-    let mut merged = holder.clone();
+fn merged_profile(mut merged: Profile, row: &NormalizedRow) -> Profile {
     for (name, value) in row.profile() {
         if name != field::EMAIL && name != field::USERNAME {
             merged.insert(name, value);

@@ -1,50 +1,135 @@
 //! The stored profiles, indexed the way the classifier looks them up: by
-//! employee id, by email, and by display name.
+//! employee id, by email, and by display name. Profiles are held compact
+//! ([`StoredProfile`]); a whole document is read again from where the index came from when
+//! an event embeds it.
 
 use super::normalize::NormalizedRow;
-use super::{field, values, Profile};
+use super::stored::{compact, compact_json, FieldNames};
+use super::{Profile, StoredProfile};
+use anyhow::{Context, Result};
 use std::collections::HashMap;
+
+/// Reads a stored profile's document by its key (`None`: it is gone).
+pub type LoadProfile<'s> = dyn Fn(&str) -> Result<Option<Profile>> + 's;
+
+/// Where the whole documents are.
+enum Documents<'s> {
+    /// The index was built from them (tests, benchmarks, [`super::plan`]).
+    Held(Vec<Profile>),
+    /// Read on demand by the profile's key.
+    Loaded(Box<LoadProfile<'s>>),
+}
 
 /// Stored profiles with their lookup maps. When two profiles share a key, the later wins
 /// (as the original's dictionaries do).
-#[derive(Debug, Default)]
-pub struct ProfileIndex {
-    profiles: Vec<Profile>,
-    by_employee_id: HashMap<String, usize>,
-    by_email: HashMap<String, usize>,
-    by_display_name: HashMap<String, Vec<usize>>,
+pub struct ProfileIndex<'s> {
+    profiles: Vec<StoredProfile>,
+    names: FieldNames,
+    by_employee_id: HashMap<Box<str>, u32>,
+    by_email: HashMap<Box<str>, u32>,
+    by_display_name: HashMap<Box<str>, Vec<u32>>,
+    documents: Documents<'s>,
 }
 
-impl ProfileIndex {
+impl std::fmt::Debug for ProfileIndex<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileIndex")
+            .field("profiles", &self.profiles.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProfileIndex<'static> {
+    /// An index of profiles held in memory.
     pub fn new(profiles: Vec<Profile>) -> Self {
-        let mut index = Self {
-            by_employee_id: HashMap::with_capacity(profiles.len()),
-            by_email: HashMap::with_capacity(profiles.len()),
-            by_display_name: HashMap::with_capacity(profiles.len()),
-            profiles: Vec::new(),
-        };
-        for (i, profile) in profiles.iter().enumerate() {
-            if let Some(id) = key(profile, field::EMPLOYEE_ID) {
-                index.by_employee_id.insert(id, i);
-            }
-            if let Some(email) = key(profile, field::EMAIL) {
-                index.by_email.insert(email.to_lowercase(), i);
-            }
-            if let Some(name) = key(profile, field::DISPLAY_NAME) {
-                index.by_display_name.entry(name).or_default().push(i);
-            }
+        let mut index = Self::empty(Documents::Held(Vec::new()));
+        for profile in &profiles {
+            let position = index.next_position();
+            let stored = compact(&mut index.names, position, "", profile);
+            index.add(stored);
         }
-        index.profiles = profiles;
+        index.documents = Documents::Held(profiles);
         index
     }
+}
 
-    pub fn profiles(&self) -> &[Profile] {
+impl<'s> ProfileIndex<'s> {
+    /// An empty index whose documents `load` reads by key; fill it with
+    /// [`ProfileIndex::push_json`].
+    pub fn loading(load: impl Fn(&str) -> Result<Option<Profile>> + 's) -> Self {
+        Self::empty(Documents::Loaded(Box::new(load)))
+    }
+
+    fn empty(documents: Documents<'s>) -> Self {
+        Self {
+            profiles: Vec::new(),
+            names: FieldNames::default(),
+            by_employee_id: HashMap::new(),
+            by_email: HashMap::new(),
+            by_display_name: HashMap::new(),
+            documents,
+        }
+    }
+
+    /// Adds the profile stored under `key` with its fields as a JSON object.
+    pub fn push_json(&mut self, key: &str, fields: &str) -> Result<()> {
+        let position = self.next_position();
+        let stored = compact_json(&mut self.names, position, key, fields)?;
+        self.add(stored);
+        Ok(())
+    }
+
+    fn next_position(&self) -> u32 {
+        // Four billion profiles do not fit in memory long before this saturates.
+        u32::try_from(self.profiles.len()).unwrap_or(u32::MAX)
+    }
+
+    fn add(&mut self, stored: StoredProfile) {
+        let i = stored.position;
+        if !stored.employee_id().is_empty() {
+            self.by_employee_id.insert(stored.employee_id().into(), i);
+        }
+        if !stored.email().is_empty() {
+            self.by_email
+                .insert(stored.email().to_lowercase().into(), i);
+        }
+        if !stored.display_name().is_empty() {
+            self.by_display_name
+                .entry(stored.display_name().into())
+                .or_default()
+                .push(i);
+        }
+        self.profiles.push(stored);
+    }
+
+    pub fn profiles(&self) -> &[StoredProfile] {
         &self.profiles
+    }
+
+    /// The whole stored document of a profile, for an event that embeds it.
+    pub fn document(&self, stored: &StoredProfile) -> Result<Profile> {
+        match &self.documents {
+            Documents::Held(profiles) => profiles
+                .get(stored.position as usize)
+                .cloned()
+                .context("a profile outside the index"),
+            Documents::Loaded(load) => load(&stored.key)?.with_context(|| {
+                format!(
+                    "the stored profile {} was deleted while the report was compared; fetch again",
+                    stored.key
+                )
+            }),
+        }
+    }
+
+    /// Whether the row's `value` for the field `name` differs from `stored`'s.
+    pub fn differs(&self, stored: &StoredProfile, name: &str, value: &str) -> bool {
+        stored.differs(self.names.get(name), value)
     }
 
     /// The stored profile for a row: by employee id first, then by email (blank keys never
     /// match). Malformed rows are looked up with the identity their error carries.
-    pub fn find(&self, employee_id: &str, email: &str) -> Option<&Profile> {
+    pub fn find(&self, employee_id: &str, email: &str) -> Option<&StoredProfile> {
         let employee_id = employee_id.trim();
         let by_id = || {
             (!employee_id.is_empty())
@@ -55,11 +140,13 @@ impl ProfileIndex {
             let email = email.trim();
             match email.chars().any(char::is_uppercase) {
                 _ if email.is_empty() => None,
-                true => self.by_email.get(&email.to_lowercase()),
+                true => self.by_email.get(email.to_lowercase().as_str()),
                 false => self.by_email.get(email),
             }
         };
-        by_id().or_else(by_email).map(|&i| &self.profiles[i])
+        by_id()
+            .or_else(by_email)
+            .map(|&i| &self.profiles[i as usize])
     }
 
     /// The stored profile already holding the row's display name, if that is a
@@ -73,19 +160,19 @@ impl ProfileIndex {
     pub fn display_name_conflict(
         &self,
         row: &NormalizedRow,
-        stored: Option<&Profile>,
-    ) -> Option<&Profile> {
+        stored: Option<&StoredProfile>,
+    ) -> Option<&StoredProfile> {
         let name = row.display_name();
         if name.is_empty() {
             return None;
         }
-        let holders: Vec<&Profile> = self
+        let holders: Vec<&StoredProfile> = self
             .by_display_name
             .get(name)?
             .iter()
-            .map(|&i| &self.profiles[i])
+            .map(|&i| &self.profiles[i as usize])
             .collect();
-        let active = |p: &&Profile| !values::field_is(p, field::EMPLOYMENT_STATUS, "terminated");
+        let active = |p: &&StoredProfile| !p.is_terminated();
         let Some(user) = stored else {
             // Prefer an active holder: it becomes `mergeduserprofile`.
             return holders
@@ -94,8 +181,7 @@ impl ProfileIndex {
                 .or(holders.first())
                 .copied();
         };
-        let user_id = values::field(user, field::EMPLOYEE_ID);
-        let other = |p: &&Profile| values::field(p, field::EMPLOYEE_ID) != user_id;
+        let other = |p: &&StoredProfile| p.employee_id() != user.employee_id();
         if !holders.iter().all(other) {
             return None; // the user already has this name
         }
@@ -103,8 +189,34 @@ impl ProfileIndex {
     }
 }
 
-/// The canonical text of a lookup key, `None` when blank.
-fn key(profile: &Profile, name: &str) -> Option<String> {
-    let text = values::field(profile, name);
-    (!text.is_empty()).then(|| text.into_owned())
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_loaded_index_reads_documents_by_key_and_names_one_that_is_gone() {
+        let jane = json!({"email": "Jane@Example.com", "employeeid": "1", "title": "Engineer"});
+        let document = jane.as_object().cloned().unwrap_or_default();
+        let mut index =
+            ProfileIndex::loading(|key| Ok((key == "jane@example.com").then(|| document.clone())));
+        index
+            .push_json("jane@example.com", &jane.to_string())
+            .unwrap();
+        index
+            .push_json("gone@example.com", r#"{"email": "gone@example.com"}"#)
+            .unwrap();
+        let found = index.find("1", "").unwrap();
+        assert_eq!(index.document(found).unwrap(), document);
+        assert!(!index.differs(found, "title", "Engineer"));
+        assert!(index.differs(found, "title", "Sr Engineer"));
+        let gone = index.find("", "GONE@example.com").unwrap();
+        let err = index.document(gone).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the stored profile gone@example.com was deleted while the report was compared; fetch again"
+        );
+        let err = index.push_json("bad@example.com", "[]").unwrap_err();
+        assert!(format!("{err:#}").contains("bad@example.com"), "{err:#}");
+    }
 }

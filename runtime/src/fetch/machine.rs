@@ -126,7 +126,7 @@ pub fn plan(
     params: &WorkdayParams,
     profiles: Vec<Map<String, Value>>,
     today: NaiveDate,
-) -> Plan {
+) -> Result<Plan> {
     let index = ProfileIndex::new(profiles);
     let mut planner = Planner::new(map, params, &index, today);
     for raw in rows {
@@ -141,16 +141,18 @@ pub struct Planner<'a> {
     map: &'a IncomingMap,
     params: &'a WorkdayParams,
     today: NaiveDate,
-    index: &'a ProfileIndex,
-    matches: ReportMatches<'a>,
+    index: &'a ProfileIndex<'a>,
+    matches: ReportMatches,
     out: Plan,
+    /// The first stored document that could not be read: the plan fails with it.
+    failed: Option<anyhow::Error>,
 }
 
 impl<'a> Planner<'a> {
     pub fn new(
         map: &'a IncomingMap,
         params: &'a WorkdayParams,
-        index: &'a ProfileIndex,
+        index: &'a ProfileIndex<'a>,
         today: NaiveDate,
     ) -> Self {
         Self {
@@ -163,12 +165,16 @@ impl<'a> Planner<'a> {
                 events: Vec::new(),
                 summary: FetchSummary::reading(),
             },
+            failed: None,
         }
     }
 
     /// Classifies one row against its stored profile.
     pub fn row(&mut self, raw: RawRow) {
         let index = self.index;
+        if self.failed.is_some() {
+            return;
+        }
         self.out.summary.rows += 1;
         let row = match self.out.summary.normalize(raw, self.map, self.params) {
             Ok(row) => row,
@@ -187,15 +193,9 @@ impl<'a> Planner<'a> {
         if let Some(stored) = stored {
             self.matches.record(stored);
         }
-        match classify(
-            &row,
-            stored,
-            || index.display_name_conflict(&row, stored),
-            self.params,
-            self.today,
-        ) {
-            Decision::Event(event) => self.out.events.push(event),
-            Decision::Drop(reason) => {
+        match classify(&row, stored, index, self.params, self.today) {
+            Ok(Decision::Event(event)) => self.out.events.push(event),
+            Ok(Decision::Drop(reason)) => {
                 *self
                     .out
                     .summary
@@ -203,20 +203,24 @@ impl<'a> Planner<'a> {
                     .entry(reason.code().to_owned())
                     .or_default() += 1
             }
+            Err(err) => self.failed = Some(err),
         }
     }
 
     /// The plan, once every row is read: the rows' events, then the orphans'.
-    pub fn finish(self) -> Plan {
+    pub fn finish(self) -> Result<Plan> {
+        if let Some(err) = self.failed {
+            return Err(err);
+        }
         let mut out = self.out;
         out.summary.terminations = out
             .events
             .iter()
             .filter(|e| e.incident_type == IncidentType::TerminateUser)
             .count();
-        let orphans = orphan_events(self.index.profiles(), &self.matches, self.params);
+        let orphans = orphan_events(self.index, &self.matches, self.params)?;
         out.summary.orphans = orphans.len();
-        out.summary.known_people = known_people(self.index.profiles(), self.params);
+        out.summary.known_people = known_people(self.index, self.params);
         out.events.extend(orphans);
         for event in &out.events {
             *out.summary
@@ -224,7 +228,7 @@ impl<'a> Planner<'a> {
                 .entry(event.incident_type.name().to_owned())
                 .or_default() += 1;
         }
-        out
+        Ok(out)
     }
 }
 
@@ -381,10 +385,13 @@ impl Fetch<'_> {
 
     /// Every row of the report classified against the stored profiles.
     fn plan(&self, read_report: &ReadReport) -> Result<Plan> {
-        let index = ProfileIndex::new(self.store.all_profile_fields()?);
+        let store = self.store;
+        let mut index =
+            ProfileIndex::loading(|email| Ok(store.profile(email)?.map(|profile| profile.fields)));
+        store.each_profile_json(&mut |email, fields| index.push_json(email, fields))?;
         let mut planner = Planner::new(self.map, self.params, &index, self.today);
         read_report(&mut |row| planner.row(row))?;
-        Ok(planner.finish())
+        planner.finish()
     }
 
     /// Reads a first-run report: each profile it would create goes to `on_profile` with

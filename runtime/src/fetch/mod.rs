@@ -4,7 +4,8 @@
 //! the report and the store and calls these, so a dry-run plan and a real fetch agree.
 //!
 //! Per report: [`IncomingMap::normalize`] each row, [`ProfileIndex::find`] its stored
-//! profile, [`classify`] it; record every matched profile in [`ReportMatches`] (malformed
+//! profile (held compact, [`StoredProfile`]), [`classify`] it; record every matched profile
+//! in [`ReportMatches`] (malformed
 //! rows too, by the identity in their [`RowError`]) and finish with [`orphan_events`]; the
 //! fetch stops for approval when [`RemovalGuard`] finds it would terminate or orphan too
 //! many people.
@@ -22,6 +23,7 @@ mod orphans;
 mod params;
 mod removal_guard;
 mod report;
+mod stored;
 mod stream;
 mod values;
 
@@ -34,7 +36,7 @@ pub use classify::{classify, Decision, DropReason};
 pub use dates::DateFormat;
 pub use event::{Event, IncidentType};
 pub use first_run::{first_run_profiles, FirstRun};
-pub use index::ProfileIndex;
+pub use index::{LoadProfile, ProfileIndex};
 pub use machine::{
     incident_fields, plan, Fetch, FetchState, FetchSummary, Plan, Planner, ReadReport,
 };
@@ -42,6 +44,7 @@ pub use normalize::{IncomingMap, MapError, NormalizedRow, RowError, RowProblem, 
 pub use orphans::{known_people, orphan_events, ReportMatches};
 pub use params::{DeactivationField, ParamError, WorkdayParams, DEFAULT_MAX_VALUE_LENGTH};
 pub use removal_guard::{RemovalGuard, RemovalHold, Removals, DEFAULT_MAX_REMOVAL_PERCENT};
+pub use stored::StoredProfile;
 pub use stream::{read_rows, RawRow, ReadError, ReportLimits};
 pub use values::json_type;
 

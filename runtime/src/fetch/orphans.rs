@@ -12,104 +12,92 @@
 //!   terminate" answer sticks), but a profile without `isprocessed` is an orphan too: the
 //!   original required it to be exactly `false`, which silently kept such profiles forever.
 
-use super::{field, values, Event, IncidentType, Profile, WorkdayParams};
+use super::{
+    field, values, Event, IncidentType, Profile, ProfileIndex, StoredProfile, WorkdayParams,
+};
+use anyhow::Result;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
-use std::collections::HashSet;
-use std::ptr;
 
 const ORPHAN_DETAILS: &str = "An orphan user was detected (could not find the user in Workday \
 report). Please review and terminate if necessary.";
 
-/// The stored profiles the report's rows matched (the original's `user_emails`). Record
-/// every row's match, malformed and dropped rows included: a row the fetch cannot use
-/// still proves its employee is in the report.
+/// The stored profiles the report's rows matched (the original's `user_emails`), by their
+/// place in the index. Record every row's match, malformed and dropped rows included: a
+/// row the fetch cannot use still proves its employee is in the report.
 #[derive(Debug, Default)]
-pub struct ReportMatches<'a> {
-    recorded: Vec<&'a Profile>,
+pub struct ReportMatches {
+    matched: Vec<bool>,
 }
 
-impl<'a> ReportMatches<'a> {
-    pub fn record(&mut self, stored: &'a Profile) {
-        self.recorded.push(stored);
+impl ReportMatches {
+    pub fn record(&mut self, stored: &StoredProfile) {
+        let i = stored.position as usize;
+        if self.matched.len() <= i {
+            self.matched.resize(i + 1, false);
+        }
+        self.matched[i] = true;
+    }
+
+    fn contains(&self, stored: &StoredProfile) -> bool {
+        self.matched
+            .get(stored.position as usize)
+            .copied()
+            .unwrap_or(false)
     }
 }
 
-/// The orphan events, after every row was classified.
-///
-/// A recorded profile matches itself by identity, so the usual case (the references
-/// [`super::ProfileIndex::find`] hands out) reads nothing from 100,000 profiles that are
-/// cold in memory; a recorded copy matches by email, case-insensitively, as the original
-/// does. Emails are unique among stored profiles (the email is the profile's key).
-pub fn orphan_events<'a>(
-    stored: impl IntoIterator<Item = &'a Profile>,
+/// The orphan events, after every row was classified: each with the whole stored profile,
+/// read from the index. Emails are unique among stored profiles (the email is the
+/// profile's key), so the index's lookup by email finds every matched one.
+pub fn orphan_events(
+    index: &ProfileIndex,
     matches: &ReportMatches,
     params: &WorkdayParams,
-) -> Vec<Event> {
-    let stored: Vec<&Profile> = stored.into_iter().collect();
-    let own: HashSet<*const Profile> = stored.iter().map(|p| ptr::from_ref(*p)).collect();
-    let recorded: HashSet<*const Profile> =
-        matches.recorded.iter().map(|p| ptr::from_ref(*p)).collect();
-    let copies: HashSet<Cow<str>> = matches
-        .recorded
+) -> Result<Vec<Event>> {
+    index
+        .profiles()
         .iter()
-        .filter(|p| !own.contains(&ptr::from_ref(**p)))
-        .map(|p| email_key(p))
-        .collect();
-    stored
-        .into_iter()
-        .filter(|profile| {
-            !recorded.contains(&ptr::from_ref(*profile)) && {
-                let email = email_key(profile);
-                !email.is_empty()
-                    && !copies.contains(&email)
-                    && !values::field_is(profile, field::EMPLOYMENT_STATUS, "terminated")
-                    && values::source_priority(profile) == params.source_priority
-                    && !values::is_true(profile, field::IS_PROCESSED)
-            }
-        })
-        .map(orphan_event)
+        .filter(|stored| !matches.contains(stored) && removable(stored, params))
+        .map(|stored| Ok(orphan_event(index.document(stored)?)))
         .collect()
 }
 
 /// The people this source knows: the stored profiles of its priority that are not
 /// terminated, any of whom a report could orphan (the orphan guard's denominator).
-pub fn known_people<'a>(
-    stored: impl IntoIterator<Item = &'a Profile>,
-    params: &WorkdayParams,
-) -> usize {
-    stored
-        .into_iter()
-        .filter(|profile| {
-            !values::field(profile, field::EMAIL).is_empty()
-                && !values::field_is(profile, field::EMPLOYMENT_STATUS, "terminated")
-                && values::source_priority(profile) == params.source_priority
+pub fn known_people(index: &ProfileIndex, params: &WorkdayParams) -> usize {
+    index
+        .profiles()
+        .iter()
+        .filter(|stored| {
+            !stored.email().is_empty()
+                && !stored.is_terminated()
+                && stored.source_priority() == params.source_priority
         })
         .count()
 }
 
-fn email_key(profile: &Profile) -> Cow<'_, str> {
-    let email = values::field(profile, field::EMAIL);
-    match email.chars().any(char::is_uppercase) {
-        true => Cow::Owned(email.to_lowercase()),
-        false => email,
-    }
+/// A profile a report's silence can orphan: this source's, not terminated, and not being
+/// processed.
+fn removable(stored: &StoredProfile, params: &WorkdayParams) -> bool {
+    !stored.email().is_empty()
+        && !stored.is_terminated()
+        && stored.source_priority() == params.source_priority
+        && !stored.is_processed()
 }
 
-fn orphan_event(profile: &Profile) -> Event {
-    let email = values::field(profile, field::EMAIL).into_owned();
-    let mut user_profile = profile.clone();
-    user_profile.insert(field::EMPLOYMENT_STATUS.into(), "Terminated".into());
-    user_profile.insert(field::TERMINATION_TRIGGER.into(), "Orphan".into());
+fn orphan_event(mut user_profile: Profile) -> Event {
+    let email = values::field(&user_profile, field::EMAIL).into_owned();
     let mut raw = Map::new();
     raw.insert("Email_Address".into(), Value::String(email));
     raw.insert(
         "Emp_ID".into(),
-        profile
+        user_profile
             .get(field::EMPLOYEE_ID)
             .cloned()
             .unwrap_or(Value::Null),
     );
+    user_profile.insert(field::EMPLOYMENT_STATUS.into(), "Terminated".into());
+    user_profile.insert(field::TERMINATION_TRIGGER.into(), "Orphan".into());
     Event::new(
         IncidentType::TerminateUser,
         ORPHAN_DETAILS.into(),

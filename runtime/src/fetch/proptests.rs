@@ -191,7 +191,7 @@ proptest! {
         today in today(),
     ) {
         let count = rows.len();
-        let plan = plan(rows, map(), &params, stored, today);
+        let plan = plan(rows, map(), &params, stored, today).expect("a plan from held documents");
         let s = &plan.summary;
         prop_assert_eq!(s.rows, count);
         prop_assert!(s.skipped.iter().chain(&s.warnings).all(|r| !r.trim().is_empty()));

@@ -4,6 +4,8 @@
 //! writes anything: a body that breaks off or grows past `max_report_mib` fails the fetch.
 //! A row larger than `max_row_bytes` is not parsed; the stream goes on and the row is
 //! handed on as [`RawRow::Oversized`] with the columns that fitted, for its identity.
+//! Scanning and parsing run on a thread of their own, a few hundred rows ahead of the
+//! caller, so a fetch classifies one row while the next is parsed.
 
 use super::report::not_a_report;
 use super::{params, values};
@@ -15,6 +17,9 @@ const KEPT_OUTSIDE_ROWS: usize = 64 << 10;
 
 /// How much the scanner reads from the body at once.
 const CHUNK: usize = 256 << 10;
+
+/// How many parsed rows may wait for the caller (about 10 KB each).
+const ROWS_AHEAD: usize = 256;
 
 /// The default `max_report_mib`: room for a million rows of realistic width.
 pub const DEFAULT_MAX_REPORT_MIB: u64 = 4096;
@@ -102,7 +107,7 @@ pub enum ReadError {
 /// `on_row`, and returns how many there were. Only a JSON object with a `Report_Entry`
 /// array is a report; the error for any other body says what it was.
 pub fn read_rows(
-    reader: impl Read,
+    reader: impl Read + Send,
     limits: &ReportLimits,
     on_row: &mut dyn FnMut(RawRow),
 ) -> Result<usize, ReadError> {
@@ -114,7 +119,19 @@ pub fn read_rows(
         read: 0,
         limits: *limits,
     };
-    scanner.report(on_row)
+    let (ahead, rows) = std::sync::mpsc::sync_channel(ROWS_AHEAD);
+    std::thread::scope(|scope| {
+        let scanning = scope.spawn(move || {
+            // A caller gone (it panicked) leaves the rows unread; the scan still ends.
+            scanner.report(&mut |row| drop(ahead.send(row)))
+        });
+        for row in rows {
+            on_row(row);
+        }
+        scanning
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 struct Scanner<R> {

@@ -81,8 +81,11 @@ fn stored(changes: &[(&str, Value)]) -> Profile {
     stored_from(&row(&[]), changes)
 }
 
+/// Classifies `row` against `stored` (the only stored profile, so no display-name
+/// conflict).
 fn run(row: &NormalizedRow, stored: Option<&Profile>, params: &WorkdayParams) -> Decision {
-    classify(row, stored, || None, params, today())
+    let index = ProfileIndex::new(stored.into_iter().cloned().collect());
+    classify(row, index.profiles().first(), &index, params, today()).unwrap()
 }
 
 fn event(decision: Decision) -> Event {
@@ -414,13 +417,13 @@ fn namesake(changes: &[(&str, Value)]) -> Profile {
 
 fn run_indexed(row: &NormalizedRow, index: &ProfileIndex, params: &WorkdayParams) -> Decision {
     let stored = index.find(row.employee_id(), row.email());
-    classify(
-        row,
-        stored,
-        || index.display_name_conflict(row, stored),
-        params,
-        today(),
-    )
+    classify(row, stored, index, params, today()).unwrap()
+}
+
+/// The orphans among `stored` when the report matched none of them.
+fn orphans_of(stored: &[&Profile], params: &WorkdayParams) -> Vec<Event> {
+    let index = ProfileIndex::new(stored.iter().map(|p| (*p).clone()).collect());
+    orphan_events(&index, &ReportMatches::default(), params).unwrap()
 }
 
 #[test]
@@ -466,7 +469,7 @@ fn s22_email_change_is_an_update() {
 fn s23_stored_user_missing_from_the_report_is_an_orphan() {
     let u = stored(&[]);
     let p = WorkdayParams::default();
-    let events = orphan_events([&u], &ReportMatches::default(), &p);
+    let events = orphans_of(&[&u], &p);
     assert_eq!(events.len(), 1);
     let e = &events[0];
     assert_eq!(e.name, "jane.doe@example.com");
@@ -482,7 +485,7 @@ fn s23_stored_user_missing_from_the_report_is_an_orphan() {
     assert_eq!(e.raw_json["Emp_ID"], json!("1001"));
 
     let processed = stored(&[("isprocessed", json!(true))]);
-    assert!(orphan_events([&processed], &ReportMatches::default(), &p).is_empty());
+    assert!(orphans_of(&[&processed], &p).is_empty());
 }
 
 #[test]
@@ -549,22 +552,22 @@ fn s26_first_run_keeps_the_first_row_of_a_shared_email() {
 #[test]
 fn d13_2_orphans_skip_terminated_foreign_matched_and_processed_profiles() {
     let p = WorkdayParams::default();
-    let none = ReportMatches::default();
     // No isprocessed at all: still an orphan (the original required it to be exactly false).
     let u = stored(&[("isprocessed", Value::Null)]);
-    assert_eq!(orphan_events([&u], &none, &p).len(), 1);
+    assert_eq!(orphans_of(&[&u], &p).len(), 1);
     for u in [
         stored(&[("employmentstatus", json!("terminated"))]),
         stored(&[("sourcepriority", json!(2))]),
         stored(&[("isprocessed", json!("True"))]),
     ] {
-        assert!(orphan_events([&u], &none, &p).is_empty(), "{u:?}");
+        assert!(orphans_of(&[&u], &p).is_empty(), "{u:?}");
     }
+    // A row's email matches the stored one whatever its case.
     let u = stored(&[("email", json!("Jane.Doe@Example.com"))]);
-    let jane = stored(&[]);
+    let index = ProfileIndex::new(vec![u]);
     let mut matched = ReportMatches::default();
-    matched.record(&jane);
-    assert!(orphan_events([&u], &matched, &p).is_empty());
+    matched.record(index.find("", "jane.doe@example.com").unwrap());
+    assert!(orphan_events(&index, &matched, &p).unwrap().is_empty());
 }
 
 #[test]

@@ -31,27 +31,6 @@ pub fn field<'a>(profile: &'a Profile, name: &str) -> Cow<'a, str> {
     text(profile.get(name))
 }
 
-/// A boolean flag stored as a JSON boolean or as text (`true`, `True`).
-pub fn is_true(profile: &Profile, name: &str) -> bool {
-    match profile.get(name) {
-        Some(Value::Bool(b)) => *b,
-        other => text(other).eq_ignore_ascii_case("true"),
-    }
-}
-
-/// A case-insensitive test of `profile[field]`, for statuses and flags (`Terminated`).
-pub fn field_is(profile: &Profile, name: &str, expected: &str) -> bool {
-    field(profile, name).eq_ignore_ascii_case(expected)
-}
-
-/// A profile's `sourcepriority`; a profile without one (or with junk) counts as priority 1,
-/// the classifier's default, everywhere the classifier reads it.
-pub fn source_priority(profile: &Profile) -> i64 {
-    field(profile, super::field::SOURCE_PRIORITY)
-        .parse()
-        .unwrap_or(1)
-}
-
 /// A JSON value's type as a message names it ("an object").
 pub fn json_type(value: &Value) -> &'static str {
     match value {

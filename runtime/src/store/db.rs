@@ -352,6 +352,43 @@ impl Conn {
         }
     }
 
+    /// Every row of a query whose columns are all text, handed to `f` as it is read and
+    /// without a copy: for reads too large to hold at once. `f` must not use this
+    /// connection.
+    pub fn each_text_row<E: From<DbError>>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        f: &mut dyn FnMut(&[&str]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let values = params.values();
+        match self {
+            Conn::Sqlite(conn) => {
+                let mut stmt = conn.prepare(sql).map_err(DbError::from)?;
+                let columns = stmt.column_count();
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(values.iter()))
+                    .map_err(DbError::from)?;
+                while let Some(row) = rows.next().map_err(DbError::from)? {
+                    let texts = (0..columns)
+                        .map(|i| {
+                            row.get_ref(i)
+                                .map_err(DbError::from)?
+                                .as_str()
+                                .map_err(|e| DbError::Conversion {
+                                    column: i,
+                                    message: e.to_string(),
+                                })
+                        })
+                        .collect::<DbResult<Vec<_>>>()?;
+                    f(&texts)?;
+                }
+                Ok(())
+            }
+            Conn::Postgres(conn) => conn.each_text_row(sql, &values, f),
+        }
+    }
+
     /// Begins a transaction that writes: it waits for, then holds, the store's write
     /// lock, so writers take turns as they do on SQLite and a transaction's reads stay
     /// true until it commits.

@@ -47,6 +47,19 @@ impl Store {
         .collect()
     }
 
+    /// Every user profile as its email and its fields' JSON text, one at a time: a fetch
+    /// compares the whole report without holding every document at once.
+    pub fn each_profile_json(&self, f: &mut dyn FnMut(&str, &str) -> Result<()>) -> Result<()> {
+        self.conn().each_text_row(
+            "SELECT email, fields FROM user_profiles",
+            (),
+            &mut |row: &[&str]| match row {
+                [email, fields] => f(email, fields),
+                _ => anyhow::bail!("expected the two columns email and fields"),
+            },
+        )
+    }
+
     /// Runs `f` in one write transaction: all of it is written, or none.
     pub fn in_transaction<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
         let tx = self.write()?;

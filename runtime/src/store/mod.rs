@@ -244,6 +244,9 @@ const MIGRATIONS: &[&str] = &[
         owner      TEXT NOT NULL,
         expires_at TEXT NOT NULL        -- %Y-%m-%dT%H:%M:%fZ
     );",
+    // 12: a user's role grants in the order they were given, read without a sort
+    // (`people.rs`: listing the users).
+    "CREATE INDEX user_roles_order ON user_roles(user_id, position);",
 ];
 
 /// The migration whose `after_migration` seals what older versions kept in clear.

@@ -130,23 +130,35 @@ const ROLE_COLUMNS: &str = "id, permissions, builtin, version";
 impl Store {
     /// Every user, by id, with their roles.
     pub fn users(&self) -> Result<Vec<User>> {
-        // Two queries, not one per user: the users, then every role grant in order.
+        // Two queries, not one per user: the users, then every role grant in order (read
+        // along an index, without copying rows).
         let mut users: Vec<User> = self
             .conn()
             .prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?
             .query_map((), user_row)?
             .collect::<super::db::DbResult<_>>()?;
-        let mut grants: std::collections::HashMap<String, Vec<String>> = Default::default();
-        let rows = self
-            .conn()
-            .prepare("SELECT user_id, role_id FROM user_roles ORDER BY user_id, position")?
-            .query_map((), |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))?;
-        for row in rows {
-            let (user, role) = row?;
-            grants.entry(user).or_default().push(role);
-        }
-        for user in &mut users {
-            user.roles = grants.remove(&user.id).unwrap_or_default();
+        let place: std::collections::HashMap<&str, usize> = users
+            .iter()
+            .enumerate()
+            .map(|(i, user)| (user.id.as_str(), i))
+            .collect();
+        let mut roles = vec![Vec::new(); users.len()];
+        self.conn().each_text_row(
+            "SELECT user_id, role_id FROM user_roles ORDER BY user_id, position",
+            (),
+            &mut |row: &[&str]| -> Result<()> {
+                let [user_id, role] = row else {
+                    anyhow::bail!("expected the two columns user_id and role_id");
+                };
+                // A grant of a user added after the first query has nobody to go to.
+                if let Some(&i) = place.get(user_id) {
+                    roles[i].push((*role).to_owned());
+                }
+                Ok(())
+            },
+        )?;
+        for (user, roles) in users.iter_mut().zip(roles) {
+            user.roles = roles;
         }
         Ok(users)
     }

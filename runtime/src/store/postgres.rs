@@ -8,6 +8,7 @@ use super::db::{DbError, DbResult, Row, Value};
 use crate::error_chain;
 use bytes::BytesMut;
 use postgres::config::SslMode;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{FromSql, IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls};
 use std::cell::{Cell, RefCell};
@@ -28,6 +29,7 @@ const STATEMENT_CACHE: usize = 512;
 pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("postgres/V1__schema.sql"),
     include_str!("postgres/V2__fetch_claims.sql"),
+    include_str!("postgres/V3__user_roles_order.sql"),
 ];
 
 pub struct PgConn {
@@ -103,6 +105,55 @@ impl PgConn {
                     .map(Row::new)
             })
             .collect()
+    }
+
+    /// Every row of a query whose columns are all text, handed to `f` as the server sends
+    /// it. `f` must not use this connection: it is busy with the rows.
+    pub fn each_text_row<E: From<DbError>>(
+        &self,
+        sql: &str,
+        values: &[Value],
+        f: &mut dyn FnMut(&[&str]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let statement = self.statement(sql)?;
+        let params = values.iter().map(|v| v as &(dyn ToSql + Sync));
+        // The server's error, kept until the client is no longer borrowed.
+        let mut failed = None;
+        let outcome = {
+            let mut client = self.client.borrow_mut();
+            let rows = client.query_raw(&statement, params);
+            match rows {
+                Err(e) => {
+                    failed = Some(e);
+                    Ok(())
+                }
+                Ok(mut rows) => loop {
+                    let row = match rows.next() {
+                        Ok(Some(row)) => row,
+                        Ok(None) => break Ok(()),
+                        Err(e) => {
+                            failed = Some(e);
+                            break Ok(());
+                        }
+                    };
+                    let texts = (0..row.len())
+                        .map(|i| {
+                            row.try_get::<_, &str>(i).map_err(|e| DbError::Conversion {
+                                column: i,
+                                message: e.to_string(),
+                            })
+                        })
+                        .collect::<DbResult<Vec<_>>>();
+                    if let Err(e) = texts.map_err(E::from).and_then(|texts| f(&texts)) {
+                        break Err(e);
+                    }
+                },
+            }
+        };
+        match failed {
+            Some(e) => Err(self.error(e).into()),
+            None => outcome,
+        }
     }
 
     pub fn begin_write(&self) -> DbResult<()> {
