@@ -218,7 +218,7 @@ impl Decided<'_, '_> {
         Ok(Event::new(
             self.incident_type,
             self.details,
-            row.raw().clone(),
+            row.raw(),
             profile,
             changed,
         ))

@@ -78,6 +78,7 @@ impl FetchSummary {
     ) -> Result<NormalizedRow, RowError> {
         let normalized = match raw {
             RawRow::Row(raw) => map.normalize(raw, params),
+            RawRow::Text(raw) => map.normalize_text(raw, params),
             RawRow::Oversized {
                 partial,
                 bytes,

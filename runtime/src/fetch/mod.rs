@@ -23,6 +23,7 @@ mod orphans;
 mod params;
 mod removal_guard;
 mod report;
+mod row_json;
 mod stored;
 mod stream;
 mod values;

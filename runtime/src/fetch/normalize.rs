@@ -16,6 +16,7 @@
 use super::dates::push_profile_date;
 use super::email;
 use super::params::DeactivationField;
+use super::row_json::{self, Member, RowJson};
 use super::{field, values, Profile, WorkdayParams, SOURCE_OF_TRUTH};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -149,10 +150,16 @@ impl Fields {
     /// Each field's source in `row`: the first of its keys with a value, else the first
     /// present as `null` (an empty value). One pass over the row, whose entries are cold in
     /// memory on a large report, rather than a hash lookup per field.
-    fn sources<'r>(&self, row: &'r Map<String, Value>) -> Vec<Option<Source<'r>>> {
+    /// A key the row repeats counts once, with its last value (as a parsed object keeps
+    /// it): `row` is walked from its end, and a later member only replaces an earlier pick
+    /// of a better rank.
+    fn sources<'r>(
+        &self,
+        row: impl DoubleEndedIterator<Item = (&'r str, Cell<'r>)>,
+    ) -> Vec<Option<Source<'r>>> {
         let mut picked: Vec<Option<Source<'r>>> = vec![None; self.list.len()];
-        for (key, value) in row {
-            for &(field, rank) in self.by_key.get(key.as_str()).into_iter().flatten() {
+        for (key, value) in row.rev() {
+            for &(field, rank) in self.by_key.get(key).into_iter().flatten() {
                 let candidate = Source { rank, key, value };
                 if picked[field].is_none_or(|best| candidate.before(&best)) {
                     picked[field] = Some(candidate);
@@ -168,7 +175,61 @@ impl Fields {
 struct Source<'r> {
     rank: usize,
     key: &'r str,
-    value: &'r Value,
+    value: Cell<'r>,
+}
+
+/// A row's value, from a parsed JSON value or read from the row's text.
+#[derive(Debug, Clone, Copy)]
+enum Cell<'r> {
+    Json(&'r Value),
+    /// A JSON string, unescaped.
+    Str(&'r str),
+}
+
+impl<'r> Cell<'r> {
+    fn of(member: &'r Member<'r>) -> Self {
+        match member {
+            Member::Str(s) => Cell::Str(s),
+            Member::Other(value) => Cell::Json(value),
+        }
+    }
+
+    fn is_null(self) -> bool {
+        matches!(self, Cell::Json(Value::Null))
+    }
+
+    /// The canonical text of a scalar; `None` for objects and arrays.
+    fn scalar_text(self) -> Option<Cow<'r, str>> {
+        match self {
+            Cell::Str(s) => Some(Cow::Borrowed(s.trim())),
+            Cell::Json(value) => {
+                (!value.is_object() && !value.is_array()).then(|| values::text(Some(value)))
+            }
+        }
+    }
+
+    fn json_type(self) -> &'static str {
+        match self {
+            Cell::Str(_) => "a string",
+            Cell::Json(value) => values::json_type(value),
+        }
+    }
+}
+
+/// The report row as read, kept for the events that carry it.
+#[derive(Debug, Clone)]
+enum Raw {
+    Object(Map<String, Value>),
+    /// The row's JSON text, parsed again only when an event needs it.
+    Text(Box<str>),
+}
+
+/// The values read from a row's cells.
+struct Read {
+    text: String,
+    spans: Vec<Option<Range<usize>>>,
+    dates: Dates,
+    warnings: Vec<RowProblem>,
 }
 
 impl Source<'_> {
@@ -231,50 +292,88 @@ impl IncomingMap {
     pub fn normalize(&self, row: Value, params: &WorkdayParams) -> Result<NormalizedRow, RowError> {
         let raw = match row {
             Value::Object(raw) => raw,
-            other => {
+            other => return Err(not_an_object(values::json_type(&other))),
+        };
+        let cells = raw
+            .iter()
+            .map(|(key, value)| (key.as_str(), Cell::Json(value)));
+        let read = self.read_cells(self.fields.sources(cells), params)?;
+        Ok(self.normalized(Raw::Object(raw), read, params))
+    }
+
+    /// [`IncomingMap::normalize`] for a row as JSON text (as the report stream gives it),
+    /// read without building a JSON value.
+    pub fn normalize_text(
+        &self,
+        row: String,
+        params: &WorkdayParams,
+    ) -> Result<NormalizedRow, RowError> {
+        let read = match row_json::parse(&row) {
+            Ok(RowJson::Object(members)) => {
+                let cells = members
+                    .iter()
+                    .map(|(key, member)| (&**key, Cell::of(member)));
+                self.read_cells(self.fields.sources(cells), params)?
+            }
+            Ok(RowJson::Not(found)) => return Err(not_an_object(found)),
+            Err(e) => {
                 return Err(RowError {
                     employee_id: None,
                     email: None,
-                    problem: RowProblem::NotAnObject {
-                        found: values::json_type(&other),
+                    problem: RowProblem::NotJson {
+                        problem: e.to_string(),
                     },
                 })
             }
         };
+        Ok(self.normalized(Raw::Text(row.into_boxed_str()), read, params))
+    }
+
+    /// Each field's value from its picked cell, or the row's error.
+    fn read_cells(
+        &self,
+        picked: Vec<Option<Source>>,
+        params: &WorkdayParams,
+    ) -> Result<Read, RowError> {
         let fields = &self.fields.list;
-        let picked = self.fields.sources(&raw);
-        let mut text = String::with_capacity(512);
-        let mut spans = Vec::with_capacity(fields.len());
-        let mut dates = Dates::default();
-        let mut warnings = Vec::new();
+        let mut read = Read {
+            text: String::with_capacity(512),
+            spans: Vec::with_capacity(fields.len()),
+            dates: Dates::default(),
+            warnings: Vec::new(),
+        };
         for (field, source) in fields.iter().zip(&picked) {
             let Some(source) = source else {
-                spans.push(None);
+                read.spans.push(None);
                 continue;
             };
-            let start = text.len();
-            match read(field, source, params, &mut text, &mut dates) {
-                Ok(()) => spans.push(Some(start..text.len())),
+            let start = read.text.len();
+            match read_value(field, source, params, &mut read.text, &mut read.dates) {
+                Ok(()) => read.spans.push(Some(start..read.text.len())),
                 Err(problem) if field.needed(params) => {
                     return Err(self.error(&picked, params, problem))
                 }
                 Err(problem) => {
                     // Left out, as if the report lacked the column: no phantom update.
-                    text.truncate(start);
-                    spans.push(None);
-                    warnings.push(problem);
+                    read.text.truncate(start);
+                    read.spans.push(None);
+                    read.warnings.push(problem);
                 }
             }
         }
-        Ok(NormalizedRow {
+        Ok(read)
+    }
+
+    fn normalized(&self, raw: Raw, read: Read, params: &WorkdayParams) -> NormalizedRow {
+        NormalizedRow {
             raw,
             fields: Arc::clone(&self.fields),
-            text,
-            spans,
+            text: read.text,
+            spans: read.spans,
             source_priority: params.source_priority,
-            dates,
-            warnings,
-        })
+            dates: read.dates,
+            warnings: read.warnings,
+        }
     }
 
     /// The error of a row too large to use (`bytes` over `limit`), with the identity
@@ -288,7 +387,12 @@ impl IncomingMap {
     ) -> RowError {
         let problem = RowProblem::RowTooLong { bytes, limit };
         match partial {
-            Value::Object(raw) => self.error(&self.fields.sources(&raw), params, problem),
+            Value::Object(raw) => {
+                let cells = raw
+                    .iter()
+                    .map(|(key, value)| (key.as_str(), Cell::Json(value)));
+                self.error(&self.fields.sources(cells), params, problem)
+            }
             _ => RowError {
                 employee_id: None,
                 email: None,
@@ -308,7 +412,7 @@ impl IncomingMap {
     ) -> RowError {
         let identity = |name: &str| {
             let source = picked[*self.fields.position.get(name)?]?;
-            let text = scalar_text(source.value)?;
+            let text = source.value.scalar_text()?;
             (!text.is_empty() && text.len() <= params.max_value_length).then(|| text.into_owned())
         };
         RowError {
@@ -321,7 +425,7 @@ impl IncomingMap {
 
 /// Appends a field's value to `text` (and records a classifier date), or says why the
 /// value cannot be used.
-fn read(
+fn read_value(
     field: &Field,
     source: &Source,
     params: &WorkdayParams,
@@ -329,10 +433,13 @@ fn read(
     dates: &mut Dates,
 ) -> Result<(), RowProblem> {
     let key = source.key;
-    let value = scalar_text(source.value).ok_or_else(|| RowProblem::NotScalar {
-        key: key.to_owned(),
-        found: values::json_type(source.value),
-    })?;
+    let value = source
+        .value
+        .scalar_text()
+        .ok_or_else(|| RowProblem::NotScalar {
+            key: key.to_owned(),
+            found: source.value.json_type(),
+        })?;
     // Before any other check, so no message ever quotes an oversized value.
     if value.len() > params.max_value_length {
         return Err(RowProblem::TooLong {
@@ -432,9 +539,12 @@ fn compile(entry: FieldEntry) -> Result<Field, String> {
     })
 }
 
-/// The canonical text of a scalar report value; `None` for objects and arrays.
-fn scalar_text(value: &Value) -> Option<Cow<'_, str>> {
-    (!value.is_object() && !value.is_array()).then(|| values::text(Some(value)))
+fn not_an_object(found: &'static str) -> RowError {
+    RowError {
+        employee_id: None,
+        email: None,
+        problem: RowProblem::NotAnObject { found },
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -458,7 +568,7 @@ impl Dates {
 /// A report row after normalization.
 #[derive(Debug, Clone)]
 pub struct NormalizedRow {
-    raw: Map<String, Value>,
+    raw: Raw,
     fields: Arc<Fields>,
     /// The values back to back; `spans[i]` locates map field i (`None`: the row lacks it).
     text: String,
@@ -480,8 +590,12 @@ impl NormalizedRow {
     }
 
     /// The report row as read; events carry it (plus `UserProfile`) as their rawJSON.
-    pub fn raw(&self) -> &Map<String, Value> {
-        &self.raw
+    pub fn raw(&self) -> Map<String, Value> {
+        match &self.raw {
+            Raw::Object(raw) => raw.clone(),
+            // The stream checked the text is JSON before handing it on.
+            Raw::Text(text) => serde_json::from_str(text).unwrap_or_default(),
+        }
     }
 
     /// The profile fields the row gives, in map order, without the runtime's own
@@ -602,6 +716,8 @@ fn shown(value: &str) -> Cow<'_, str> {
 pub enum RowProblem {
     #[error("the row is {found}, not an object")]
     NotAnObject { found: &'static str },
+    #[error("the row is not JSON: {problem}")]
+    NotJson { problem: String },
     #[error("the row is {bytes} bytes long, more than max_row_bytes ({limit})")]
     RowTooLong { bytes: u64, limit: usize },
     #[error("{key} is {found}; expected text, a number or a boolean")]

@@ -152,6 +152,10 @@ proptest! {
                         prop_assert!(false, "normalize never measures a whole row");
                         None
                     }
+                    RowProblem::NotJson { .. } => {
+                        prop_assert!(false, "a parsed row is JSON");
+                        None
+                    }
                     RowProblem::NotScalar { key, .. }
                     | RowProblem::TooLong { key, .. }
                     | RowProblem::BadEmail { key, .. }

@@ -4,12 +4,10 @@
 //! JSON documents took a gigabyte; the document itself is read again only for the rows
 //! whose event embeds it ([`super::ProfileIndex::document`]).
 
+use super::row_json::{Key, Member};
 use super::{field, values, Profile, SOURCE_OF_TRUTH};
 use anyhow::{Context, Result};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
-use serde_json::Value;
-use std::borrow::Cow;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{DefaultHasher, Hasher};
@@ -211,7 +209,7 @@ pub(super) fn compact(
 }
 
 /// The compact form of a profile stored as a JSON object, read without building the
-/// object: string values are borrowed from `json` where they have no escapes.
+/// object ([`super::row_json`]: string values are borrowed from `json`).
 pub(super) fn compact_json(
     names: &mut FieldNames,
     position: u32,
@@ -236,97 +234,13 @@ impl<'de> Visitor<'de> for ProfileVisitor<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(Text(name)) = map.next_key()? {
-            let Canonical(text) = map.next_value()?;
-            self.0.field(&name, &text);
+        while let Some(Key(name)) = map.next_key()? {
+            match map.next_value()? {
+                Member::Str(text) => self.0.field(&name, text.trim()),
+                Member::Other(value) => self.0.field(&name, &values::text(Some(&value))),
+            }
         }
         Ok(())
-    }
-}
-
-/// A JSON string, borrowed when it has no escapes.
-struct Text<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(s)))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s.to_owned())))
-            }
-        }
-        de.deserialize_str(V)
-    }
-}
-
-/// Any JSON value as its canonical text, the same text [`values::text`] gives the parsed
-/// value.
-struct Canonical<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Canonical<'de> {
-    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        de.deserialize_any(CanonicalVisitor)
-    }
-}
-
-struct CanonicalVisitor;
-
-impl CanonicalVisitor {
-    fn value<'de>(value: Value) -> Canonical<'de> {
-        Canonical(Cow::Owned(values::text(Some(&value)).into_owned()))
-    }
-}
-
-impl<'de> Visitor<'de> for CanonicalVisitor {
-    type Value = Canonical<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Canonical<'de>, E> {
-        Ok(Canonical(Cow::Borrowed(s.trim())))
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Canonical<'de>, E> {
-        Ok(Canonical(Cow::Owned(s.trim().to_owned())))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Canonical<'de>, E> {
-        Ok(Canonical(Cow::Borrowed("")))
-    }
-
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Canonical<'de>, E> {
-        Ok(Self::value(Value::Bool(b)))
-    }
-
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Canonical<'de>, E> {
-        Ok(Self::value(Value::from(n)))
-    }
-
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Canonical<'de>, E> {
-        Ok(Self::value(Value::from(n)))
-    }
-
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Canonical<'de>, E> {
-        Ok(Self::value(Value::from(n)))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Canonical<'de>, A::Error> {
-        let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-        Ok(Self::value(value))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Canonical<'de>, A::Error> {
-        let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(Self::value(value))
     }
 }
 

@@ -9,6 +9,7 @@
 
 use super::report::not_a_report;
 use super::{params, values};
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 use std::io::{ErrorKind, Read};
 
@@ -71,6 +72,8 @@ impl ReportLimits {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawRow {
     Row(Value),
+    /// A row's JSON text, checked to be JSON.
+    Text(String),
     /// A row larger than `max_row_bytes`: not used. `partial` holds the columns that fitted
     /// within the limit (an empty object when none did), so the row can still be matched to
     /// its person and is not taken for a leaver.
@@ -337,11 +340,16 @@ impl<R: Read> Scanner<R> {
             let scanned = self.value(&mut row, self.limits.max_row_bytes)?;
             count += 1;
             if scanned.whole {
-                let value = serde_json::from_slice(&row).map_err(|e| ReadError::Syntax {
+                // Checked here, on the scanning thread; the caller reads the members.
+                serde_json::from_slice::<IgnoredAny>(&row).map_err(|e| ReadError::Syntax {
                     at,
                     problem: format!("row {count}: {e}"),
                 })?;
-                on_row(RawRow::Row(value));
+                let text = String::from_utf8(row.clone()).map_err(|e| ReadError::Syntax {
+                    at,
+                    problem: format!("row {count}: {e}"),
+                })?;
+                on_row(RawRow::Text(text));
             } else {
                 on_row(RawRow::Oversized {
                     partial: members(&mut row, scanned.members_end),
@@ -445,11 +453,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The rows of `body`, each row's text parsed (so rows compare as values).
     fn read(body: &[u8], limits: ReportLimits) -> Result<Vec<RawRow>, ReadError> {
         let mut rows = Vec::new();
-        let count = read_rows(body, &limits, &mut |row| rows.push(row))?;
+        let count = read_rows(body, &limits, &mut |row| rows.push(as_value(row)))?;
         assert_eq!(count, rows.len());
         Ok(rows)
+    }
+
+    fn as_value(row: RawRow) -> RawRow {
+        match row {
+            RawRow::Text(text) => RawRow::Row(text.parse().expect("a row's text is JSON")),
+            other => other,
+        }
     }
 
     /// Hands out a body a few bytes at a time, so values straddle reads.
@@ -492,7 +508,7 @@ mod tests {
         read_rows(
             Trickle(body.as_bytes()),
             &ReportLimits::default(),
-            &mut |row| trickled.push(row),
+            &mut |row| trickled.push(as_value(row)),
         )
         .unwrap();
         assert_eq!(trickled, expected);
