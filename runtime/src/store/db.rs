@@ -292,7 +292,7 @@ impl Conn {
         let values = params.values();
         match self {
             Conn::Sqlite(conn) => {
-                let mut stmt = conn.prepare(sql)?;
+                let mut stmt = conn.prepare_cached(sql)?;
                 Ok(stmt.execute(rusqlite::params_from_iter(values.iter()))?)
             }
             Conn::Postgres(conn) => conn.execute(sql, &values),
@@ -333,7 +333,7 @@ impl Conn {
     fn query(&self, sql: &str, values: Vec<Value>, limit: Option<usize>) -> DbResult<Vec<Row>> {
         match self {
             Conn::Sqlite(conn) => {
-                let mut stmt = conn.prepare(sql)?;
+                let mut stmt = conn.prepare_cached(sql)?;
                 let columns = stmt.column_count();
                 let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
                 let mut out = Vec::new();
@@ -364,7 +364,7 @@ impl Conn {
         let values = params.values();
         match self {
             Conn::Sqlite(conn) => {
-                let mut stmt = conn.prepare(sql).map_err(DbError::from)?;
+                let mut stmt = conn.prepare_cached(sql).map_err(DbError::from)?;
                 let columns = stmt.column_count();
                 let mut rows = stmt
                     .query(rusqlite::params_from_iter(values.iter()))
