@@ -100,7 +100,7 @@ fn assert_event(actual: &Event, expected: &Value, extra_fields: &[&str]) {
         serde_json::from_str(expected["rawJSON"].as_str().unwrap()).unwrap();
     for (key, value) in &raw {
         if key != Event::USER_PROFILE {
-            assert_eq!(actual.raw_json.get(key), Some(value), "rawJSON {key}");
+            assert_eq!(actual.raw_json().get(key), Some(value), "rawJSON {key}");
         }
     }
     let expected_profile: Map<String, Value> =
@@ -168,7 +168,8 @@ fn fixture_partial_name_match_asks_for_review() {
         &fixture["event_data"][0],
         &["mergeduserprofile"],
     );
-    let merged = &events[0].user_profile().unwrap()["mergeduserprofile"];
+    let profile = events[0].user_profile().unwrap();
+    let merged = &profile["mergeduserprofile"];
     assert_eq!(merged["email"], "rrahardjo@paloaltonetworks.com");
     assert_eq!(merged["employeeid"], "100123");
 }

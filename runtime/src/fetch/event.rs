@@ -2,7 +2,8 @@
 //! details, and rawJSON = the report row plus `UserProfile`.
 
 use super::Profile;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -56,7 +57,7 @@ pub struct Event {
     pub details: String,
     /// The report row plus `UserProfile` (the profile the playbooks act on).
     #[serde(rename = "rawJSON")]
-    pub raw_json: Map<String, Value>,
+    raw_json: RawJson,
     /// The profile fields that differ from the stored profile, for plans and summaries.
     pub changed_fields: Vec<String>,
 }
@@ -78,15 +79,69 @@ impl Event {
             name,
             incident_type,
             details,
-            raw_json,
+            raw_json: RawJson::new(&raw_json),
             changed_fields,
         }
     }
 
+    /// The report row plus `UserProfile`.
+    pub fn raw_json(&self) -> Map<String, Value> {
+        self.raw_json.object()
+    }
+
     /// The user profile the incident carries.
-    pub fn user_profile(&self) -> Option<&Profile> {
-        self.raw_json
-            .get(Self::USER_PROFILE)
-            .and_then(Value::as_object)
+    pub fn user_profile(&self) -> Option<Profile> {
+        match self.raw_json().remove(Self::USER_PROFILE) {
+            Some(Value::Object(profile)) => Some(profile),
+            _ => None,
+        }
+    }
+}
+
+/// A JSON object kept as its text: a fetch holds every event it plans (thousands on a
+/// large report, each with a row and one to three profiles), and as text an event takes a
+/// fraction of the memory of a parsed map.
+#[derive(Debug, Clone)]
+struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    fn new(object: &Map<String, Value>) -> Self {
+        // A map of JSON values always serializes.
+        let text = serde_json::to_string(object).unwrap_or_else(|_| "{}".to_owned());
+        Self(RawValue::from_string(text).unwrap_or_else(|_| empty()))
+    }
+
+    fn object(&self) -> Map<String, Value> {
+        // The text is what `new` or the deserializer made of an object.
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+}
+
+fn empty() -> Box<RawValue> {
+    RawValue::from_string("{}".to_owned()).expect("an empty object is JSON")
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    /// From any deserializer, a stored fetch state's parsed value included.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::Object(object) => Ok(Self::new(&object)),
+            other => Err(serde::de::Error::custom(format!(
+                "rawJSON is {}, not an object",
+                super::values::json_type(&other)
+            ))),
+        }
     }
 }

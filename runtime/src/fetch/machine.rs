@@ -240,11 +240,13 @@ pub fn incident_fields(event: &Event, instance: &str) -> Map<String, Value> {
     fields.insert("email".into(), json!(event.name));
     fields.insert("details".into(), json!(event.details));
     if let Some(profile) = event.user_profile() {
-        fields.insert("userprofile".into(), Value::Object(profile.clone()));
-        for key in ["employeeid", "displayname", "terminationtrigger"] {
-            if let Some(value) = profile.get(key) {
-                fields.insert(key.into(), value.clone());
-            }
+        let copied: Vec<(&str, Value)> = ["employeeid", "displayname", "terminationtrigger"]
+            .into_iter()
+            .filter_map(|key| Some((key, profile.get(key)?.clone())))
+            .collect();
+        fields.insert("userprofile".into(), Value::Object(profile));
+        for (key, value) in copied {
+            fields.insert(key.into(), value);
         }
     }
     fields.insert("changedfields".into(), json!(event.changed_fields));
@@ -346,7 +348,7 @@ impl Fetch<'_> {
         state.synced_users = true;
         for event in &now {
             let kind = event.incident_type.name();
-            let profile = event.user_profile().cloned().map(Value::Object);
+            let profile = event.user_profile().map(Value::Object);
             let carried = store.carried_change(
                 kind,
                 &event.name,
