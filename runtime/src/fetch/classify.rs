@@ -99,7 +99,7 @@ pub fn classify(
     today: NaiveDate,
 ) -> anyhow::Result<Decision> {
     match decide(row, stored, index, params, today) {
-        Ok(decided) => Ok(Decision::Event(decided.event(row, stored, index, params)?)),
+        Ok(decided) => Ok(Decision::Event(decided.event(row, stored, index)?)),
         Err(reason) => Ok(Decision::Drop(reason)),
     }
 }
@@ -111,6 +111,8 @@ struct Decided<'r, 'i> {
     changes: Vec<Change<'r>>,
     /// An update of the stored profile (before a display-name conflict made it a Sync User).
     update: bool,
+    /// An update from a source of another priority: a conversion hire.
+    conversion: bool,
     /// The stored profile that already holds the row's display name.
     name_holder: Option<&'i StoredProfile>,
 }
@@ -151,7 +153,9 @@ fn decide<'r, 'i>(
 
     let changes = changes.unwrap_or_default();
     let update = incident_type == IncidentType::UpdateUser;
-    if update && stored.is_some_and(|user| user.source_priority() != params.source_priority) {
+    let conversion =
+        update && stored.is_some_and(|user| user.source_priority() != params.source_priority);
+    if conversion {
         details = format!(
             "A conversion hire was detected:\n{}",
             changes_text(&changes)
@@ -171,16 +175,15 @@ fn decide<'r, 'i>(
                 details.push('\n');
                 details.push_str(&changes_text(&changes));
             }
+            incident_type = IncidentType::SyncUser;
         }
-    }
-    if name_holder.is_some() {
-        incident_type = IncidentType::SyncUser;
     }
     Ok(Decided {
         incident_type,
         details,
         changes,
         update,
+        conversion,
         name_holder,
     })
 }
@@ -194,13 +197,12 @@ impl Decided<'_, '_> {
         row: &NormalizedRow,
         stored: Option<&StoredProfile>,
         index: &ProfileIndex,
-        params: &WorkdayParams,
     ) -> anyhow::Result<Event> {
         let mut profile = row.profile();
         if let (true, Some(user)) = (self.update, stored) {
             let old = index.document(user)?;
             profile.insert(field::OLD_USER_DATA.into(), Value::Object(old));
-            if user.source_priority() != params.source_priority {
+            if self.conversion {
                 profile.insert(field::CONVERSION_HIRE.into(), Value::Bool(true));
             }
         }

@@ -68,21 +68,20 @@ pub fn known_people(index: &ProfileIndex, params: &WorkdayParams) -> usize {
     index
         .profiles()
         .iter()
-        .filter(|stored| {
-            !stored.email().is_empty()
-                && !stored.is_terminated()
-                && stored.source_priority() == params.source_priority
-        })
+        .filter(|stored| known(stored, params))
         .count()
 }
 
-/// A profile a report's silence can orphan: this source's, not terminated, and not being
-/// processed.
-fn removable(stored: &StoredProfile, params: &WorkdayParams) -> bool {
+/// A person this source knows: a profile with an email, of its priority, not terminated.
+fn known(stored: &StoredProfile, params: &WorkdayParams) -> bool {
     !stored.email().is_empty()
         && !stored.is_terminated()
         && stored.source_priority() == params.source_priority
-        && !stored.is_processed()
+}
+
+/// A profile a report's silence can orphan: known, and not being processed.
+fn removable(stored: &StoredProfile, params: &WorkdayParams) -> bool {
+    known(stored, params) && !stored.is_processed()
 }
 
 fn orphan_event(mut user_profile: Profile) -> Event {
