@@ -346,6 +346,8 @@ pub struct Ilm {
     pub database: Option<String>,
     pub plugins_dir: PathBuf,
     pub playbooks_dir: PathBuf,
+    /// The database made for this `Ilm` under `ILM_TEST_POSTGRES`, dropped with it.
+    _scratch: Option<postgres::ScratchDatabase>,
 }
 
 pub struct Ran {
@@ -356,11 +358,13 @@ pub struct Ran {
 
 impl Ilm {
     pub fn new(plugins_dir: PathBuf) -> Self {
+        let scratch = postgres::from_environment();
         Self {
             data_dir: tempfile::tempdir().expect("tempdir"),
-            database: postgres::from_environment(),
+            database: scratch.as_ref().map(|db| db.url.clone()),
             plugins_dir,
             playbooks_dir: repo_root().join("playbooks"),
+            _scratch: scratch,
         }
     }
 

@@ -74,11 +74,32 @@ impl Drop for Postgres {
     }
 }
 
+/// A database made for one test on the server `ILM_TEST_POSTGRES` names, dropped with it:
+/// a whole CI run makes hundreds, and kept they filled the disk.
+pub struct ScratchDatabase {
+    server: String,
+    pub url: String,
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let Some((_, name)) = self.url.rsplit_once('/') else {
+            return;
+        };
+        // Best effort: a test that failed may leave a process connected; FORCE ends it.
+        if let Ok(mut client) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
 /// A new database on the server `ILM_TEST_POSTGRES` names, if it names one.
-pub fn from_environment() -> Option<String> {
-    std::env::var("ILM_TEST_POSTGRES")
-        .ok()
-        .map(|server| new_database(&server))
+pub fn from_environment() -> Option<ScratchDatabase> {
+    let server = std::env::var("ILM_TEST_POSTGRES").ok()?;
+    Some(ScratchDatabase {
+        url: new_database(&server),
+        server,
+    })
 }
 
 /// A new database on the server whose `postgres` database is at `server`.
