@@ -4,10 +4,9 @@
 //! an event embeds it.
 
 use super::normalize::NormalizedRow;
-use super::stored::{compact, compact_json, FieldNames};
+use super::stored::{compact, compact_json, FieldNames, LookupMap};
 use super::{Profile, StoredProfile};
 use anyhow::{Context, Result};
-use std::collections::HashMap;
 
 /// Reads a stored profile's document by its key (`None`: it is gone).
 pub type LoadProfile<'s> = dyn Fn(&str) -> Result<Option<Profile>> + 's;
@@ -25,9 +24,9 @@ enum Documents<'s> {
 pub struct ProfileIndex<'s> {
     profiles: Vec<StoredProfile>,
     names: FieldNames,
-    by_employee_id: HashMap<Box<str>, u32>,
-    by_email: HashMap<Box<str>, u32>,
-    by_display_name: HashMap<Box<str>, Vec<u32>>,
+    by_employee_id: LookupMap<Box<str>, u32>,
+    by_email: LookupMap<Box<str>, u32>,
+    by_display_name: LookupMap<Box<str>, Vec<u32>>,
     documents: Documents<'s>,
 }
 
@@ -64,9 +63,9 @@ impl<'s> ProfileIndex<'s> {
         Self {
             profiles: Vec::new(),
             names: FieldNames::default(),
-            by_employee_id: HashMap::new(),
-            by_email: HashMap::new(),
-            by_display_name: HashMap::new(),
+            by_employee_id: LookupMap::default(),
+            by_email: LookupMap::default(),
+            by_display_name: LookupMap::default(),
             documents,
         }
     }
