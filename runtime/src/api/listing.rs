@@ -12,7 +12,6 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use serde::ser::{SerializeSeq, Serializer};
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -38,17 +37,8 @@ impl UsersListing {
         let encoded = db
             .run(|store| {
                 let stamp = store.people_stamp()?;
-                // Each user encoded as the store reads it: the list is never held.
-                let mut json = Vec::new();
-                let mut encoder = serde_json::Serializer::new(&mut json);
-                let mut users = encoder.serialize_seq(None).context("encoding the users")?;
-                store.each_user(&mut |user| {
-                    users
-                        .serialize_element(&WireUser::from(user))
-                        .context("encoding the users")
-                })?;
-                SerializeSeq::end(users).context("encoding the users")?;
-                Encoded::new(stamp, json)
+                let users: Vec<WireUser> = store.users()?.into_iter().map(Into::into).collect();
+                Encoded::new(stamp, &users)
             })
             .await?;
         let encoded = Arc::new(encoded);
@@ -65,7 +55,8 @@ impl UsersListing {
 }
 
 impl Encoded {
-    fn new(stamp: PeopleStamp, json: Vec<u8>) -> Result<Self> {
+    fn new(stamp: PeopleStamp, users: &[WireUser]) -> Result<Self> {
+        let json = serde_json::to_vec(users).context("encoding the users")?;
         // The fastest level: the listing is mostly repeated keys, which compress well anyway.
         let mut gzip = GzEncoder::new(Vec::with_capacity(json.len() / 6), Compression::fast());
         gzip.write_all(&json).context("compressing the users")?;
