@@ -4,7 +4,7 @@
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::{dist, scim2_server, Ilm, RecordingPeer};
 
 const TOKEN: &str = "scim-test-token";
@@ -93,6 +93,35 @@ fn memory_app_passes_the_contract_and_its_test_user_ends_disabled() {
     assert!(table.contains("mem: 0 of 16 checks failed"), "{table}");
     let user = memory_app_user_1(&ilm);
     assert_eq!(user["active"], false, "{user}");
+}
+
+#[test]
+fn a_memory_app_that_keeps_no_users_creates_every_time_and_finds_nobody() {
+    // The provisioning benchmark's target of constant cost (scripts/bench-provisioning).
+    let ilm = Ilm::new(dist("test-plugins"));
+    ilm.ok(&["instance", "add", "mem", "--plugin", "memory-app"]);
+    ilm.ok(&[
+        "instance",
+        "add",
+        "sink",
+        "--plugin",
+        "memory-app",
+        "--param",
+        "keep-users=false",
+    ]);
+    let jane = json!({"email": "jane@acme.test", "username": "jane"});
+    let create = |instance: &str| {
+        let (code, v) = ilm.vendor("iam-create-user", instance, &jane, &[]);
+        assert_eq!(code, 0, "{v}");
+        (v["action"].clone(), v["id"].clone())
+    };
+    // The instance that keeps users finds Jane the second time; the sink never does.
+    assert_eq!(create("mem"), (json!("create"), json!("1")));
+    assert_eq!(create("mem"), (json!("update"), json!("1")));
+    assert_eq!(create("sink"), (json!("create"), json!("jane")));
+    assert_eq!(create("sink"), (json!("create"), json!("jane")));
+    let (_, found) = ilm.vendor("iam-get-user", "sink", &jane, &[]);
+    assert_eq!(found["errorCode"], "404", "{found}");
 }
 
 /// `iam-get-user` of memory-app user id 1 on instance `mem`: its vendor result.

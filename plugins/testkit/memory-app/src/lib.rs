@@ -3,6 +3,12 @@
 //! run the IAM command algorithm through real WebAssembly, and it is the "trivial app" of
 //! the benchmark "fresh sandbox + one IAM call", so every call is one context read and at
 //! most one write.
+//!
+//! An instance with `keep-users = false` keeps nothing: a sink whose create answers the
+//! user as created (id = username) without reading or writing the context, so each costs
+//! the same however many came before. The provisioning benchmark uses it to measure the
+//! runtime rather than this double, whose kept users are read and rewritten whole on every
+//! call.
 
 use ilm_plugin_sdk::{app_error, commands, fetch, iam, instance, AppError, AppUser, Field};
 use ilm_plugin_sdk::{FetchResult, Lookup, PluginInfo};
@@ -57,6 +63,15 @@ impl Store {
     }
 }
 
+/// Whether this instance keeps its users (`keep-users`, default true).
+fn keeps_users() -> bool {
+    match ilm_plugin_sdk::params().get("keep-users") {
+        Some(Value::Bool(keep)) => *keep,
+        Some(Value::String(text)) => text != "false",
+        _ => true,
+    }
+}
+
 fn not_found(id: &str) -> AppError {
     app_error("404", format!("no user with id {id:?}"))
 }
@@ -96,6 +111,8 @@ impl iam::Guest for MemoryApp {
     }
 
     fn find_user(by: Lookup) -> Result<Option<AppUser>, AppError> {
+        // A sink's context stays empty, so it finds nobody without asking its params
+        // (this call is the sandbox benchmark's, which measures the host, not the double).
         let store = Store::load();
         let id = if by.attribute == "id" {
             Some(by.value)
@@ -114,6 +131,11 @@ impl iam::Guest for MemoryApp {
             Some(name) if !name.is_empty() => name.to_owned(),
             _ => return Err(app_error("400", "the profile has no username")),
         };
+        if !keeps_users() {
+            user.insert("id".into(), Value::String(username));
+            user.entry("active").or_insert(Value::Bool(true));
+            return Ok(as_app_user(&user));
+        }
         let mut store = Store::load();
         if store.find("username", &username).is_some() {
             return Err(app_error(
