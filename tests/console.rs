@@ -881,22 +881,27 @@ fn mails_that_ask_link_to_the_approval_page_once_the_console_has_an_address() {
         assert_eq!(ran.code, 0, "{}", ran.stderr);
         (ids, ran.stderr)
     };
-    let mail_of = |id: i64| {
+    // `log`: what the worker said, to tell why a mail is missing.
+    let mail_of = |id: i64, log: &str| {
         let subject = format!("Subject: Incident {id} (");
         let found: Vec<String> = smtp
             .messages()
             .into_iter()
             .filter(|m| m.contains(&subject))
             .collect();
-        assert_eq!(found.len(), 1, "one mail asks incident {id}'s question");
+        assert_eq!(
+            found.len(),
+            1,
+            "one mail asks incident {id}'s question; the worker said:\n{log}"
+        );
         found[0].replace("\r\n", "\n")
     };
 
-    let (linked, _) = work(
+    let (linked, log) = work(
         "[console]\nurl = \"https://ilm.example.com/\"\n",
         &["kim@acme.test"],
     );
-    let mail = mail_of(linked[0]);
+    let mail = mail_of(linked[0], &log);
     assert!(mail.contains("To: approvers@acme.test"), "{mail}");
     assert!(mail.contains("Provision kim@acme.test?"), "{mail}");
     assert!(mail.contains("Answers: Yes, No."), "{mail}");
@@ -911,7 +916,7 @@ fn mails_that_ask_link_to_the_approval_page_once_the_console_has_an_address() {
     // Without the console's address: no link, and the log says why, once.
     let (plain, log) = work("", &["lee@acme.test", "pat@acme.test"]);
     for id in plain {
-        let mail = mail_of(id);
+        let mail = mail_of(id, &log);
         assert!(!mail.contains("https://"), "{mail}");
         assert!(
             mail.contains(&format!("`ilm incident answer {id} ANSWER`")),
