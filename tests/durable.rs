@@ -525,7 +525,12 @@ fn signal(pid: u32, signal: &str) {
 fn a_worker_that_lost_its_lease_writes_nothing_and_the_new_holder_finishes() {
     let server = scim2_server(TOKEN);
     // Creates take a second: long enough to freeze the first worker inside one.
-    let proxy = support::FailingProxy::with_delay(server.port, "POST /", 0, Duration::from_secs(1));
+    let proxy = support::FailingProxy::holding(
+        server.port,
+        "POST /",
+        0,
+        support::Hold::For(Duration::from_secs(1)),
+    );
     let (ilm, _books) = ilm_at(proxy.port);
     let id = create(&ilm, "Provision", "frozen@acme.test");
     let short_lease = [("ILM_LEASE_MS", "1000")];

@@ -290,3 +290,51 @@ fn bad_input_is_a_one_line_error_and_writes_nothing() {
     let usage = ilm.run(&["command", "iam-get-user"]);
     assert_eq!(usage.code, 2, "missing --using is a usage error");
 }
+
+#[test]
+fn a_playbook_call_on_several_instances_reaches_them_at_once() {
+    let server = scim2_server(TOKEN);
+    // Each instance's lookup waits at the proxy until the other's arrived: sent in turn,
+    // the first would wait there alone until the proxy gave up (10 s).
+    let proxy = support::FailingProxy::holding(server.port, "GET /", 0, support::Hold::Together(2));
+    let books =
+        support::shipped_playbooks_with(&[("[types]\n", "[types]\n\"Lookup\" = \"lookup\"\n")]);
+    std::fs::write(
+        books.path().join("lookup.rhai"),
+        r#"set_field("found", iam("iam-get-user", ["gh1", "gh2"], incident.fields.userprofile));"#,
+    )
+    .unwrap();
+    let mut ilm = Ilm::new(dist("plugins"));
+    ilm.playbooks_dir = books.path().to_owned();
+    ilm.add_github("direct", server.port, TOKEN);
+    ilm.add_github("gh1", proxy.port, TOKEN);
+    ilm.add_github("gh2", proxy.port, TOKEN);
+    let (_, created) = vendor(&ilm, "iam-create-user", "direct", jdoe());
+    assert_eq!(created["success"], json!(true), "{created}");
+
+    let incident = ilm.create_incident("Lookup", &json!({"userprofile": jdoe()}));
+    let id = incident["id"].to_string();
+    ilm.ok(&["incident", "run", &id]);
+    let shown: Value = serde_json::from_str(&ilm.ok(&["incident", "show", &id, "--json"])).unwrap();
+    assert_eq!(shown["incident"]["status"], "closed", "{shown}");
+    let found = &shown["incident"]["fields"]["found"];
+    let summary: Vec<(&str, bool, &str)> = found
+        .as_array()
+        .unwrap_or_else(|| panic!("no results: {shown}"))
+        .iter()
+        .map(|r| {
+            (
+                r["instanceName"].as_str().unwrap_or_default(),
+                r["success"].as_bool().unwrap_or_default(),
+                r["id"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(summary, vec![("gh1", true, id), ("gh2", true, id)]);
+    assert_eq!(
+        proxy.most_held_at_once(),
+        2,
+        "the two lookups were sent in turn"
+    );
+}

@@ -2,6 +2,7 @@
 //! and mapper, runs the IAM algorithm or a plugin command, and keeps the instance's
 //! integration context.
 
+use crate::fan_out;
 use crate::iam::{self, Command};
 use crate::mappers::MapperCache;
 use crate::plugins::manifest::template_params;
@@ -10,6 +11,7 @@ use crate::plugins::{Host, InstanceSettings, LoadedPlugin, WasmApp};
 use crate::store::{Instance, Store};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 pub struct Integrations<'a> {
@@ -85,31 +87,75 @@ impl<'a> Integrations<'a> {
         allow_enable: bool,
         found_is_ours: bool,
     ) -> Result<iam::Outcome> {
+        let mut call = self.prepare_iam(name, command, profile)?;
+        let outcome = call.execute(command, profile, allow_enable, found_is_ours);
+        self.keep_context(&call.app)?;
+        Ok(outcome)
+    }
+
+    /// Runs an IAM command on each of `names` at once (see [`fan_out`]). The store is
+    /// read before and written after, on this thread; the results come in the order of
+    /// `names`. `ours`: the instances where a user found by a create is the one this create
+    /// made.
+    pub fn iam_each(
+        &self,
+        names: &[String],
+        command: Command,
+        profile: &Value,
+        allow_enable: bool,
+        ours: &[String],
+    ) -> Vec<Result<iam::Outcome>> {
+        // One instance named twice must see its own first call's context: in turn, then.
+        let distinct: HashSet<&String> = names.iter().collect();
+        if distinct.len() < names.len() {
+            return names
+                .iter()
+                .map(|name| self.iam(name, command, profile, allow_enable, ours.contains(name)))
+                .collect();
+        }
+        let calls: Vec<_> = names
+            .iter()
+            .map(|name| {
+                (
+                    self.prepare_iam(name, command, profile),
+                    ours.contains(name),
+                )
+            })
+            .collect();
+        let done = fan_out::each(calls, |(call, found_is_ours)| {
+            call.map(|mut call| {
+                let outcome = call.execute(command, profile, allow_enable, found_is_ours);
+                (outcome, call)
+            })
+        });
+        done.into_iter()
+            .zip(names)
+            .map(|(done, name)| {
+                let (outcome, call) = done.with_context(|| {
+                    format!(
+                        "the {} call on instance {name:?} failed inside the runtime (see the log); run the incident again",
+                        command.name()
+                    )
+                })??;
+                self.keep_context(&call.app)?;
+                Ok(outcome)
+            })
+            .collect()
+    }
+
+    /// What an IAM command on `name` needs from the store and the script caches.
+    fn prepare_iam(&self, name: &str, command: Command, profile: &Value) -> Result<IamCall<'a>> {
         if !profile.is_object() {
             bail!("user-profile must be a JSON object");
         }
-        let (mut app, instance) = self.app(name, command.name())?;
-        let mapper = self.mapper_of(&instance, app.settings())?;
-        let settings = app.settings();
-        let flags = iam::Flags {
-            create_enabled: settings.flag("create-user-enabled"),
-            update_enabled: settings.flag("update-user-enabled"),
-            enable_enabled: settings.flag("enable-user-enabled"),
-            disable_enabled: settings.flag("disable-user-enabled"),
-            create_if_not_exists: settings.flag("create-if-not-exists"),
-        };
-        let plugin = self.host.plugin(&instance.plugin)?;
-        let request = iam::Request {
-            command,
-            profile,
-            allow_enable,
-            flags,
-            codes: &plugin.manifest.iam,
-            found_is_ours,
-        };
-        let outcome = iam::execute(&mut app, &mapper, &request);
-        self.keep_context(&app)?;
-        Ok(outcome)
+        let (instance, plugin, settings) = self.prepare(name)?;
+        let mapper = self.mapper_of(&instance, &settings)?;
+        let app = WasmApp::new(self.host, plugin.clone(), settings, command.name());
+        Ok(IamCall {
+            app,
+            mapper,
+            plugin,
+        })
     }
 
     /// The instance's mapper: its `mapper` parameter, else the one named after its plugin.
@@ -331,4 +377,39 @@ fn expand_params(template: &str, params: &serde_json::Map<String, Value>) -> Res
         text = text.replace(&format!("{{{name}}}"), value);
     }
     Ok(text)
+}
+
+/// An IAM command made ready on one instance: it runs without the store.
+struct IamCall<'a> {
+    app: WasmApp<'a>,
+    mapper: crate::mappers::ScriptMapper,
+    plugin: Arc<LoadedPlugin>,
+}
+
+impl IamCall<'_> {
+    fn execute(
+        &mut self,
+        command: Command,
+        profile: &Value,
+        allow_enable: bool,
+        found_is_ours: bool,
+    ) -> iam::Outcome {
+        let settings = self.app.settings();
+        let flags = iam::Flags {
+            create_enabled: settings.flag("create-user-enabled"),
+            update_enabled: settings.flag("update-user-enabled"),
+            enable_enabled: settings.flag("enable-user-enabled"),
+            disable_enabled: settings.flag("disable-user-enabled"),
+            create_if_not_exists: settings.flag("create-if-not-exists"),
+        };
+        let request = iam::Request {
+            command,
+            profile,
+            allow_enable,
+            flags,
+            codes: &self.plugin.manifest.iam,
+            found_is_ours,
+        };
+        iam::execute(&mut self.app, &self.mapper, &request)
+    }
 }

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod cli;
 pub mod console;
+pub mod fan_out;
 pub mod fetch;
 pub mod iam;
 pub mod integrations;

@@ -185,45 +185,88 @@ impl RecordingPeer {
 
 /// A proxy on loopback in front of a real server, one request per connection, for the
 /// requests starting with `prefix` (e.g. "POST /"): it answers the first `count` with 503
-/// (an app down for a moment, then back) and holds the others for `delay` before
-/// forwarding them (a slow app). Everything else passes straight through.
+/// (an app down for a moment, then back) and [`Hold`]s the others before forwarding them.
+/// Everything else passes straight through.
 pub struct FailingProxy {
     pub port: u16,
     pub failed: Arc<Mutex<usize>>,
+    held: Arc<Held>,
+}
+
+/// What the proxy does with a matching request it does not fail.
+#[derive(Clone, Copy)]
+pub enum Hold {
+    /// Waits this long (a slow app).
+    For(Duration),
+    /// Waits until this many matching requests wait together (or 10 s passed), so a test
+    /// can tell requests sent at once from requests sent in turn.
+    Together(usize),
+}
+
+/// The matching requests held now, and the most ever held at once.
+#[derive(Default)]
+struct Held {
+    counts: Mutex<(usize, usize)>,
+    changed: std::sync::Condvar,
+}
+
+impl Held {
+    fn wait(&self, hold: Hold) {
+        let wanted = match hold {
+            Hold::For(delay) => return std::thread::sleep(delay),
+            Hold::Together(wanted) => wanted,
+        };
+        let mut counts = self.counts.lock().unwrap();
+        counts.0 += 1;
+        counts.1 = counts.1.max(counts.0);
+        self.changed.notify_all();
+        let (mut counts, _) = self
+            .changed
+            .wait_timeout_while(counts, Duration::from_secs(10), |(_, most)| *most < wanted)
+            .unwrap();
+        counts.0 -= 1;
+    }
 }
 
 impl FailingProxy {
     pub fn start(upstream: u16, prefix: &'static str, count: usize) -> Self {
-        Self::with_delay(upstream, prefix, count, Duration::ZERO)
+        Self::holding(upstream, prefix, count, Hold::For(Duration::ZERO))
     }
 
-    pub fn with_delay(upstream: u16, prefix: &'static str, count: usize, delay: Duration) -> Self {
+    pub fn holding(upstream: u16, prefix: &'static str, count: usize, hold: Hold) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let failed = Arc::new(Mutex::new(0));
-        let counter = failed.clone();
+        let held = Arc::new(Held::default());
+        let (counter, holder) = (failed.clone(), held.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let counter = counter.clone();
+                let (counter, holder) = (counter.clone(), holder.clone());
                 std::thread::spawn(move || {
-                    proxy_one(stream, upstream, (prefix, count, delay), &counter)
+                    proxy_one(stream, upstream, (prefix, count), &counter, (&holder, hold))
                 });
             }
         });
-        Self { port, failed }
+        Self { port, failed, held }
     }
 
     /// How many requests it failed so far.
     pub fn failed(&self) -> usize {
         *self.failed.lock().unwrap()
     }
+
+    /// The most matching requests it held at once.
+    pub fn most_held_at_once(&self) -> usize {
+        self.held.counts.lock().unwrap().1
+    }
 }
 
 fn proxy_one(
     mut client: TcpStream,
     upstream: u16,
-    (prefix, count, delay): (&str, usize, Duration),
+    (prefix, count): (&str, usize),
     failed: &Mutex<usize>,
+    (held, hold): (&Held, Hold),
 ) -> Option<()> {
     let mut reader = BufReader::new(client.try_clone().ok()?);
     let mut request = Vec::new();
@@ -267,7 +310,7 @@ fn proxy_one(
         return client.write_all(response.as_bytes()).ok();
     }
     if matches {
-        std::thread::sleep(delay);
+        held.wait(hold);
     }
     let mut server = TcpStream::connect(("127.0.0.1", upstream)).ok()?;
     server.write_all(&request).ok()?;

@@ -192,17 +192,18 @@ fn iam_journaled(
 
 /// The instances among `using` that answer that the user of `profile` does not exist.
 fn absent_users(ctx: &Ctx, using: &[String], profile: &Value) -> Vec<String> {
-    let integrations = ctx.integrations();
+    let found = ctx
+        .integrations()
+        .iam_each(using, iam::Command::GetUser, profile, false, &[]);
     using
         .iter()
-        .filter(|name| {
-            integrations
-                .iam(name, iam::Command::GetUser, profile, false, false)
-                .is_ok_and(|found| {
-                    !found.vendor.success && found.vendor.error_code.as_deref() == Some("404")
-                })
+        .zip(found)
+        .filter(|(_, found)| {
+            found.as_ref().is_ok_and(|found| {
+                !found.vendor.success && found.vendor.error_code.as_deref() == Some("404")
+            })
         })
-        .cloned()
+        .map(|(name, _)| name.clone())
         .collect()
 }
 
@@ -217,16 +218,16 @@ fn run_iam(
 ) -> Result<Value> {
     let command = iam::Command::parse(command)
         .with_context(|| format!("{command:?} is not an IAM command"))?;
-    let integrations = ctx.integrations();
-    let results: Vec<VendorResult> = using
-        .iter()
-        .map(|name| {
-            match integrations.iam(name, command, profile, allow_enable, ours.contains(name)) {
-                Ok(outcome) => outcome.vendor,
-                // A misconfigured instance fails that vendor, not the playbook.
-                Err(err) => VendorResult::new("", name, command.name(), String::new())
-                    .failure("config", format!("{err:#}")),
-            }
+    let results: Vec<VendorResult> = ctx
+        .integrations()
+        .iam_each(using, command, profile, allow_enable, ours)
+        .into_iter()
+        .zip(using)
+        .map(|(outcome, name)| match outcome {
+            Ok(outcome) => outcome.vendor,
+            // A misconfigured instance fails that vendor, not the playbook.
+            Err(err) => VendorResult::new("", name, command.name(), String::new())
+                .failure("config", format!("{err:#}")),
         })
         .collect();
     Ok(serde_json::to_value(results)?)
