@@ -203,11 +203,17 @@ pub enum Hold {
     Together(usize),
 }
 
-/// The matching requests held now, and the most ever held at once.
+/// The requests a [`Hold::Together`] holds now, and the most it ever held at once.
 #[derive(Default)]
 struct Held {
-    counts: Mutex<(usize, usize)>,
+    counts: Mutex<HeldCounts>,
     changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct HeldCounts {
+    now: usize,
+    most: usize,
 }
 
 impl Held {
@@ -217,14 +223,14 @@ impl Held {
             Hold::Together(wanted) => wanted,
         };
         let mut counts = self.counts.lock().unwrap();
-        counts.0 += 1;
-        counts.1 = counts.1.max(counts.0);
+        counts.now += 1;
+        counts.most = counts.most.max(counts.now);
         self.changed.notify_all();
         let (mut counts, _) = self
             .changed
-            .wait_timeout_while(counts, Duration::from_secs(10), |(_, most)| *most < wanted)
+            .wait_timeout_while(counts, Duration::from_secs(10), |c| c.most < wanted)
             .unwrap();
-        counts.0 -= 1;
+        counts.now -= 1;
     }
 }
 
@@ -255,9 +261,9 @@ impl FailingProxy {
         *self.failed.lock().unwrap()
     }
 
-    /// The most matching requests it held at once.
+    /// The most matching requests a [`Hold::Together`] held at once.
     pub fn most_held_at_once(&self) -> usize {
-        self.held.counts.lock().unwrap().1
+        self.held.counts.lock().unwrap().most
     }
 }
 
