@@ -5,6 +5,8 @@
 //! whoever called it can report the script that failed rather than its own.
 
 use anyhow::{Context, Result};
+use rand::seq::SliceRandom;
+use rand::RngExt as _;
 use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -15,6 +17,9 @@ use std::time::SystemTime;
 mod imports;
 pub use imports::ConfinedImports;
 
+/// The longest string a script may build, in bytes.
+const MAX_STRING_BYTES: usize = 256 * 1024;
+
 /// A Rhai engine with every limit on and the common host functions registered.
 pub fn engine() -> Engine {
     let mut engine = Engine::new();
@@ -22,10 +27,12 @@ pub fn engine() -> Engine {
         .set_max_operations(1_000_000)
         .set_max_call_levels(32)
         .set_max_expr_depths(64, 32)
-        .set_max_string_size(256 * 1024)
+        .set_max_string_size(MAX_STRING_BYTES)
         .set_max_array_size(10_000)
         .set_max_map_size(10_000);
     engine.register_fn("secure_random", secure_random);
+    engine.register_fn("secure_pick", secure_pick);
+    engine.register_fn("secure_shuffle", secure_shuffle);
     engine.register_fn("day_number", day_number);
     engine
 }
@@ -67,22 +74,38 @@ fn day_number(text: &str) -> Result<i64, Box<EvalAltResult>> {
     Ok(era * 146_097 + doe - 719_468)
 }
 
-/// A uniformly random integer in `0..n` from the OS CSPRNG (for password generation).
+// The random draws below come from rand's thread-local CSPRNG (ChaCha12 reseeded from the
+// OS): a system call per draw was most of a generated password's cost.
+
+/// A uniformly random integer in `0..n` (for password generation).
 fn secure_random(n: i64) -> Result<i64, Box<EvalAltResult>> {
     if n <= 0 {
         return Err(format!("secure_random needs a positive bound, got {n}").into());
     }
-    let n = n as u64;
-    // Rejection sampling: draws above the largest multiple of n would bias the result.
-    let zone = u64::MAX - (u64::MAX % n);
-    loop {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).map_err(|e| format!("the OS random source failed: {e}"))?;
-        let draw = u64::from_le_bytes(bytes);
-        if draw < zone {
-            return Ok((draw % n) as i64);
-        }
+    Ok(rand::rng().random_range(0..n))
+}
+
+/// `n` characters of `text`, each drawn uniformly and independently (so one may repeat).
+fn secure_pick(text: &str, n: i64) -> Result<String, Box<EvalAltResult>> {
+    let chars: Vec<char> = text.chars().collect();
+    let count = usize::try_from(n)
+        .ok()
+        .filter(|&count| count <= MAX_STRING_BYTES)
+        .ok_or_else(|| format!("secure_pick draws 0 to {MAX_STRING_BYTES} characters, not {n}"))?;
+    if chars.is_empty() && count > 0 {
+        return Err("secure_pick has no characters to draw from".into());
     }
+    let mut rng = rand::rng();
+    Ok((0..count)
+        .map(|_| chars[rng.random_range(0..chars.len())])
+        .collect())
+}
+
+/// The characters of `text` in a uniformly random order.
+fn secure_shuffle(text: &str) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    chars.shuffle(&mut rand::rng());
+    chars.into_iter().collect()
 }
 
 /// A script that did not compile or failed while running.
@@ -245,6 +268,44 @@ mod tests {
         }
         assert!(seen.iter().all(|s| *s));
         assert!(secure_random(0).is_err());
+    }
+
+    #[test]
+    fn secure_pick_draws_from_the_text_only_and_covers_it() {
+        let drawn = secure_pick("aé!", 300).unwrap();
+        assert_eq!(drawn.chars().count(), 300);
+        for ch in ['a', 'é', '!'] {
+            assert!(drawn.contains(ch), "{ch} never drawn in {drawn}");
+        }
+        assert!(drawn.chars().all(|c| "aé!".contains(c)), "{drawn}");
+        assert_eq!(secure_pick("", 0).unwrap(), "");
+        assert!(secure_pick("", 1)
+            .unwrap_err()
+            .to_string()
+            .contains("no characters"));
+        assert!(secure_pick("ab", -1)
+            .unwrap_err()
+            .to_string()
+            .contains("not -1"));
+        let too_many = MAX_STRING_BYTES as i64 + 1;
+        assert!(secure_pick("ab", too_many).is_err());
+    }
+
+    #[test]
+    fn secure_shuffle_keeps_the_characters_and_moves_them() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789é";
+        let sorted = |s: &str| {
+            let mut chars: Vec<char> = s.chars().collect();
+            chars.sort_unstable();
+            chars
+        };
+        let shuffled: Vec<String> = (0..5).map(|_| secure_shuffle(text)).collect();
+        for s in &shuffled {
+            assert_eq!(sorted(s), sorted(text), "{s}");
+        }
+        // 37! orders: five shuffles that all leave the text as it was are no accident.
+        assert!(shuffled.iter().any(|s| s != text), "{shuffled:?}");
+        assert_eq!(secure_shuffle(""), "");
     }
 
     #[test]
