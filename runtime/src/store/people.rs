@@ -170,6 +170,27 @@ impl Store {
         Ok(users)
     }
 
+    /// Every user's id and version, by id: what changed since a listing, read without the
+    /// users themselves.
+    pub fn user_versions(&self) -> Result<Vec<(String, i64)>> {
+        let mut versions = Vec::new();
+        self.conn().each_text_row(
+            "SELECT id, CAST(version AS TEXT) FROM users ORDER BY id",
+            (),
+            &mut |row: &[&str]| -> Result<()> {
+                let [id, version] = row else {
+                    anyhow::bail!("expected the two columns id and version");
+                };
+                let version = version
+                    .parse()
+                    .with_context(|| format!("user {id:?} has the version {version:?}"))?;
+                versions.push(((*id).to_owned(), version));
+                Ok(())
+            },
+        )?;
+        Ok(versions)
+    }
+
     /// The current [`PeopleStamp`]; cheap next to listing the people.
     pub fn people_stamp(&self) -> Result<PeopleStamp> {
         Ok(PeopleStamp(self.conn().query_row(
