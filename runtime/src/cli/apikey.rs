@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, cmd: ApiKeyCommand) -> Result<Outcome> {
             let curl = curl_example(ctx, &api_url, &created.key);
             if json {
                 let value = json!({"key": created.key, "record": created.record, "curl": curl});
-                println!("{}", output::json(&value)?);
+                output::print_json(&value)?;
             } else {
                 let record = &created.record;
                 println!(
@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, cmd: ApiKeyCommand) -> Result<Outcome> {
         ApiKeyCommand::List { json } => {
             let keys = store.api_keys()?;
             if json {
-                println!("{}", output::json(&keys)?);
+                output::print_json(&keys)?;
             } else {
                 println!(
                     "{}",

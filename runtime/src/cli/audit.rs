@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         before: None,
     })?;
     if args.json {
-        println!("{}", output::json(&entries)?);
+        output::print_json(&entries)?;
     } else {
         println!(
             "{}",

@@ -78,7 +78,7 @@ fn run_iam(
     }
     if args.json {
         let value = serde_json::json!({"IAM": {"Vendor": results, "UserProfile": profiles}});
-        println!("{}", output::json(&value)?);
+        output::print_json(&value)?;
     } else {
         println!("{}", vendor_table(&results));
     }
@@ -152,6 +152,6 @@ fn run_plugin_command(integrations: &Integrations, args: &CommandArgs) -> Result
     for name in &args.using {
         outputs.insert(name.clone(), integrations.command(name, &args.name, &map)?);
     }
-    println!("{}", output::json(&Value::Object(outputs))?);
+    output::print_json(&Value::Object(outputs))?;
     Ok(Outcome::Success)
 }

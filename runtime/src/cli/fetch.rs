@@ -55,7 +55,7 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
     let leases = crate::leases::Leases::for_this_process()?;
     let outcome = fetch_and_record(&integrations, &args.instance, &options, &leases)?;
     if args.json {
-        println!("{}", output::json(&outcome)?);
+        output::print_json(&outcome)?;
     } else {
         match &outcome {
             Fetched::Report(summary) => print_summary(&args.instance, summary),

@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
                 fields: &fields,
             })?;
             if json {
-                println!("{}", output::json(&incident)?);
+                output::print_json(&incident)?;
             } else {
                 println!("created incident {} ({kind})", incident.id);
             }
@@ -133,7 +133,7 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
                         item["next_retry"] = json!(state.retry_at);
                     }
                 }
-                println!("{}", output::json(&listed)?);
+                output::print_json(&listed)?;
             } else {
                 println!(
                     "{}",
@@ -186,7 +186,7 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
                 let question = question.map(|q| (q.question, q.answers));
                 let value = json!({"incident": incident, "attempt": state.attempt, "context": state.context,
                     "error": state.error, "question": question, "journal": journal, "vendors": vendors});
-                println!("{}", output::json(&value)?);
+                output::print_json(&value)?;
                 return Ok(Outcome::Success);
             }
             println!(
@@ -265,7 +265,7 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
             }
             let outcome = services.run_incident(id)?;
             if json {
-                println!("{}", output::json(&outcome_json(&outcome))?);
+                output::print_json(&outcome_json(&outcome))?;
             }
             match outcome {
                 RunOutcome::Closed => {

@@ -119,7 +119,7 @@ pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
         InstanceCommand::List { json } => {
             let list = store.instances()?;
             if json {
-                println!("{}", output::json(&list)?);
+                output::print_json(&list)?;
             } else {
                 println!(
                     "{}",
@@ -160,7 +160,7 @@ pub fn run(ctx: &Context, cmd: InstanceCommand) -> Result<Outcome> {
                 value["limits"] = serde_json::to_value(&limits)?;
                 value["secrets_set"] = serde_json::to_value(&secret_names)?;
                 value["secret_references"] = Value::Object(references);
-                println!("{}", output::json(&value)?);
+                output::print_json(&value)?;
             } else {
                 println!(
                     "{} (plugin {}, {})",

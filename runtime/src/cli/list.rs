@@ -47,9 +47,7 @@ pub fn run(ctx: &Context, cmd: ListCommand) -> Result<Outcome> {
             store.set_list(&name, &body)?;
             println!("saved list {name}");
         }
-        ListCommand::Names { json: true } => {
-            println!("{}", super::output::json(&store.list_names()?)?)
-        }
+        ListCommand::Names { json: true } => super::output::print_json(&store.list_names()?)?,
         ListCommand::Names { json: false } => println!("{}", store.list_names()?.join("\n")),
     }
     Ok(Outcome::Success)

@@ -115,7 +115,7 @@ pub fn run_user(ctx: &Context, cmd: UserCommand) -> Result<Outcome> {
         UserCommand::List { json } => {
             let users = store.users()?;
             if json {
-                println!("{}", output::json(&users)?);
+                output::print_json(&users)?;
             } else {
                 println!(
                     "{}",
@@ -137,7 +137,7 @@ pub fn run_user(ctx: &Context, cmd: UserCommand) -> Result<Outcome> {
                 .user(&id)?
                 .with_context(|| format!("no user {id:?}"))?;
             if json {
-                println!("{}", output::json(&user)?);
+                output::print_json(&user)?;
             } else {
                 print_user(&user);
             }
@@ -178,7 +178,7 @@ pub fn run_role(ctx: &Context, cmd: RoleCommand) -> Result<Outcome> {
         RoleCommand::List { json } => {
             let roles = store.roles()?;
             if json {
-                println!("{}", output::json(&roles)?);
+                output::print_json(&roles)?;
             } else {
                 println!(
                     "{}",
@@ -198,7 +198,7 @@ pub fn run_role(ctx: &Context, cmd: RoleCommand) -> Result<Outcome> {
                 .role(&name)?
                 .with_context(|| format!("no role {name:?}"))?;
             if json {
-                println!("{}", output::json(&role)?);
+                output::print_json(&role)?;
             } else {
                 print_role(&role);
             }

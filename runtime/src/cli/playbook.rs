@@ -79,7 +79,7 @@ pub fn run(ctx: &Context, cmd: PlaybookCommand) -> Result<Outcome> {
                     .iter()
                     .map(|(name, types)| json!({"playbook": name, "incident_types": types}))
                     .collect();
-                println!("{}", output::json(&listed)?);
+                output::print_json(&listed)?;
             } else {
                 let rows = playbooks
                     .into_iter()

@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
                 rows.push(row);
             }
             if json {
-                println!("{}", output::json(&rows)?);
+                output::print_json(&rows)?;
             } else {
                 let text =
                     |v: &Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
@@ -120,7 +120,7 @@ pub fn run(ctx: &Context, cmd: PluginCommand) -> Result<Outcome> {
             if json {
                 let mut value = serde_json::to_value(m)?;
                 value["params"] = serde_json::to_value(m.all_params())?;
-                println!("{}", output::json(&value)?);
+                output::print_json(&value)?;
                 return Ok(Outcome::Success);
             }
             println!(
@@ -224,7 +224,7 @@ fn check(
     let passed = failed == 0;
     if json {
         let value = json!({"instance": instance, "passed": passed, "checks": checks});
-        println!("{}", output::json(&value)?);
+        output::print_json(&value)?;
     } else {
         let rows = checks.iter().map(|c| {
             let verdict = match c.result {

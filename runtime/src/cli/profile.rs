@@ -93,7 +93,7 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> Result<Outcome> {
             };
             let page = store.search_profiles(&filter, PageRequest::new(page, size)?)?;
             if json {
-                println!("{}", output::json(&page)?);
+                output::print_json(&page)?;
                 return Ok(Outcome::Success);
             }
             let field = |f: &serde_json::Map<String, Value>, k: &str| {
@@ -135,7 +135,7 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> Result<Outcome> {
             let profile = store
                 .profile(&email)?
                 .ok_or_else(|| Refusal::NotFound(format!("no user profile {email}")))?;
-            println!("{}", output::json(&profile)?);
+            output::print_json(&profile)?;
             Ok(Outcome::Success)
         }
         ProfileCommand::Set {

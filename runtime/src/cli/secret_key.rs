@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, cmd: SecretKeyCommand) -> Result<Outcome> {
     let SecretKeyCommand::Rotate(args) = cmd;
     let rotation = ctx.store()?.rotate_secret_key()?;
     if args.json {
-        println!("{}", output::json(&rotation)?);
+        output::print_json(&rotation)?;
         return Ok(Outcome::Success);
     }
     println!(

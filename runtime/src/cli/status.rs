@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<Outcome> {
         mappers: &mappers,
     })?;
     if args.json {
-        println!("{}", output::json(&status)?);
+        output::print_json(&status)?;
     } else {
         print(&status);
     }

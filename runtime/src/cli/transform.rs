@@ -26,6 +26,6 @@ pub fn run(ctx: &Context, args: TransformArgs) -> Result<Outcome> {
     let input: serde_json::Value =
         serde_json::from_str(&args.input).context("--input is not valid JSON")?;
     let out = transformers.run(&name, &input)?;
-    println!("{}", output::json(&out)?);
+    output::print_json(&out)?;
     Ok(Outcome::Success)
 }

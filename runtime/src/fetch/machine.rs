@@ -6,6 +6,7 @@
 //! ([`RemovalGuard`]). A dry
 //! run plans exactly what a fetch would, and writes nothing.
 
+use super::stream::{NotJson, PrepareRow};
 use super::{
     classify, known_people, orphan_events, Decision, Event, FirstRun, IncidentType, IncomingMap,
     NormalizedRow, Profile, ProfileIndex, RawRow, RemovalGuard, RemovalHold, Removals,
@@ -69,42 +70,32 @@ impl FetchSummary {
         }
     }
 
-    /// Normalizes one row, recording the values it left out, or the row as skipped.
-    fn normalize(
-        &mut self,
-        raw: RawRow,
-        map: &IncomingMap,
-        params: &WorkdayParams,
-    ) -> Result<NormalizedRow, RowError> {
-        let normalized = match raw {
-            RawRow::Row(raw) => map.normalize(raw, params),
-            RawRow::Text(raw) => map.normalize_text(raw, params),
-            RawRow::Oversized {
-                partial,
-                bytes,
-                limit,
-            } => Err(map.oversized(partial, params, bytes, limit)),
-        };
-        match normalized {
+    /// Records a row's left-out values, or the row as skipped.
+    fn record(&mut self, read: ReadRow) -> ReadRow {
+        match &read {
             Ok(row) => {
                 for warning in row.warnings() {
                     tracing::warn!("{warning}");
                     self.warnings.push(warning.to_string());
                 }
-                Ok(row)
             }
             Err(err) => {
                 tracing::warn!("skipping a report row: {err}");
                 self.skipped.push(err.to_string());
-                Err(err)
             }
         }
+        read
     }
 }
 
-/// Reads a report, handing each row to the callback as it arrives, and returns how many
-/// rows it had. An error means the report could not be read to its end.
-pub type ReadReport<'r> = dyn Fn(&mut dyn FnMut(RawRow)) -> Result<usize> + 'r;
+/// A report row as read: normalized, or why it cannot be used.
+pub type ReadRow = Result<NormalizedRow, RowError>;
+
+/// Reads a report: each row goes through `prepare` (on the reading thread) to the
+/// callback as it arrives. Returns how many rows there were; an error means the report
+/// could not be read to its end.
+pub type ReadReport<'r> =
+    dyn Fn(&PrepareRow<ReadRow>, &mut dyn FnMut(ReadRow)) -> Result<usize> + 'r;
 
 fn parse_state(stored: Option<Value>) -> Result<FetchState> {
     match stored {
@@ -129,9 +120,9 @@ pub fn plan(
     today: NaiveDate,
 ) -> Result<Plan> {
     let index = ProfileIndex::new(profiles);
-    let mut planner = Planner::new(map, params, &index, today);
+    let mut planner = Planner::new(params, &index, today);
     for raw in rows {
-        planner.row(RawRow::Row(raw));
+        planner.row(map.normalize(raw, params));
     }
     planner.finish()
 }
@@ -139,7 +130,6 @@ pub fn plan(
 /// A plan made row by row as the report streams in: a row is classified as soon as it
 /// is read, and only its events are kept.
 pub struct Planner<'a> {
-    map: &'a IncomingMap,
     params: &'a WorkdayParams,
     today: NaiveDate,
     index: &'a ProfileIndex<'a>,
@@ -150,14 +140,8 @@ pub struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    pub fn new(
-        map: &'a IncomingMap,
-        params: &'a WorkdayParams,
-        index: &'a ProfileIndex<'a>,
-        today: NaiveDate,
-    ) -> Self {
+    pub fn new(params: &'a WorkdayParams, index: &'a ProfileIndex<'a>, today: NaiveDate) -> Self {
         Self {
-            map,
             params,
             today,
             index,
@@ -171,13 +155,13 @@ impl<'a> Planner<'a> {
     }
 
     /// Classifies one row against its stored profile.
-    pub fn row(&mut self, raw: RawRow) {
+    pub fn row(&mut self, read: ReadRow) {
         let index = self.index;
         if self.failed.is_some() {
             return;
         }
         self.out.summary.rows += 1;
-        let row = match self.out.summary.normalize(raw, self.map, self.params) {
+        let row = match self.out.summary.record(read) {
             Ok(row) => row,
             Err(err) => {
                 // A malformed row of a known user is still "in the report": not an orphan.
@@ -386,14 +370,20 @@ impl Fetch<'_> {
             .check(self.instance, removals, plan.known_people)
     }
 
+    /// How the reading thread prepares each row: normalized with the incoming map.
+    fn prepare(&self) -> impl Fn(RawRow) -> Result<ReadRow, NotJson> + Sync + '_ {
+        |raw| self.map.read_row(raw, self.params)
+    }
+
     /// Every row of the report classified against the stored profiles.
     fn plan(&self, read_report: &ReadReport) -> Result<Plan> {
         let store = self.store;
-        let mut index =
-            ProfileIndex::loading(|email| Ok(store.profile(email)?.map(|profile| profile.fields)));
-        store.each_profile_json(&mut |email, fields| index.push_json(email, fields))?;
-        let mut planner = Planner::new(self.map, self.params, &index, self.today);
-        read_report(&mut |row| planner.row(row))?;
+        let index = ProfileIndex::load(
+            |email| Ok(store.profile(email)?.map(|profile| profile.fields)),
+            Box::new(|f| store.each_profile_json(f)),
+        )?;
+        let mut planner = Planner::new(self.params, &index, self.today);
+        read_report(&self.prepare(), &mut |row| planner.row(row))?;
         planner.finish()
     }
 
@@ -406,8 +396,8 @@ impl Fetch<'_> {
     ) -> Result<FetchSummary> {
         let mut summary = FetchSummary::reading();
         let mut selection = FirstRun::new(self.params, self.today);
-        let rows = read_report(&mut |raw| {
-            let Ok(row) = summary.normalize(raw, self.map, self.params) else {
+        let rows = read_report(&self.prepare(), &mut |read| {
+            let Ok(row) = summary.record(read) else {
                 return;
             };
             match selection.select(&row) {

@@ -11,6 +11,7 @@
 //! many people.
 
 mod classify;
+mod compact_threads;
 mod dates;
 mod email;
 mod event;
@@ -39,14 +40,14 @@ pub use event::{Event, IncidentType};
 pub use first_run::{first_run_profiles, FirstRun};
 pub use index::{LoadProfile, ProfileIndex};
 pub use machine::{
-    incident_fields, plan, Fetch, FetchState, FetchSummary, Plan, Planner, ReadReport,
+    incident_fields, plan, Fetch, FetchState, FetchSummary, Plan, Planner, ReadReport, ReadRow,
 };
 pub use normalize::{IncomingMap, MapError, NormalizedRow, RowError, RowProblem, RowWarning};
 pub use orphans::{known_people, orphan_events, ReportMatches};
 pub use params::{DeactivationField, ParamError, WorkdayParams, DEFAULT_MAX_VALUE_LENGTH};
 pub use removal_guard::{RemovalGuard, RemovalHold, Removals, DEFAULT_MAX_REMOVAL_PERCENT};
 pub use stored::StoredProfile;
-pub use stream::{read_rows, RawRow, ReadError, ReportLimits};
+pub use stream::{read_rows, NotJson, PrepareRow, RawRow, ReadError, ReportLimits};
 pub use values::json_type;
 
 /// A user profile: its fields by cli name.

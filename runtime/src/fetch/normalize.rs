@@ -17,6 +17,8 @@ use super::dates::push_profile_date;
 use super::email;
 use super::params::DeactivationField;
 use super::row_json::{self, Member, RowJson};
+use super::stored::LookupMap;
+use super::stream::{NotJson, RawRow};
 use super::{field, values, Profile, WorkdayParams, SOURCE_OF_TRUTH};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -142,8 +144,9 @@ struct Fields {
     list: Vec<Field>,
     /// Profile field name → position in `list`.
     position: HashMap<String, usize>,
-    /// Report key → the fields it feeds, with its rank in each field's `from` list.
-    by_key: HashMap<String, Vec<(usize, usize)>>,
+    /// Report key → the fields it feeds, with its rank in each field's `from` list (looked
+    /// up for every cell of every row).
+    by_key: LookupMap<String, Vec<(usize, usize)>>,
 }
 
 impl Fields {
@@ -270,7 +273,7 @@ impl IncomingMap {
                 "no field maps to {missing:?}; email, employeeid and hiredate identify a row"
             )));
         }
-        let mut by_key: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        let mut by_key: LookupMap<String, Vec<(usize, usize)>> = LookupMap::default();
         for (at, field) in list.iter().enumerate() {
             for (rank, key) in field.from.iter().enumerate() {
                 by_key.entry(key.clone()).or_default().push((at, rank));
@@ -301,32 +304,41 @@ impl IncomingMap {
         Ok(self.normalized(Raw::Object(raw), read, params))
     }
 
-    /// [`IncomingMap::normalize`] for a row as JSON text (as the report stream gives it),
-    /// read without building a JSON value.
-    pub fn normalize_text(
+    /// A row as the report stream gives it, normalized (or why it cannot be used); the
+    /// outer error when its text is not JSON, which fails the fetch.
+    pub fn read_row(
+        &self,
+        raw: RawRow,
+        params: &WorkdayParams,
+    ) -> Result<Result<NormalizedRow, RowError>, NotJson> {
+        match raw {
+            RawRow::Row(raw) => Ok(self.normalize(raw, params)),
+            RawRow::Text(raw) => self.normalize_text(raw, params),
+            RawRow::Oversized {
+                partial,
+                bytes,
+                limit,
+            } => Ok(Err(self.oversized(partial, params, bytes, limit))),
+        }
+    }
+
+    /// [`IncomingMap::normalize`] for a row as JSON text, read without building a JSON
+    /// value.
+    fn normalize_text(
         &self,
         row: String,
         params: &WorkdayParams,
-    ) -> Result<NormalizedRow, RowError> {
-        let read = match row_json::parse(&row) {
-            Ok(RowJson::Object(members)) => {
+    ) -> Result<Result<NormalizedRow, RowError>, NotJson> {
+        let read = match row_json::parse(&row).map_err(|e| NotJson(e.to_string()))? {
+            RowJson::Object(members) => {
                 let cells = members
                     .iter()
                     .map(|(key, member)| (&**key, Cell::of(member)));
-                self.read_cells(self.fields.sources(cells), params)?
+                self.read_cells(self.fields.sources(cells), params)
             }
-            Ok(RowJson::Not(found)) => return Err(not_an_object(found)),
-            Err(e) => {
-                return Err(RowError {
-                    employee_id: None,
-                    email: None,
-                    problem: RowProblem::NotJson {
-                        problem: e.to_string(),
-                    },
-                })
-            }
+            RowJson::Not(found) => Err(not_an_object(found)),
         };
-        Ok(self.normalized(Raw::Text(row.into_boxed_str()), read, params))
+        Ok(read.map(|read| self.normalized(Raw::Text(row.into_boxed_str()), read, params)))
     }
 
     /// Each field's value from its picked cell, or the row's error.
@@ -378,7 +390,7 @@ impl IncomingMap {
 
     /// The error of a row too large to use (`bytes` over `limit`), with the identity
     /// the columns in `partial` give, so the row is still matched to its person.
-    pub fn oversized(
+    fn oversized(
         &self,
         partial: Value,
         params: &WorkdayParams,
@@ -716,8 +728,6 @@ fn shown(value: &str) -> Cow<'_, str> {
 pub enum RowProblem {
     #[error("the row is {found}, not an object")]
     NotAnObject { found: &'static str },
-    #[error("the row is not JSON: {problem}")]
-    NotJson { problem: String },
     #[error("the row is {bytes} bytes long, more than max_row_bytes ({limit})")]
     RowTooLong { bytes: u64, limit: usize },
     #[error("{key} is {found}; expected text, a number or a boolean")]

@@ -57,13 +57,16 @@ fn quote(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::stream::{read_rows, RawRow, ReportLimits};
+    use super::super::stream::{parsed, read_rows, RawRow, ReportLimits};
 
     fn report_rows(body: &str) -> Result<Vec<RawRow>, super::super::ReadError> {
         let mut rows = Vec::new();
-        read_rows(body.as_bytes(), &ReportLimits::default(), &mut |row| {
-            rows.push(row)
-        })?;
+        read_rows(
+            body.as_bytes(),
+            &ReportLimits::default(),
+            &parsed,
+            &mut |row| rows.push(row),
+        )?;
         Ok(rows)
     }
 

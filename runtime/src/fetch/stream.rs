@@ -4,12 +4,12 @@
 //! writes anything: a body that breaks off or grows past `max_report_mib` fails the fetch.
 //! A row larger than `max_row_bytes` is not parsed; the stream goes on and the row is
 //! handed on as [`RawRow::Oversized`] with the columns that fitted, for its identity.
-//! Scanning and parsing run on a thread of their own, a few hundred rows ahead of the
-//! caller, so a fetch classifies one row while the next is parsed.
+//! Scanning and each row's preparation (a fetch parses and normalizes it) run on a thread
+//! of their own, a few hundred rows ahead of the caller, so a fetch classifies one row
+//! while the next is read.
 
 use super::report::not_a_report;
 use super::{params, values};
-use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 use std::io::{ErrorKind, Read};
 
@@ -110,13 +110,23 @@ pub enum ReadError {
     NotAReport(String),
 }
 
-/// Streams the rows of a report body (`{"Report_Entry": [...]}`) from `reader` to
-/// `on_row`, and returns how many there were. Only a JSON object with a `Report_Entry`
-/// array is a report; the error for any other body says what it was.
-pub fn read_rows(
+/// A row's text that is not JSON, and why: the report is not JSON, and the fetch fails.
+#[derive(Debug)]
+pub struct NotJson(pub String);
+
+/// What the scanning thread makes of each row before handing it on (a fetch normalizes
+/// it there, beside the classifying thread). Parsing a row's text is its job: the
+/// scanner only finds where a row ends.
+pub type PrepareRow<'p, T> = dyn Fn(RawRow) -> Result<T, NotJson> + Sync + 'p;
+
+/// Streams the rows of a report body (`{"Report_Entry": [...]}`) from `reader` through
+/// `prepare` to `on_row`, and returns how many there were. Only a JSON object with a
+/// `Report_Entry` array is a report; the error for any other body says what it was.
+pub fn read_rows<T: Send>(
     reader: impl Read + Send,
     limits: &ReportLimits,
-    on_row: &mut dyn FnMut(RawRow),
+    prepare: &PrepareRow<T>,
+    on_row: &mut dyn FnMut(T),
 ) -> Result<usize, ReadError> {
     let mut scanner = Scanner {
         reader,
@@ -126,17 +136,18 @@ pub fn read_rows(
         read: 0,
         limits: *limits,
     };
-    let (ahead, batches) = std::sync::mpsc::sync_channel::<Vec<RawRow>>(BATCHES_AHEAD);
+    let (ahead, batches) = std::sync::mpsc::sync_channel::<Vec<T>>(BATCHES_AHEAD);
     std::thread::scope(|scope| {
         let scanning = scope.spawn(move || {
             // A caller gone (it panicked) leaves the rows unread; the scan still ends.
             let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
             let read = scanner.report(&mut |row| {
-                batch.push(row);
+                batch.push(prepare(row)?);
                 if batch.len() == ROWS_PER_BATCH {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(ROWS_PER_BATCH));
                     drop(ahead.send(full));
                 }
+                Ok(())
             });
             // The last rows, even when the report failed after them: the caller counts
             // them before it learns of the failure, as it would one at a time.
@@ -153,6 +164,9 @@ pub fn read_rows(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
+
+/// Hands a row on to be prepared; an error says why its text is not JSON.
+type OnRow<'r> = dyn FnMut(RawRow) -> Result<(), NotJson> + 'r;
 
 struct Scanner<R> {
     reader: R,
@@ -248,7 +262,7 @@ impl<R: Read> Scanner<R> {
         }
     }
 
-    fn report(&mut self, on_row: &mut dyn FnMut(RawRow)) -> Result<usize, ReadError> {
+    fn report(&mut self, on_row: &mut OnRow) -> Result<usize, ReadError> {
         if self.peek()? != Some(b'{') {
             return Err(self.not_an_object());
         }
@@ -336,7 +350,7 @@ impl<R: Read> Scanner<R> {
     }
 
     /// The rows of the `Report_Entry` array, each handed to `on_row` as it is read.
-    fn rows(&mut self, on_row: &mut dyn FnMut(RawRow)) -> Result<usize, ReadError> {
+    fn rows(&mut self, on_row: &mut OnRow) -> Result<usize, ReadError> {
         self.expect(b'[', "'['")?;
         let mut row = Vec::with_capacity(4096);
         let mut count = 0;
@@ -356,24 +370,23 @@ impl<R: Read> Scanner<R> {
             let at = self.at();
             let scanned = self.value(&mut row, self.limits.max_row_bytes)?;
             count += 1;
-            if scanned.whole {
-                // Checked here, on the scanning thread; the caller reads the members.
-                serde_json::from_slice::<IgnoredAny>(&row).map_err(|e| ReadError::Syntax {
-                    at,
-                    problem: format!("row {count}: {e}"),
-                })?;
+            let row = if scanned.whole {
                 let text = String::from_utf8(row.clone()).map_err(|e| ReadError::Syntax {
                     at,
                     problem: format!("row {count}: {e}"),
                 })?;
-                on_row(RawRow::Text(text));
+                RawRow::Text(text)
             } else {
-                on_row(RawRow::Oversized {
+                RawRow::Oversized {
                     partial: members(&mut row, scanned.members_end),
                     bytes: scanned.bytes,
                     limit: self.limits.max_row_bytes,
-                });
-            }
+                }
+            };
+            on_row(row).map_err(|NotJson(problem)| ReadError::Syntax {
+                at,
+                problem: format!("row {count}: {problem}"),
+            })?;
         }
     }
 
@@ -395,22 +408,32 @@ impl<R: Read> Scanner<R> {
             }
             let chunk = &self.buf[self.start..self.end];
             let mut done = None;
-            for (i, &byte) in chunk.iter().enumerate() {
+            let mut i = 0;
+            while i < chunk.len() {
                 if in_string {
                     if escaped {
                         escaped = false;
-                    } else if byte == b'\\' {
+                        i += 1;
+                        continue;
+                    }
+                    // Most of a report is text: skip to the next byte that can end it.
+                    let Some(found) = memchr::memchr2(b'"', b'\\', &chunk[i..]) else {
+                        break;
+                    };
+                    i += found;
+                    if chunk[i] == b'\\' {
                         escaped = true;
-                    } else if byte == b'"' {
+                    } else {
                         in_string = false;
                         if depth == 0 {
                             done = Some(i + 1);
                             break;
                         }
                     }
+                    i += 1;
                     continue;
                 }
-                match byte {
+                match chunk[i] {
                     b'"' => in_string = true,
                     b'{' | b'[' => depth += 1,
                     b'}' | b']' if depth > 0 => {
@@ -434,6 +457,7 @@ impl<R: Read> Scanner<R> {
                     _ => {}
                 }
                 started = true;
+                i += 1;
             }
             let used = done.unwrap_or(chunk.len());
             if whole {
@@ -465,6 +489,18 @@ fn members(kept: &mut Vec<u8>, end: Option<usize>) -> Value {
     serde_json::from_slice(kept).unwrap_or_else(|_| Value::Object(Map::new()))
 }
 
+/// Each row's text parsed (so rows compare as values), as a caller that uses every
+/// row does.
+#[cfg(test)]
+pub(super) fn parsed(row: RawRow) -> Result<RawRow, NotJson> {
+    match row {
+        RawRow::Text(text) => serde_json::from_str(&text)
+            .map(RawRow::Row)
+            .map_err(|e| NotJson(e.to_string())),
+        other => Ok(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,16 +509,9 @@ mod tests {
     /// The rows of `body`, each row's text parsed (so rows compare as values).
     fn read(body: &[u8], limits: ReportLimits) -> Result<Vec<RawRow>, ReadError> {
         let mut rows = Vec::new();
-        let count = read_rows(body, &limits, &mut |row| rows.push(as_value(row)))?;
+        let count = read_rows(body, &limits, &parsed, &mut |row| rows.push(row))?;
         assert_eq!(count, rows.len());
         Ok(rows)
-    }
-
-    fn as_value(row: RawRow) -> RawRow {
-        match row {
-            RawRow::Text(text) => RawRow::Row(text.parse().expect("a row's text is JSON")),
-            other => other,
-        }
     }
 
     /// Hands out a body a few bytes at a time, so values straddle reads.
@@ -525,7 +554,8 @@ mod tests {
         read_rows(
             Trickle(body.as_bytes()),
             &ReportLimits::default(),
-            &mut |row| trickled.push(as_value(row)),
+            &super::parsed,
+            &mut |row| trickled.push(row),
         )
         .unwrap();
         assert_eq!(trickled, expected);

@@ -1095,10 +1095,11 @@ impl Fetched {
             today: today(),
             progress: &|_, _| {},
         }
-        .run(&|on_row| {
+        .run(&|prepare, on_row| {
             Ok(read_rows(
                 read_report()?.as_bytes(),
                 &ReportLimits::default(),
+                prepare,
                 on_row,
             )?)
         })

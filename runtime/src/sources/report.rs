@@ -5,7 +5,7 @@
 
 use super::{FetchOptions, Fetched};
 use crate::fetch::{
-    read_rows, Fetch, IncomingMap, RawRow, RemovalGuard, ReportLimits, WorkdayParams,
+    read_rows, Fetch, IncomingMap, PrepareRow, ReadRow, RemovalGuard, ReportLimits, WorkdayParams,
     DEFAULT_MAX_REMOVAL_PERCENT,
 };
 use crate::integrations::Integrations;
@@ -74,21 +74,22 @@ pub(super) fn fetch(
     let limits = ReportLimits::from_instance(&params).map_err(|e| {
         anyhow::anyhow!("instance {instance:?}: parameter {}: {}", e.name, e.problem)
     })?;
-    let read_report = |on_row: &mut dyn FnMut(RawRow)| -> Result<usize> {
-        let rows = match integrations.open_report(instance)? {
-            Some(response) => read_response(response, &limits, on_row)?,
-            None => {
-                let state =
-                    json!({"now": integrations.store.now_utc()?, "cursor": null}).to_string();
-                let (mut records, _) = integrations.fetch(instance, &state)?;
-                let body = records
-                    .pop()
-                    .with_context(|| format!("{instance} returned no report"))?;
-                read_rows(body.as_bytes(), &limits, on_row)?
-            }
+    let read_report =
+        |prepare: &PrepareRow<ReadRow>, on_row: &mut dyn FnMut(ReadRow)| -> Result<usize> {
+            let rows = match integrations.open_report(instance)? {
+                Some(response) => read_response(response, &limits, prepare, on_row)?,
+                None => {
+                    let state =
+                        json!({"now": integrations.store.now_utc()?, "cursor": null}).to_string();
+                    let (mut records, _) = integrations.fetch(instance, &state)?;
+                    let body = records
+                        .pop()
+                        .with_context(|| format!("{instance} returned no report"))?;
+                    read_rows(body.as_bytes(), &limits, prepare, on_row)?
+                }
+            };
+            Ok(rows)
         };
-        Ok(rows)
-    };
     let outcome = if options.dry_run {
         Fetched::ReportPlan(fetch.dry_run(&read_report)?)
     } else {
@@ -103,7 +104,8 @@ pub(super) fn fetch(
 fn read_response(
     response: reqwest::blocking::Response,
     limits: &ReportLimits,
-    on_row: &mut dyn FnMut(RawRow),
+    prepare: &PrepareRow<ReadRow>,
+    on_row: &mut dyn FnMut(ReadRow),
 ) -> Result<usize> {
     let status = response.status().as_u16();
     match status {
@@ -130,7 +132,7 @@ fn read_response(
     if let Some(refused) = response.content_length().and_then(|n| limits.refuse(n)) {
         return Err(refused.into());
     }
-    Ok(read_rows(response, limits, on_row)?)
+    Ok(read_rows(response, limits, prepare, on_row)?)
 }
 
 /// How much of an error answer's body a message quotes.

@@ -151,7 +151,7 @@ pub fn run(
             "name": name, "version": version, "status": status, "dir": dir,
             "changes": changes, "mapper": placed,
         });
-        println!("{}", output::json(&result)?);
+        output::print_json(&result)?;
         return Ok(Outcome::Success);
     }
     match status {
