@@ -12,6 +12,7 @@ use super::report::not_a_report;
 use super::{params, values};
 use serde_json::{Map, Value};
 use std::io::{ErrorKind, Read};
+use std::sync::mpsc::sync_channel;
 
 /// How much of a value outside the rows (an error answer, say) is kept to describe it.
 const KEPT_OUTSIDE_ROWS: usize = 64 << 10;
@@ -19,11 +20,12 @@ const KEPT_OUTSIDE_ROWS: usize = 64 << 10;
 /// How much the scanner reads from the body at once.
 const CHUNK: usize = 256 << 10;
 
-/// Rows pass from the scanning thread to the caller in batches of this many: one row at a
-/// time, waking the other thread took ~10 % of a fetch in futex calls and context switches.
+/// Rows pass between the threads in batches of this many: one row at a time, waking the
+/// other thread took ~10 % of a fetch in futex calls and context switches.
 const ROWS_PER_BATCH: usize = 64;
 
-/// How many batches may wait for the caller (rows are a few KB each).
+/// How many batches may wait for each preparing thread, and for the caller from each
+/// (rows are a few KB each).
 const BATCHES_AHEAD: usize = 4;
 
 /// The default `max_report_mib`: room for a million rows of realistic width.
@@ -114,14 +116,18 @@ pub enum ReadError {
 #[derive(Debug)]
 pub struct NotJson(pub String);
 
-/// What the scanning thread makes of each row before handing it on (a fetch normalizes
-/// it there, beside the classifying thread). Parsing a row's text is its job: the
-/// scanner only finds where a row ends.
+/// What is made of each row before the caller gets it (a fetch parses and normalizes it).
+/// It runs on threads beside the caller's, several rows at once: the scanner only finds
+/// where a row ends, and parsing the row's text is this step's job.
 pub type PrepareRow<'p, T> = dyn Fn(RawRow) -> Result<T, NotJson> + Sync + 'p;
 
 /// Streams the rows of a report body (`{"Report_Entry": [...]}`) from `reader` through
-/// `prepare` to `on_row`, and returns how many there were. Only a JSON object with a
-/// `Report_Entry` array is a report; the error for any other body says what it was.
+/// `prepare` to `on_row`, in the report's order, and returns how many there were. Only a
+/// JSON object with a `Report_Entry` array is a report; the error for any other body says
+/// what it was.
+///
+/// One thread scans and hands batches of rows, in turn, to the preparing threads; the
+/// caller takes the prepared batches back in the same turn, so the order holds.
 pub fn read_rows<T: Send>(
     reader: impl Read + Send,
     limits: &ReportLimits,
@@ -136,37 +142,109 @@ pub fn read_rows<T: Send>(
         read: 0,
         limits: *limits,
     };
-    let (ahead, batches) = std::sync::mpsc::sync_channel::<Vec<T>>(BATCHES_AHEAD);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, MAX_PREPARING_THREADS);
     std::thread::scope(|scope| {
-        let scanning = scope.spawn(move || {
-            // A caller gone (it panicked) leaves the rows unread; the scan still ends.
-            let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
-            let read = scanner.report(&mut |row| {
-                batch.push(prepare(row)?);
-                if batch.len() == ROWS_PER_BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(ROWS_PER_BATCH));
-                    drop(ahead.send(full));
+        let mut to_workers = Vec::with_capacity(workers);
+        let mut from_workers = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (to_worker, scanned) = sync_channel::<Vec<(RawRow, RowPlace)>>(BATCHES_AHEAD);
+            let (to_caller, prepared) = sync_channel::<Prepared<T>>(BATCHES_AHEAD);
+            to_workers.push(to_worker);
+            from_workers.push(prepared);
+            scope.spawn(move || {
+                for batch in scanned {
+                    if to_caller.send(prepare_batch(prepare, batch)).is_err() {
+                        return; // the caller stopped at an error
+                    }
                 }
-                Ok(())
+            });
+        }
+        let scanning = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
+            let mut sent = 0;
+            // A send fails only when the caller has stopped; the scan still ends.
+            let mut hand_out = |batch| {
+                drop(to_workers[sent % workers].send(batch));
+                sent += 1;
+            };
+            let read = scanner.report(&mut |row, place| {
+                batch.push((row, place));
+                if batch.len() == ROWS_PER_BATCH {
+                    hand_out(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(ROWS_PER_BATCH),
+                    ));
+                }
             });
             // The last rows, even when the report failed after them: the caller counts
             // them before it learns of the failure, as it would one at a time.
             if !batch.is_empty() {
-                drop(ahead.send(batch));
+                hand_out(batch);
             }
             read
         });
-        for row in batches.into_iter().flatten() {
-            on_row(row);
+        let mut failed = None;
+        for turn in 0.. {
+            let Ok(prepared) = from_workers[turn % workers].recv() else {
+                break; // no batch has this turn: the scan is over
+            };
+            prepared.rows.into_iter().for_each(&mut *on_row);
+            if let Some(error) = prepared.failed {
+                failed = Some(error);
+                break;
+            }
         }
-        scanning
+        drop(from_workers);
+        let read = scanning
             .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        match failed {
+            Some(error) => Err(error),
+            None => read,
+        }
     })
 }
 
-/// Hands a row on to be prepared; an error says why its text is not JSON.
-type OnRow<'r> = dyn FnMut(RawRow) -> Result<(), NotJson> + 'r;
+/// More preparing threads than this wait on the scanner.
+const MAX_PREPARING_THREADS: usize = 4;
+
+/// Where a row is in the body, for its error.
+#[derive(Debug, Clone, Copy)]
+struct RowPlace {
+    at: u64,
+    /// 1 for the first row.
+    number: usize,
+}
+
+/// A batch of rows prepared, up to the first that failed.
+struct Prepared<T> {
+    rows: Vec<T>,
+    failed: Option<ReadError>,
+}
+
+fn prepare_batch<T>(prepare: &PrepareRow<T>, batch: Vec<(RawRow, RowPlace)>) -> Prepared<T> {
+    let mut rows = Vec::with_capacity(batch.len());
+    for (row, place) in batch {
+        match prepare(row) {
+            Ok(row) => rows.push(row),
+            Err(NotJson(problem)) => {
+                return Prepared {
+                    rows,
+                    failed: Some(ReadError::Syntax {
+                        at: place.at,
+                        problem: format!("row {}: {problem}", place.number),
+                    }),
+                }
+            }
+        }
+    }
+    Prepared { rows, failed: None }
+}
+
+/// Hands a row on, with its place.
+type OnRow<'r> = dyn FnMut(RawRow, RowPlace) + 'r;
 
 struct Scanner<R> {
     reader: R,
@@ -370,6 +448,7 @@ impl<R: Read> Scanner<R> {
             let at = self.at();
             let scanned = self.value(&mut row, self.limits.max_row_bytes)?;
             count += 1;
+            let place = RowPlace { at, number: count };
             let row = if scanned.whole {
                 let text = String::from_utf8(row.clone()).map_err(|e| ReadError::Syntax {
                     at,
@@ -383,10 +462,7 @@ impl<R: Read> Scanner<R> {
                     limit: self.limits.max_row_bytes,
                 }
             };
-            on_row(row).map_err(|NotJson(problem)| ReadError::Syntax {
-                at,
-                problem: format!("row {count}: {problem}"),
-            })?;
+            on_row(row, place);
         }
     }
 
@@ -618,6 +694,55 @@ mod tests {
             "{err}"
         );
         assert!(limits.refuse(2 << 20).is_some() && limits.refuse(1 << 20).is_none());
+    }
+
+    /// Batches go to several preparing threads and come back in the report's order; a
+    /// broken row stops the caller right after the rows before it.
+    #[test]
+    fn rows_keep_their_order_across_the_preparing_threads() {
+        let count = ROWS_PER_BATCH * MAX_PREPARING_THREADS * 3 + 5;
+        let broken = count - ROWS_PER_BATCH - 3;
+        let rows: Vec<String> = (1..=count)
+            .map(|n| match n == broken {
+                true => r#"{"Emp_ID": tru}"#.to_owned(),
+                false => format!(r#"{{"Emp_ID": {n}}}"#),
+            })
+            .collect();
+        let body = format!(r#"{{"Report_Entry": [{}]}}"#, rows.join(","));
+        let mut seen = Vec::new();
+        let err = read_rows(
+            body.as_bytes(),
+            &ReportLimits::default(),
+            &parsed,
+            &mut |row| seen.push(row),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains(&format!("row {broken}:")), "{err}");
+        let expected: Vec<RawRow> = (1..broken)
+            .map(|n| RawRow::Row(json!({"Emp_ID": n})))
+            .collect();
+        assert_eq!(seen, expected);
+        let whole = body.replace("tru}", "true}");
+        let mut numbers = Vec::new();
+        let read = read_rows(
+            whole.as_bytes(),
+            &ReportLimits::default(),
+            &parsed,
+            &mut |row| {
+                numbers.push(match row {
+                    RawRow::Row(value) => value["Emp_ID"].as_u64(),
+                    _ => None,
+                })
+            },
+        )
+        .unwrap();
+        assert_eq!(read, count);
+        assert_eq!(numbers.len(), count);
+        for (i, number) in numbers.into_iter().enumerate() {
+            if i + 1 != broken {
+                assert_eq!(number, Some(i as u64 + 1), "row {}", i + 1);
+            }
+        }
     }
 
     #[test]
