@@ -7,6 +7,9 @@ use super::{field, DropReason, Profile, WorkdayParams};
 use chrono::NaiveDate;
 use std::collections::HashSet;
 
+/// A field the runtime sets on a new profile besides the row's: its name and value.
+pub type RuntimeField = (&'static str, &'static str);
+
 /// First-run selection, one row at a time in report order: the profile to create, or why
 /// none is. A row is skipped
 /// when it lacks email, employee id or hire date (D3), its hire is beyond
@@ -29,6 +32,17 @@ impl<'a> FirstRun<'a> {
     }
 
     pub fn select(&mut self, row: &NormalizedRow) -> Result<Profile, DropReason> {
+        let pending = self.admit(row)?;
+        let mut profile = row.profile();
+        if let Some((name, value)) = pending {
+            profile.insert(name.into(), value.into());
+        }
+        Ok(profile)
+    }
+
+    /// [`FirstRun::select`] without the profile: whether the row makes one, and the field
+    /// the profile gets besides the row's (`adaccountstatus = Pending`) when it does.
+    pub fn admit(&mut self, row: &NormalizedRow) -> Result<Option<RuntimeField>, DropReason> {
         let (params, today) = (self.params, self.today);
         let hire = required(row)?;
         check_sync(hire, params, today)?;
@@ -39,11 +53,7 @@ impl<'a> FirstRun<'a> {
             return Err(DropReason::TerminatedUnknownUser);
         }
         self.emails.insert(row.email().to_owned());
-        let mut profile = row.profile();
-        if !params.ad_reached(hire, today) {
-            profile.insert(field::AD_ACCOUNT_STATUS.into(), "Pending".into());
-        }
-        Ok(profile)
+        Ok((!params.ad_reached(hire, today)).then_some((field::AD_ACCOUNT_STATUS, "Pending")))
     }
 }
 

@@ -6,11 +6,12 @@
 //! ([`RemovalGuard`]). A dry
 //! run plans exactly what a fetch would, and writes nothing.
 
+use super::first_run::RuntimeField;
 use super::stream::{NotJson, PrepareRow};
 use super::{
     classify, known_people, orphan_events, Decision, Event, FirstRun, IncidentType, IncomingMap,
-    NormalizedRow, Profile, ProfileIndex, RawRow, RemovalGuard, RemovalHold, Removals,
-    ReportMatches, RowError, WorkdayParams,
+    NormalizedRow, ProfileIndex, RawRow, RemovalGuard, RemovalHold, Removals, ReportMatches,
+    RowError, WorkdayParams,
 };
 use crate::store::{NewIncident, Store};
 use anyhow::{Context, Result};
@@ -387,12 +388,13 @@ impl Fetch<'_> {
         planner.finish()
     }
 
-    /// Reads a first-run report: each profile it would create goes to `on_profile` with
-    /// its email as it is read; the summary counts the rest.
+    /// Reads a first-run report: each row that would make a profile goes to `on_profile`
+    /// as it is read, with the field its profile gets besides the row's; the summary
+    /// counts the rest.
     fn first_run_profiles(
         &self,
         read_report: &ReadReport,
-        on_profile: &mut dyn FnMut(String, Profile),
+        on_profile: &mut dyn FnMut(&NormalizedRow, Option<RuntimeField>),
     ) -> Result<FetchSummary> {
         let mut summary = FetchSummary::reading();
         let mut selection = FirstRun::new(self.params, self.today);
@@ -400,10 +402,10 @@ impl Fetch<'_> {
             let Ok(row) = summary.record(read) else {
                 return;
             };
-            match selection.select(&row) {
-                Ok(profile) => {
+            match selection.admit(&row) {
+                Ok(extra) => {
                     summary.profiles_created += 1;
-                    on_profile(row.email().to_owned(), profile);
+                    on_profile(&row, extra);
                 }
                 Err(reason) => *summary.dropped.entry(reason.code().to_owned()).or_default() += 1,
             }
@@ -422,9 +424,8 @@ impl Fetch<'_> {
         stored: Option<&Value>,
     ) -> Result<Option<FetchSummary>> {
         let mut profiles = Vec::new();
-        let summary = self.first_run_profiles(read_report, &mut |email, mut profile| {
-            profile.insert(super::field::EMAIL.into(), Value::from(email.as_str()));
-            profiles.push((email, Value::Object(profile).to_string()));
+        let summary = self.first_run_profiles(read_report, &mut |row, extra| {
+            profiles.push((row.email().to_owned(), row.profile_json(extra)));
         })?;
         let total = profiles.len();
         let state = FetchState {

@@ -21,6 +21,7 @@ use super::stored::LookupMap;
 use super::stream::{NotJson, RawRow};
 use super::{field, values, Profile, WorkdayParams, SOURCE_OF_TRUTH};
 use chrono::NaiveDate;
+use serde::ser::{SerializeMap, Serializer as _};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -658,13 +659,74 @@ impl NormalizedRow {
     /// The user profile Workday gives: the row's fields, then `sourcepriority` and
     /// `sourceoftruth`.
     pub fn profile(&self) -> Profile {
-        let mut profile = Map::with_capacity(self.spans.len() + 2);
-        for (name, value) in self.fields() {
-            profile.insert(name.to_owned(), Value::String(value.to_owned()));
+        self.profile_entries(None)
+            .map(|(name, value)| (name.to_owned(), value.into()))
+            .collect()
+    }
+
+    /// [`NormalizedRow::profile`] with `extra` (a field the runtime sets) added, as JSON
+    /// text, written without building the map: a first-run sync makes one for every row of
+    /// the report.
+    pub fn profile_json(&self, extra: Option<(&str, &str)>) -> String {
+        let mut out = Vec::with_capacity(2 * self.text.len() + 16 * self.spans.len());
+        let mut json = serde_json::Serializer::new(&mut out);
+        let mut map = json
+            .serialize_map(None)
+            .expect("writing JSON to memory cannot fail");
+        for (name, value) in self.profile_entries(extra) {
+            map.serialize_entry(name, &value)
+                .expect("writing JSON to memory cannot fail");
         }
-        profile.insert(field::SOURCE_PRIORITY.into(), self.source_priority.into());
-        profile.insert(field::SOURCE_OF_TRUTH.into(), SOURCE_OF_TRUTH.into());
-        profile
+        SerializeMap::end(map).expect("writing JSON to memory cannot fail");
+        // Held until the whole report is read: no room to spare.
+        out.shrink_to_fit();
+        // serde_json writes valid UTF-8.
+        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+    }
+
+    /// The profile's fields in order: the row's, then `sourcepriority`, `sourceoftruth`
+    /// and `extra`. None of these names can come from the report (the map refuses them),
+    /// so none repeats.
+    fn profile_entries<'s>(
+        &'s self,
+        extra: Option<(&'s str, &'s str)>,
+    ) -> impl Iterator<Item = (&'s str, ProfileValue<'s>)> {
+        let set = [
+            Some((
+                field::SOURCE_PRIORITY,
+                ProfileValue::Number(self.source_priority),
+            )),
+            Some((field::SOURCE_OF_TRUTH, ProfileValue::Text(SOURCE_OF_TRUTH))),
+            extra.map(|(name, value)| (name, ProfileValue::Text(value))),
+        ];
+        self.fields()
+            .map(|(name, value)| (name, ProfileValue::Text(value)))
+            .chain(set.into_iter().flatten())
+    }
+}
+
+/// A profile value as a row gives it.
+#[derive(Debug, Clone, Copy)]
+enum ProfileValue<'s> {
+    Text(&'s str),
+    Number(i64),
+}
+
+impl From<ProfileValue<'_>> for Value {
+    fn from(value: ProfileValue<'_>) -> Self {
+        match value {
+            ProfileValue::Text(text) => Value::String(text.to_owned()),
+            ProfileValue::Number(number) => number.into(),
+        }
+    }
+}
+
+impl serde::Serialize for ProfileValue<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ProfileValue::Text(text) => serializer.serialize_str(text),
+            ProfileValue::Number(number) => serializer.serialize_i64(*number),
+        }
     }
 }
 

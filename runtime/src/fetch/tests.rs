@@ -1327,3 +1327,25 @@ fn a_fetch_while_the_hires_incident_is_open_or_just_closed_creates_no_second_one
     );
     assert_eq!(f.incidents(), 1);
 }
+
+/// The profile a first-run sync writes as text is the map `select` builds, key for key
+/// and in order, whatever the values hold.
+#[test]
+fn a_profile_written_as_json_is_the_selected_map() {
+    let rows = [
+        row(&[]),
+        row(&[
+            ("Title", Some("Ünïcode \"quoted\" \\ \n\t")),
+            ("Hire_Date", None),
+        ]),
+    ];
+    for r in &rows {
+        for extra in [None, Some(("adaccountstatus", "Pending"))] {
+            let mut expected = r.profile();
+            if let Some((name, value)) = extra {
+                expected.insert(name.into(), json!(value));
+            }
+            assert_eq!(r.profile_json(extra), Value::Object(expected).to_string());
+        }
+    }
+}
