@@ -63,7 +63,11 @@ impl<'s> ProfileIndex<'s> {
         let compacted = compact_all(each)?;
         let mut index = Self::empty(Documents::Loaded(Box::new(load)));
         index.names = compacted.names;
-        index.profiles.reserve(compacted.profiles.len());
+        let count = compacted.profiles.len();
+        index.profiles.reserve(count);
+        index.by_employee_id.reserve(count);
+        index.by_email.reserve(count);
+        index.by_display_name.reserve(count);
         for stored in compacted.profiles {
             index.add(stored);
         }
