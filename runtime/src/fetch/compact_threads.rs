@@ -48,9 +48,7 @@ impl Batch {
 /// Compacts every profile `each` reads. A profile that is not a JSON object fails the
 /// whole read, naming its key.
 pub(super) fn compact_all(each: Box<EachProfile<'_>>) -> Result<Compacted> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, MAX_WORKERS);
+    let workers = super::threads_up_to(MAX_WORKERS);
     let parts = std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(workers);
         let mut senders: Vec<SyncSender<Batch>> = Vec::with_capacity(workers);

@@ -50,6 +50,13 @@ pub use stored::StoredProfile;
 pub use stream::{read_rows, NotJson, PrepareRow, RawRow, ReadError, ReportLimits};
 pub use values::json_type;
 
+/// How many threads to share CPU-bound work between: one per core, from 1 to `max`.
+fn threads_up_to(max: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, max)
+}
+
 /// A user profile: its fields by cli name.
 pub type Profile = serde_json::Map<String, serde_json::Value>;
 

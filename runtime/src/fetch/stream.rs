@@ -142,9 +142,7 @@ pub fn read_rows<T: Send>(
         read: 0,
         limits: *limits,
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, MAX_PREPARING_THREADS);
+    let workers = super::threads_up_to(MAX_PREPARING_THREADS);
     std::thread::scope(|scope| {
         let mut to_workers = Vec::with_capacity(workers);
         let mut from_workers = Vec::with_capacity(workers);
