@@ -292,6 +292,32 @@ fn a_panic_is_a_trap_that_names_the_plugin() {
     h.assert_still_works();
 }
 
+// Guest memory has no guard pages (the bounds are checked in the compiled code), so these
+// two prove the checks are there.
+#[test]
+fn reading_past_the_end_of_memory_is_a_trap() {
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let err = expect_failure(&h, "read-past-memory");
+    assert!(
+        matches!(&err.cause, FailureCause::Trap(t) if t.contains("out of bounds memory access")),
+        "{err}"
+    );
+    h.assert_still_works();
+}
+
+/// A Rust guest keeps its stack at the start of linear memory, growing down: endless
+/// recursion runs off the start, below address 0.
+#[test]
+fn endless_recursion_is_a_trap() {
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let err = expect_failure(&h, "recurse-forever");
+    assert!(
+        matches!(&err.cause, FailureCause::Trap(t) if t.contains("out of bounds memory access")),
+        "{err}"
+    );
+    h.assert_still_works();
+}
+
 #[test]
 fn there_is_no_clock() {
     let h = Hostile::new("http://127.0.0.1:9", &[]);

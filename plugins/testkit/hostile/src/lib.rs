@@ -88,6 +88,13 @@ impl commands::Guest for Hostile {
             }
             "return-big" => Ok("x".repeat(100 * 1000 * 1000)),
             "panic" => panic!("hostile panic"),
+            "read-past-memory" => {
+                let end = core::arch::wasm32::memory_size(0) * 65536;
+                // SAFETY: it is not; the read is past the end of linear memory on purpose.
+                let byte = unsafe { core::ptr::read_volatile((end + 4096) as *const u8) };
+                Ok(byte.to_string())
+            }
+            "recurse-forever" => Ok(recurse(core::hint::black_box(1)).to_string()),
             "echo" => Ok(args),
             "echo-params" => Ok(instance::params()),
             "ldap-probe" => Ok(ldap_probe()),
@@ -104,6 +111,12 @@ impl commands::Guest for Hostile {
 }
 
 /// Calls every `ldap` function; returns `{function: {ok} | {code, message}}`.
+/// Recursion the optimizer cannot turn into a loop, so each level takes a stack frame.
+fn recurse(depth: u64) -> u64 {
+    let frame = core::hint::black_box([depth; 16]);
+    recurse(core::hint::black_box(depth + 1)) + frame[0]
+}
+
 fn ldap_probe() -> String {
     let outcome = |result: Result<(), AppError>| match result {
         Ok(()) => json!({"ok": true}),
