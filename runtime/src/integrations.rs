@@ -11,8 +11,11 @@ use crate::plugins::{Host, InstanceSettings, LoadedPlugin, WasmApp};
 use crate::store::{Instance, Store};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+/// An instance ready to call: its record, its plugin and the settings a call gets.
+type Prepared = (Instance, Arc<LoadedPlugin>, InstanceSettings);
 
 pub struct Integrations<'a> {
     pub store: &'a Store,
@@ -23,19 +26,22 @@ pub struct Integrations<'a> {
 impl<'a> Integrations<'a> {
     /// The stored instance, or an error naming the known ones.
     pub fn instance(&self, name: &str) -> Result<Instance> {
-        match self.store.instance(name)? {
-            Some(instance) => Ok(instance),
-            None => {
-                let known = self.instance_names()?;
-                bail!(
-                    "no instance named {name:?} (configured: {}); add one with `ilm instance add`",
-                    if known.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
-                )
-            }
+        self.store
+            .instance(name)?
+            .ok_or_else(|| self.no_such_instance(name))
+    }
+
+    fn no_such_instance(&self, name: &str) -> anyhow::Error {
+        match self.instance_names() {
+            Ok(known) => anyhow::anyhow!(
+                "no instance named {name:?} (configured: {}); add one with `ilm instance add`",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ),
+            Err(err) => err.context(format!("no instance named {name:?}")),
         }
     }
 
@@ -49,8 +55,32 @@ impl<'a> Integrations<'a> {
     }
 
     /// An enabled instance's plugin and call settings.
-    fn prepare(&self, name: &str) -> Result<(Instance, Arc<LoadedPlugin>, InstanceSettings)> {
-        let instance = self.instance(name)?;
+    fn prepare(&self, name: &str) -> Result<Prepared> {
+        self.prepare_each(&[name])?
+            .pop()
+            .unwrap_or_else(|| Err(self.no_such_instance(name)))
+    }
+
+    /// What [`Self::prepare`] gives for each of `names`, read from the store at once (a
+    /// command on eight apps is one read, not sixteen).
+    fn prepare_each(&self, names: &[&str]) -> Result<Vec<Result<Prepared>>> {
+        let stored: HashMap<String, (Instance, String)> = self
+            .store
+            .instances_with_context(names)?
+            .into_iter()
+            .map(|(instance, context)| (instance.name.clone(), (instance, context)))
+            .collect();
+        Ok(names
+            .iter()
+            .map(|name| match stored.get(*name) {
+                Some((instance, context)) => self.settle(instance.clone(), context.clone()),
+                None => Err(self.no_such_instance(name)),
+            })
+            .collect())
+    }
+
+    fn settle(&self, instance: Instance, context: String) -> Result<Prepared> {
+        let name = &instance.name;
         if !instance.enabled {
             bail!("instance {name:?} is disabled");
         }
@@ -58,7 +88,6 @@ impl<'a> Integrations<'a> {
             .host
             .plugin(&instance.plugin)
             .with_context(|| format!("instance {name:?}"))?;
-        let context = self.store.integration_context(name)?;
         let settings = InstanceSettings::new(&plugin.manifest, &instance, context)
             .with_context(|| format!("instance {name:?} is misconfigured"))?;
         Ok((instance, plugin, settings))
@@ -113,11 +142,23 @@ impl<'a> Integrations<'a> {
                 .map(|name| self.iam(name, command, profile, allow_enable, ours.contains(name)))
                 .collect();
         }
-        let calls: Vec<_> = names
-            .iter()
-            .map(|name| {
+        let named: Vec<&str> = names.iter().map(String::as_str).collect();
+        let prepared = match self.prepare_each(&named) {
+            Ok(prepared) => prepared,
+            Err(err) => {
+                let err = format!("{err:#}");
+                return names
+                    .iter()
+                    .map(|_| Err(anyhow::anyhow!("{err}")))
+                    .collect();
+            }
+        };
+        let calls: Vec<_> = prepared
+            .into_iter()
+            .zip(names)
+            .map(|(prepared, name)| {
                 (
-                    self.prepare_iam(name, command, profile),
+                    self.iam_call(prepared, command, profile),
                     ours.contains(name),
                 )
             })
@@ -145,10 +186,19 @@ impl<'a> Integrations<'a> {
 
     /// What an IAM command on `name` needs from the store and the script caches.
     fn prepare_iam(&self, name: &str, command: Command, profile: &Value) -> Result<IamCall<'a>> {
+        self.iam_call(self.prepare(name), command, profile)
+    }
+
+    fn iam_call(
+        &self,
+        prepared: Result<Prepared>,
+        command: Command,
+        profile: &Value,
+    ) -> Result<IamCall<'a>> {
         if !profile.is_object() {
             bail!("user-profile must be a JSON object");
         }
-        let (instance, plugin, settings) = self.prepare(name)?;
+        let (instance, plugin, settings) = prepared?;
         let mapper = self.mapper_of(&instance, &settings)?;
         let app = WasmApp::new(self.host, plugin.clone(), settings, command.name());
         Ok(IamCall {

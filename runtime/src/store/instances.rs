@@ -138,38 +138,40 @@ impl Store {
 
     /// The instance named `name`, if any.
     pub fn instance(&self, name: &str) -> Result<Option<Instance>> {
+        let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE name = ?1");
         self.conn()
-            .query_row(
-                "SELECT name, plugin, params, secrets, allow_hosts, limits, enabled
-                 FROM instances WHERE name = ?1",
-                [name],
-                |row| {
-                    Ok((
-                        row.get::<String>(0)?,
-                        row.get::<String>(1)?,
-                        row.get::<String>(2)?,
-                        row.get::<String>(3)?,
-                        row.get::<String>(4)?,
-                        row.get::<String>(5)?,
-                        row.get::<bool>(6)?,
-                    ))
-                },
-            )
+            .query_row(&sql, [name], StoredInstance::read)
             .optional()?
-            .map(|(name, plugin, params, secrets, allow, limits, enabled)| {
-                Ok(Instance {
-                    params: json_object(&params).context("instance parameters")?,
-                    secrets: self
-                        .read_secrets(&name, &secrets)
-                        .with_context(|| format!("the secrets of instance {name:?}"))?,
-                    allow_hosts: serde_json::from_str(&allow).context("instance allow-list")?,
-                    limits: json_object(&limits).context("instance limits")?,
-                    name,
-                    plugin,
-                    enabled,
-                })
-            })
+            .map(|stored| stored.open(self))
             .transpose()
+    }
+
+    /// The instances named, each with its integration context ("{}" when never set), read
+    /// at once: what a command on several apps needs before it runs. Names with no
+    /// instance are left out.
+    pub fn instances_with_context(&self, names: &[&str]) -> Result<Vec<(Instance, String)>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=names.len()).map(|n| format!("?{n}")).collect();
+        let sql = format!(
+            "SELECT {INSTANCE_COLUMNS}, coalesce(c.json, '{{}}') FROM instances
+             LEFT JOIN integration_context AS c ON c.instance = instances.name
+             WHERE instances.name IN ({})",
+            placeholders.join(", ")
+        );
+        let params: Vec<super::db::Value> = names
+            .iter()
+            .map(|name| super::db::Value::Text((*name).to_owned()))
+            .collect();
+        let rows = self.conn().prepare(&sql)?.query_map(params, |row| {
+            Ok((StoredInstance::read(row)?, row.get::<String>(7)?))
+        })?;
+        rows.map(|row| {
+            let (stored, context) = row?;
+            Ok((stored.open(self)?, context))
+        })
+        .collect()
     }
 
     /// Every instance, by name.
@@ -217,6 +219,51 @@ impl Store {
             params![instance, json],
         )?;
         Ok(())
+    }
+}
+
+/// The columns [`StoredInstance::read`] reads, in its order.
+const INSTANCE_COLUMNS: &str =
+    "instances.name, plugin, params, secrets, allow_hosts, limits, enabled";
+
+/// An instance's row as stored: JSON text and sealed secrets.
+struct StoredInstance {
+    name: String,
+    plugin: String,
+    params: String,
+    secrets: String,
+    allow_hosts: String,
+    limits: String,
+    enabled: bool,
+}
+
+impl StoredInstance {
+    fn read(row: &super::db::Row) -> super::db::DbResult<Self> {
+        Ok(StoredInstance {
+            name: row.get(0)?,
+            plugin: row.get(1)?,
+            params: row.get(2)?,
+            secrets: row.get(3)?,
+            allow_hosts: row.get(4)?,
+            limits: row.get(5)?,
+            enabled: row.get(6)?,
+        })
+    }
+
+    /// The instance, its JSON parsed and its secrets opened.
+    fn open(self, store: &Store) -> Result<Instance> {
+        let name = self.name;
+        Ok(Instance {
+            params: json_object(&self.params).context("instance parameters")?,
+            secrets: store
+                .read_secrets(&name, &self.secrets)
+                .with_context(|| format!("the secrets of instance {name:?}"))?,
+            allow_hosts: serde_json::from_str(&self.allow_hosts).context("instance allow-list")?,
+            limits: json_object(&self.limits).context("instance limits")?,
+            plugin: self.plugin,
+            enabled: self.enabled,
+            name,
+        })
     }
 }
 
@@ -321,5 +368,43 @@ fn json_object(text: &str) -> Result<Map<String, Value>> {
     match serde_json::from_str(text)? {
         Value::Object(map) => Ok(map),
         _ => anyhow::bail!("expected a JSON object"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instances_are_read_at_once_with_their_contexts_and_their_secrets_open() {
+        let store = Store::open_in_memory().unwrap();
+        let mut app = Instance::bare("app", "memory-app");
+        app.secrets.insert("token".into(), Secret::text("s3cret"));
+        store.add_instance(&app).unwrap();
+        store
+            .add_instance(&Instance::bare("fresh", "memory-app"))
+            .unwrap();
+        store
+            .add_instance(&Instance::bare("other", "memory-app"))
+            .unwrap();
+        store
+            .set_integration_context("app", r#"{"cursor":7}"#)
+            .unwrap();
+
+        let read = store
+            .instances_with_context(&["fresh", "app", "missing"])
+            .unwrap();
+        let by_name: BTreeMap<&str, &(Instance, String)> = read
+            .iter()
+            .map(|entry| (entry.0.name.as_str(), entry))
+            .collect();
+        assert_eq!(
+            by_name.keys().copied().collect::<Vec<_>>(),
+            ["app", "fresh"]
+        );
+        assert_eq!(by_name["app"].0, app, "the secret opens as it was stored");
+        assert_eq!(by_name["app"].1, r#"{"cursor":7}"#);
+        assert_eq!(by_name["fresh"].1, "{}", "no context set yet");
+        assert!(store.instances_with_context(&[]).unwrap().is_empty());
     }
 }
