@@ -93,6 +93,11 @@ impl Journal {
     ) -> Result<Value> {
         let (seq, entry) = self.claim(call, args)?;
         let repeat = entry.is_some();
+        // A call in flight when the runtime stopped finishes as it was begun.
+        let sensitive = match entry {
+            Some(entry) => entry.sensitive,
+            None => matches!(privacy, Privacy::Sensitive { .. }),
+        };
         match entry {
             Some(JournalEntry {
                 result: Some(result),
@@ -121,7 +126,7 @@ impl Journal {
         })?;
         #[cfg(feature = "fault-injection")]
         self.kill_if_asked(seq, call);
-        store.journal_finish(self.incident, self.attempt, seq, &result)?;
+        store.journal_finish(self.incident, self.attempt, seq, &result, sensitive)?;
         Ok(result)
     }
 

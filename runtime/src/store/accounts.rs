@@ -125,7 +125,9 @@ mod tests {
             store
                 .journal_begin(id, 1, 0, "iam", &json!({}), false)
                 .expect("begin");
-            store.journal_finish(id, 1, 0, result).expect("finish");
+            store
+                .journal_finish(id, 1, 0, result, false)
+                .expect("finish");
         }
         store
             .journal_begin(kim, 1, 1, "mail", &json!({}), false)

@@ -67,7 +67,8 @@ impl Store {
             }
             let attempt = store.run_state(id)?.attempt;
             store.acting_as(actor.name(), || {
-                store.journal_finish(id, attempt, question.seq, &Value::from(answer))?;
+                // Questions are journaled in the clear.
+                store.journal_finish(id, attempt, question.seq, &Value::from(answer), false)?;
                 store.set_incident_status(id, IncidentStatus::Pending)
             })?;
             audit::record(

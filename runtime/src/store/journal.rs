@@ -8,7 +8,7 @@ use super::db::{params, OptionalExtension};
 use super::leases::NOW;
 use super::seal::Cipher;
 use super::{json, IncidentStatus, Refusal, Store};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -47,6 +47,14 @@ pub const REDACTED: &str = "<redacted>";
 /// Where a sensitive result is sealed: it opens only as this entry's result.
 fn place(incident: i64, attempt: i64, seq: i64) -> String {
     format!("incident {incident} attempt {attempt} call {seq}")
+}
+
+fn privacy(sensitive: bool) -> &'static str {
+    if sensitive {
+        "sensitive"
+    } else {
+        "public"
+    }
 }
 
 impl Store {
@@ -141,39 +149,54 @@ impl Store {
         Ok(())
     }
 
-    /// Records the result of call `seq`, sealed if the call is sensitive.
+    /// Records the result of call `seq`, sealed if the call is `sensitive` (as it was
+    /// begun: an entry begun otherwise is an error, so a secret is never stored in clear).
     pub fn journal_finish(
         &self,
         incident: i64,
         attempt: i64,
         seq: i64,
         result: &Value,
+        sensitive: bool,
     ) -> Result<()> {
-        let sensitive: bool = self
-            .conn()
-            .query_row(
-                "SELECT sensitive FROM journal WHERE incident = ?1 AND attempt = ?2 AND seq = ?3",
-                params![incident, attempt, seq],
-                |r| r.get(0),
-            )
-            .optional()?
-            .with_context(|| format!("journal entry {seq} of incident {incident} is missing"))?;
         let stored = if sensitive {
             let sealed = self.cipher()?.seal(
                 &place(incident, attempt, seq),
                 result.to_string().as_bytes(),
             )?;
-            serde_json::json!({ "sealed": sealed })
+            serde_json::json!({ "sealed": sealed }).to_string()
         } else {
-            result.clone()
+            result.to_string()
         };
         let changed = self.conn().execute(
             "UPDATE journal SET result = ?4, finished_at = ilm_now_ms()
-             WHERE incident = ?1 AND attempt = ?2 AND seq = ?3
-                 AND (CAST(?5 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?5))",
-            params![incident, attempt, seq, stored.to_string(), self.fence_for(incident)],
+             WHERE incident = ?1 AND attempt = ?2 AND seq = ?3 AND sensitive = ?5
+                 AND (CAST(?6 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?6))",
+            params![incident, attempt, seq, stored, sensitive, self.fence_for(incident)],
         )?;
-        self.fenced_write(incident, changed)?;
+        if changed == 0 {
+            // Nothing written: say whether the entry is missing, was begun otherwise, or
+            // the lease was lost.
+            let begun: Option<bool> = self
+                .conn()
+                .query_row(
+                    "SELECT sensitive FROM journal WHERE incident = ?1 AND attempt = ?2 AND seq = ?3",
+                    params![incident, attempt, seq],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match begun {
+                None => bail!("journal entry {seq} of incident {incident} is missing"),
+                Some(begun) if begun != sensitive => bail!(
+                    "journal entry {seq} of incident {incident} was begun {} and finished {}",
+                    privacy(begun),
+                    privacy(sensitive)
+                ),
+                Some(_) => {
+                    self.fenced_write(incident, changed)?;
+                }
+            }
+        }
         Ok(())
     }
 

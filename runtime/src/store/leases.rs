@@ -380,7 +380,7 @@ mod tests {
         let writes: Vec<(&str, anyhow::Result<()>)> = vec![
             (
                 "journal_finish",
-                a.journal_finish(id, 1, 0, &json!("2025-01-01")),
+                a.journal_finish(id, 1, 0, &json!("2025-01-01"), false),
             ),
             (
                 "journal_begin",
@@ -412,7 +412,8 @@ mod tests {
         assert_eq!(b.run_state(id).unwrap().context, Map::new());
 
         // The new holder writes as usual.
-        b.journal_finish(id, 1, 0, &json!("2025-01-01")).unwrap();
+        b.journal_finish(id, 1, 0, &json!("2025-01-01"), false)
+            .unwrap();
         b.set_incident_status(id, IncidentStatus::Closed).unwrap();
     }
 }

@@ -193,6 +193,33 @@ fn incident(store: &Store) -> i64 {
 }
 
 #[test]
+fn a_result_finished_otherwise_than_its_entry_was_begun_is_refused_and_not_written() {
+    let db = Db::new();
+    let store = db.open().unwrap();
+    let id = incident(&store);
+    store
+        .journal_begin(id, 1, 0, "transform", &json!(REDACTED), true)
+        .unwrap();
+    let refused = store
+        .journal_finish(id, 1, 0, &json!({"NEW_PASSWORD": TOKEN}), false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("journal entry 0 of incident") && refused.contains("begun sensitive"),
+        "{refused}"
+    );
+    assert!(!contains(&db.bytes(), TOKEN), "the password is in the file");
+    assert_eq!(store.journal(id, 1).unwrap()[0].result, None);
+
+    let missing = store
+        .journal_finish(id, 1, 1, &json!("2025-01-01"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("journal entry 1 of incident"), "{missing}");
+    assert!(missing.contains("is missing"), "{missing}");
+}
+
+#[test]
 fn a_sensitive_result_is_sealed_and_opens_only_for_replay() {
     let db = Db::new();
     let store = db.open().unwrap();
@@ -202,13 +229,13 @@ fn a_sensitive_result_is_sealed_and_opens_only_for_replay() {
         .journal_begin(id, 1, 0, "transform", &shown, true)
         .unwrap();
     store
-        .journal_finish(id, 1, 0, &json!({"NEW_PASSWORD": TOKEN}))
+        .journal_finish(id, 1, 0, &json!({"NEW_PASSWORD": TOKEN}), true)
         .unwrap();
     store
         .journal_begin(id, 1, 1, "today", &Value::Null, false)
         .unwrap();
     store
-        .journal_finish(id, 1, 1, &json!("2025-01-01"))
+        .journal_finish(id, 1, 1, &json!("2025-01-01"), false)
         .unwrap();
 
     assert!(!contains(&db.bytes(), TOKEN), "the password is in the file");
@@ -318,7 +345,7 @@ fn with_sealed_values() -> (Db, Store, i64, String) {
         .journal_begin(id, 1, 0, "transform", &json!(REDACTED), true)
         .unwrap();
     store
-        .journal_finish(id, 1, 0, &json!({"NEW_PASSWORD": TOKEN}))
+        .journal_finish(id, 1, 0, &json!({"NEW_PASSWORD": TOKEN}), true)
         .unwrap();
     let key = std::fs::read_to_string(db.key_file()).unwrap();
     (db, store, id, key)
