@@ -292,30 +292,29 @@ fn a_panic_is_a_trap_that_names_the_plugin() {
     h.assert_still_works();
 }
 
+/// `command` fails with a trap whose message contains `trap`, and the plugin still works.
+fn assert_traps(command: &str, trap: &str) {
+    let h = Hostile::new("http://127.0.0.1:9", &[]);
+    let err = expect_failure(&h, command);
+    assert!(
+        matches!(&err.cause, FailureCause::Trap(t) if t.contains(trap)),
+        "{err}"
+    );
+    h.assert_still_works();
+}
+
 // Guest memory has no guard pages (the bounds are checked in the compiled code), so these
 // two prove the checks are there.
 #[test]
 fn reading_past_the_end_of_memory_is_a_trap() {
-    let h = Hostile::new("http://127.0.0.1:9", &[]);
-    let err = expect_failure(&h, "read-past-memory");
-    assert!(
-        matches!(&err.cause, FailureCause::Trap(t) if t.contains("out of bounds memory access")),
-        "{err}"
-    );
-    h.assert_still_works();
+    assert_traps("read-past-memory", "out of bounds memory access");
 }
 
 /// A Rust guest keeps its stack at the start of linear memory, growing down: endless
 /// recursion runs off the start, below address 0.
 #[test]
 fn endless_recursion_is_a_trap() {
-    let h = Hostile::new("http://127.0.0.1:9", &[]);
-    let err = expect_failure(&h, "recurse-forever");
-    assert!(
-        matches!(&err.cause, FailureCause::Trap(t) if t.contains("out of bounds memory access")),
-        "{err}"
-    );
-    h.assert_still_works();
+    assert_traps("recurse-forever", "out of bounds memory access");
 }
 
 #[test]
