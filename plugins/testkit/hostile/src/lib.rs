@@ -89,9 +89,11 @@ impl commands::Guest for Hostile {
             "return-big" => Ok("x".repeat(100 * 1000 * 1000)),
             "panic" => panic!("hostile panic"),
             "read-past-memory" => {
-                let end = core::arch::wasm32::memory_size(0) * 65536;
+                // The last page of the 4 GiB address space: past the end of any linear
+                // memory the host allows (at most 1 GiB).
+                let past_the_end = usize::MAX - 4095;
                 // SAFETY: it is not; the read is past the end of linear memory on purpose.
-                let byte = unsafe { core::ptr::read_volatile((end + 4096) as *const u8) };
+                let byte = unsafe { core::ptr::read_volatile(past_the_end as *const u8) };
                 Ok(byte.to_string())
             }
             "recurse-forever" => Ok(recurse(core::hint::black_box(1)).to_string()),
@@ -110,14 +112,17 @@ impl commands::Guest for Hostile {
     }
 }
 
-/// Calls every `ldap` function; returns `{function: {ok} | {code, message}}`.
 /// Recursion the optimizer cannot turn into a loop, so each level takes a stack frame.
-#[allow(unconditional_recursion, reason = "it runs until the stack is gone, on purpose")]
+#[allow(
+    unconditional_recursion,
+    reason = "it runs until the stack is gone, on purpose"
+)]
 fn recurse(depth: u64) -> u64 {
     let frame = core::hint::black_box([depth; 16]);
     recurse(core::hint::black_box(depth + 1)) + frame[0]
 }
 
+/// Calls every `ldap` function; returns `{function: {ok} | {code, message}}`.
 fn ldap_probe() -> String {
     let outcome = |result: Result<(), AppError>| match result {
         Ok(()) => json!({"ok": true}),
