@@ -3,6 +3,7 @@
 //! store and are shown as they come.
 
 use super::page::{frame, respond, Refused};
+use super::people::encoded;
 use super::session::Viewer;
 use crate::api::{Db, Plugins};
 use crate::status::waiting_questions;
@@ -287,7 +288,7 @@ pub async fn incidents(
             }
         }
         @if shown_to < found.total {
-            p { a href={ "/console/incidents?status=" (search.status) "&email=" (email) "&page=" (found.page + 1) } { "Next page" } }
+            p { a href={ "/console/incidents?status=" (encoded(&search.status)) "&email=" (encoded(&email)) "&page=" (found.page + 1) } { "Next page" } }
         }
     };
     Ok(respond(
