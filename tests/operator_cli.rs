@@ -332,7 +332,26 @@ fn status_shows_each_fetch_the_incidents_and_what_needs_a_person() {
     assert_eq!(people[0]["answers"][1], "No");
     assert_eq!(people[1]["failed"], "the app is down");
 
+    // The store it read: the SQLite file in the data directory, or the PostgreSQL URL
+    // without its password.
+    let database = now["database"].as_str().expect("database");
+    match &ilm.database {
+        None => assert_eq!(
+            std::path::Path::new(database),
+            ilm.data_dir.path().join("ilm.db"),
+            "{now}"
+        ),
+        Some(url) => assert!(
+            database.starts_with("postgres://") && url.contains(&database["postgres://".len()..]),
+            "{database} for {url}"
+        ),
+    }
+
     let table = ilm.ok(&["status"]);
+    assert!(
+        table.starts_with(&format!("store: {database}\n")),
+        "{table}"
+    );
     assert!(table.contains("asks \"Go ahead?\""), "{table}");
     assert!(table.contains("waiting 1, failed 1"), "{table}");
 }

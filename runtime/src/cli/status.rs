@@ -7,6 +7,7 @@ use crate::plugins::manifest::SourceKind;
 use crate::status::{self, Status};
 use anyhow::Result;
 use clap::Args;
+use serde::Serialize;
 use serde_json::Value;
 
 #[derive(Args)]
@@ -25,15 +26,29 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<Outcome> {
         host: &host,
         mappers: &mappers,
     })?;
+    let shown = Shown {
+        database: ctx.database().label(),
+        status: &status,
+    };
     if args.json {
-        output::print_json(&status)?;
+        output::print_json(&shown)?;
     } else {
-        print(&status);
+        print(&shown);
     }
     Ok(Outcome::Success)
 }
 
-fn print(status: &Status) {
+/// The status with the store it was read from (a path, or a URL without its password).
+#[derive(Serialize)]
+struct Shown<'a> {
+    database: String,
+    #[serde(flatten)]
+    status: &'a Status,
+}
+
+fn print(shown: &Shown) {
+    let status = shown.status;
+    println!("store: {}\n", shown.database);
     let rows = status.instances.iter().map(|i| {
         let (last, result) = match &i.fetch {
             Some(f) => (
