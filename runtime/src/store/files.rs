@@ -46,9 +46,13 @@ pub(super) fn private_database(db: &Path) -> Result<()> {
     for suffix in ["-wal", "-shm"] {
         let mut side = db.as_os_str().to_owned();
         side.push(suffix);
-        let side = std::path::PathBuf::from(side);
-        if side.exists() {
-            tighten(&side, FILE_MODE)?;
+        // A side file comes and goes: another process's last connection removes it when
+        // it closes, at any moment between the calls here.
+        match tighten(Path::new(&side), FILE_MODE) {
+            Err(e)
+                if e.downcast_ref::<std::io::Error>().map(std::io::Error::kind)
+                    == Some(std::io::ErrorKind::NotFound) => {}
+            other => other?,
         }
     }
     Ok(())
