@@ -83,6 +83,7 @@ pub fn run(
     retries: Retries,
     stop: &AtomicBool,
 ) -> Result<WorkerSummary> {
+    crate::fan_out::size_for(concurrency);
     let mut summary = WorkerSummary::default();
     let results = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..concurrency.max(1))

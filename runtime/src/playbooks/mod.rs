@@ -148,12 +148,15 @@ impl Services {
             }
             other => other,
         };
-        if let Err(err) = self
-            .open_store()
-            .and_then(|store| store.release_lease(lease))
-        {
-            // It expires on its own.
-            tracing::warn!(incident = lease.incident, "releasing the lease: {err:#}");
+        // A run that ended wrote its incident's new status, which ended the lease.
+        if result.is_err() {
+            if let Err(err) = self
+                .open_store()
+                .and_then(|store| store.release_lease(lease))
+            {
+                // It expires on its own.
+                tracing::warn!(incident = lease.incident, "releasing the lease: {err:#}");
+            }
         }
         result
     }
@@ -163,8 +166,8 @@ impl Services {
     fn run_leased(self: &Arc<Self>, lease: &Lease) -> Result<RunOutcome> {
         let store = self.open_store()?.fenced(lease);
         let id = lease.incident;
-        let incident = store
-            .incident(id)?
+        let (incident, attempt) = store
+            .incident_and_attempt(id)?
             .ok_or_else(|| Refusal::NotFound(format!("no incident {id}")))?;
         let playbook = match incident
             .fields
@@ -176,9 +179,10 @@ impl Services {
         };
         let script = self.playbooks.get(&playbook)?;
         store.act_as(&format!("playbook {playbook} (incident {id})"))?;
-        let attempt = match lease.was {
-            IncidentStatus::Failed => store.new_attempt(id)?,
-            _ => store.run_state(id)?.attempt,
+        let attempt = if lease.new_attempt {
+            store.new_attempt(id)?
+        } else {
+            attempt
         };
         let budget = budget::Budget::start(self.config.limits);
         let journal = journal::Journal::load(&store, id, attempt, budget)?;

@@ -180,6 +180,38 @@ mod tests {
         assert_eq!(log[1].after["status"], "closed");
     }
 
+    /// On PostgreSQL the actor reaches the server with the next write, not when set.
+    #[test]
+    fn each_write_is_logged_under_the_actor_set_last_before_it() {
+        let store = Store::open_in_memory().unwrap();
+        let put = |title: &str| {
+            store
+                .put_profile("a@x.test", &fields(json!({"title": title})))
+                .unwrap();
+        };
+        store.act_as("first").unwrap();
+        put("1");
+        store.act_as("second").unwrap();
+        assert!(store.profile("a@x.test").unwrap().is_some());
+        store.act_as("third").unwrap();
+        put("2");
+        // A pooled handle is set back to the default when it is returned.
+        store.act_as(super::DEFAULT_ACTOR).unwrap();
+        assert!(store.profile("a@x.test").unwrap().is_some());
+        put("3");
+        store.act_as("fourth").unwrap();
+        store.delete_profile("a@x.test").unwrap();
+
+        let actors: Vec<String> = store
+            .audit_log(10)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|e| e.actor)
+            .collect();
+        assert_eq!(actors, ["first", "third", "cli", "fourth"]);
+    }
+
     #[test]
     fn writes_that_change_nothing_visible_are_not_logged() {
         let store = Store::open_in_memory().unwrap();

@@ -130,6 +130,19 @@ impl Store {
             .transpose()
     }
 
+    /// The incident with this id and its current attempt: what a run starts from.
+    pub fn incident_and_attempt(&self, id: i64) -> Result<Option<(Incident, i64)>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {COLUMNS}, attempt FROM incidents WHERE id = ?1"),
+                [id],
+                |row| Ok((raw_incident(row)?, row.get(8)?)),
+            )
+            .optional()?
+            .map(|(raw, attempt)| Ok((into_incident(raw)?, attempt)))
+            .transpose()
+    }
+
     /// How many incidents there are in each status.
     pub fn incident_counts(&self) -> Result<std::collections::BTreeMap<String, u64>> {
         let mut stmt = self
@@ -176,19 +189,32 @@ impl Store {
         Ok(page.page(total, data))
     }
 
-    /// Moves an incident to `status`; closing stamps `closed_at`, reopening clears it.
+    /// Moves an incident to `status`; closing stamps `closed_at`, reopening clears it. Any
+    /// status but active ends the incident's lease (its run is over).
     pub fn set_incident_status(&self, id: i64, status: IncidentStatus) -> Result<Incident> {
-        let changed = self.conn().execute(
-            "UPDATE incidents SET status = ?2,
-                 closed_at = CASE WHEN CAST(?2 AS TEXT) = 'closed'
-                     THEN coalesce(closed_at, ilm_now()) END
-             WHERE id = ?1 AND (CAST(?3 AS BIGINT) IS NULL OR lease_token = ?3)",
-            params![id, status, self.fence_for(id)],
-        )?;
-        if self.fenced_write(id, changed)? == 0 {
-            return Err(Refusal::NotFound(format!("no incident {id}")).into());
+        let raw = self
+            .conn()
+            .query_row(
+                &format!(
+                    "UPDATE incidents SET status = ?2,
+                         closed_at = CASE WHEN CAST(?2 AS TEXT) = 'closed'
+                             THEN coalesce(closed_at, ilm_now()) END,
+                         lease_owner = CASE WHEN ?2 = 'active' THEN lease_owner END,
+                         lease_expires_at = CASE WHEN ?2 = 'active' THEN lease_expires_at END
+                     WHERE id = ?1 AND (CAST(?3 AS BIGINT) IS NULL OR lease_token = ?3)
+                     RETURNING {COLUMNS}"
+                ),
+                params![id, status, self.fence_for(id)],
+                raw_incident,
+            )
+            .optional()?;
+        match raw {
+            Some(raw) => into_incident(raw),
+            None => {
+                self.fenced_write(id, 0)?;
+                Err(Refusal::NotFound(format!("no incident {id}")).into())
+            }
         }
-        self.incident(id)?.context("reading back the incident")
     }
 }
 

@@ -319,10 +319,11 @@ impl Store {
         Ok(())
     }
 
-    /// Marks the incident failed with a message a person can act on.
+    /// Marks the incident failed with a message a person can act on, and ends its lease.
     pub fn fail_incident(&self, incident: i64, error: &str) -> Result<()> {
         let changed = self.conn().execute(
-            "UPDATE incidents SET status = ?2, error = ?3, retry_at = NULL
+            "UPDATE incidents SET status = ?2, error = ?3, retry_at = NULL,
+                 lease_owner = NULL, lease_expires_at = NULL
              WHERE id = ?1 AND (CAST(?4 AS BIGINT) IS NULL OR lease_token = ?4)",
             params![
                 incident,

@@ -19,8 +19,9 @@ pub struct Lease {
     pub owner: String,
     /// The fencing token: writes that name an older one are refused.
     pub token: i64,
-    /// The status the incident had before this claim (a failed one starts a new attempt).
-    pub was: IncidentStatus,
+    /// The incident had failed: its run starts a new attempt (otherwise it starts or
+    /// resumes the current one).
+    pub new_attempt: bool,
 }
 
 /// A write made under a lease another worker has since taken over.
@@ -52,6 +53,11 @@ fn runnable() -> String {
              WHERE a.status = 'active' AND a.email = i.email))"
     )
 }
+
+/// A new lease for owner `?1` lasting `?2` seconds, on the incidents the statement's
+/// WHERE names: the token grows, so every write of an earlier holder is refused.
+const TAKE: &str = "UPDATE incidents SET status = 'active', lease_owner = ?1, retry_at = NULL,
+         lease_token = lease_token + 1, lease_expires_at = ilm_after_ms(?2)";
 
 /// A lease is live while it has not expired; an active incident without one (left by a
 /// runtime from before leases) is free to take.
@@ -88,29 +94,34 @@ impl Store {
     /// is due and whose person has no incident running (two playbooks for the same user
     /// would race each other in every app).
     pub fn claim_next(&self, owner: &str, ttl: Duration) -> Result<Option<Lease>> {
-        // Two queries, each walking the status index in id order and stopping at the first
-        // match. One query with an OR of both sorted every candidate on each claim, a scan
-        // of the whole queue: with 2,000 incidents pending, 8 ms a claim.
-        let orphaned = format!(
-            "SELECT id FROM incidents AS i WHERE i.status = 'active' AND {}
-             ORDER BY i.id LIMIT 1",
-            expired("i")
-        );
-        let pending = format!(
-            "SELECT id FROM incidents AS i WHERE {} ORDER BY i.id LIMIT 1",
+        // Each half walks the status index in id order and stops at its first match. One
+        // WHERE with an OR of both sorted every candidate on each claim, a scan of the whole
+        // queue: with 2,000 incidents pending, 8 ms a claim.
+        let next = format!(
+            "SELECT id FROM (
+                 SELECT * FROM (SELECT i.id, 0 AS rank FROM incidents AS i
+                     WHERE i.status = 'active' AND {} ORDER BY i.id LIMIT 1) AS orphaned
+                 UNION ALL
+                 SELECT * FROM (SELECT i.id, 1 AS rank FROM incidents AS i
+                     WHERE {} ORDER BY i.id LIMIT 1) AS pending
+             ) AS next ORDER BY rank LIMIT 1",
+            expired("i"),
             runnable()
         );
+        let claim = format!("{TAKE} WHERE id = ({next}) RETURNING id, lease_token");
         self.in_transaction(|store| {
-            for (sql, was) in [
-                (&orphaned, IncidentStatus::Active),
-                (&pending, IncidentStatus::Pending),
-            ] {
-                let next: Option<i64> = store.conn().query_row(sql, (), |r| r.get(0)).optional()?;
-                if let Some(id) = next {
-                    return store.take(id, was, owner, ttl).map(Some);
-                }
-            }
-            Ok(None)
+            let taken: Option<(i64, i64)> = store
+                .conn()
+                .query_row(&claim, params![owner, ttl.as_secs_f64()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            Ok(taken.map(|(incident, token)| Lease {
+                incident,
+                owner: owner.to_owned(),
+                token,
+                new_attempt: false,
+            }))
         })
     }
 
@@ -164,18 +175,15 @@ impl Store {
     /// Writes a new lease on incident `id` (inside the claim's transaction).
     fn take(&self, id: i64, was: IncidentStatus, owner: &str, ttl: Duration) -> Result<Lease> {
         let token = self.conn().query_row(
-            "UPDATE incidents SET status = 'active', lease_owner = ?2, retry_at = NULL,
-                 lease_token = lease_token + 1,
-                 lease_expires_at = ilm_after_ms(?3)
-             WHERE id = ?1 RETURNING lease_token",
-            params![id, owner, ttl.as_secs_f64()],
+            &format!("{TAKE} WHERE id = ?3 RETURNING lease_token"),
+            params![owner, ttl.as_secs_f64(), id],
             |r| r.get(0),
         )?;
         Ok(Lease {
             incident: id,
             owner: owner.to_owned(),
             token,
-            was,
+            new_attempt: was == IncidentStatus::Failed,
         })
     }
 
@@ -331,7 +339,7 @@ mod tests {
 
         let taken = store.claim_next("w", LONG).unwrap().unwrap();
         assert_eq!(taken.incident, orphaned);
-        assert_eq!(taken.was, IncidentStatus::Active);
+        assert!(!taken.new_attempt, "it resumes its attempt");
         assert_eq!(claim(&store), Some(older));
         assert_eq!(claim(&store), None);
     }

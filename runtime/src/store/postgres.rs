@@ -40,6 +40,10 @@ pub struct PgConn {
     statements: RefCell<HashMap<String, postgres::Statement>>,
     /// The actor audit entries name (`ilm.actor`), set again after a reconnect.
     actor: RefCell<String>,
+    /// The actor the session has: `actor` reaches the server with the next statement
+    /// (outside a transaction, whose rollback would undo it), not in a round trip of its
+    /// own each time a pooled handle is set back to the default.
+    session_actor: RefCell<String>,
     in_transaction: Cell<bool>,
     /// Set when the server closed the connection or could not be reached.
     lost: Cell<bool>,
@@ -62,6 +66,7 @@ impl PgConn {
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),
             actor: RefCell::new(String::new()),
+            session_actor: RefCell::new(String::new()),
             in_transaction: Cell::new(false),
             lost: Cell::new(false),
         })
@@ -80,6 +85,7 @@ impl PgConn {
 
     pub fn execute_batch(&self, sql: &str) -> DbResult<()> {
         self.reconnect_if_closed()?;
+        self.send_actor()?;
         self.client
             .borrow_mut()
             .batch_execute(sql)
@@ -167,6 +173,10 @@ impl PgConn {
     /// `COMMIT` or `ROLLBACK`.
     pub fn end_transaction(&self, how: &str) -> DbResult<()> {
         self.in_transaction.set(false);
+        if how != "COMMIT" {
+            // A rollback undoes an actor set inside the transaction.
+            self.session_actor.borrow_mut().clear();
+        }
         self.client
             .borrow_mut()
             .batch_execute(how)
@@ -175,16 +185,26 @@ impl PgConn {
 
     /// The actor this connection's changes are audited under.
     pub fn set_actor(&self, actor: &str) -> DbResult<()> {
-        // A pooled handle is set back to the default actor on every return: skip the
-        // round trip when nothing changed.
-        if *self.actor.borrow() == actor {
+        actor.clone_into(&mut self.actor.borrow_mut());
+        if self.in_transaction.get() {
+            self.send_actor()?;
+        }
+        Ok(())
+    }
+
+    /// Gives the session the actor set last, if it has another.
+    fn send_actor(&self) -> DbResult<()> {
+        if *self.actor.borrow() == *self.session_actor.borrow() {
             return Ok(());
         }
-        self.execute(
-            "SELECT set_config('ilm.actor', ?1, false)",
-            &[Value::Text(actor.to_owned())],
-        )?;
-        *self.actor.borrow_mut() = actor.to_owned();
+        let actor = self.actor();
+        let statement = self.prepared("SELECT set_config('ilm.actor', ?1, false)")?;
+        let value = Value::Text(actor.clone());
+        self.client
+            .borrow_mut()
+            .execute(&statement, &[&value as &(dyn ToSql + Sync)])
+            .map_err(|e| self.error(e))?;
+        *self.session_actor.borrow_mut() = actor;
         Ok(())
     }
 
@@ -214,9 +234,19 @@ impl PgConn {
         result.map_err(|e| self.error(e))
     }
 
-    /// The prepared form of `sql`, preparing it on first use.
+    /// The prepared form of `sql` for a statement about to run, with the session's actor
+    /// brought up to date first unless it is a query (a `SELECT` writes nothing, so no
+    /// audit entry names the actor).
     fn statement(&self, sql: &str) -> DbResult<postgres::Statement> {
         self.reconnect_if_closed()?;
+        if !self.in_transaction.get() && !sql.trim_start().starts_with("SELECT") {
+            self.send_actor()?;
+        }
+        self.prepared(sql)
+    }
+
+    /// The prepared form of `sql`, preparing it on first use.
+    fn prepared(&self, sql: &str) -> DbResult<postgres::Statement> {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
@@ -246,11 +276,8 @@ impl PgConn {
         *self.client.borrow_mut() = client;
         self.statements.borrow_mut().clear();
         tracing::info!("reconnected to the database {}", self.label);
-        // The new session has no actor yet: forget the old one's, then set it again.
-        let actor = std::mem::take(&mut *self.actor.borrow_mut());
-        if !actor.is_empty() {
-            self.set_actor(&actor)?;
-        }
+        // The new session has no actor yet: the next statement sets it.
+        self.session_actor.borrow_mut().clear();
         Ok(())
     }
 

@@ -44,14 +44,17 @@ impl Store {
         }
         let mut fields = fields.clone();
         fields.insert("email".into(), Value::from(email));
-        self.conn().execute(
-            "INSERT INTO user_profiles (email, fields) VALUES (?1, ?2)
-             ON CONFLICT(email) DO UPDATE SET fields = excluded.fields,
-                 updated_at = ilm_now()",
+        let raw = self.conn().query_row(
+            &format!(
+                "INSERT INTO user_profiles (email, fields) VALUES (?1, ?2)
+                 ON CONFLICT(email) DO UPDATE SET fields = excluded.fields,
+                     updated_at = ilm_now()
+                 RETURNING {COLUMNS}"
+            ),
             params![email, Value::Object(fields).to_string()],
+            raw_profile,
         )?;
-        self.profile(email)?
-            .context("reading back the user profile")
+        into_profile(raw)
     }
 
     /// The profile of `email`, if any.
