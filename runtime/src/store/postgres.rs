@@ -30,6 +30,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("postgres/V1__schema.sql"),
     include_str!("postgres/V2__fetch_claims.sql"),
     include_str!("postgres/V3__user_roles_order.sql"),
+    include_str!("postgres/V4__incidents_status_id.sql"),
 ];
 
 pub struct PgConn {
