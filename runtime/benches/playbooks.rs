@@ -92,6 +92,15 @@ fn benches(c: &mut Criterion) {
     let transformers = Transformers::new(&repo("playbooks/transformers"));
     let profile = json!({"email": "jane.doe@acme.test", "department": "Engineering", "countryname": "United States"});
     let policy = json!({"min_lcase": 4, "max_lcase": 6, "min_ucase": 2, "max_ucase": 3, "min_digits": 2, "max_digits": 3, "min_symbols": 1, "max_symbols": 2});
+    for (name, input) in [
+        ("ou-mapping", &profile),
+        ("samaccountname", &profile),
+        ("generate-password", &policy),
+    ] {
+        c.bench_function(&format!("transformer {name}"), |b| {
+            b.iter(|| transformers.run(name, input).expect(name))
+        });
+    }
     c.bench_function(
         "transformer chain per user (ou-mapping + samaccountname + generate-password)",
         |b| {
