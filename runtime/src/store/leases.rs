@@ -344,6 +344,38 @@ mod tests {
         assert_eq!(claim(&store), None);
     }
 
+    /// A run that ends writes its incident's status, and that write gives the lease up:
+    /// a run makes no separate release after it.
+    #[test]
+    fn an_incident_that_stops_running_holds_no_lease() {
+        let holder = |store: &Store, id: i64| -> (Option<String>, Option<String>) {
+            store
+                .conn()
+                .query_row(
+                    "SELECT lease_owner, lease_expires_at FROM incidents WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        for status in [
+            IncidentStatus::Waiting,
+            IncidentStatus::Closed,
+            IncidentStatus::Failed,
+        ] {
+            let store = Store::open_in_memory().unwrap();
+            let id = incident(&store, "a@x.test");
+            let lease = store.claim_next("w", LONG).unwrap().unwrap();
+            assert!(holder(&store, id).0.is_some(), "claimed");
+            let run = store.fenced(&lease);
+            match status {
+                IncidentStatus::Failed => run.fail_incident(id, "boom").unwrap(),
+                _ => drop(run.set_incident_status(id, status).unwrap()),
+            }
+            assert_eq!(holder(&run, id), (None, None), "{status:?}");
+        }
+    }
+
     /// Two handles on one file, as two processes have.
     fn two_stores() -> (tempfile::TempDir, Store, Store) {
         let dir = tempfile::tempdir().unwrap();
