@@ -115,8 +115,10 @@ pub(super) fn position(place: usize) -> u32 {
 /// One table of names for all the parts (the first part's, extended), and every profile
 /// in the order it was read.
 fn merge(parts: Vec<Compacted>) -> Compacted {
+    let total = parts.iter().map(|part| part.profiles.len()).sum::<usize>();
     let mut parts = parts.into_iter();
     let mut whole = parts.next().unwrap_or_default();
+    whole.profiles.reserve_exact(total - whole.profiles.len());
     for part in parts {
         let symbols = part.names.onto(&mut whole.names);
         whole
@@ -166,7 +168,7 @@ mod tests {
         for (i, profile) in compacted.profiles.iter().enumerate() {
             assert_eq!(profile.position as usize, i);
             assert_eq!(profile.employee_id(), i.to_string());
-            assert_eq!(&*profile.key, rows[i].0);
+            assert_eq!(profile.key(), rows[i].0);
             let (has_title, has_city) = (i % 3 != 2, i % 3 == 2);
             assert_eq!(!profile.differs(title, "T"), has_title, "profile {i}");
             assert_eq!(!profile.differs(city, "Oslo"), has_city, "profile {i}");

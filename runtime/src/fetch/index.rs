@@ -5,9 +5,11 @@
 
 use super::compact_threads::{compact_all, position, EachProfile};
 use super::normalize::NormalizedRow;
-use super::stored::{compact, FieldNames, LookupMap};
+use super::stored::{compact, FieldNames};
+use super::text_index::TextIndex;
 use super::{Profile, StoredProfile};
 use anyhow::{Context, Result};
+use std::borrow::Cow;
 
 /// Reads a stored profile's document by its key (`None`: it is gone).
 pub type LoadProfile<'s> = dyn Fn(&str) -> Result<Option<Profile>> + 's;
@@ -25,9 +27,10 @@ enum Documents<'s> {
 pub struct ProfileIndex<'s> {
     profiles: Vec<StoredProfile>,
     names: FieldNames,
-    by_employee_id: LookupMap<Box<str>, u32>,
-    by_email: LookupMap<Box<str>, u32>,
-    by_display_name: LookupMap<Box<str>, Vec<u32>>,
+    by_employee_id: TextIndex,
+    /// By email in lower case.
+    by_email: TextIndex,
+    by_display_name: TextIndex,
     documents: Documents<'s>,
 }
 
@@ -63,13 +66,16 @@ impl<'s> ProfileIndex<'s> {
         let compacted = compact_all(each)?;
         let mut index = Self::empty(Documents::Loaded(Box::new(load)));
         index.names = compacted.names;
-        let count = compacted.profiles.len();
-        index.profiles.reserve(count);
-        index.by_employee_id.reserve(count);
-        index.by_email.reserve(count);
-        index.by_display_name.reserve(count);
-        for stored in compacted.profiles {
-            index.add(stored);
+        // Kept where they are, not moved into a second vector of the same size.
+        index.profiles = compacted.profiles;
+        let count = index.profiles.len();
+        // Filled in place: growing a table reads every text filed so far again.
+        let none = |_| Cow::Borrowed("");
+        index.by_employee_id.reserve(count, none);
+        index.by_email.reserve(count, none);
+        index.by_display_name.reserve(count, none);
+        for place in 0..count {
+            index.file(position(place));
         }
         Ok(index)
     }
@@ -78,9 +84,9 @@ impl<'s> ProfileIndex<'s> {
         Self {
             profiles: Vec::new(),
             names: FieldNames::default(),
-            by_employee_id: LookupMap::default(),
-            by_email: LookupMap::default(),
-            by_display_name: LookupMap::default(),
+            by_employee_id: TextIndex::default(),
+            by_email: TextIndex::default(),
+            by_display_name: TextIndex::default(),
             documents,
         }
     }
@@ -91,20 +97,30 @@ impl<'s> ProfileIndex<'s> {
 
     fn add(&mut self, stored: StoredProfile) {
         let i = stored.position;
+        self.profiles.push(stored);
+        self.file(i);
+    }
+
+    /// Files the profile at position `i` (its place in `profiles`) in the lookup tables.
+    fn file(&mut self, i: u32) {
+        let profiles = &self.profiles;
+        let stored = &profiles[i as usize];
+        let at = |i: u32| &profiles[i as usize];
         if !stored.employee_id().is_empty() {
-            self.by_employee_id.insert(stored.employee_id().into(), i);
+            let text_at = |i| Cow::Borrowed(at(i).employee_id());
+            self.by_employee_id
+                .insert(stored.employee_id(), i, text_at, true);
         }
         if !stored.email().is_empty() {
+            let text_at = |i| lower_case(at(i).email());
             self.by_email
-                .insert(stored.email().to_lowercase().into(), i);
+                .insert(&lower_case(stored.email()), i, text_at, true);
         }
         if !stored.display_name().is_empty() {
+            let text_at = |i| Cow::Borrowed(at(i).display_name());
             self.by_display_name
-                .entry(stored.display_name().into())
-                .or_default()
-                .push(i);
+                .insert(stored.display_name(), i, text_at, false);
         }
-        self.profiles.push(stored);
     }
 
     pub fn profiles(&self) -> &[StoredProfile] {
@@ -118,10 +134,10 @@ impl<'s> ProfileIndex<'s> {
                 .get(stored.position as usize)
                 .cloned()
                 .context("a profile outside the index"),
-            Documents::Loaded(load) => load(&stored.key)?.with_context(|| {
+            Documents::Loaded(load) => load(stored.key())?.with_context(|| {
                 format!(
                     "the stored profile {} was deleted while the report was compared; fetch again",
-                    stored.key
+                    stored.key()
                 )
             }),
         }
@@ -135,23 +151,22 @@ impl<'s> ProfileIndex<'s> {
     /// The stored profile for a row: by employee id first, then by email (blank keys never
     /// match). Malformed rows are looked up with the identity their error carries.
     pub fn find(&self, employee_id: &str, email: &str) -> Option<&StoredProfile> {
+        let at = |i: u32| &self.profiles[i as usize];
         let employee_id = employee_id.trim();
         let by_id = || {
+            let text_at = |i| Cow::Borrowed(at(i).employee_id());
             (!employee_id.is_empty())
-                .then(|| self.by_employee_id.get(employee_id))
+                .then(|| self.by_employee_id.find_one(employee_id, text_at))
                 .flatten()
         };
         let by_email = || {
             let email = email.trim();
-            match email.chars().any(char::is_uppercase) {
-                _ if email.is_empty() => None,
-                true => self.by_email.get(email.to_lowercase().as_str()),
-                false => self.by_email.get(email),
-            }
+            let text_at = |i| lower_case(at(i).email());
+            (!email.is_empty())
+                .then(|| self.by_email.find_one(&lower_case(email), text_at))
+                .flatten()
         };
-        by_id()
-            .or_else(by_email)
-            .map(|&i| &self.profiles[i as usize])
+        by_id().or_else(by_email).map(at)
     }
 
     /// The stored profile already holding the row's display name, if that is a
@@ -171,11 +186,12 @@ impl<'s> ProfileIndex<'s> {
         if name.is_empty() {
             return None;
         }
+        let at = |i: u32| &self.profiles[i as usize];
         let holders: Vec<&StoredProfile> = self
             .by_display_name
-            .get(name)?
-            .iter()
-            .map(|&i| &self.profiles[i as usize])
+            .find(name, |i| Cow::Borrowed(at(i).display_name()))
+            .into_iter()
+            .map(at)
             .collect();
         let active = |p: &&StoredProfile| !p.is_terminated();
         let Some(user) = stored else {
@@ -194,10 +210,53 @@ impl<'s> ProfileIndex<'s> {
     }
 }
 
+/// `text` in lower case, borrowed when it is already (most stored emails are).
+fn lower_case(text: &str) -> Cow<'_, str> {
+    if !text.is_ascii() {
+        Cow::Owned(text.to_lowercase())
+    } else if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_profile_is_found_by_employee_id_or_by_email_in_any_case_and_the_later_one_wins() {
+        let profile = |email: &str, id: &str| {
+            json!({"email": email, "employeeid": id})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        };
+        let index = ProfileIndex::new(vec![
+            profile("Jane.Doe@Acme.test", "1"),
+            profile("jane.doe@acme.test", "2"),
+            profile("Zoë.Öz@Acme.test", "3"),
+            profile("other@acme.test", "3"),
+        ]);
+        let id_of = |employee_id: &str, email: &str| {
+            index
+                .find(employee_id, email)
+                .map(|p| p.employee_id().to_owned())
+        };
+        assert_eq!(id_of("1", "").as_deref(), Some("1"));
+        assert_eq!(id_of("", "JANE.DOE@acme.TEST").as_deref(), Some("2"));
+        assert_eq!(id_of(" ", " jane.doe@acme.test ").as_deref(), Some("2"));
+        assert_eq!(id_of("", "ZOË.ÖZ@ACME.TEST").as_deref(), Some("3"));
+        assert_eq!(
+            index.find("3", "").map(StoredProfile::email),
+            Some("other@acme.test"),
+            "the later holder of an employee id"
+        );
+        assert!(index.find("", "nobody@acme.test").is_none());
+        assert!(index.find("", "").is_none());
+    }
 
     #[test]
     fn a_loaded_index_reads_documents_by_key_and_names_one_that_is_gone() {

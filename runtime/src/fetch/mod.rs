@@ -27,6 +27,7 @@ mod report;
 mod row_json;
 mod stored;
 mod stream;
+mod text_index;
 mod values;
 
 #[cfg(test)]

@@ -17,16 +17,27 @@ use std::hash::{BuildHasher, Hasher};
 pub struct StoredProfile {
     /// Its place in the index (what [`super::ReportMatches`] records).
     pub(super) position: u32,
-    /// The store's key for the profile, to read its document again.
-    pub(super) key: Box<str>,
+    /// The store's key for the profile, to read its document again; empty when it is the
+    /// email (as it is for most profiles), which then stands for it.
+    key: Box<str>,
     email: Box<str>,
     employee_id: Box<str>,
     display_name: Box<str>,
-    ad_status: Box<str>,
+    ad_status: AdStatus,
     source_priority: i64,
     flags: Flags,
     /// Every non-empty field: its name's symbol and its text's hash, sorted by symbol.
     fields: Box<[FieldHash]>,
+}
+
+/// `adaccountstatus`, by the values the classifier compares it with.
+#[derive(Debug, Clone, Copy, Default)]
+enum AdStatus {
+    #[default]
+    Other,
+    Pending,
+    Enabled,
+    Disabled,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,9 +72,23 @@ impl StoredProfile {
         &self.display_name
     }
 
-    /// `adaccountstatus`: Pending, Enabled, Disabled or empty.
-    pub fn ad_status(&self) -> &str {
-        &self.ad_status
+    /// `adaccountstatus` when it is Pending, Enabled or Disabled; empty for any other value,
+    /// which no rule reads.
+    pub fn ad_status(&self) -> &'static str {
+        match self.ad_status {
+            AdStatus::Pending => "Pending",
+            AdStatus::Enabled => "Enabled",
+            AdStatus::Disabled => "Disabled",
+            AdStatus::Other => "",
+        }
+    }
+
+    /// The store's key for the profile.
+    pub(super) fn key(&self) -> &str {
+        match self.key.is_empty() {
+            true => &self.email,
+            false => &self.key,
+        }
     }
 
     /// `sourcepriority`; a profile without one (or with junk) counts as priority 1.
@@ -171,7 +196,7 @@ impl<'n> Compactor<'n> {
                 email: Box::default(),
                 employee_id: Box::default(),
                 display_name: Box::default(),
-                ad_status: Box::default(),
+                ad_status: AdStatus::Other,
                 source_priority: 1,
                 flags: Flags::default(),
                 fields: Box::default(),
@@ -187,7 +212,14 @@ impl<'n> Compactor<'n> {
             field::EMAIL => p.email = text.into(),
             field::EMPLOYEE_ID => p.employee_id = text.into(),
             field::DISPLAY_NAME => p.display_name = text.into(),
-            field::AD_ACCOUNT_STATUS => p.ad_status = text.into(),
+            field::AD_ACCOUNT_STATUS => {
+                p.ad_status = match text {
+                    "Pending" => AdStatus::Pending,
+                    "Enabled" => AdStatus::Enabled,
+                    "Disabled" => AdStatus::Disabled,
+                    _ => AdStatus::Other,
+                }
+            }
             field::SOURCE_PRIORITY => p.source_priority = text.parse().unwrap_or(1),
             field::IS_PROCESSED => p.flags.processed = text.eq_ignore_ascii_case("true"),
             field::CONVERSION_HIRE => p.flags.conversion_hire = text.eq_ignore_ascii_case("true"),
@@ -215,6 +247,9 @@ impl<'n> Compactor<'n> {
             .rev()
             .filter_map(|&(name, text)| Some(FieldHash { name, text: text? }))
             .collect();
+        if self.profile.key == self.profile.email {
+            self.profile.key = Box::default();
+        }
         self.profile
     }
 }
@@ -297,6 +332,7 @@ mod tests {
             "employmentstatus": "terminated",
             "terminationtrigger": "TUFE",
             "sourceoftruth": "Okta",
+            "adaccountstatus": "Enabled",
             "blank": "  ",
             "nothing": null,
             "nested": {"b": [1, 2.5, "x"], "a": false},
@@ -307,11 +343,12 @@ mod tests {
         let mut names = FieldNames::default();
         let from_map = compact(&mut names, 0, "k", map);
         let from_json = compact_json(&mut names, 1, "k", &profile.to_string()).unwrap();
-        assert_eq!(from_map.fields.len(), 11, "blank and null are not held");
+        assert_eq!(from_map.fields.len(), 12, "blank and null are not held");
         for p in [&from_map, &from_json] {
             assert_eq!(p.email(), "Jane.Doe@Example.com");
             assert_eq!(p.employee_id(), "1001");
             assert_eq!(p.display_name(), "Jane \"JD\" Doe");
+            assert_eq!(p.ad_status(), "Enabled");
             assert_eq!(p.source_priority(), 2);
             assert!(p.is_processed() && p.is_terminated() && p.is_terminated_by_tufe());
             assert!(p.has_foreign_source() && !p.is_conversion_hire());
@@ -336,6 +373,21 @@ mod tests {
         assert!(from_json.differs(symbol("never-stored"), "x"));
         assert!(!from_json.differs(symbol("isprocessed"), "True"));
         assert!(!from_json.differs(symbol("nested"), r#"{"b":[1,2.5,"x"],"a":false}"#));
+    }
+
+    #[test]
+    fn an_ad_status_the_rules_do_not_name_reads_as_empty() {
+        let mut names = FieldNames::default();
+        for (status, read) in [
+            ("Pending", "Pending"),
+            ("Disabled", "Disabled"),
+            ("disabled", ""),
+            ("Locked", ""),
+        ] {
+            let json = format!(r#"{{"adaccountstatus": "{status}"}}"#);
+            let profile = compact_json(&mut names, 0, "k", &json).unwrap();
+            assert_eq!(profile.ad_status(), read, "{status}");
+        }
     }
 
     #[test]
