@@ -27,10 +27,10 @@ enum Documents<'s> {
 pub struct ProfileIndex<'s> {
     profiles: Vec<StoredProfile>,
     names: FieldNames,
-    by_employee_id: TextIndex,
+    by_employee_id: TextIndex<StoredProfile>,
     /// By email in lower case.
-    by_email: TextIndex,
-    by_display_name: TextIndex,
+    by_email: TextIndex<StoredProfile>,
+    by_display_name: TextIndex<StoredProfile>,
     documents: Documents<'s>,
 }
 
@@ -45,7 +45,7 @@ impl std::fmt::Debug for ProfileIndex<'_> {
 impl ProfileIndex<'static> {
     /// An index of profiles held in memory.
     pub fn new(profiles: Vec<Profile>) -> Self {
-        let mut index = Self::empty(Documents::Held(Vec::new()));
+        let mut index = Self::empty(Documents::Held(Vec::new()), profiles.len());
         for profile in &profiles {
             let position = index.next_position();
             let stored = compact(&mut index.names, position, "", profile);
@@ -64,29 +64,25 @@ impl<'s> ProfileIndex<'s> {
         each: Box<EachProfile<'_>>,
     ) -> Result<Self> {
         let compacted = compact_all(each)?;
-        let mut index = Self::empty(Documents::Loaded(Box::new(load)));
+        let count = compacted.profiles.len();
+        // Sized at once: growing a table reads every text filed so far again.
+        let mut index = Self::empty(Documents::Loaded(Box::new(load)), count);
         index.names = compacted.names;
         // Kept where they are, not moved into a second vector of the same size.
         index.profiles = compacted.profiles;
-        let count = index.profiles.len();
-        // Filled in place: growing a table reads every text filed so far again.
-        let none = |_| Cow::Borrowed("");
-        index.by_employee_id.reserve(count, none);
-        index.by_email.reserve(count, none);
-        index.by_display_name.reserve(count, none);
         for place in 0..count {
             index.file(position(place));
         }
         Ok(index)
     }
 
-    fn empty(documents: Documents<'s>) -> Self {
+    fn empty(documents: Documents<'s>, capacity: usize) -> Self {
         Self {
             profiles: Vec::new(),
             names: FieldNames::default(),
-            by_employee_id: TextIndex::default(),
-            by_email: TextIndex::default(),
-            by_display_name: TextIndex::default(),
+            by_employee_id: TextIndex::new(employee_id_of, true, capacity),
+            by_email: TextIndex::new(email_of, true, capacity),
+            by_display_name: TextIndex::new(display_name_of, false, capacity),
             documents,
         }
     }
@@ -103,24 +99,9 @@ impl<'s> ProfileIndex<'s> {
 
     /// Files the profile at position `i` (its place in `profiles`) in the lookup tables.
     fn file(&mut self, i: u32) {
-        let profiles = &self.profiles;
-        let stored = &profiles[i as usize];
-        let at = |i: u32| &profiles[i as usize];
-        if !stored.employee_id().is_empty() {
-            let text_at = |i| Cow::Borrowed(at(i).employee_id());
-            self.by_employee_id
-                .insert(stored.employee_id(), i, text_at, true);
-        }
-        if !stored.email().is_empty() {
-            let text_at = |i| lower_case(at(i).email());
-            self.by_email
-                .insert(&lower_case(stored.email()), i, text_at, true);
-        }
-        if !stored.display_name().is_empty() {
-            let text_at = |i| Cow::Borrowed(at(i).display_name());
-            self.by_display_name
-                .insert(stored.display_name(), i, text_at, false);
-        }
+        self.by_employee_id.file(&self.profiles, i);
+        self.by_email.file(&self.profiles, i);
+        self.by_display_name.file(&self.profiles, i);
     }
 
     pub fn profiles(&self) -> &[StoredProfile] {
@@ -151,22 +132,18 @@ impl<'s> ProfileIndex<'s> {
     /// The stored profile for a row: by employee id first, then by email (blank keys never
     /// match). Malformed rows are looked up with the identity their error carries.
     pub fn find(&self, employee_id: &str, email: &str) -> Option<&StoredProfile> {
-        let at = |i: u32| &self.profiles[i as usize];
-        let employee_id = employee_id.trim();
+        // Blank keys are never filed, so they find nothing.
         let by_id = || {
-            let text_at = |i| Cow::Borrowed(at(i).employee_id());
-            (!employee_id.is_empty())
-                .then(|| self.by_employee_id.find_one(employee_id, text_at))
-                .flatten()
+            self.by_employee_id
+                .find_one(&self.profiles, employee_id.trim())
         };
         let by_email = || {
-            let email = email.trim();
-            let text_at = |i| lower_case(at(i).email());
-            (!email.is_empty())
-                .then(|| self.by_email.find_one(&lower_case(email), text_at))
-                .flatten()
+            self.by_email
+                .find_one(&self.profiles, &lower_case(email.trim()))
         };
-        by_id().or_else(by_email).map(at)
+        by_id()
+            .or_else(by_email)
+            .map(|i| &self.profiles[i as usize])
     }
 
     /// The stored profile already holding the row's display name, if that is a
@@ -186,12 +163,11 @@ impl<'s> ProfileIndex<'s> {
         if name.is_empty() {
             return None;
         }
-        let at = |i: u32| &self.profiles[i as usize];
         let holders: Vec<&StoredProfile> = self
             .by_display_name
-            .find(name, |i| Cow::Borrowed(at(i).display_name()))
+            .find(&self.profiles, name)
             .into_iter()
-            .map(at)
+            .map(|i| &self.profiles[i as usize])
             .collect();
         let active = |p: &&StoredProfile| !p.is_terminated();
         let Some(user) = stored else {
@@ -208,6 +184,19 @@ impl<'s> ProfileIndex<'s> {
         }
         holders.into_iter().find(|p| other(p) && active(p))
     }
+}
+
+// The texts each lookup files a profile under, in the form it is looked up by.
+fn employee_id_of(profile: &StoredProfile) -> Cow<'_, str> {
+    Cow::Borrowed(profile.employee_id())
+}
+
+fn email_of(profile: &StoredProfile) -> Cow<'_, str> {
+    lower_case(profile.email())
+}
+
+fn display_name_of(profile: &StoredProfile) -> Cow<'_, str> {
+    Cow::Borrowed(profile.display_name())
 }
 
 /// `text` in lower case, borrowed when it is already (most stored emails are).

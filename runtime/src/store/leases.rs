@@ -6,7 +6,7 @@
 //! that incident and its journal, so a worker that lost its lease can write nothing and
 //! fails with [`LeaseLost`].
 
-use super::db::{params, OptionalExtension};
+use super::db::{params, OptionalExtension, ToValue};
 use super::{IncidentStatus, Refusal, Store};
 use anyhow::Result;
 use std::time::Duration;
@@ -53,11 +53,6 @@ fn runnable() -> String {
              WHERE a.status = 'active' AND a.email = i.email))"
     )
 }
-
-/// A new lease for owner `?1` lasting `?2` seconds, on the incidents the statement's
-/// WHERE names: the token grows, so every write of an earlier holder is refused.
-const TAKE: &str = "UPDATE incidents SET status = 'active', lease_owner = ?1, retry_at = NULL,
-         lease_token = lease_token + 1, lease_expires_at = ilm_after_ms(?2)";
 
 /// A lease is live while it has not expired; an active incident without one (left by a
 /// runtime from before leases) is free to take.
@@ -108,38 +103,18 @@ impl Store {
             expired("i"),
             runnable()
         );
-        let claim = format!("{TAKE} WHERE id = ({next}) RETURNING id, lease_token");
-        self.in_transaction(|store| {
-            let taken: Option<(i64, i64)> = store
-                .conn()
-                .query_row(&claim, params![owner, ttl.as_secs_f64()], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?;
-            Ok(taken.map(|(incident, token)| Lease {
-                incident,
-                owner: owner.to_owned(),
-                token,
-                new_attempt: false,
-            }))
-        })
+        self.in_transaction(|store| store.take(&format!("({next})"), &[], owner, ttl, false))
     }
 
     /// Takes incident `id` for `owner` if it is pending and may run now (as `claim_next`
     /// would take it): what an answer does to resume its incident at once. `None` when it
     /// is not, because a worker took it first, say.
     pub fn claim_if_runnable(&self, id: i64, owner: &str, ttl: Duration) -> Result<Option<Lease>> {
-        let sql = format!(
-            "SELECT status FROM incidents AS i WHERE i.id = ?1 AND {}",
+        let runnable = format!(
+            "(SELECT i.id FROM incidents AS i WHERE i.id = ?3 AND {})",
             runnable()
         );
-        self.in_transaction(|store| {
-            let was: Option<IncidentStatus> = store
-                .conn()
-                .query_row(&sql, [id], |r| r.get(0))
-                .optional()?;
-            was.map(|was| store.take(id, was, owner, ttl)).transpose()
-        })
+        self.in_transaction(|store| store.take(&runnable, params![id], owner, ttl, false))
     }
 
     /// Takes incident `id` for `owner` because a person asked to run it: refused while
@@ -167,24 +142,46 @@ impl Store {
                     holder.as_deref().unwrap_or("unknown")
                 ))
                 .into()),
-                _ => store.take(id, was, owner, ttl),
+                _ => store
+                    .take("?3", params![id], owner, ttl, was == IncidentStatus::Failed)?
+                    .ok_or_else(|| Refusal::NotFound(format!("no incident {id}")).into()),
             }
         })
     }
 
-    /// Writes a new lease on incident `id` (inside the claim's transaction).
-    fn take(&self, id: i64, was: IncidentStatus, owner: &str, ttl: Duration) -> Result<Lease> {
-        let token = self.conn().query_row(
-            &format!("{TAKE} WHERE id = ?3 RETURNING lease_token"),
-            params![owner, ttl.as_secs_f64(), id],
-            |r| r.get(0),
-        )?;
-        Ok(Lease {
-            incident: id,
+    /// Writes a new lease for `owner`, lasting `ttl`, on the incident `which` names (an id
+    /// or a query of one, whose parameters `more` start at `?3`), inside the claim's
+    /// transaction; `None` when it names none. The token grows, so every write of an
+    /// earlier holder is refused.
+    fn take(
+        &self,
+        which: &str,
+        more: &[&dyn ToValue],
+        owner: &str,
+        ttl: Duration,
+        new_attempt: bool,
+    ) -> Result<Option<Lease>> {
+        let ttl = ttl.as_secs_f64();
+        let mut values: Vec<&dyn ToValue> = vec![&owner, &ttl];
+        values.extend(more);
+        let taken: Option<(i64, i64)> = self
+            .conn()
+            .query_row(
+                &format!(
+                    "UPDATE incidents SET status = 'active', lease_owner = ?1, retry_at = NULL,
+                         lease_token = lease_token + 1, lease_expires_at = ilm_after_ms(?2)
+                     WHERE id = {which} RETURNING id, lease_token"
+                ),
+                values.as_slice(),
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(taken.map(|(incident, token)| Lease {
+            incident,
             owner: owner.to_owned(),
             token,
-            new_attempt: was == IncidentStatus::Failed,
-        })
+            new_attempt,
+        }))
     }
 
     /// Extends `lease` by `ttl`; [`LeaseLost`] if another worker took the incident over.
