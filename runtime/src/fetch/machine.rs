@@ -250,14 +250,18 @@ pub struct Fetch<'a> {
     /// Stops a fetch that would terminate or orphan too many people.
     pub removal_guard: RemovalGuard,
     pub today: NaiveDate,
-    /// Called with (done, total) while profiles are created on the first run.
-    pub progress: &'a dyn Fn(usize, usize),
+    /// Called with how many profiles are written, now and then, while the first run
+    /// writes them.
+    pub progress: &'a dyn Fn(usize),
 }
 
 /// How often a fetch starts over when another fetch of the same instance changed the
 /// state while this one read the report. After such a change the queue is usually full,
 /// and draining it never has to start over.
 const CONCURRENT_TRIES: usize = 5;
+
+/// A first-run sync reports its progress once per this many profiles.
+const PROGRESS_EVERY: usize = 1000;
 
 impl Fetch<'_> {
     fn state(&self) -> Result<FetchState> {
@@ -414,38 +418,48 @@ impl Fetch<'_> {
         Ok(summary)
     }
 
-    /// The first run: profiles for the report's users, no incidents. `None`
-    /// when another fetch changed the state from `stored` meanwhile. The report is read
-    /// to its end before anything is written; the profiles wait as JSON text, which is
-    /// a fraction of the rows they come from.
+    /// The first run: profiles for the report's users, no incidents. `None` when another
+    /// fetch changed the state from `stored` meanwhile. Each profile is written as its row
+    /// arrives, in the one transaction that also marks the users synced: memory holds a
+    /// few batches of rows however long the report, and a report that breaks off (or a
+    /// write that fails) leaves no profile behind.
     fn first_run_sync(
         &self,
         read_report: &ReadReport,
         stored: Option<&Value>,
     ) -> Result<Option<FetchSummary>> {
-        let mut profiles = Vec::new();
-        let summary = self.first_run_profiles(read_report, &mut |row, extra| {
-            profiles.push((row.email().to_owned(), row.profile_json(extra)));
-        })?;
-        let total = profiles.len();
-        let state = FetchState {
-            synced_users: true,
-            ..FetchState::default()
-        };
-        let written = self.store.in_transaction(|store| {
+        self.store.in_transaction(|store| {
             if store.fetch_state(self.instance)?.as_ref() != stored {
-                return Ok(false);
+                return Ok(None);
             }
-            store.put_profiles(profiles, &mut |done| {
-                if done % 1000 == 0 {
-                    (self.progress)(done, total);
+            let mut writer = store.profile_writer()?;
+            let mut failed = None;
+            let summary = self.first_run_profiles(read_report, &mut |row, extra| {
+                // After a failed write the rest of the report is read but not written:
+                // the transaction is rolled back anyway.
+                if failed.is_some() {
+                    return;
+                }
+                match writer.put(row.email(), &row.profile_json(extra)) {
+                    Ok(()) if writer.written() % PROGRESS_EVERY == 0 => {
+                        (self.progress)(writer.written())
+                    }
+                    Ok(()) => {}
+                    Err(err) => failed = Some(err),
                 }
             })?;
-            (self.progress)(total, total);
+            if let Some(err) = failed {
+                return Err(err.context("writing the first run's profiles; nothing was kept"));
+            }
+            (self.progress)(writer.written());
+            drop(writer);
+            let state = FetchState {
+                synced_users: true,
+                ..FetchState::default()
+            };
             store.set_fetch_state(self.instance, &serde_json::to_value(&state)?)?;
-            Ok(true)
-        })?;
-        Ok(written.then_some(summary))
+            Ok(Some(summary))
+        })
     }
 
     /// What the next fetch would do, without writing: the first-run sync it would make, or

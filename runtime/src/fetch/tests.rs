@@ -1093,7 +1093,7 @@ impl Fetched {
             first_run: true,
             removal_guard: guard,
             today: today(),
-            progress: &|_, _| {},
+            progress: &|_| {},
         }
         .run(&|prepare, on_row| {
             Ok(read_rows(
@@ -1119,6 +1119,37 @@ impl Fetched {
             .unwrap()
             .total
     }
+}
+
+/// How many profiles `store` holds.
+fn profile_count(store: &crate::store::Store) -> usize {
+    let mut count = 0;
+    store
+        .each_profile_json(&mut |_, _| {
+            count += 1;
+            Ok(())
+        })
+        .unwrap();
+    count
+}
+
+#[test]
+fn a_first_run_report_that_breaks_off_keeps_none_of_its_profiles() {
+    let f = Fetched::new();
+    let whole = report(&staff());
+    // Every row is there but the report's end is not: the rows were read (and written)
+    // before the stream failed.
+    let cut = &whole[..whole.len() - 2];
+    let err = format!("{:#}", f.fetch(cut, RemovalGuard::default()).unwrap_err());
+    assert!(err.contains("broke off"), "{err}");
+    assert_eq!(profile_count(&f.store), 0);
+    assert_eq!(f.store.fetch_state("hr").unwrap(), None);
+
+    let summary = f.fetch(&whole, RemovalGuard::default()).unwrap();
+    assert_eq!(summary.profiles_created, 10);
+    assert_eq!(profile_count(&f.store), 10);
+    let state = f.store.fetch_state("hr").unwrap().unwrap();
+    assert_eq!(state["synced_users"], json!(true));
 }
 
 #[test]

@@ -49,14 +49,15 @@ pub(super) fn fetch(
             })?,
         approved: options.approve_removals,
     };
-    let bar = indicatif::ProgressBar::new(0).with_style(
-        indicatif::ProgressStyle::with_template("first-run sync {bar:40} {pos}/{len} profiles")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    // The profiles are written as the report streams in, so their number is not known
+    // until its end: a counter, not a bar.
+    let bar = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template(
+            "first-run sync {spinner} {pos} profiles written ({per_sec})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
-    let progress = |done: usize, total: usize| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    };
+    let progress = |done: usize| bar.set_position(done as u64);
     let fetch = Fetch {
         store: integrations.store,
         instance,
