@@ -53,7 +53,7 @@ fn stored(fixture: &Value) -> Vec<Profile> {
 /// orphan detection away.
 fn fetch(fixture: &Value, params: &WorkdayParams, orphans: bool) -> Vec<Event> {
     let map = map();
-    let index = ProfileIndex::new(stored(fixture));
+    let index = ProfileIndex::new(stored(fixture), &map);
     let mut matches = ReportMatches::default();
     let mut events = Vec::new();
     for raw in fixture["full_report"]["Report_Entry"].as_array().unwrap() {
@@ -251,7 +251,7 @@ fn a_real_report_row_maps_and_is_a_new_hire() {
         assert_eq!(row.text(field), value, "{field}");
     }
     // A pre-hire with no status and no stored profile is a new hire.
-    let nobody = ProfileIndex::new(Vec::new());
+    let nobody = ProfileIndex::new(Vec::new(), &map());
     let decision = classify(&row, None, &nobody, &WorkdayParams::default(), today()).unwrap();
     match decision {
         Decision::Event(event) => assert_eq!(event.incident_type, IncidentType::NewHire),

@@ -37,7 +37,7 @@ fn setup() -> Setup {
     let generated = generate(count, &Mix::default(), &map, &params, today).expect("generate");
     Setup {
         report: generated.report_json(),
-        index: ProfileIndex::new(generated.stored),
+        index: ProfileIndex::new(generated.stored, &map),
         rows: generated.rows,
         map,
         params,

@@ -98,7 +98,11 @@ pub fn classify(
     params: &WorkdayParams,
     today: NaiveDate,
 ) -> anyhow::Result<Decision> {
-    match decide(row, stored, index, params, today) {
+    let changes = match stored {
+        Some(user) => Some(changed_fields(row, user, index, params)?),
+        None => None,
+    };
+    match decide(row, stored, changes, index, params, today) {
         Ok(decided) => Ok(Decision::Event(decided.event(row, stored, index)?)),
         Err(reason) => Ok(Decision::Drop(reason)),
     }
@@ -120,6 +124,7 @@ struct Decided<'r, 'i> {
 fn decide<'r, 'i>(
     row: &'r NormalizedRow,
     stored: Option<&StoredProfile>,
+    changes: Option<Vec<Change<'r>>>,
     index: &'i ProfileIndex,
     params: &WorkdayParams,
     today: NaiveDate,
@@ -142,7 +147,6 @@ fn decide<'r, 'i>(
         }
     }
 
-    let changes = stored.map(|user| changed_fields(row, user, index, params));
     let (mut incident_type, mut details) =
         event_type(row, stored, changes.as_deref(), hire, params, today)?;
     if incident_type != IncidentType::RehireUser
@@ -344,17 +348,18 @@ fn event_type(
 /// A changed field: its name and Workday's value.
 type Change<'r> = (&'r str, Cow<'r, str>);
 
-/// the row's fields whose value differs from the stored profile, in row order.
-/// Values compare in canonical form, so "" and missing, 1 and "1" are no change.
+/// The row's fields whose value differs from the stored profile, in row order
+/// ([`ProfileIndex::changes`]), and the bookkeeping fields the update would set. An error
+/// is a stored document that could not be read.
 fn changed_fields<'r>(
     row: &'r NormalizedRow,
     user: &StoredProfile,
     index: &ProfileIndex,
     params: &WorkdayParams,
-) -> Vec<Change<'r>> {
-    let mut changes: Vec<Change<'r>> = row
-        .fields()
-        .filter(|(name, value)| index.differs(user, name, value))
+) -> anyhow::Result<Vec<Change<'r>>> {
+    let mut changes: Vec<Change<'r>> = index
+        .changes(user, row)?
+        .into_iter()
         .map(|(name, value)| (name, Cow::Borrowed(value)))
         .collect();
     // Bookkeeping fields: a profile written before they existed reads as priority 1 (as
@@ -366,7 +371,7 @@ fn changed_fields<'r>(
     if user.has_foreign_source() {
         changes.push((field::SOURCE_OF_TRUTH, Cow::Borrowed(SOURCE_OF_TRUTH)));
     }
-    changes
+    Ok(changes)
 }
 
 /// One line per changed field: `title field was updated to "Sr Engineer".`

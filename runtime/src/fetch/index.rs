@@ -1,13 +1,13 @@
 //! The stored profiles, indexed the way the classifier looks them up: by
 //! employee id, by email, and by display name. Profiles are held compact
 //! ([`StoredProfile`]); a whole document is read again from where the index came from when
-//! an event embeds it.
+//! a row changed it or an event embeds it.
 
 use super::compact_threads::{compact_all, position, EachProfile};
-use super::normalize::NormalizedRow;
-use super::stored::{compact, FieldNames};
+use super::normalize::{IncomingMap, NormalizedRow};
+use super::stored::{compact, digest, ComparedFields};
 use super::text_index::TextIndex;
-use super::{Profile, StoredProfile};
+use super::{values, Profile, StoredProfile};
 use anyhow::{Context, Result};
 use std::borrow::Cow;
 
@@ -26,7 +26,6 @@ enum Documents<'s> {
 /// (as the original's dictionaries do).
 pub struct ProfileIndex<'s> {
     profiles: Vec<StoredProfile>,
-    names: FieldNames,
     by_employee_id: TextIndex<StoredProfile>,
     /// By email in lower case.
     by_email: TextIndex<StoredProfile>,
@@ -43,12 +42,13 @@ impl std::fmt::Debug for ProfileIndex<'_> {
 }
 
 impl ProfileIndex<'static> {
-    /// An index of profiles held in memory.
-    pub fn new(profiles: Vec<Profile>) -> Self {
+    /// An index of profiles held in memory, compared with the rows `map` makes.
+    pub fn new(profiles: Vec<Profile>, map: &IncomingMap) -> Self {
+        let compared = ComparedFields::new(map.field_names());
         let mut index = Self::empty(Documents::Held(Vec::new()), profiles.len());
         for profile in &profiles {
             let position = index.next_position();
-            let stored = compact(&mut index.names, position, "", profile);
+            let stored = compact(&compared, position, "", profile);
             index.add(stored);
         }
         index.documents = Documents::Held(profiles);
@@ -58,18 +58,19 @@ impl ProfileIndex<'static> {
 
 impl<'s> ProfileIndex<'s> {
     /// An index of the profiles `each` reads (each one's key and fields as a JSON object),
-    /// compacted on several threads; `load` reads a document again by its key.
+    /// compacted on several threads and compared with the rows `map` makes; `load` reads a
+    /// document again by its key.
     pub fn load(
         load: impl Fn(&str) -> Result<Option<Profile>> + 's,
         each: Box<EachProfile<'_>>,
+        map: &IncomingMap,
     ) -> Result<Self> {
-        let compacted = compact_all(each)?;
-        let count = compacted.profiles.len();
+        let profiles = compact_all(each, &ComparedFields::new(map.field_names()))?;
+        let count = profiles.len();
         // Sized at once: growing a table reads every text filed so far again.
         let mut index = Self::empty(Documents::Loaded(Box::new(load)), count);
-        index.names = compacted.names;
         // Kept where they are, not moved into a second vector of the same size.
-        index.profiles = compacted.profiles;
+        index.profiles = profiles;
         for place in 0..count {
             index.file(position(place));
         }
@@ -79,7 +80,6 @@ impl<'s> ProfileIndex<'s> {
     fn empty(documents: Documents<'s>, capacity: usize) -> Self {
         Self {
             profiles: Vec::new(),
-            names: FieldNames::default(),
             by_employee_id: TextIndex::new(employee_id_of, true, capacity),
             by_email: TextIndex::new(email_of, true, capacity),
             by_display_name: TextIndex::new(display_name_of, false, capacity),
@@ -124,9 +124,24 @@ impl<'s> ProfileIndex<'s> {
         }
     }
 
-    /// Whether the row's `value` for the field `name` differs from `stored`'s.
-    pub fn differs(&self, stored: &StoredProfile, name: &str, value: &str) -> bool {
-        stored.differs(self.names.get(name), value)
+    /// The row's fields whose value differs from `stored`'s, in row order. Values compare
+    /// in canonical form, so "" and missing, 1 and "1" are no change, and a field the row
+    /// leaves out is no change either. Most rows carry a profile's fields unchanged, which
+    /// its digest tells at once; for the rest the stored document is read and compared
+    /// field by field.
+    pub fn changes<'r>(
+        &self,
+        stored: &StoredProfile,
+        row: &'r NormalizedRow,
+    ) -> Result<Vec<(&'r str, &'r str)>> {
+        if stored.same_fields(digest(row.fields())) {
+            return Ok(Vec::new());
+        }
+        let document = self.document(stored)?;
+        Ok(row
+            .fields()
+            .filter(|&(name, value)| values::field(&document, name) != value)
+            .collect())
     }
 
     /// The stored profile for a row: by employee id first, then by email (blank keys never
@@ -215,6 +230,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn map() -> IncomingMap {
+        IncomingMap::from_toml(
+            r#"fields = [
+                { to = "email", from = "Email_Address" },
+                { to = "employeeid", from = "Emp_ID" },
+                { to = "hiredate", from = "Hire_Date" },
+                { to = "title", from = "Business_Title" },
+            ]"#,
+            "test",
+        )
+        .unwrap()
+    }
+
     #[test]
     fn a_profile_is_found_by_employee_id_or_by_email_in_any_case_and_the_later_one_wins() {
         let profile = |email: &str, id: &str| {
@@ -223,12 +251,15 @@ mod tests {
                 .cloned()
                 .unwrap_or_default()
         };
-        let index = ProfileIndex::new(vec![
-            profile("Jane.Doe@Acme.test", "1"),
-            profile("jane.doe@acme.test", "2"),
-            profile("Zoë.Öz@Acme.test", "3"),
-            profile("other@acme.test", "3"),
-        ]);
+        let index = ProfileIndex::new(
+            vec![
+                profile("Jane.Doe@Acme.test", "1"),
+                profile("jane.doe@acme.test", "2"),
+                profile("Zoë.Öz@Acme.test", "3"),
+                profile("other@acme.test", "3"),
+            ],
+            &map(),
+        );
         let id_of = |employee_id: &str, email: &str| {
             index
                 .find(employee_id, email)
@@ -249,29 +280,61 @@ mod tests {
 
     #[test]
     fn a_loaded_index_reads_documents_by_key_and_names_one_that_is_gone() {
-        let jane = json!({"email": "Jane@Example.com", "employeeid": "1", "title": "Engineer"});
+        let jane = json!({"email": "jane@example.com", "employeeid": "1", "title": "Engineer",
+                          "isprocessed": true});
         let document = jane.as_object().cloned().unwrap_or_default();
         let stored = [
             ("jane@example.com", jane.to_string()),
             (
                 "gone@example.com",
-                r#"{"email": "gone@example.com"}"#.to_owned(),
+                r#"{"email": "gone@example.com", "employeeid": "2"}"#.to_owned(),
             ),
         ];
+        let map = map();
         let index = ProfileIndex::load(
             |key| Ok((key == "jane@example.com").then(|| document.clone())),
             Box::new(|f| stored.iter().try_for_each(|(key, json)| f(key, json))),
+            &map,
         )
         .unwrap();
         let found = index.find("1", "").unwrap();
         assert_eq!(index.document(found).unwrap(), document);
-        assert!(!index.differs(found, "title", "Engineer"));
-        assert!(index.differs(found, "title", "Sr Engineer"));
-        let gone = index.find("", "GONE@example.com").unwrap();
-        let err = index.document(gone).unwrap_err();
+
+        let params = super::super::WorkdayParams::default();
+        let row = |email: &str, id: &str, title: Option<&str>| {
+            let mut raw = json!({"Email_Address": email, "Emp_ID": id});
+            if let Some(title) = title {
+                raw["Business_Title"] = json!(title);
+            }
+            map.normalize(raw, &params).unwrap()
+        };
+        // The bookkeeping field (isprocessed) is not the report's, so it is no difference.
+        let same = row("jane@example.com", "1", Some("Engineer"));
+        assert!(index.changes(found, &same).unwrap().is_empty());
+        let promoted = row("jane@example.com", "1", Some("Sr Engineer"));
         assert_eq!(
-            err.to_string(),
-            "the stored profile gone@example.com was deleted while the report was compared; fetch again"
+            index.changes(found, &promoted).unwrap(),
+            [("title", "Sr Engineer")]
         );
+        // A row that leaves the title out changes nothing (the document tells).
+        let untitled = row("jane@example.com", "1", None);
+        assert!(index.changes(found, &untitled).unwrap().is_empty());
+
+        let gone = index.find("", "GONE@example.com").unwrap();
+        assert!(index
+            .changes(gone, &row("gone@example.com", "2", None))
+            .unwrap()
+            .is_empty());
+        for err in [
+            index.document(gone).unwrap_err(),
+            index
+                .changes(gone, &row("gone@example.com", "2", Some("Engineer")))
+                .unwrap_err(),
+        ] {
+            assert_eq!(
+                err.to_string(),
+                "the stored profile gone@example.com was deleted while the report was compared; fetch again"
+            );
+        }
     }
 }

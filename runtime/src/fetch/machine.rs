@@ -120,7 +120,7 @@ pub fn plan(
     profiles: Vec<Map<String, Value>>,
     today: NaiveDate,
 ) -> Result<Plan> {
-    let index = ProfileIndex::new(profiles);
+    let index = ProfileIndex::new(profiles, map);
     let mut planner = Planner::new(params, &index, today);
     for raw in rows {
         planner.row(map.normalize(raw, params));
@@ -386,6 +386,7 @@ impl Fetch<'_> {
         let index = ProfileIndex::load(
             |email| Ok(store.profile(email)?.map(|profile| profile.fields)),
             Box::new(|f| store.each_profile_json(f)),
+            self.map,
         )?;
         let mut planner = Planner::new(self.params, &index, self.today);
         read_report(&self.prepare(), &mut |row| planner.row(row))?;

@@ -289,6 +289,11 @@ impl IncomingMap {
         })
     }
 
+    /// The profile fields a row can carry, in the map's order.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.fields.list.iter().map(|field| field.to.as_str())
+    }
+
     /// Normalizes one report row. A row that is not an object, or whose value
     /// in a column the classifier needs cannot be used, is an error naming the row's
     /// employee id and email when those could be read; unusable values elsewhere are left

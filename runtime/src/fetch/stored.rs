@@ -1,8 +1,8 @@
-//! A stored profile as the classifier holds it: the few fields it reads by name, and a
-//! hash of every field's canonical text, which is all a change check needs (the report row
-//! supplies the new value). 100,000 profiles take tens of megabytes this way, where whole
-//! JSON documents took a gigabyte; the document itself is read again only for the rows
-//! whose event embeds it ([`super::ProfileIndex::document`]).
+//! A stored profile as the classifier holds it: the few fields it reads by name, and one
+//! digest of the fields a report can change, which is all that tells an unchanged row from
+//! a changed one (the report row supplies the new values). A million profiles take a couple
+//! of hundred megabytes this way; the document itself is read again only for the rows
+//! that changed or whose event embeds it ([`super::ProfileIndex::document`]).
 
 use super::row_json::{Key, Member};
 use super::{field, values, Profile, SOURCE_OF_TRUTH};
@@ -11,6 +11,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::LazyLock;
 
 /// One stored profile, compact.
 #[derive(Debug)]
@@ -26,8 +27,8 @@ pub struct StoredProfile {
     ad_status: AdStatus,
     source_priority: i64,
     flags: Flags,
-    /// Every non-empty field: its name's symbol and its text's hash, sorted by symbol.
-    fields: Box<[FieldHash]>,
+    /// [`digest`] of its non-empty fields that a report row can carry.
+    digest: u64,
 }
 
 /// `adaccountstatus`, by the values the classifier compares it with.
@@ -47,15 +48,6 @@ struct Flags {
     terminated: bool,
     tufe: bool,
     foreign_source: bool,
-}
-
-/// Packed: 12 bytes, where alignment made it 16; a profile has about 45 (a fifth of a
-/// 100,000-profile index).
-#[derive(Debug, Clone, Copy)]
-#[repr(C, packed(4))]
-struct FieldHash {
-    name: u32,
-    text: u64,
 }
 
 impl StoredProfile {
@@ -120,28 +112,12 @@ impl StoredProfile {
         self.flags.foreign_source
     }
 
-    /// Whether the row's `value` (canonical text) for the field `name` differs from the
-    /// stored one; `name` is the field's symbol in the index, `None` for a name no stored
-    /// profile has. Empty and missing are the same.
-    pub(super) fn differs(&self, name: Option<u32>, value: &str) -> bool {
-        let stored = name.and_then(|name| {
-            self.fields
-                .binary_search_by_key(&name, |f| f.name)
-                .ok()
-                .map(|i| self.fields[i].text)
-        });
-        match stored {
-            None => !value.is_empty(),
-            Some(hash) => value.is_empty() || hash != text_hash(value),
-        }
-    }
-
-    /// Gives its fields the symbols `symbols` maps theirs to (another table's).
-    pub(super) fn rename(&mut self, symbols: &[u32]) {
-        for field in &mut self.fields {
-            field.name = symbols[field.name as usize];
-        }
-        self.fields.sort_unstable_by_key(|field| field.name);
+    /// Whether a row whose fields have `digest` ([`digest`]) carries exactly this
+    /// profile's values: each field the profile has, with the same canonical text, and no
+    /// other. `false` does not mean a change: a row may leave out a field the profile has,
+    /// which compares as no change; only the fields themselves can tell.
+    pub(super) fn same_fields(&self, digest: u64) -> bool {
+        self.digest == digest
     }
 }
 
@@ -150,46 +126,40 @@ impl StoredProfile {
 /// process, so a report cannot be made to collide on purpose.
 pub(super) type LookupMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// Field names as small symbols, shared by every profile of an index.
+/// The profile fields a report row can carry (the incoming map's), each with its place in
+/// the list: a profile's digest covers these and no other (the runtime's own bookkeeping
+/// fields, say).
 #[derive(Debug, Default)]
-pub(super) struct FieldNames(LookupMap<Box<str>, u32>);
+pub struct ComparedFields(LookupMap<Box<str>, u32>);
 
-impl FieldNames {
-    pub fn get(&self, name: &str) -> Option<u32> {
+impl ComparedFields {
+    pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Self {
+        let mut places = LookupMap::default();
+        for name in names {
+            let place = u32::try_from(places.len()).unwrap_or(u32::MAX);
+            places.entry(name.into()).or_insert(place);
+        }
+        Self(places)
+    }
+
+    fn place(&self, name: &str) -> Option<u32> {
         self.0.get(name).copied()
-    }
-
-    fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&symbol) = self.0.get(name) {
-            return symbol;
-        }
-        let symbol = u32::try_from(self.0.len()).unwrap_or(u32::MAX);
-        self.0.insert(name.into(), symbol);
-        symbol
-    }
-
-    /// Adds these names to `other`, and returns the symbol each of ours has there (by ours).
-    pub fn onto(&self, other: &mut FieldNames) -> Vec<u32> {
-        let mut symbols = vec![0; self.0.len()];
-        for (name, &symbol) in &self.0 {
-            symbols[symbol as usize] = other.intern(name);
-        }
-        symbols
     }
 }
 
 /// Builds a [`StoredProfile`] from a profile's fields with their canonical text.
-pub(super) struct Compactor<'n> {
-    names: &'n mut FieldNames,
+pub(super) struct Compactor<'c> {
+    compared: &'c ComparedFields,
     profile: StoredProfile,
-    /// Every field as read; `None` for an empty one, which a later repeat may overwrite.
+    /// Every compared field as read, by its place; `None` for an empty one, which a later
+    /// repeat may overwrite.
     fields: Vec<(u32, Option<u64>)>,
 }
 
-impl<'n> Compactor<'n> {
-    pub fn new(names: &'n mut FieldNames, position: u32, key: &str) -> Self {
+impl<'c> Compactor<'c> {
+    pub fn new(compared: &'c ComparedFields, position: u32, key: &str) -> Self {
         Self {
-            names,
+            compared,
             profile: StoredProfile {
                 position,
                 key: key.into(),
@@ -199,7 +169,7 @@ impl<'n> Compactor<'n> {
                 ad_status: AdStatus::Other,
                 source_priority: 1,
                 flags: Flags::default(),
-                fields: Box::default(),
+                digest: 0,
             },
             fields: Vec::with_capacity(48),
         }
@@ -232,21 +202,23 @@ impl<'n> Compactor<'n> {
             }
             _ => {}
         }
-        let hash = (!text.is_empty()).then(|| text_hash(text));
-        self.fields.push((self.names.intern(name), hash));
+        if let Some(place) = self.compared.place(name) {
+            let hash = (!text.is_empty()).then(|| field_hash(name, text));
+            self.fields.push((place, hash));
+        }
     }
 
     pub fn finish(mut self) -> StoredProfile {
         // A repeated name (JSON allows it) keeps its last value, as a parsed map does.
-        self.fields.sort_by_key(|&(name, _)| name);
+        // (Reversed, then sorted stably: the last of a name comes first, and stays.)
         self.fields.reverse();
-        self.fields.dedup_by_key(|&mut (name, _)| name);
-        self.profile.fields = self
+        self.fields.sort_by_key(|&(place, _)| place);
+        self.fields.dedup_by_key(|&mut (place, _)| place);
+        self.profile.digest = self
             .fields
             .iter()
-            .rev()
-            .filter_map(|&(name, text)| Some(FieldHash { name, text: text? }))
-            .collect();
+            .filter_map(|&(_, hash)| hash)
+            .fold(0, u64::wrapping_add);
         if self.profile.key == self.profile.email {
             self.profile.key = Box::default();
         }
@@ -256,12 +228,12 @@ impl<'n> Compactor<'n> {
 
 /// The compact form of a profile held as a map.
 pub(super) fn compact(
-    names: &mut FieldNames,
+    compared: &ComparedFields,
     position: u32,
     key: &str,
     profile: &Profile,
 ) -> StoredProfile {
-    let mut compactor = Compactor::new(names, position, key);
+    let mut compactor = Compactor::new(compared, position, key);
     for (name, value) in profile {
         compactor.field(name, &values::text(Some(value)));
     }
@@ -271,12 +243,12 @@ pub(super) fn compact(
 /// The compact form of a profile stored as a JSON object, read without building the
 /// object ([`super::row_json`]: string values are borrowed from `json`).
 pub(super) fn compact_json(
-    names: &mut FieldNames,
+    compared: &ComparedFields,
     position: u32,
     key: &str,
     json: &str,
 ) -> Result<StoredProfile> {
-    let mut compactor = Compactor::new(names, position, key);
+    let mut compactor = Compactor::new(compared, position, key);
     let mut de = serde_json::Deserializer::from_str(json);
     de.deserialize_map(ProfileVisitor(&mut compactor))
         .and_then(|()| de.end())
@@ -284,7 +256,7 @@ pub(super) fn compact_json(
     Ok(compactor.finish())
 }
 
-struct ProfileVisitor<'c, 'n>(&'c mut Compactor<'n>);
+struct ProfileVisitor<'v, 'c>(&'v mut Compactor<'c>);
 
 impl<'de> Visitor<'de> for ProfileVisitor<'_, '_> {
     type Value = ();
@@ -304,13 +276,26 @@ impl<'de> Visitor<'de> for ProfileVisitor<'_, '_> {
     }
 }
 
-/// The hash a field's canonical text is compared by: 64 bits, so two different values
-/// collide once in 2^64 comparisons. foldhash (SipHash took 3 % of a fetch) with the
+/// The digest of a profile's or a row's fields `(name, canonical text)`: the sum of each
+/// non-empty field's hash, so the order does not matter. 64 bits, so two different sets of
+/// values share a digest once in 2^64. foldhash (SipHash took 3 % of a fetch) with the
 /// process's random seed, the same on every thread: a report cannot aim at a collision.
-fn text_hash(text: &str) -> u64 {
-    let state =
-        foldhash::quality::SeedableRandomState::with_seed(0, foldhash::SharedSeed::global_random());
-    let mut hasher = state.build_hasher();
+pub(super) fn digest<'f>(fields: impl IntoIterator<Item = (&'f str, &'f str)>) -> u64 {
+    fields
+        .into_iter()
+        .filter(|(_, text)| !text.is_empty())
+        .map(|(name, text)| field_hash(name, text))
+        .fold(0, u64::wrapping_add)
+}
+
+fn field_hash(name: &str, text: &str) -> u64 {
+    static STATE: LazyLock<foldhash::quality::SeedableRandomState> = LazyLock::new(|| {
+        foldhash::quality::SeedableRandomState::with_seed(0, foldhash::SharedSeed::global_random())
+    });
+    let mut hasher = STATE.build_hasher();
+    hasher.write(name.as_bytes());
+    // Never in UTF-8 text: no name and value can read as another split differently.
+    hasher.write_u8(0xff);
     hasher.write(text.as_bytes());
     hasher.finish()
 }
@@ -340,10 +325,9 @@ mod tests {
             "negative": -3,
         });
         let map = profile.as_object().unwrap();
-        let mut names = FieldNames::default();
-        let from_map = compact(&mut names, 0, "k", map);
-        let from_json = compact_json(&mut names, 1, "k", &profile.to_string()).unwrap();
-        assert_eq!(from_map.fields.len(), 12, "blank and null are not held");
+        let compared = ComparedFields::new(map.keys().map(String::as_str));
+        let from_map = compact(&compared, 0, "k", map);
+        let from_json = compact_json(&compared, 1, "k", &profile.to_string()).unwrap();
         for p in [&from_map, &from_json] {
             assert_eq!(p.email(), "Jane.Doe@Example.com");
             assert_eq!(p.employee_id(), "1001");
@@ -352,32 +336,50 @@ mod tests {
             assert_eq!(p.source_priority(), 2);
             assert!(p.is_processed() && p.is_terminated() && p.is_terminated_by_tufe());
             assert!(p.has_foreign_source() && !p.is_conversion_hire());
-            assert_eq!(
-                p.fields
-                    .iter()
-                    .map(|f| (f.name, f.text))
-                    .collect::<Vec<_>>(),
-                from_map
-                    .fields
-                    .iter()
-                    .map(|f| (f.name, f.text))
-                    .collect::<Vec<_>>()
-            );
         }
-        let symbol = |name| names.get(name);
-        assert!(!from_json.differs(symbol("employeeid"), "1001"));
-        assert!(from_json.differs(symbol("employeeid"), "1002"));
-        assert!(from_json.differs(symbol("employeeid"), ""));
-        assert!(!from_json.differs(symbol("blank"), ""));
-        assert!(!from_json.differs(symbol("never-stored"), ""));
-        assert!(from_json.differs(symbol("never-stored"), "x"));
-        assert!(!from_json.differs(symbol("isprocessed"), "True"));
-        assert!(!from_json.differs(symbol("nested"), r#"{"b":[1,2.5,"x"],"a":false}"#));
+        assert_eq!(from_map.digest, from_json.digest);
+        // A row with the same values in canonical form, in another order; blanks and nulls
+        // are the same as leaving the field out.
+        let same = [
+            ("negative", "-3"),
+            ("big", "12345678901234567890"),
+            ("nested", r#"{"b":[1,2.5,"x"],"a":false}"#),
+            ("adaccountstatus", "Enabled"),
+            ("sourceoftruth", "Okta"),
+            ("terminationtrigger", "TUFE"),
+            ("employmentstatus", "terminated"),
+            ("isprocessed", "True"),
+            ("sourcepriority", "2"),
+            ("displayname", "Jane \"JD\" Doe"),
+            ("employeeid", "1001"),
+            ("email", "Jane.Doe@Example.com"),
+            ("blank", ""),
+        ];
+        assert!(from_json.same_fields(digest(same)));
+        let mut changed = same;
+        changed[10].1 = "1002";
+        assert!(!from_json.same_fields(digest(changed)));
+        // A field left out, or one the profile lacks given a value: not the same.
+        assert!(!from_json.same_fields(digest(same[1..].iter().copied())));
+        let more = same.into_iter().chain([("title", "Engineer")]);
+        assert!(!from_json.same_fields(digest(more)));
+    }
+
+    #[test]
+    fn only_the_compared_fields_count_and_a_repeat_keeps_its_last_value() {
+        let compared = ComparedFields::new(["title", "city"]);
+        let json = r#"{"title": "Old", "isprocessed": true, "city": "Oslo", "title": "New"}"#;
+        let profile = compact_json(&compared, 0, "k", json).unwrap();
+        assert!(profile.is_processed());
+        assert!(profile.same_fields(digest([("city", "Oslo"), ("title", "New")])));
+        assert!(!profile.same_fields(digest([("city", "Oslo"), ("title", "Old")])));
+        // The name is part of each field's hash: values swapped between fields differ.
+        assert!(!profile.same_fields(digest([("city", "New"), ("title", "Oslo")])));
     }
 
     #[test]
     fn an_ad_status_the_rules_do_not_name_reads_as_empty() {
-        let mut names = FieldNames::default();
+        let compared = ComparedFields::default();
         for (status, read) in [
             ("Pending", "Pending"),
             ("Disabled", "Disabled"),
@@ -385,16 +387,16 @@ mod tests {
             ("Locked", ""),
         ] {
             let json = format!(r#"{{"adaccountstatus": "{status}"}}"#);
-            let profile = compact_json(&mut names, 0, "k", &json).unwrap();
+            let profile = compact_json(&compared, 0, "k", &json).unwrap();
             assert_eq!(profile.ad_status(), read, "{status}");
         }
     }
 
     #[test]
     fn a_profile_that_is_not_an_object_is_named() {
-        let mut names = FieldNames::default();
+        let compared = ComparedFields::default();
         for bad in ["[1]", "{\"a\": ", "{} x"] {
-            let err = compact_json(&mut names, 0, "jane@example.com", bad).unwrap_err();
+            let err = compact_json(&compared, 0, "jane@example.com", bad).unwrap_err();
             assert!(
                 format!("{err:#}").contains("the fields of the user profile jane@example.com"),
                 "{err:#}"

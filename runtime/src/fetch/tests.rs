@@ -84,7 +84,7 @@ fn stored(changes: &[(&str, Value)]) -> Profile {
 /// Classifies `row` against `stored` (the only stored profile, so no display-name
 /// conflict).
 fn run(row: &NormalizedRow, stored: Option<&Profile>, params: &WorkdayParams) -> Decision {
-    let index = ProfileIndex::new(stored.into_iter().cloned().collect());
+    let index = ProfileIndex::new(stored.into_iter().cloned().collect(), map());
     classify(row, index.profiles().first(), &index, params, today()).unwrap()
 }
 
@@ -422,14 +422,14 @@ fn run_indexed(row: &NormalizedRow, index: &ProfileIndex, params: &WorkdayParams
 
 /// The orphans among `stored` when the report matched none of them.
 fn orphans_of(stored: &[&Profile], params: &WorkdayParams) -> Vec<Event> {
-    let index = ProfileIndex::new(stored.iter().map(|p| (*p).clone()).collect());
+    let index = ProfileIndex::new(stored.iter().map(|p| (*p).clone()).collect(), map());
     orphan_events(&index, &ReportMatches::default(), params).unwrap()
 }
 
 #[test]
 fn s21_new_hire_with_a_taken_display_name_needs_review() {
     let other = namesake(&[]);
-    let index = ProfileIndex::new(vec![other.clone()]);
+    let index = ProfileIndex::new(vec![other.clone()], map());
     let e = event(run_indexed(&row(&[]), &index, &WorkdayParams::default()));
     assert_eq!(e.incident_type, IncidentType::SyncUser);
     assert_eq!(
@@ -449,7 +449,7 @@ fn s21_new_hire_with_a_taken_display_name_needs_review() {
 #[test]
 fn s22_email_change_is_an_update() {
     let u = stored(&[]);
-    let index = ProfileIndex::new(vec![u.clone()]);
+    let index = ProfileIndex::new(vec![u.clone()], map());
     let r = row(&[("Email_Address", Some("Jane.Smith@Example.com"))]);
     let e = event(run_indexed(&r, &index, &WorkdayParams::default()));
     assert_eq!(e.incident_type, IncidentType::UpdateUser);
@@ -565,7 +565,7 @@ fn d13_2_orphans_skip_terminated_foreign_matched_and_processed_profiles() {
     }
     // A row's email matches the stored one whatever its case.
     let u = stored(&[("email", json!("Jane.Doe@Example.com"))]);
-    let index = ProfileIndex::new(vec![u]);
+    let index = ProfileIndex::new(vec![u], map());
     let mut matched = ReportMatches::default();
     matched.record(index.find("", "jane.doe@example.com").unwrap());
     assert!(orphan_events(&index, &matched, &p).unwrap().is_empty());
@@ -575,7 +575,7 @@ fn d13_2_orphans_skip_terminated_foreign_matched_and_processed_profiles() {
 fn d13_3_update_with_a_taken_display_name_lists_the_changes() {
     let u = stored(&[]);
     let other = namesake(&[("displayname", json!("John Roe"))]);
-    let index = ProfileIndex::new(vec![u, other]);
+    let index = ProfileIndex::new(vec![u, other], map());
     let r = row(&[("Preferred_Name", Some("John Roe"))]);
     let e = event(run_indexed(&r, &index, &WorkdayParams::default()));
     assert_eq!(e.incident_type, IncidentType::SyncUser);
@@ -608,12 +608,15 @@ fn d13_5_a_terminated_namesake_frees_the_name_for_a_stored_user() {
         ("displayname", json!("John Roe")),
         ("employmentstatus", json!("Terminated")),
     ]);
-    let index = ProfileIndex::new(vec![u, gone]);
+    let index = ProfileIndex::new(vec![u, gone], map());
     let r = row(&[("Preferred_Name", Some("John Roe"))]);
     let e = event(run_indexed(&r, &index, &WorkdayParams::default()));
     assert_eq!(e.incident_type, IncidentType::UpdateUser);
     // A new user still needs review: it may be the leaver coming back.
-    let index = ProfileIndex::new(vec![namesake(&[("employmentstatus", json!("Terminated"))])]);
+    let index = ProfileIndex::new(
+        vec![namesake(&[("employmentstatus", json!("Terminated"))])],
+        map(),
+    );
     let e = event(run_indexed(&row(&[]), &index, &WorkdayParams::default()));
     assert_eq!(e.incident_type, IncidentType::SyncUser);
 }
@@ -621,7 +624,7 @@ fn d13_5_a_terminated_namesake_frees_the_name_for_a_stored_user() {
 #[test]
 fn a_user_keeping_its_own_name_is_no_conflict() {
     let u = stored(&[]);
-    let index = ProfileIndex::new(vec![u, namesake(&[])]);
+    let index = ProfileIndex::new(vec![u, namesake(&[])], map());
     let e = event(run_indexed(
         &row(&[SR_TITLE]),
         &index,
@@ -633,7 +636,7 @@ fn a_user_keeping_its_own_name_is_no_conflict() {
 #[test]
 fn a_row_without_a_display_name_never_conflicts() {
     let nameless = namesake(&[("displayname", Value::Null)]);
-    let index = ProfileIndex::new(vec![nameless]);
+    let index = ProfileIndex::new(vec![nameless], map());
     let r = row(&[("Preferred_Name", None)]);
     let e = event(run_indexed(&r, &index, &WorkdayParams::default()));
     assert_eq!(e.incident_type, IncidentType::NewHire);
