@@ -10,6 +10,7 @@ use super::text_index::TextIndex;
 use super::{values, Profile, StoredProfile};
 use anyhow::{Context, Result};
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 /// Reads a stored profile's document by its key (`None`: it is gone).
 pub type LoadProfile<'s> = dyn Fn(&str) -> Result<Option<Profile>> + 's;
@@ -31,6 +32,9 @@ pub struct ProfileIndex<'s> {
     by_email: TextIndex<StoredProfile>,
     by_display_name: TextIndex<StoredProfile>,
     documents: Documents<'s>,
+    /// The document a changed row last read ([`ProfileIndex::changes`]), by position: the
+    /// event of that row embeds it next, and takes it instead of reading it again.
+    last_read: RefCell<Option<(u32, Profile)>>,
 }
 
 impl std::fmt::Debug for ProfileIndex<'_> {
@@ -84,6 +88,7 @@ impl<'s> ProfileIndex<'s> {
             by_email: TextIndex::new(email_of, true, capacity),
             by_display_name: TextIndex::new(display_name_of, false, capacity),
             documents,
+            last_read: RefCell::new(None),
         }
     }
 
@@ -110,6 +115,16 @@ impl<'s> ProfileIndex<'s> {
 
     /// The whole stored document of a profile, for an event that embeds it.
     pub fn document(&self, stored: &StoredProfile) -> Result<Profile> {
+        let mut last_read = self.last_read.borrow_mut();
+        if last_read
+            .as_ref()
+            .is_some_and(|(at, _)| *at == stored.position)
+        {
+            if let Some((_, document)) = last_read.take() {
+                return Ok(document);
+            }
+        }
+        drop(last_read);
         match &self.documents {
             Documents::Held(profiles) => profiles
                 .get(stored.position as usize)
@@ -138,10 +153,12 @@ impl<'s> ProfileIndex<'s> {
             return Ok(Vec::new());
         }
         let document = self.document(stored)?;
-        Ok(row
+        let changes = row
             .fields()
             .filter(|&(name, value)| values::field(&document, name) != value)
-            .collect())
+            .collect();
+        *self.last_read.borrow_mut() = Some((stored.position, document));
+        Ok(changes)
     }
 
     /// The stored profile for a row: by employee id first, then by email (blank keys never
@@ -291,14 +308,19 @@ mod tests {
             ),
         ];
         let map = map();
+        let reads = std::cell::Cell::new(0);
         let index = ProfileIndex::load(
-            |key| Ok((key == "jane@example.com").then(|| document.clone())),
+            |key| {
+                reads.set(reads.get() + 1);
+                Ok((key == "jane@example.com").then(|| document.clone()))
+            },
             Box::new(|f| stored.iter().try_for_each(|(key, json)| f(key, json))),
             &map,
         )
         .unwrap();
         let found = index.find("1", "").unwrap();
         assert_eq!(index.document(found).unwrap(), document);
+        assert_eq!(reads.get(), 1);
 
         let params = super::super::WorkdayParams::default();
         let row = |email: &str, id: &str, title: Option<&str>| {
@@ -311,11 +333,17 @@ mod tests {
         // The bookkeeping field (isprocessed) is not the report's, so it is no difference.
         let same = row("jane@example.com", "1", Some("Engineer"));
         assert!(index.changes(found, &same).unwrap().is_empty());
+        assert_eq!(reads.get(), 1, "the digest tells an unchanged row");
         let promoted = row("jane@example.com", "1", Some("Sr Engineer"));
         assert_eq!(
             index.changes(found, &promoted).unwrap(),
             [("title", "Sr Engineer")]
         );
+        // The changed row's event takes the document it read, once.
+        assert_eq!(index.document(found).unwrap(), document);
+        assert_eq!(reads.get(), 2);
+        assert_eq!(index.document(found).unwrap(), document);
+        assert_eq!(reads.get(), 3);
         // A row that leaves the title out changes nothing (the document tells).
         let untitled = row("jane@example.com", "1", None);
         assert!(index.changes(found, &untitled).unwrap().is_empty());
