@@ -3,12 +3,14 @@
 //! (or print the plan).
 
 use super::{output, Context, Outcome};
-use crate::fetch::{FetchSummary, Plan};
+use crate::fetch::{Event, FetchSummary, OnPlanned, Plan};
 use crate::integrations::Integrations;
 use crate::sources::{self, EventPlan, EventSummary, FetchOptions, Fetched};
 use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
+use std::cell::{Cell, RefCell};
+use std::io::Write;
 
 #[derive(Args)]
 pub struct FetchArgs {
@@ -46,17 +48,27 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
         Some(date) => date,
         None => today(&store)?,
     };
+    let streamed = (args.json && args.dry_run).then(|| StreamedPlan::new(std::io::stdout()));
+    let on_planned = |event: &Event| match &streamed {
+        Some(streamed) => streamed.event(event),
+        None => Ok(()),
+    };
     let options = FetchOptions {
         mappers_dir: &ctx.playbooks_dir.join("mappers"),
         dry_run: args.dry_run,
         approve_removals: args.approve_removals,
         today,
+        on_planned: streamed.is_some().then_some(&on_planned as &OnPlanned),
     };
     let leases = crate::leases::Leases::for_this_process()?;
     let outcome = fetch_and_record(&integrations, &args.instance, &options, &leases)?;
-    if args.json {
+    let finished = match (streamed, &outcome) {
+        (Some(streamed), Fetched::ReportPlan(plan)) => streamed.finish(&plan.summary)?,
+        _ => false,
+    };
+    if args.json && !finished {
         output::print_json(&outcome)?;
-    } else {
+    } else if !args.json {
         match &outcome {
             Fetched::Report(summary) => print_summary(&args.instance, summary),
             Fetched::ReportPlan(plan) => print_plan(plan),
@@ -71,6 +83,65 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
         ),
         None => Ok(Outcome::Success),
     }
+}
+
+/// A dry run's `--json` plan written as it is made: the events as they are decided, then
+/// the summary once the report is read. The text is what printing the whole plan at once
+/// makes, but the events of a large report are never all held. A dry run that fails after
+/// its first event leaves the plan unfinished (and exits with an error).
+struct StreamedPlan<W: Write> {
+    out: RefCell<std::io::BufWriter<W>>,
+    events: Cell<usize>,
+}
+
+impl<W: Write> StreamedPlan<W> {
+    fn new(out: W) -> Self {
+        Self {
+            out: RefCell::new(std::io::BufWriter::new(out)),
+            events: Cell::new(0),
+        }
+    }
+
+    fn event(&self, event: &Event) -> Result<()> {
+        let mut out = self.out.borrow_mut();
+        let start: &[u8] = match self.events.get() {
+            0 => b"{\n  \"events\": [\n    ",
+            _ => b",\n    ",
+        };
+        out.write_all(start)?;
+        write_indented(&mut *out, event, "    ")?;
+        self.events.set(self.events.get() + 1);
+        Ok(())
+    }
+
+    /// Ends the plan with `summary`; `false` when no event began it, and the plan is to
+    /// be printed whole.
+    fn finish(self, summary: &FetchSummary) -> Result<bool> {
+        if self.events.get() == 0 {
+            return Ok(false);
+        }
+        let mut out = self.out.into_inner();
+        out.write_all(b"\n  ],\n  \"summary\": ")?;
+        write_indented(&mut out, summary, "  ")?;
+        out.write_all(b"\n}\n")?;
+        out.flush()?;
+        Ok(true)
+    }
+}
+
+/// `value` as pretty JSON whose lines after the first are indented by `indent`, as
+/// it reads inside the document around it. (JSON text has no raw line breaks in
+/// strings, so every one is between values.)
+fn write_indented(out: &mut impl Write, value: &impl serde::Serialize, indent: &str) -> Result<()> {
+    let text = serde_json::to_vec_pretty(value)?;
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+            out.write_all(indent.as_bytes())?;
+        }
+        out.write_all(line)?;
+    }
+    Ok(())
 }
 
 /// Fetches `instance` and, unless it is a dry run, records how it went for `ilm status`.
@@ -233,5 +304,57 @@ fn print_plan(plan: &Plan) {
             };
             println!("  {} — {}{changed}", e.name, e.details);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::IncidentType;
+    use serde_json::{json, Value};
+
+    fn event(name: &str, kind: IncidentType) -> Event {
+        let Value::Object(raw) = json!({"Emp_ID": "1", "Nested": {"a": [1, "x\ny"]}}) else {
+            unreachable!()
+        };
+        let Value::Object(profile) = json!({"email": name, "title": "Engineer"}) else {
+            unreachable!()
+        };
+        Event::new(kind, "details".into(), raw, profile, vec!["title".into()])
+    }
+
+    #[test]
+    fn a_streamed_plan_reads_as_the_whole_plan_printed_at_once() {
+        let mut summary = FetchSummary {
+            rows: 3,
+            ..FetchSummary::default()
+        };
+        summary.events.insert("IAM - New Hire".into(), 2);
+        let events = vec![
+            event("a@acme.test", IncidentType::NewHire),
+            event("b@acme.test", IncidentType::UpdateUser),
+        ];
+        let mut whole = serde_json::to_vec_pretty(&Plan {
+            events: events.clone(),
+            summary: summary.clone(),
+        })
+        .unwrap();
+        whole.push(b'\n');
+
+        let mut out = Vec::new();
+        let streamed = StreamedPlan::new(&mut out);
+        for event in &events {
+            streamed.event(event).unwrap();
+        }
+        assert!(streamed.finish(&summary).unwrap());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(whole).unwrap()
+        );
+
+        // No event: nothing written, the caller prints the plan whole.
+        let mut out = Vec::new();
+        assert!(!StreamedPlan::new(&mut out).finish(&summary).unwrap());
+        assert!(out.is_empty());
     }
 }

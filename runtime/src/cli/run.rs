@@ -141,6 +141,7 @@ fn try_fetch_due(
             dry_run: false,
             approve_removals: false,
             today: today(&store)?,
+            on_planned: None,
         };
         match fetch_and_record(&integrations, &record.name, &options, &services.leases) {
             Ok(Fetched::Report(s)) => tracing::info!(

@@ -128,15 +128,22 @@ pub fn plan(
     planner.finish()
 }
 
+/// Where a dry run's events go as they are decided, instead of into [`Plan::events`]: a
+/// plan of a large report is printed as it is made rather than held whole.
+pub type OnPlanned<'a> = dyn Fn(&Event) -> Result<()> + 'a;
+
 /// A plan made row by row as the report streams in: a row is classified as soon as it
-/// is read, and only its events are kept.
+/// is read, and only its events are kept (or handed on).
 pub struct Planner<'a> {
     params: &'a WorkdayParams,
     today: NaiveDate,
     index: &'a ProfileIndex<'a>,
     matches: ReportMatches,
     out: Plan,
-    /// The first stored document that could not be read: the plan fails with it.
+    /// Takes the events instead of `out.events`.
+    on_planned: Option<&'a OnPlanned<'a>>,
+    /// The first stored document that could not be read (or event that could not be
+    /// handed on): the plan fails with it.
     failed: Option<anyhow::Error>,
 }
 
@@ -151,7 +158,32 @@ impl<'a> Planner<'a> {
                 events: Vec::new(),
                 summary: FetchSummary::reading(),
             },
+            on_planned: None,
             failed: None,
+        }
+    }
+
+    /// Hands each event to `on_planned` as it is decided; the plan's `events` stay empty.
+    pub fn handing_to(self, on_planned: &'a OnPlanned<'a>) -> Self {
+        Self {
+            on_planned: Some(on_planned),
+            ..self
+        }
+    }
+
+    /// Counts the event in the summary, and keeps it or hands it on.
+    fn add(&mut self, event: Event) -> Result<()> {
+        let summary = &mut self.out.summary;
+        *summary
+            .events
+            .entry(event.incident_type.name().to_owned())
+            .or_default() += 1;
+        match self.on_planned {
+            Some(on_planned) => on_planned(&event),
+            None => {
+                self.out.events.push(event);
+                Ok(())
+            }
         }
     }
 
@@ -180,7 +212,14 @@ impl<'a> Planner<'a> {
             self.matches.record(stored);
         }
         match classify(&row, stored, index, self.params, self.today) {
-            Ok(Decision::Event(event)) => self.out.events.push(event),
+            Ok(Decision::Event(event)) => {
+                if event.incident_type == IncidentType::TerminateUser {
+                    self.out.summary.terminations += 1;
+                }
+                if let Err(err) = self.add(event) {
+                    self.failed = Some(err);
+                }
+            }
             Ok(Decision::Drop(reason)) => {
                 *self
                     .out
@@ -194,27 +233,17 @@ impl<'a> Planner<'a> {
     }
 
     /// The plan, once every row is read: the rows' events, then the orphans'.
-    pub fn finish(self) -> Result<Plan> {
-        if let Some(err) = self.failed {
+    pub fn finish(mut self) -> Result<Plan> {
+        if let Some(err) = self.failed.take() {
             return Err(err);
         }
-        let mut out = self.out;
-        out.summary.terminations = out
-            .events
-            .iter()
-            .filter(|e| e.incident_type == IncidentType::TerminateUser)
-            .count();
         let orphans = orphan_events(self.index, &self.matches, self.params)?;
-        out.summary.orphans = orphans.len();
-        out.summary.known_people = known_people(self.index, self.params);
-        out.events.extend(orphans);
-        for event in &out.events {
-            *out.summary
-                .events
-                .entry(event.incident_type.name().to_owned())
-                .or_default() += 1;
+        self.out.summary.orphans = orphans.len();
+        self.out.summary.known_people = known_people(self.index, self.params);
+        for event in orphans {
+            self.add(event)?;
         }
-        Ok(out)
+        Ok(self.out)
     }
 }
 
@@ -308,7 +337,7 @@ impl Fetch<'_> {
         }
         // Taken before the profiles are read: a run that closes later wrote after it.
         state.compared_at = Some(self.store.now_utc()?);
-        let plan = self.plan(read_report)?;
+        let plan = self.plan(read_report, None)?;
         // Before any write: a held fetch leaves the queue empty, so the next one reads the
         // report again.
         self.hold(&plan.summary)?;
@@ -381,7 +410,8 @@ impl Fetch<'_> {
     }
 
     /// Every row of the report classified against the stored profiles.
-    fn plan(&self, read_report: &ReadReport) -> Result<Plan> {
+    /// The plan of the report; its events go to `on_planned` instead when given.
+    fn plan(&self, read_report: &ReadReport, on_planned: Option<&OnPlanned>) -> Result<Plan> {
         let store = self.store;
         let index = ProfileIndex::load(
             |email| Ok(store.profile(email)?.map(|profile| profile.fields)),
@@ -389,6 +419,9 @@ impl Fetch<'_> {
             self.map,
         )?;
         let mut planner = Planner::new(self.params, &index, self.today);
+        if let Some(on_planned) = on_planned {
+            planner = planner.handing_to(on_planned);
+        }
         read_report(&self.prepare(), &mut |row| planner.row(row))?;
         planner.finish()
     }
@@ -464,8 +497,13 @@ impl Fetch<'_> {
     }
 
     /// What the next fetch would do, without writing: the first-run sync it would make, or
-    /// every event the report yields now.
-    pub fn dry_run(&self, read_report: &ReadReport) -> Result<Plan> {
+    /// every event the report yields now (handed to `on_planned` as they are decided, when
+    /// given, rather than kept in the plan).
+    pub fn dry_run(
+        &self,
+        read_report: &ReadReport,
+        on_planned: Option<&OnPlanned>,
+    ) -> Result<Plan> {
         let state = self.state()?;
         if !state.synced_users && self.first_run {
             return Ok(Plan {
@@ -473,7 +511,7 @@ impl Fetch<'_> {
                 summary: self.first_run_profiles(read_report, &mut |_, _| {})?,
             });
         }
-        let mut plan = self.plan(read_report)?;
+        let mut plan = self.plan(read_report, on_planned)?;
         plan.summary.queued = state.events.len();
         plan.summary.held = self.hold(&plan.summary).err();
         Ok(plan)

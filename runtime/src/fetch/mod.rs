@@ -41,7 +41,8 @@ pub use event::{Event, IncidentType};
 pub use first_run::{first_run_profiles, FirstRun};
 pub use index::{LoadProfile, ProfileIndex};
 pub use machine::{
-    incident_fields, plan, Fetch, FetchState, FetchSummary, Plan, Planner, ReadReport, ReadRow,
+    incident_fields, plan, Fetch, FetchState, FetchSummary, OnPlanned, Plan, Planner, ReadReport,
+    ReadRow,
 };
 pub use normalize::{IncomingMap, MapError, NormalizedRow, RowError, RowProblem, RowWarning};
 pub use orphans::{known_people, orphan_events, ReportMatches};

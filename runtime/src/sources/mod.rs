@@ -12,7 +12,7 @@ pub use event_map::{EventDrop, EventMap};
 pub use events::{EventFetch, EventIncident, EventPlan, EventSummary, Page};
 pub use report::incoming_map;
 
-use crate::fetch::{FetchSummary, Plan};
+use crate::fetch::{FetchSummary, OnPlanned, Plan};
 use crate::integrations::Integrations;
 use crate::plugins::manifest::SourceKind;
 use anyhow::{bail, Context, Result};
@@ -55,6 +55,9 @@ pub struct FetchOptions<'a> {
     pub approve_removals: bool,
     /// Classify a report as if today were this date.
     pub today: NaiveDate,
+    /// A dry run of a report hands its events here as they are decided, instead of
+    /// keeping them in the plan.
+    pub on_planned: Option<&'a OnPlanned<'a>>,
 }
 
 /// The source kind of an instance's plugin, or an error naming what fetch can read.

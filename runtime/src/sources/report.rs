@@ -92,7 +92,7 @@ pub(super) fn fetch(
             Ok(rows)
         };
     let outcome = if options.dry_run {
-        Fetched::ReportPlan(fetch.dry_run(&read_report)?)
+        Fetched::ReportPlan(fetch.dry_run(&read_report, options.on_planned)?)
     } else {
         Fetched::Report(fetch.run(&read_report)?)
     };
