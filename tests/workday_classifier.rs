@@ -67,7 +67,7 @@ fn fetch(fixture: &Value, params: &WorkdayParams, orphans: bool) -> Vec<Event> {
         }
     }
     if orphans {
-        events.extend(orphan_events(&index, &matches, params).unwrap());
+        events.extend(orphan_events(&index, &matches, params).map(Result::unwrap));
     }
     events
 }

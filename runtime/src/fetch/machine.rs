@@ -237,11 +237,11 @@ impl<'a> Planner<'a> {
         if let Some(err) = self.failed.take() {
             return Err(err);
         }
-        let orphans = orphan_events(self.index, &self.matches, self.params)?;
-        self.out.summary.orphans = orphans.len();
         self.out.summary.known_people = known_people(self.index, self.params);
-        for event in orphans {
-            self.add(event)?;
+        let matches = std::mem::take(&mut self.matches);
+        for event in orphan_events(self.index, &matches, self.params) {
+            self.out.summary.orphans += 1;
+            self.add(event?)?;
         }
         Ok(self.out)
     }

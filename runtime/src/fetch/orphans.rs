@@ -47,19 +47,20 @@ impl ReportMatches {
 }
 
 /// The orphan events, after every row was classified: each with the whole stored profile,
-/// read from the index. Emails are unique among stored profiles (the email is the
-/// profile's key), so the index's lookup by email finds every matched one.
-pub fn orphan_events(
-    index: &ProfileIndex,
-    matches: &ReportMatches,
-    params: &WorkdayParams,
-) -> Result<Vec<Event>> {
+/// read from the index as the event is taken (a report that lost most of its rows orphans
+/// most profiles, which a dry run then prints one by one). Emails are unique among stored
+/// profiles (the email is the profile's key), so the index's lookup by email finds every
+/// matched one.
+pub fn orphan_events<'i>(
+    index: &'i ProfileIndex,
+    matches: &'i ReportMatches,
+    params: &'i WorkdayParams,
+) -> impl Iterator<Item = Result<Event>> + 'i {
     index
         .profiles()
         .iter()
         .filter(|stored| !matches.contains(stored) && removable(stored, params))
         .map(|stored| Ok(orphan_event(index.document(stored)?)))
-        .collect()
 }
 
 /// The people this source knows: the stored profiles of its priority that are not

@@ -423,7 +423,9 @@ fn run_indexed(row: &NormalizedRow, index: &ProfileIndex, params: &WorkdayParams
 /// The orphans among `stored` when the report matched none of them.
 fn orphans_of(stored: &[&Profile], params: &WorkdayParams) -> Vec<Event> {
     let index = ProfileIndex::new(stored.iter().map(|p| (*p).clone()).collect(), map());
-    orphan_events(&index, &ReportMatches::default(), params).unwrap()
+    orphan_events(&index, &ReportMatches::default(), params)
+        .collect::<anyhow::Result<_>>()
+        .unwrap()
 }
 
 #[test]
@@ -568,7 +570,7 @@ fn d13_2_orphans_skip_terminated_foreign_matched_and_processed_profiles() {
     let index = ProfileIndex::new(vec![u], map());
     let mut matched = ReportMatches::default();
     matched.record(index.find("", "jane.doe@example.com").unwrap());
-    assert!(orphan_events(&index, &matched, &p).unwrap().is_empty());
+    assert!(orphan_events(&index, &matched, &p).next().is_none());
 }
 
 #[test]
