@@ -293,7 +293,6 @@ pub fn run(ctx: &Context, cmd: IncidentCommand) -> Result<Outcome> {
             patch.insert("closeNotes".into(), Value::from(note));
             store.update_incident_fields(id, &patch)?;
             store.set_incident_status(id, IncidentStatus::Closed)?;
-            store.redact_journal(id)?;
             println!("closed incident {id}");
             Ok(Outcome::Success)
         }

@@ -24,8 +24,6 @@ pub struct State {
     pub store: PooledStore,
     pub incident: Incident,
     journal: Journal,
-    /// Set when the playbook closed the incident itself.
-    pub closed: bool,
     pub pending_question: Option<String>,
     pub halt_message: Option<String>,
     /// The failure of the innermost script that failed (a sub-playbook, hook,
@@ -269,7 +267,6 @@ impl Run {
             store,
             incident,
             journal,
-            closed: false,
             pending_question: None,
             halt_message: None,
             fault: None,
@@ -596,7 +593,6 @@ fn register(engine: &mut Engine, state: &Arc<Mutex<State>>) {
             close_incident(ctx.store, ctx.incident.id, note)?;
             Ok(Value::Null)
         })?;
-        lock(&s).closed = true;
         Ok(out)
     });
     let s = state.clone();
@@ -862,6 +858,5 @@ fn close_incident(store: &Store, id: i64, note: &str) -> Result<()> {
     patch.insert("closeNotes".into(), json!(note));
     store.update_incident_fields(id, &patch)?;
     store.set_incident_status(id, IncidentStatus::Closed)?;
-    store.redact_journal(id)?;
     Ok(())
 }

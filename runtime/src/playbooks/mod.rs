@@ -210,10 +210,10 @@ impl api::Run {
         let store = &state.store;
         match result {
             Ok(()) => {
-                if !state.closed {
-                    store.set_incident_status(id, IncidentStatus::Closed)?;
-                }
-                store.redact_journal(id)?;
+                // Closed again when the playbook closed it itself (its first close time
+                // stays): closing redacts the journal's sealed results (a trigger of the
+                // store), those of calls made after a `close()` too.
+                store.set_incident_status(id, IncidentStatus::Closed)?;
                 Ok(RunOutcome::Closed)
             }
             Err(err) if is_token(&err, SUSPEND) => {
@@ -244,11 +244,11 @@ impl api::Run {
                 } else {
                     blame::describe(playbook, &err, state.fault.as_deref())
                 };
+                // Failing redacts the journal's sealed results (a re-run starts a new
+                // attempt, so they are never read again).
                 store
                     .fail_incident(id, &error)
                     .context("recording the failure")?;
-                // A re-run starts a new attempt, so this one's sealed results are never read.
-                store.redact_journal(id)?;
                 tracing::warn!(incident = id, "{error}");
                 Ok(RunOutcome::Failed { error })
             }

@@ -200,19 +200,6 @@ impl Store {
         Ok(())
     }
 
-    /// Drops the sealed results of sensitive entries (generated passwords) once the
-    /// incident can no longer resume them: closed, or failed (a re-run starts a new
-    /// attempt with a fresh journal). A stale worker's redaction changes nothing: the
-    /// new holder of the lease may still need to replay them.
-    pub fn redact_journal(&self, incident: i64) -> Result<()> {
-        self.conn().execute(
-            "UPDATE journal SET result = ?2 WHERE incident = ?1 AND sensitive = 1 AND result IS NOT NULL
-                 AND (CAST(?3 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM incidents WHERE id = ?1 AND lease_token = ?3))",
-            params![incident, Value::from(REDACTED).to_string(), self.fence_for(incident)],
-        )?;
-        Ok(())
-    }
-
     /// Opens every sealed journal result with `old` and seals it again with `new` (part of
     /// a key rotation's transaction). Returns how many it re-sealed.
     pub(super) fn reseal_journal(&self, old: &Cipher, new: &Cipher) -> Result<usize> {

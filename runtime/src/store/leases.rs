@@ -240,7 +240,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::{is_lease_lost, Lease};
-    use crate::store::{IncidentStatus, KeySource, NewIncident, Store};
+    use crate::store::{IncidentStatus, KeySource, NewIncident, Store, REDACTED};
     use serde_json::{json, Map, Value};
     use std::time::Duration;
 
@@ -370,6 +370,50 @@ mod tests {
                 _ => drop(run.set_incident_status(id, status).unwrap()),
             }
             assert_eq!(holder(&run, id), (None, None), "{status:?}");
+        }
+    }
+
+    /// A generated password's sealed result goes when its incident closes or fails, in the
+    /// same write; the end written by a worker whose lease was taken over is refused, and
+    /// leaves the result for the new holder to replay.
+    #[test]
+    fn ending_an_incident_redacts_its_sensitive_results_and_a_stale_end_does_not() {
+        let results = |store: &Store, id: i64| -> Vec<Option<Value>> {
+            let replay = store.journal_for_replay(id, 1).unwrap();
+            replay.into_iter().map(|entry| entry.result).collect()
+        };
+        let password = json!({"NEW_PASSWORD": "s3cret"});
+        for status in [IncidentStatus::Closed, IncidentStatus::Failed] {
+            let store = Store::open_in_memory().unwrap();
+            let id = incident(&store, "a@x.test");
+            let stale = store.claim_next("w", LONG).unwrap().unwrap();
+            let run = store.fenced(&stale);
+            run.journal_begin(id, 1, 0, "transform", &Value::Null, true)
+                .unwrap();
+            run.journal_finish(id, 1, 0, &password, true).unwrap();
+            run.journal_begin(id, 1, 1, "today", &Value::Null, false)
+                .unwrap();
+            run.journal_finish(id, 1, 1, &json!("2025-01-01"), false)
+                .unwrap();
+
+            // One handle, its fence the stale lease's, then the current one's.
+            run.expire_leases_of("w").unwrap();
+            let current = run.claim_next("v", LONG).unwrap().unwrap();
+            let refused = match status {
+                IncidentStatus::Failed => run.fail_incident(id, "boom").map(drop),
+                _ => run.set_incident_status(id, status).map(drop),
+            };
+            assert!(refused.is_err(), "{status:?}: the stale end was written");
+            let kept = [Some(password.clone()), Some(json!("2025-01-01"))];
+            assert_eq!(results(&run, id), kept, "{status:?}");
+
+            let run = run.fenced(&current);
+            match status {
+                IncidentStatus::Failed => run.fail_incident(id, "boom").unwrap(),
+                _ => drop(run.set_incident_status(id, status).unwrap()),
+            }
+            let redacted = [Some(json!(REDACTED)), Some(json!("2025-01-01"))];
+            assert_eq!(results(&run, id), redacted, "{status:?}");
         }
     }
 

@@ -247,6 +247,15 @@ const MIGRATIONS: &[&str] = &[
     // 12: a user's role grants in the order they were given, read without a sort
     // (`people.rs`: listing the users).
     "CREATE INDEX user_roles_order ON user_roles(user_id, position);",
+    // 13: a generated password's sealed result in the journal is needed only to resume the
+    // attempt that drew it: it is redacted by the statement that closes or fails the
+    // incident, so no crash can leave it behind (`journal.rs`).
+    "CREATE TRIGGER journal_redact_when_done AFTER UPDATE OF status ON incidents
+     WHEN new.status IN ('closed', 'failed') BEGIN
+        UPDATE journal SET result = '\"<redacted>\"'
+        WHERE incident = new.id AND sensitive = 1 AND result IS NOT NULL
+          AND result <> '\"<redacted>\"';
+     END;",
 ];
 
 /// The migration whose `after_migration` seals what older versions kept in clear.

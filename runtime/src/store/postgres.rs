@@ -31,6 +31,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("postgres/V2__fetch_claims.sql"),
     include_str!("postgres/V3__user_roles_order.sql"),
     include_str!("postgres/V4__incidents_status_id.sql"),
+    include_str!("postgres/V5__redact_journal_when_done.sql"),
 ];
 
 pub struct PgConn {
