@@ -49,16 +49,15 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
         None => today(&store)?,
     };
     let streamed = (args.json && args.dry_run).then(|| StreamedPlan::new(std::io::stdout()));
-    let on_planned = |event: &Event| match &streamed {
-        Some(streamed) => streamed.event(event),
-        None => Ok(()),
-    };
+    let on_planned = streamed
+        .as_ref()
+        .map(|streamed| move |event: &Event| streamed.event(event));
     let options = FetchOptions {
         mappers_dir: &ctx.playbooks_dir.join("mappers"),
         dry_run: args.dry_run,
         approve_removals: args.approve_removals,
         today,
-        on_planned: streamed.is_some().then_some(&on_planned as &OnPlanned),
+        on_planned: on_planned.as_ref().map(|f| f as &OnPlanned),
     };
     let leases = crate::leases::Leases::for_this_process()?;
     let outcome = fetch_and_record(&integrations, &args.instance, &options, &leases)?;

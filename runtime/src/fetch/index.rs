@@ -115,16 +115,10 @@ impl<'s> ProfileIndex<'s> {
 
     /// The whole stored document of a profile, for an event that embeds it.
     pub fn document(&self, stored: &StoredProfile) -> Result<Profile> {
-        let mut last_read = self.last_read.borrow_mut();
-        if last_read
-            .as_ref()
-            .is_some_and(|(at, _)| *at == stored.position)
-        {
-            if let Some((_, document)) = last_read.take() {
-                return Ok(document);
-            }
+        let remembered = (self.last_read.borrow_mut()).take_if(|(at, _)| *at == stored.position);
+        if let Some((_, document)) = remembered {
+            return Ok(document);
         }
-        drop(last_read);
         match &self.documents {
             Documents::Held(profiles) => profiles
                 .get(stored.position as usize)

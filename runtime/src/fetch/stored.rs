@@ -130,7 +130,7 @@ pub(super) type LookupMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// the list: a profile's digest covers these and no other (the runtime's own bookkeeping
 /// fields, say).
 #[derive(Debug, Default)]
-pub struct ComparedFields(LookupMap<Box<str>, u32>);
+pub(super) struct ComparedFields(LookupMap<Box<str>, u32>);
 
 impl ComparedFields {
     pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Self {
