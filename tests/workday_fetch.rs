@@ -82,6 +82,12 @@ fn s25_first_run_syncs_profiles_then_changes_become_incidents_once() {
         row("2", "future@acme.test", "", "02/14/2025"),
         row("3", "active@acme.test", "Active", "01/01/2020"),
     ]));
+    let planned = ilm.ok(&["fetch", "hr", "--as-of", AS_OF, "--dry-run"]);
+    assert!(
+        planned.contains("first-run sync: 1 profiles would be created, no incidents")
+            && planned.contains("0 events"),
+        "{planned}"
+    );
     let first = fetch(&ilm, &[]);
     assert_eq!(
         (

@@ -10,6 +10,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::io::Write;
 
 #[derive(Args)]
@@ -48,19 +49,28 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
         Some(date) => date,
         None => today(&store)?,
     };
+    // A dry run's events are printed (--json) or reduced to their lines as they are
+    // decided, never all held.
     let streamed = (args.json && args.dry_run).then(|| StreamedPlan::new(std::io::stdout()));
-    let on_planned = streamed
-        .as_ref()
-        .map(|streamed| move |event: &Event| streamed.event(event));
+    let lines = (!args.json && args.dry_run).then(PlanLines::default);
+    let on_planned: Option<Box<OnPlanned>> = match (&streamed, &lines) {
+        (Some(streamed), _) => Some(Box::new(|event: &Event| streamed.event(event))),
+        (_, Some(lines)) => Some(Box::new(|event: &Event| {
+            lines.add(event);
+            Ok(())
+        })),
+        _ => None,
+    };
     let options = FetchOptions {
         mappers_dir: &ctx.playbooks_dir.join("mappers"),
         dry_run: args.dry_run,
         approve_removals: args.approve_removals,
         today,
-        on_planned: on_planned.as_ref().map(|f| f as &OnPlanned),
+        on_planned: on_planned.as_deref(),
     };
     let leases = crate::leases::Leases::for_this_process()?;
     let outcome = fetch_and_record(&integrations, &args.instance, &options, &leases)?;
+    drop(on_planned);
     let finished = match (streamed, &outcome) {
         (Some(streamed), Fetched::ReportPlan(plan)) => streamed.finish(&plan.summary)?,
         _ => false,
@@ -70,7 +80,7 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
     } else if !args.json {
         match &outcome {
             Fetched::Report(summary) => print_summary(&args.instance, summary),
-            Fetched::ReportPlan(plan) => print_plan(plan),
+            Fetched::ReportPlan(plan) => print_plan(plan, &lines.unwrap_or_default()),
             Fetched::Events(summary) => print_events(&args.instance, summary),
             Fetched::EventPlan(plan) => print_event_plan(plan),
         }
@@ -262,10 +272,36 @@ fn print_row_problems(s: &FetchSummary) {
     }
 }
 
-fn print_plan(plan: &Plan) {
+/// A dry run's events as its text prints them: one line each, by type.
+#[derive(Default)]
+struct PlanLines(RefCell<BTreeMap<&'static str, Vec<String>>>);
+
+impl PlanLines {
+    fn add(&self, e: &Event) {
+        let changed = if e.changed_fields.is_empty() {
+            String::new()
+        } else {
+            format!(" [changed: {}]", e.changed_fields.join(", "))
+        };
+        let line = format!("  {} — {}{changed}", e.name, e.details);
+        let mut by_type = self.0.borrow_mut();
+        by_type
+            .entry(e.incident_type.name())
+            .or_default()
+            .push(line);
+    }
+}
+
+/// `plan`, its events given as `lines` (those it holds itself are added to them).
+fn print_plan(plan: &Plan, lines: &PlanLines) {
+    for event in &plan.events {
+        lines.add(event);
+    }
+    let by_type = lines.0.borrow();
+    let events: usize = by_type.values().map(Vec::len).sum();
     let s = &plan.summary;
     if s.profiles_created > 0
-        || plan.events.is_empty() && s.rows > 0 && s.events.is_empty() && s.dropped.is_empty()
+        || events == 0 && s.rows > 0 && s.events.is_empty() && s.dropped.is_empty()
     {
         println!(
             "first-run sync: {} profiles would be created, no incidents",
@@ -273,11 +309,10 @@ fn print_plan(plan: &Plan) {
         );
     }
     println!(
-        "plan: {} rows, {} malformed, {} values left out, {} events ({} already queued)",
+        "plan: {} rows, {} malformed, {} values left out, {events} events ({} already queued)",
         s.rows,
         s.skipped.len(),
         s.warnings.len(),
-        plan.events.len(),
         s.queued
     );
     print_row_problems(s);
@@ -285,23 +320,10 @@ fn print_plan(plan: &Plan) {
     if let Some(hold) = &s.held {
         println!("the fetch would stop for approval: {hold}");
     }
-    let mut by_type: std::collections::BTreeMap<&str, Vec<&crate::fetch::Event>> =
-        Default::default();
-    for event in &plan.events {
-        by_type
-            .entry(event.incident_type.name())
-            .or_default()
-            .push(event);
-    }
-    for (kind, events) in by_type {
-        println!("{kind} ({})", events.len());
-        for e in events {
-            let changed = if e.changed_fields.is_empty() {
-                String::new()
-            } else {
-                format!(" [changed: {}]", e.changed_fields.join(", "))
-            };
-            println!("  {} — {}{changed}", e.name, e.details);
+    for (kind, lines) in by_type.iter() {
+        println!("{kind} ({})", lines.len());
+        for line in lines {
+            println!("{line}");
         }
     }
 }
