@@ -100,33 +100,32 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<Outcome> {
 /// its first event leaves the plan unfinished (and exits with an error).
 struct StreamedPlan<W: Write> {
     out: RefCell<std::io::BufWriter<W>>,
-    events: Cell<usize>,
+    /// Whether the first event (and the document's start) was written.
+    started: Cell<bool>,
 }
 
 impl<W: Write> StreamedPlan<W> {
     fn new(out: W) -> Self {
         Self {
             out: RefCell::new(std::io::BufWriter::new(out)),
-            events: Cell::new(0),
+            started: Cell::new(false),
         }
     }
 
     fn event(&self, event: &Event) -> Result<()> {
         let mut out = self.out.borrow_mut();
-        let start: &[u8] = match self.events.get() {
-            0 => b"{\n  \"events\": [\n    ",
-            _ => b",\n    ",
+        let start: &[u8] = match self.started.replace(true) {
+            false => b"{\n  \"events\": [\n    ",
+            true => b",\n    ",
         };
         out.write_all(start)?;
-        write_indented(&mut *out, event, "    ")?;
-        self.events.set(self.events.get() + 1);
-        Ok(())
+        write_indented(&mut *out, event, "    ")
     }
 
     /// Ends the plan with `summary`; `false` when no event began it, and the plan is to
     /// be printed whole.
     fn finish(self, summary: &FetchSummary) -> Result<bool> {
-        if self.events.get() == 0 {
+        if !self.started.get() {
             return Ok(false);
         }
         let mut out = self.out.into_inner();

@@ -27,6 +27,15 @@ pub struct ProfileWriter<'s> {
 impl Store {
     /// A writer of profiles in bulk (see [`ProfileWriter`]).
     pub fn profile_writer(&self) -> Result<ProfileWriter<'_>> {
+        // Read before the cache is set, so nothing after that can fail.
+        let now = self.now_utc()?;
+        let insert = self.conn().prepare(
+            // `created_at` given, not left to its default: the default's clock call per
+            // row was a few percent of a first-run sync.
+            "INSERT INTO user_profiles (email, fields, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT(email) DO UPDATE SET fields = excluded.fields,
+                 updated_at = excluded.updated_at",
+        )?;
         let cache_before = match self.conn() {
             Conn::Sqlite(sqlite) => {
                 let cache: i64 = sqlite.query_row("PRAGMA cache_size", (), |r| r.get(0))?;
@@ -35,22 +44,13 @@ impl Store {
             }
             Conn::Postgres(_) => None,
         };
-        let mut writer = ProfileWriter {
+        Ok(ProfileWriter {
             store: self,
-            insert: self.conn().prepare(
-                // `created_at` given, not left to its default: the default's clock call per
-                // row was a few percent of a first-run sync.
-                "INSERT INTO user_profiles (email, fields, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
-                 ON CONFLICT(email) DO UPDATE SET fields = excluded.fields,
-                     updated_at = excluded.updated_at",
-            )?,
-            now: String::new(),
+            insert,
+            now,
             cache_before,
             written: 0,
-        };
-        // After the cache is set, so a failure here still sets it back (on drop).
-        writer.now = self.now_utc()?;
-        Ok(writer)
+        })
     }
 }
 
