@@ -5,8 +5,8 @@
 //! lettre speaks SMTP; the TCP connection is ours, so that it can send without Nagle's
 //! algorithm: lettre writes a message's end (`\r\n.\r\n`) apart from its body, and a
 //! server's delayed ACK then held every mail back 40 ms, most of a new hire's time in AD
-//! after the directory's own. (lettre sets `TCP_NODELAY` itself after 0.11.23; `smtps://`
-//! still connects through lettre and waits.)
+//! after the directory's own. (lettre's own connections set `TCP_NODELAY` from its release
+//! after 0.11.23 on; until then `smtps://`, which connects through lettre, still waits.)
 
 use anyhow::{bail, Context, Result};
 use lettre::address::Envelope;
@@ -103,6 +103,10 @@ impl Server {
         };
         let credentials = match url.username() {
             "" => None,
+            // A password never crosses the network in clear.
+            _ if security == Security::None => bail!(
+                "the SMTP URL {text:?} has a login but no TLS: use smtp://host:port?tls=required or smtps://host:port"
+            ),
             user => Some(Credentials::new(
                 decode(user)?,
                 decode(url.password().unwrap_or_default())?,
@@ -262,6 +266,13 @@ mod tests {
         assert_eq!(
             (implicit.port, implicit.security),
             (2465, Security::Implicit)
+        );
+        let login_in_clear = Server::parse("smtp://u:p@relay.example.test").unwrap_err();
+        assert!(
+            login_in_clear
+                .to_string()
+                .contains("has a login but no TLS"),
+            "{login_in_clear}"
         );
         for bad in [
             "ftp://x",

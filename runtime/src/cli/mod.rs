@@ -72,7 +72,8 @@ pub struct Cli {
     playbooks_dir: Option<PathBuf>,
 
     /// The SMTP server playbooks send mail through: smtp://host:port (plain),
-    /// smtp://host:port?tls=required (STARTTLS) or smtps://host:port.
+    /// smtp://host:port?tls=required (STARTTLS) or smtps://host:port; a login goes in as
+    /// user:password@host, over TLS only.
     #[arg(long, global = true, env = "ILM_SMTP")]
     smtp: Option<String>,
 
