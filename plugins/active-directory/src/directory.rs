@@ -206,6 +206,15 @@ impl Directory {
         }
     }
 
+    /// The user at `dn`: a read of one entry, which Samba answered in a fifth of the time
+    /// of a search for the sAMAccountName under the base.
+    pub fn user_at(&self, dn: &str) -> Result<Option<User>, AppError> {
+        Ok(self.read(dn, USER_ATTRIBUTES)?.map(|entry| User {
+            dn: entry.dn.clone(),
+            entry,
+        }))
+    }
+
     /// Whether an entry exists at `dn`.
     pub fn exists(&self, dn: &str) -> Result<bool, AppError> {
         Ok(self.read(dn, &["1.1"])?.is_some())

@@ -135,7 +135,7 @@ impl iam::Guest for ActiveDirectory {
         ldap::add(&dn, &attributes).map_err(|e| create_failure(&dn, &mapped, e))?;
         ilm_plugin_sdk::info(&format!("created {dn} (disabled)"));
         let user = dir
-            .find_by_sam(&mapped.sam, &[])?
+            .user_at(&dn)?
             .ok_or_else(|| app_error("500", format!("{dn} was created but cannot be read back")))?;
         dir.app_user(&user)
     }
