@@ -114,32 +114,31 @@ impl<'a> Integrations<'a> {
         command: Command,
         profile: &Value,
         allow_enable: bool,
-        found_is_ours: bool,
+        before_create: iam::BeforeCreate,
     ) -> Result<iam::Outcome> {
         let mut call = self.prepare_iam(name, command, profile)?;
-        let outcome = call.execute(command, profile, allow_enable, found_is_ours);
+        let outcome = call.execute(command, profile, allow_enable, before_create);
         self.keep_context(&call.app)?;
         Ok(outcome)
     }
 
     /// Runs an IAM command on each of `names` at once (see [`fan_out`]). The store is
     /// read before and written after, on this thread; the results come in the order of
-    /// `names`. `ours`: the instances where a user found by a create is the one this create
-    /// made.
+    /// `names`. `before_create`: what a create knows of each instance's account.
     pub fn iam_each(
         &self,
         names: &[String],
         command: Command,
         profile: &Value,
         allow_enable: bool,
-        ours: &[String],
+        before_create: &dyn Fn(&str) -> iam::BeforeCreate,
     ) -> Vec<Result<iam::Outcome>> {
         // One instance named twice must see its own first call's context: in turn, then.
         let distinct: HashSet<&String> = names.iter().collect();
         if distinct.len() < names.len() {
             return names
                 .iter()
-                .map(|name| self.iam(name, command, profile, allow_enable, ours.contains(name)))
+                .map(|name| self.iam(name, command, profile, allow_enable, before_create(name)))
                 .collect();
         }
         let named: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -159,13 +158,13 @@ impl<'a> Integrations<'a> {
             .map(|(prepared, name)| {
                 (
                     self.iam_call(prepared, command, profile),
-                    ours.contains(name),
+                    before_create(name),
                 )
             })
             .collect();
-        let done = fan_out::each(calls, |(call, found_is_ours)| {
+        let done = fan_out::each(calls, |(call, before_create)| {
             call.map(|mut call| {
-                let outcome = call.execute(command, profile, allow_enable, found_is_ours);
+                let outcome = call.execute(command, profile, allow_enable, before_create);
                 (outcome, call)
             })
         });
@@ -442,7 +441,7 @@ impl IamCall<'_> {
         command: Command,
         profile: &Value,
         allow_enable: bool,
-        found_is_ours: bool,
+        before_create: iam::BeforeCreate,
     ) -> iam::Outcome {
         let settings = self.app.settings();
         let flags = iam::Flags {
@@ -458,7 +457,7 @@ impl IamCall<'_> {
             allow_enable,
             flags,
             codes: &self.plugin.manifest.iam,
-            found_is_ours,
+            before_create,
         };
         iam::execute(&mut self.app, &self.mapper, &request)
     }

@@ -72,7 +72,8 @@ fn run_iam(
     let mut results: Vec<VendorResult> = Vec::new();
     let mut profiles = Vec::new();
     for name in &args.using {
-        let outcome = integrations.iam(name, command, &profile, allow_enable, false)?;
+        let outcome =
+            integrations.iam(name, command, &profile, allow_enable, Default::default())?;
         results.push(outcome.vendor);
         profiles.push(outcome.user_profile);
     }

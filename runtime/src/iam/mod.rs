@@ -168,10 +168,36 @@ pub struct Request<'a> {
     pub allow_enable: bool,
     pub flags: Flags,
     pub codes: &'a VendorCodes,
-    /// For a create: the account did not exist before this create, which began and never
-    /// finished (the runtime stopped in between). A user found now is the one it made, so
-    /// the result is that create, not an update.
-    pub found_is_ours: bool,
+    /// For a create: what the incident's own lookup just before it found.
+    pub before_create: BeforeCreate,
+}
+
+/// What a create knows of the account from the lookup its incident journals just before
+/// it (see `playbooks::api`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BeforeCreate {
+    /// Nothing: the create looks first, and updates an account it finds.
+    #[default]
+    Unknown,
+    /// No account: the create makes one without looking again (one search of the directory
+    /// less for each new hire). An account someone else makes in between fails the create,
+    /// as one made between a look and the create always could.
+    Absent,
+    /// No account before this create, which began and never finished (the runtime stopped
+    /// in between): an account found now is the one it made, so the result is that create,
+    /// not an update.
+    AbsentThenInterrupted,
+}
+
+impl BeforeCreate {
+    /// For instance `name`, from the instances the lookup found no account in.
+    pub fn of(name: &str, absent: &[String], interrupted: bool) -> Self {
+        match (absent.iter().any(|a| a == name), interrupted) {
+            (false, _) => Self::Unknown,
+            (true, false) => Self::Absent,
+            (true, true) => Self::AbsentThenInterrupted,
+        }
+    }
 }
 
 /// One IAM command's output: the vendor result and the (possibly re-mapped) profile.
@@ -329,8 +355,11 @@ impl Run<'_, '_> {
         if !self.req.flags.create_enabled {
             return Ok(self.skipped("create", "Command is disabled."));
         }
+        if self.req.before_create == BeforeCreate::Absent {
+            return self.create_new();
+        }
         match self.find("create", false)? {
-            Some(ours) if self.req.found_is_ours => {
+            Some(ours) if self.req.before_create == BeforeCreate::AbsentThenInterrupted => {
                 Ok(self.with_user(self.result("create"), &ours))
             }
             Some(existing) => self.update_found(existing),

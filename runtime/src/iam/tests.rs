@@ -140,7 +140,7 @@ fn run(
         allow_enable,
         flags,
         codes: &okta_like_codes(),
-        found_is_ours: false,
+        before_create: BeforeCreate::Unknown,
     };
     execute(app, &LoginMapper, &req).vendor
 }
@@ -237,7 +237,7 @@ fn a_repeated_create_that_finds_the_account_it_made_is_that_create() {
         allow_enable: false,
         flags: Flags::default(),
         codes: &okta_like_codes(),
-        found_is_ours: true,
+        before_create: BeforeCreate::AbsentThenInterrupted,
     };
     let r = execute(&mut app, &LoginMapper, &repeat).vendor;
     assert!(r.success && !r.skipped);
@@ -248,6 +248,40 @@ fn a_repeated_create_that_finds_the_account_it_made_is_that_create() {
         1,
         "only the first try created, nothing updated: {:?}",
         app.calls
+    );
+}
+
+#[test]
+fn a_create_after_a_lookup_that_found_nobody_does_not_look_again() {
+    let (profile, codes) = (jdoe(), okta_like_codes());
+    let request = |before_create| Request {
+        command: Command::CreateUser,
+        profile: &profile,
+        allow_enable: false,
+        flags: Flags::default(),
+        codes: &codes,
+        before_create,
+    };
+    let mut app = FakeApp::default();
+    let r = execute(&mut app, &LoginMapper, &request(BeforeCreate::Absent)).vendor;
+    assert!(r.success && r.action == "create", "{r:?}");
+    assert_eq!(app.calls, ["create"]);
+    // Without that lookup, a create looks first, and one for someone who exists updates.
+    let mut app = FakeApp::with_user("jdoe@x.com", true);
+    let r = execute(&mut app, &LoginMapper, &request(BeforeCreate::Unknown)).vendor;
+    assert_eq!(r.action, "update", "{r:?}");
+    assert!(app.calls[0].starts_with("find"), "{:?}", app.calls);
+    assert_eq!(
+        BeforeCreate::of("ad", &["ad".into()], false),
+        BeforeCreate::Absent
+    );
+    assert_eq!(
+        BeforeCreate::of("ad", &["ad".into()], true),
+        BeforeCreate::AbsentThenInterrupted
+    );
+    assert_eq!(
+        BeforeCreate::of("okta", &["ad".into()], false),
+        BeforeCreate::Unknown
     );
 }
 
@@ -388,7 +422,7 @@ fn get_user_maps_the_app_user_back_into_the_profile() {
         allow_enable: false,
         flags: Flags::default(),
         codes: &VendorCodes::default(),
-        found_is_ours: false,
+        before_create: BeforeCreate::Unknown,
     };
     let out = execute(&mut app, &LoginMapper, &req);
     assert!(out.vendor.success);

@@ -162,7 +162,8 @@ impl Targets {
 /// acted and before it was recorded, the repeat finds the account, and the lookup tells
 /// the account this incident made (absent before its create) from one that was there
 /// before (a rehire, someone else's). The repeat then reports the create the first try
-/// made, so the playbook goes on as it would have (sets and mails the password).
+/// made, so the playbook goes on as it would have (sets and mails the password). The first
+/// try creates where the lookup found nobody without looking again.
 fn iam_journaled(
     state: &Mutex<State>,
     command: &str,
@@ -183,8 +184,9 @@ fn iam_journaled(
     };
     journaled(state, "iam", args, Public, |ctx| {
         let using = targets.resolve(&ctx)?;
-        let ours = if ctx.call.repeat { absent } else { Vec::new() };
-        run_iam(ctx, command, &using, profile, allow_enable, &ours)
+        let interrupted = ctx.call.repeat;
+        let before_create = |name: &str| iam::BeforeCreate::of(name, &absent, interrupted);
+        run_iam(ctx, command, &using, profile, allow_enable, &before_create)
     })
 }
 
@@ -192,7 +194,9 @@ fn iam_journaled(
 fn absent_users(ctx: &Ctx, using: &[String], profile: &Value) -> Vec<String> {
     let found = ctx
         .integrations()
-        .iam_each(using, iam::Command::GetUser, profile, false, &[]);
+        .iam_each(using, iam::Command::GetUser, profile, false, &|_| {
+            iam::BeforeCreate::Unknown
+        });
     using
         .iter()
         .zip(found)
@@ -205,20 +209,20 @@ fn absent_users(ctx: &Ctx, using: &[String], profile: &Value) -> Vec<String> {
         .collect()
 }
 
-/// `ours`: the instances where a user found by a create is the one this create made.
+/// `before_create`: what a create knows of each instance's account.
 fn run_iam(
     ctx: Ctx,
     command: &str,
     using: &[String],
     profile: &Value,
     allow_enable: bool,
-    ours: &[String],
+    before_create: &dyn Fn(&str) -> iam::BeforeCreate,
 ) -> Result<Value> {
     let command = iam::Command::parse(command)
         .with_context(|| format!("{command:?} is not an IAM command"))?;
     let results: Vec<VendorResult> = ctx
         .integrations()
-        .iam_each(using, command, profile, allow_enable, ours)
+        .iam_each(using, command, profile, allow_enable, before_create)
         .into_iter()
         .zip(using)
         .map(|(outcome, name)| match outcome {

@@ -145,7 +145,13 @@ impl<'i> Kit<'_, 'i> {
     fn iam(&self, command: Command, profile: &Value, allow_enable: bool) -> Result<VendorResult> {
         Ok(self
             .integrations
-            .iam(self.instance, command, profile, allow_enable, false)?
+            .iam(
+                self.instance,
+                command,
+                profile,
+                allow_enable,
+                Default::default(),
+            )?
             .vendor)
     }
 
