@@ -361,16 +361,15 @@ mod tests {
     #[test]
     fn the_top_level_runs_once_per_file_version_and_its_failure_names_the_line() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("drawn.rhai"),
-            "const DRAWN = secure_random(1000000000);\nfn f() { global::DRAWN }",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("broken.rhai"),
-            "fn f() { 1 }\nconst X = 1 / 0;",
-        )
-        .unwrap();
+        for (name, text) in [
+            (
+                "drawn.rhai",
+                "const DRAWN = secure_random(1000000000);\nfn f() { global::DRAWN }",
+            ),
+            ("broken.rhai", "fn f() { 1 }\nconst X = 1 / 0;"),
+        ] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
         let cache = ScriptCache::new(dir.path(), "test", engine());
         let first = cache.get("drawn").unwrap().call("f", &[]).unwrap();
         assert!(first.is_i64(), "{first}");
