@@ -15,12 +15,13 @@ use lettre::message::{Body, Mailbox};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::{SMTP_PORT, SUBMISSIONS_PORT, SUBMISSION_PORT};
 use lettre::Message;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use url::Url;
+use url::{Host, Url};
 
-/// How long connecting, the greeting and each command may take.
+/// How long one delivery may take, from connecting to the server's answer to the message.
 const TIMEOUT: Duration = Duration::from_secs(15);
 
 /// One message as playbooks describe it.
@@ -81,19 +82,17 @@ impl Server {
             }
             _ => bail!(invalid()),
         };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .with_context(invalid)?;
-        // An IPv6 address comes bracketed in a URL, and is connected to without brackets.
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
+        // An IPv6 address, bracketed in a URL, is connected to without its brackets.
+        let host = match url.host().with_context(invalid)? {
+            Host::Domain("") => bail!(invalid()),
+            Host::Domain(name) => name.to_owned(),
+            Host::Ipv4(address) => address.to_string(),
+            Host::Ipv6(address) => address.to_string(),
+        };
         let port = url.port().unwrap_or(match security {
-            Security::None => 25,
-            Security::StartTls => 587,
-            Security::Implicit => 465,
+            Security::None => SMTP_PORT,
+            Security::StartTls => SUBMISSION_PORT,
+            Security::Implicit => SUBMISSIONS_PORT,
         });
         let decode = |part: &str| {
             percent_encoding::percent_decode_str(part)
@@ -127,14 +126,9 @@ impl Server {
         let address = (self.host.as_str(), self.port);
         let mut conn = match self.security {
             Security::Implicit => {
-                AsyncSmtpConnection::connect_tokio1(
-                    address,
-                    Some(TIMEOUT),
-                    &hello,
-                    Some(tls()?),
-                    None,
-                )
-                .await?
+                // (The delivery's timeout bounds the connection too.)
+                AsyncSmtpConnection::connect_tokio1(address, None, &hello, Some(tls()?), None)
+                    .await?
             }
             Security::None | Security::StartTls => {
                 let tcp = tokio::net::TcpStream::connect(address).await?;

@@ -2,7 +2,7 @@
 //! command on one or more instances.
 
 use super::{output, Context, Outcome};
-use crate::iam::{self, VendorResult};
+use crate::iam::{self, BeforeCreate, VendorResult};
 use crate::integrations::Integrations;
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
@@ -73,7 +73,7 @@ fn run_iam(
     let mut profiles = Vec::new();
     for name in &args.using {
         let outcome =
-            integrations.iam(name, command, &profile, allow_enable, Default::default())?;
+            integrations.iam(name, command, &profile, allow_enable, BeforeCreate::Unknown)?;
         results.push(outcome.vendor);
         profiles.push(outcome.user_profile);
     }

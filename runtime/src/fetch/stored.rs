@@ -165,16 +165,18 @@ impl ComparedFields {
 pub(super) struct Compactor<'c> {
     compared: &'c ComparedFields,
     profile: StoredProfile,
-    /// The email, the employee id, the display name and the key, until `finish` puts them
-    /// in the profile's one `texts`.
-    texts: [String; 4],
+    /// The store's key for the profile.
+    key: &'c str,
+    /// The email, the employee id and the display name, until `finish` puts them (and the
+    /// key) in the profile's one `texts`.
+    texts: [String; 3],
     /// Every compared field as read, by its place; `None` for an empty one, which a later
     /// repeat may overwrite.
     fields: Vec<(u32, Option<u64>)>,
 }
 
 impl<'c> Compactor<'c> {
-    pub fn new(compared: &'c ComparedFields, position: u32, key: &str) -> Self {
+    pub fn new(compared: &'c ComparedFields, position: u32, key: &'c str) -> Self {
         Self {
             compared,
             profile: StoredProfile {
@@ -186,7 +188,8 @@ impl<'c> Compactor<'c> {
                 flags: Flags::default(),
                 digest: 0,
             },
-            texts: [String::new(), String::new(), String::new(), key.to_owned()],
+            key,
+            texts: [String::new(), String::new(), String::new()],
             fields: Vec::with_capacity(48),
         }
     }
@@ -239,8 +242,8 @@ impl<'c> Compactor<'c> {
             .iter()
             .filter_map(|&(_, hash)| hash)
             .fold(0, u64::wrapping_add);
-        let [email, employee_id, display_name, key] = &self.texts;
-        let key = if key == email { "" } else { key };
+        let [email, employee_id, display_name] = &self.texts;
+        let key = if self.key == email { "" } else { self.key };
         let mut texts =
             String::with_capacity(email.len() + employee_id.len() + display_name.len() + key.len());
         for (end, text) in self

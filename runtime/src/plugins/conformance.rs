@@ -8,7 +8,7 @@
 //! given by the caller and merged over it.
 
 use super::{Host, InstanceSettings, WasmApp};
-use crate::iam::{self, App, Command, VendorResult};
+use crate::iam::{self, App, BeforeCreate, Command, VendorResult};
 use crate::integrations::Integrations;
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -150,7 +150,7 @@ impl<'i> Kit<'_, 'i> {
                 command,
                 profile,
                 allow_enable,
-                Default::default(),
+                BeforeCreate::Unknown,
             )?
             .vendor)
     }
