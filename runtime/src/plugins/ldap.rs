@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// Entries per page of a paged search.
@@ -183,14 +183,26 @@ pub struct LdapSession {
 }
 
 /// Bound connections kept between plugin calls, each under the key of the directory and
-/// identity it was bound with: a new LDAPS connection costs a TLS handshake and a bind, and
-/// one New Hire makes several calls.
-static IDLE: std::sync::Mutex<Vec<(String, LdapConn)>> = std::sync::Mutex::new(Vec::new());
+/// identity it was bound with, and with when it was given back: a new LDAPS connection costs
+/// a TLS handshake and a bind, and one New Hire makes several calls.
+static IDLE: std::sync::Mutex<Vec<Idle>> = std::sync::Mutex::new(Vec::new());
+
+struct Idle {
+    key: String,
+    conn: LdapConn,
+    since: Instant,
+}
 
 /// Idle connections kept at most, over all directories.
 const MAX_IDLE: usize = 8;
 
-fn idle() -> std::sync::MutexGuard<'static, Vec<(String, LdapConn)>> {
+/// How long a connection may have been idle and still be used without first checking that
+/// the server still answers on it. Directories drop idle connections after minutes (AD's
+/// MaxConnIdleTime is 15); a connection given back this recently is in the middle of a
+/// run of calls, where the check would cost the directory one request in every few.
+const TRUSTED_IDLE: Duration = Duration::from_secs(1);
+
+fn idle() -> std::sync::MutexGuard<'static, Vec<Idle>> {
     IDLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -200,12 +212,18 @@ fn checkout(config: &LdapConfig) -> Result<LdapConn, LdapFailure> {
     loop {
         let taken = {
             let mut idle = idle();
-            let at = idle.iter().position(|(k, _)| *k == key);
-            at.map(|i| idle.swap_remove(i).1)
+            let at = idle.iter().position(|i| i.key == key);
+            at.map(|i| idle.swap_remove(i))
         };
-        let Some(mut conn) = taken else {
+        let Some(Idle {
+            mut conn, since, ..
+        }) = taken
+        else {
             return connect(config);
         };
+        if since.elapsed() < TRUSTED_IDLE {
+            return Ok(conn);
+        }
         // The server may have closed it while idle: a root-DSE read tells, cheaply.
         let alive = conn
             .with_timeout(config.timeout)
@@ -223,7 +241,11 @@ impl Drop for LdapSession {
         if let Some(conn) = self.conn.take() {
             let mut idle = idle();
             if idle.len() < MAX_IDLE {
-                idle.push((self.config.pool_key(), conn));
+                idle.push(Idle {
+                    key: self.config.pool_key(),
+                    conn,
+                    since: Instant::now(),
+                });
             }
         }
     }
@@ -249,8 +271,11 @@ impl LdapSession {
         let mut entries = Vec::new();
         let mut cookie = Vec::new();
         loop {
+            // One more than wanted: a search that holds no more ends with its page (no
+            // cookie) instead of needing another request to end it.
+            let wanted = (limit - entries.len()) as u32;
             let page = PagedResults {
-                size: PAGE_SIZE.min((limit - entries.len()) as u32) as i32,
+                size: PAGE_SIZE.min(wanted + 1) as i32,
                 cookie,
             };
             let timeout = self.config.timeout;
@@ -267,11 +292,11 @@ impl LdapSession {
                 })?);
             }
             cookie = next_cookie(&done.ctrls);
-            if cookie.is_empty() {
-                return Ok(entries);
-            }
-            if entries.len() >= limit {
-                self.abandon_paging(&req.base, scope, &req.filter, cookie);
+            if cookie.is_empty() || entries.len() >= limit {
+                entries.truncate(limit);
+                if !cookie.is_empty() {
+                    self.abandon_paging(&req.base, scope, &req.filter, cookie);
+                }
                 return Ok(entries);
             }
         }
