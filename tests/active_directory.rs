@@ -400,6 +400,83 @@ fn s35_a_new_user_initialised_with_enable_user_is_enabled_with_pwd_last_set_now(
     );
 }
 
+/// A command given the DN a create returned reads the user there: one read and the write,
+/// no search under the base and no request to end a paged search. A DN that holds someone
+/// else or nothing is only a hint: the username decides whose password is set.
+#[test]
+fn a_password_set_at_a_known_dn_sets_the_named_users_password_and_nobody_elses() {
+    let (_samba, ilm) = setup();
+    created_disabled(&ilm, &person("klee", ("Kim", "Lee"), "Sales", "100077"));
+    created_disabled(&ilm, &person("mfox", ("Max", "Fox"), "Sales", "100078"));
+    let kim_dn = format!("CN=Kim Lee,{SALES}");
+    let max_dn = format!("CN=Max Fox,{SALES}");
+    // The directory requests the command made, from the host's debug log.
+    let set_at = |sam: &str, dn: &str| -> (String, Vec<String>) {
+        let before = filetime_now();
+        let arg = |k: &str, v: &str| format!("{k}={v}");
+        let (user, password, at) = (
+            arg("username", sam),
+            arg("password", PASSWORD),
+            arg("dn", dn),
+        );
+        let set = ilm.run_with(
+            &[
+                "command",
+                "ad-set-new-password",
+                "--using",
+                "ad",
+                "--arg",
+                &user,
+                "--arg",
+                &password,
+                "--arg",
+                &at,
+            ],
+            &[("ILM_LOG", "ilm::plugins::ldap=debug")],
+        );
+        assert_eq!(set.code, 0, "{}{}", set.stdout, set.stderr);
+        let stamped = pwd_last_set(sam);
+        assert!(
+            (before..=filetime_now()).contains(&stamped),
+            "{sam}'s password was not set (pwdLastSet {stamped})"
+        );
+        let requests = set
+            .stderr
+            .lines()
+            .filter_map(|l| {
+                l.split_once(" ldap: ")
+                    .map(|(_, r)| r.split(" url=").next().unwrap_or(r).to_owned())
+            })
+            .collect();
+        (set.stdout, requests)
+    };
+
+    let (kim, requests) = set_at("klee", &kim_dn);
+    assert!(kim.contains(&kim_dn), "{kim}");
+    assert_eq!(
+        requests,
+        [
+            format!("searching {kim_dn:?} for (&(objectClass=user)(objectCategory=person))"),
+            format!("setting the password of {kim_dn:?}"),
+        ],
+        "{requests:#?}"
+    );
+    let kim_stamp = pwd_last_set("klee");
+
+    // Kim's DN given for Max: Max's password is set, Kim's is untouched.
+    let (max, requests) = set_at("mfox", &kim_dn);
+    assert!(max.contains(&max_dn) && !max.contains(&kim_dn), "{max}");
+    assert_eq!(pwd_last_set("klee"), kim_stamp);
+    assert!(
+        requests.iter().any(|r| r.contains("(sAMAccountName=mfox)")),
+        "{requests:#?}"
+    );
+
+    // A DN that holds nothing, as after a move: the user is searched for.
+    let (moved, _) = set_at("klee", &format!("CN=Kim Lee,{ENG}"));
+    assert!(moved.contains(&kim_dn), "{moved}");
+}
+
 /// A playbooks folder with the shipped mappers and transformers plus `ad-raw`, a mapper
 /// that passes a profile's `ad` object through, to feed the plugin what a broken mapper
 /// would.
@@ -472,7 +549,9 @@ fn bad_input_fails_with_a_message_a_person_can_act_on() {
     let (_, code, message) = failure(&result);
     assert_eq!(code, "400", "{result}");
     assert!(
-        message.contains("OU=Nowhere") && message.contains("does not exist"),
+        message.contains("OU=Nowhere")
+            && message.contains("does not exist")
+            && message.contains("ou-mapping.rhai"),
         "{message}"
     );
     assert!(entry("ghost").is_none());

@@ -43,6 +43,11 @@ pub const USER_ATTRIBUTES: &[&str] = &[
     "pwdLastSet",
 ];
 
+/// The filter every entry matches.
+const ANY: &str = "(objectClass=*)";
+/// The filter that selects people's accounts (not computers, groups or contacts).
+const PERSON: &str = "(&(objectClass=user)(objectCategory=person))";
+
 /// Attributes that are lists in an app user's details even with one value.
 const MULTI_VALUED: &[&str] = &["memberOf", "objectClass", "proxyAddresses", "otherMailbox"];
 
@@ -154,10 +159,7 @@ impl Directory {
 
     /// The person whose sAMAccountName is `sam`.
     pub fn find_by_sam(&self, sam: &str, extra: &[&str]) -> Result<Option<User>, AppError> {
-        let filter = format!(
-            "(&(objectClass=user)(objectCategory=person)(sAMAccountName={}))",
-            dn::filter_value(sam)
-        );
+        let filter = format!("(&{PERSON}(sAMAccountName={}))", dn::filter_value(sam));
         self.find_one(&filter, extra)
     }
 
@@ -190,12 +192,23 @@ impl Directory {
         })
     }
 
-    /// The entry at `dn` with `attributes`; `None` when it (or its parent) is missing.
-    fn read(&self, dn: &str, attributes: &[&str]) -> Result<Option<Entry>, AppError> {
+    /// The person with sAMAccountName `sam`, read at `dn` where the caller knows it (a
+    /// create returns it). The DN is only a hint: when it holds no entry or another
+    /// account, as after a move or a rename, the user is searched for by `sam`.
+    pub fn user_by_sam_at(&self, sam: &str, dn: &str) -> Result<User, AppError> {
+        match self.user_at(dn)? {
+            Some(user) if user.sam().eq_ignore_ascii_case(sam) => Ok(user),
+            _ => self.user_by_sam(sam),
+        }
+    }
+
+    /// The entry at `dn` with `attributes` if it matches `filter`; `None` when it (or its
+    /// parent) is missing or does not match.
+    fn read(&self, dn: &str, filter: &str, attributes: &[&str]) -> Result<Option<Entry>, AppError> {
         let found = ldap::search(&SearchRequest {
             base: dn.to_owned(),
             scope: Scope::Base,
-            filter: "(objectClass=*)".into(),
+            filter: filter.to_owned(),
             attributes: attributes.iter().map(|a| a.to_string()).collect(),
             limit: 1,
         });
@@ -206,10 +219,10 @@ impl Directory {
         }
     }
 
-    /// The user at `dn`: a read of one entry, which Samba answered in a fifth of the time
+    /// The person at `dn`: a read of one entry, which Samba answered in a fifth of the time
     /// of a search for the sAMAccountName under the base.
     pub fn user_at(&self, dn: &str) -> Result<Option<User>, AppError> {
-        Ok(self.read(dn, USER_ATTRIBUTES)?.map(|entry| User {
+        Ok(self.read(dn, PERSON, USER_ATTRIBUTES)?.map(|entry| User {
             dn: entry.dn.clone(),
             entry,
         }))
@@ -217,7 +230,7 @@ impl Directory {
 
     /// Whether an entry exists at `dn`.
     pub fn exists(&self, dn: &str) -> Result<bool, AppError> {
-        Ok(self.read(dn, &["1.1"])?.is_some())
+        Ok(self.read(dn, ANY, &["1.1"])?.is_some())
     }
 
     /// The DN of the manager named by an email: the user whose sAMAccountName is its local
@@ -340,7 +353,7 @@ impl Directory {
     /// The mail of the entry at `dn` (a manager deleted since is simply none).
     fn mail_of(&self, dn: &str) -> Result<Option<String>, AppError> {
         Ok(self
-            .read(dn, &["mail"])?
+            .read(dn, ANY, &["mail"])?
             .into_iter()
             .flat_map(|e| e.attributes)
             .find(|a| a.name.eq_ignore_ascii_case("mail"))

@@ -102,19 +102,6 @@ impl iam::Guest for ActiveDirectory {
     fn create_user(profile: String) -> Result<AppUser, AppError> {
         let dir = Directory::from_params()?;
         let mapped = Mapped::parse(&profile)?;
-        if !dir.exists(&mapped.ou)? {
-            return Err(app_error(
-                "400",
-                format!(
-                    "the OU {:?} computed for {} does not exist in the directory: create it, or fix its row in playbooks/transformers/ou-mapping.rhai",
-                    mapped.ou, mapped.sam
-                ),
-            ));
-        }
-        let dn = match &mapped.dn {
-            Some(dn) => dn.clone(),
-            None => unique_dn(&dir, &mapped)?,
-        };
         let mut attributes = vec![
             attribute(
                 "objectClass",
@@ -132,7 +119,7 @@ impl iam::Guest for ActiveDirectory {
         if let Some(manager) = manager_dn(&dir, &mapped)? {
             attributes.push(attribute("manager", vec![manager]));
         }
-        ldap::add(&dn, &attributes).map_err(|e| create_failure(&dn, &mapped, e))?;
+        let dn = add_user(&mapped, &attributes)?;
         ilm_plugin_sdk::info(&format!("created {dn} (disabled)"));
         let user = dir
             .user_at(&dn)?
@@ -228,8 +215,15 @@ fn attribute(name: &str, values: Vec<String>) -> Attribute {
     }
 }
 
-/// `CN=<cn>,<ou>`, or with the first free suffix 1..=29 when that DN is taken.
-fn unique_dn(dir: &Directory, mapped: &Mapped) -> Result<String, AppError> {
+/// Adds the account at the mapped `dn`, or at `CN=<cn>,<ou>` with the first free suffix
+/// 1..=29 when that DN is taken, and returns where it went. Each DN is tried by adding it
+/// rather than looked up first: the directory says when it is taken, and a new hire costs
+/// one round trip instead of two.
+fn add_user(mapped: &Mapped, attributes: &[Attribute]) -> Result<String, AppError> {
+    if let Some(dn) = &mapped.dn {
+        ldap::add(dn, attributes).map_err(|e| create_failure(dn, mapped, e))?;
+        return Ok(dn.clone());
+    }
     let Some(cn) = mapped.cn.as_deref().or(mapped.value("displayName")) else {
         return Err(app_error(
             "400",
@@ -241,8 +235,11 @@ fn unique_dn(dir: &Directory, mapped: &Mapped) -> Result<String, AppError> {
     };
     for suffix in std::iter::once(String::new()).chain((1..=MAX_CN_SUFFIX).map(|n| n.to_string())) {
         let dn = format!("CN={}{suffix},{}", dn::rdn_value(cn), mapped.ou);
-        if !dir.exists(&dn)? {
-            return Ok(dn);
+        match ldap::add(&dn, attributes) {
+            Ok(()) => return Ok(dn),
+            // The DN is taken: the next suffix.
+            Err(e) if e.code == "68" && !names_sam_account_name(&e) => {}
+            Err(e) => return Err(create_failure(&dn, mapped, e)),
         }
     }
     Err(app_error(
@@ -252,6 +249,12 @@ fn unique_dn(dir: &Directory, mapped: &Mapped) -> Result<String, AppError> {
             mapped.ou
         ),
     ))
+}
+
+/// Whether a refused add was refused for its sAMAccountName, which AD names in the text
+/// (Samba answers 68, Windows 19), rather than for its DN.
+fn names_sam_account_name(e: &AppError) -> bool {
+    e.message.to_ascii_lowercase().contains("samaccountname")
 }
 
 /// The manager's DN from `manageremail`; a manager without an account is logged and left
@@ -290,15 +293,24 @@ fn check_same_person(user: &User, mapped: &Mapped) -> Result<(), AppError> {
 
 /// A failed add, with what a person can do about it.
 fn create_failure(dn: &str, mapped: &Mapped, e: AppError) -> AppError {
-    // AD reports a taken sAMAccountName as 68 (Samba) or 19, with the name in the text.
-    let sam_taken = e.message.to_ascii_lowercase().contains("samaccountname");
     let hint = match e.code.as_str() {
-        "68" | "19" if sam_taken => format!(
+        "68" | "19" if names_sam_account_name(&e) => format!(
             "the sAMAccountName {} is already used by another directory object",
             mapped.sam
         ),
         "68" => "an entry with this DN already exists".to_owned(),
-        "32" => format!("the OU {} does not exist", mapped.ou),
+        // The add is the only check: an OU that is missing is found by it.
+        "32" => {
+            return app_error(
+                "400",
+                format!(
+                    "the OU {:?} computed for {} does not exist in the directory: create it, or fix its row in playbooks/transformers/ou-mapping.rhai ({})",
+                    dn::split_rdn(dn).1,
+                    mapped.sam,
+                    e.message
+                ),
+            )
+        }
         "50" => format!("the bind account may not create users in {}", mapped.ou),
         "17" | "21" => "the mapper produced an attribute or value AD does not accept".to_owned(),
         _ => "please validate the instance configuration and the mapper".to_owned(),
@@ -313,7 +325,11 @@ impl commands::Guest for ActiveDirectory {
     fn run(name: String, args: String) -> Result<String, AppError> {
         let args = ilm_plugin_sdk::json_object(&args, "the arguments")?;
         let dir = Directory::from_params()?;
-        let user = dir.user_by_sam(&required(&args, "username")?)?;
+        let sam = required(&args, "username")?;
+        let user = match optional(&args, "dn") {
+            Some(dn) => dir.user_by_sam_at(&sam, &dn)?,
+            None => dir.user_by_sam(&sam)?,
+        };
         let message = match name.as_str() {
             "ad-set-new-password" => {
                 ldap::set_password(&user.dn, &required(&args, "password")?)
@@ -359,6 +375,14 @@ fn required(args: &Map<String, Value>, name: &str) -> Result<String, AppError> {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
         Some(Value::Number(n)) => Ok(n.to_string()),
         _ => Err(app_error("400", format!("the argument {name} is required"))),
+    }
+}
+
+/// A text argument that may be left out (or null).
+fn optional(args: &Map<String, Value>, name: &str) -> Option<String> {
+    match args.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
     }
 }
 
