@@ -198,7 +198,7 @@ const MAX_IDLE: usize = 8;
 
 /// How long a connection may have been idle and still be used without first checking that
 /// the server still answers on it. Directories drop idle connections after minutes (AD's
-/// MaxConnIdleTime is 15); a connection given back this recently is in the middle of a
+/// MaxConnIdleTime is 900 s); a connection given back this recently is in the middle of a
 /// run of calls, where the check would cost the directory one request in every few.
 const TRUSTED_IDLE: Duration = Duration::from_secs(1);
 
