@@ -477,6 +477,88 @@ fn a_password_set_at_a_known_dn_sets_the_named_users_password_and_nobody_elses()
     assert!(moved.contains(&kim_dn), "{moved}");
 }
 
+/// A CA of its own (not the one that signed Samba's certificate), in Samba's folder.
+fn other_ca(samba: &SambaDc) -> std::path::PathBuf {
+    let other_ca = samba.dir.path().join("other-ca.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args([
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=Other CA",
+            "-keyout",
+            "/dev/null",
+            "-out",
+        ])
+        .arg(&other_ca)
+        .output()
+        .expect("running openssl");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    other_ca
+}
+
+/// A directory that does not answer fails the incident for the worker to retry, as an
+/// unreachable app does; one whose certificate does not verify fails it for a person, since
+/// trying again gives the same answer.
+#[test]
+fn a_directory_that_is_down_is_retried_and_one_that_cannot_be_trusted_is_not() {
+    let (samba, mut ilm) = setup();
+    let playbooks = raw_mapper_playbooks();
+    std::fs::write(
+        playbooks.path().join("lookup.rhai"),
+        "let r = iam(\"iam-get-user\", incident.fields.instance, incident.fields.userprofile);\n\
+         if !r[0].success { fail(`lookup failed: ${r[0].errorMessage}`); }\n",
+    )
+    .expect("playbook");
+    std::fs::write(
+        playbooks.path().join("config.toml"),
+        "[types]\n\"Lookup\" = \"lookup\"\n",
+    )
+    .expect("config");
+    ilm.playbooks_dir = playbooks.path().to_owned();
+    let down = format!("url=ldaps://127.0.0.1:{}", free_port());
+    add_instance(&ilm, &samba.ca_file(), "down", &[&down]);
+    add_instance(&ilm, &other_ca(&samba), "untrusted", &[]);
+    let incident = |instance: &str| {
+        let fields = json!({"email": format!("{instance}@example.test"), "instance": instance, "userprofile": jdoe()});
+        ilm.create_incident("Lookup", &fields)["id"].to_string()
+    };
+    let (down, untrusted) = (incident("down"), incident("untrusted"));
+
+    let out = ilm.ok(&[
+        "worker",
+        "--until-idle",
+        "--max-attempts",
+        "2",
+        "--retry-backoff-ms",
+        "100",
+    ]);
+    assert!(out.contains("retried 1"), "{out}");
+    let ended = |id: &str| {
+        let shown: Value =
+            serde_json::from_str(&ilm.ok(&["incident", "show", id, "--json"])).expect("JSON");
+        (
+            shown["incident"]["status"].clone(),
+            shown["attempt"].clone(),
+        )
+    };
+    assert_eq!(ended(&down), (json!("failed"), json!(2)));
+    assert_eq!(ended(&untrusted), (json!("failed"), json!(1)));
+}
+
 /// A playbooks folder with the shipped mappers and transformers plus `ad-raw`, a mapper
 /// that passes a profile's `ad` object through, to feed the plugin what a broken mapper
 /// would.
@@ -661,39 +743,16 @@ fn connections_are_verified_encrypted_and_bound_by_the_host() {
     bind("EXAMPLE\\jdoe", PASSWORD).expect("the password set over StartTLS works");
 
     // A CA that did not sign the server's certificate: no connection.
-    let other_ca = samba.dir.path().join("other-ca.pem");
-    let made = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args([
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=Other CA",
-            "-keyout",
-            "/dev/null",
-            "-out",
-        ])
-        .arg(&other_ca)
-        .output()
-        .expect("running openssl");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let other_ca = other_ca(&samba);
     add_instance(&ilm, &other_ca, "wrong-ca", &[]);
+    // Not a failure to retry: the certificate will not verify next time either.
     let (_, result) = vendor(&ilm, "iam-get-user", "wrong-ca", &jdoe());
     let (_, code, message) = failure(&result);
-    assert_eq!(code, "ldap-unavailable", "{result}");
-    assert!(message.contains("LDAPS"), "{message}");
+    assert_eq!(code, "ldap-untrusted", "{result}");
+    assert!(
+        message.contains("LDAPS") && message.contains("ca-file"),
+        "{message}"
+    );
 
     // Wrong bind password: LDAP's invalid credentials, naming the bind.
     add_instance(&ilm, &ca, "badpw", &["secret:bind-password=wrong"]);

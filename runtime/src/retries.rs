@@ -1,5 +1,5 @@
 //! Retrying incidents whose run failed because of the network or a busy app: a call that
-//! did not reach the app or ran out of time, a rate limit (HTTP 429) or a server error
+//! did not reach the app (or its directory) or ran out of time, a rate limit (HTTP 429) or a server error
 //! (5xx). A script error or an app refusing the data is not retried: trying again gives
 //! the same answer. A retry is a new attempt, as a person's re-run is: the failed call's
 //! answer is in the journal, so replaying the attempt would fail the same way, and the
@@ -16,6 +16,9 @@ pub const TIMEOUT: &str = "timeout";
 /// The code the host gives a request that did not reach its server (refused, unreachable,
 /// reset, timed out).
 const NETWORK_ERROR: &str = "network-error";
+
+/// The code the host gives an LDAP call that got no answer from the directory.
+pub const LDAP_UNAVAILABLE: &str = "ldap-unavailable";
 
 /// How a worker retries.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +50,7 @@ impl Retries {
 fn is_transient(code: &str) -> bool {
     code == NETWORK_ERROR
         || code == TIMEOUT
+        || code == LDAP_UNAVAILABLE
         || code
             .parse::<u16>()
             .is_ok_and(|status| status == 429 || (500..=599).contains(&status))
@@ -99,14 +103,30 @@ mod tests {
 
     #[test]
     fn the_network_rate_limits_and_server_errors_are_transient_and_the_rest_is_not() {
-        for code in ["503", "500", "429", "network-error", "timeout"] {
+        for code in [
+            "503",
+            "500",
+            "429",
+            "network-error",
+            "timeout",
+            "ldap-unavailable",
+        ] {
             assert_eq!(
                 transient_cause(&[entry("iam", vendor(code))]),
                 Some(format!("gh answered {code}: m")),
                 "{code}"
             );
         }
-        for code in ["400", "404", "409", "plugin-error", "config", "E0000001"] {
+        for code in [
+            "400",
+            "404",
+            "409",
+            "plugin-error",
+            "config",
+            "E0000001",
+            "ldap-untrusted",
+            "49",
+        ] {
             assert_eq!(
                 transient_cause(&[entry("iam", vendor(code))]),
                 None,

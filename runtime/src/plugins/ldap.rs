@@ -157,9 +157,13 @@ pub enum LdapFailure {
     /// address).
     #[error("{0}")]
     Refused(String),
-    /// No LDAP answer: unreachable, timed out, TLS failed.
+    /// No LDAP answer: unreachable, timed out, the connection broke. Worth another try.
     #[error("{0}")]
     Unavailable(String),
+    /// The directory cannot be trusted: its certificate fails verification against the
+    /// instance's CA, or the CA file is unusable. Trying again gives the same answer.
+    #[error("{0}")]
+    Untrusted(String),
     /// The server answered with an LDAP result code other than success.
     #[error("{message}")]
     Result { rc: u32, message: String },
@@ -169,7 +173,8 @@ impl LdapFailure {
     pub fn code(&self) -> String {
         match self {
             LdapFailure::Refused(_) => "sandbox-refused".to_owned(),
-            LdapFailure::Unavailable(_) => "ldap-unavailable".to_owned(),
+            LdapFailure::Unavailable(_) => crate::retries::LDAP_UNAVAILABLE.to_owned(),
+            LdapFailure::Untrusted(_) => "ldap-untrusted".to_owned(),
             LdapFailure::Result { rc, .. } => rc.to_string(),
         }
     }
@@ -450,12 +455,19 @@ fn connect(config: &LdapConfig) -> Result<LdapConn, LdapFailure> {
         settings = settings.set_config(tls_config(ca_file)?);
     }
     let mut conn = LdapConn::from_url_with_settings(settings, &config.url).map_err(|e| {
-        LdapFailure::Unavailable(format!(
+        let message = format!(
             "cannot open a {} connection to {}: {}",
             transport_name(config.transport),
             config.url,
             error_chain(&e)
-        ))
+        );
+        if certificate_rejected(&e) {
+            LdapFailure::Untrusted(format!(
+                "{message}; the directory's certificate must be issued by a CA in the instance's ca-file (the system's CAs when it has none)"
+            ))
+        } else {
+            LdapFailure::Unavailable(message)
+        }
     })?;
     conn.with_timeout(config.timeout)
         .simple_bind(&config.bind_dn, &config.bind_password)
@@ -467,6 +479,29 @@ fn connect(config: &LdapConfig) -> Result<LdapConn, LdapFailure> {
             )
         })?;
     Ok(conn)
+}
+
+/// Whether TLS failed because the server's certificate did not verify (rustls's error,
+/// inside the I/O error ldap3 reports it as).
+fn certificate_rejected(err: &(dyn std::error::Error + 'static)) -> bool {
+    let is_rejection = |e: &(dyn std::error::Error + 'static)| {
+        matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_))
+        )
+    };
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let wrapped = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| is_rejection(inner));
+        if is_rejection(e) || wrapped {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 fn transport_name(transport: Transport) -> &'static str {
@@ -481,7 +516,7 @@ fn transport_name(transport: Transport) -> &'static str {
 fn tls_config(ca_file: &Path) -> Result<Arc<rustls::ClientConfig>, LdapFailure> {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     let unusable = |why: String| {
-        LdapFailure::Unavailable(format!(
+        LdapFailure::Untrusted(format!(
             "the directory CA file {} is unusable: {why}",
             ca_file.display()
         ))
