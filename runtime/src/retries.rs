@@ -1,6 +1,6 @@
 //! Retrying incidents whose run failed because of the network or a busy app: a call that
-//! did not reach the app (or its directory) or ran out of time, a rate limit (HTTP 429) or a server error
-//! (5xx). A script error or an app refusing the data is not retried: trying again gives
+//! did not reach the app (or its directory) or ran out of time, a rate limit (HTTP 429) or
+//! a server error (5xx). A script error or an app refusing the data is not retried: trying again gives
 //! the same answer. A retry is a new attempt, as a person's re-run is: the failed call's
 //! answer is in the journal, so replaying the attempt would fail the same way, and the
 //! playbooks keep the instances that already succeeded in the incident's context, so what
