@@ -1,6 +1,7 @@
 //! Outgoing mail over SMTP (lettre). The server is one URL: `smtp://host:port` (plain, for
 //! a local relay), `smtp://host:port?tls=required` (STARTTLS) or `smtps://host:port`, with
-//! `user:password@` when the server wants a login.
+//! `user:password@` when the server wants a login, and `ca=FILE` (a PEM file of CA
+//! certificates) for a server whose certificate an own CA issued.
 //!
 //! lettre speaks SMTP; the TCP connection is ours, so that it can send without Nagle's
 //! algorithm: lettre writes a message's end (`\r\n.\r\n`) apart from its body, and a
@@ -13,11 +14,15 @@ use lettre::address::Envelope;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, Certificate, CertificateStore, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::{SMTP_PORT, SUBMISSIONS_PORT, SUBMISSION_PORT};
 use lettre::Message;
+use rustls::pki_types::{pem::PemObject, CertificateDer};
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use url::{Host, Url};
 
@@ -46,6 +51,37 @@ struct Server {
     port: u16,
     security: Security,
     credentials: Option<Credentials>,
+    /// The CAs that verify the server, from `ca=`; `None`: the public roots.
+    ca: Option<CaFile>,
+}
+
+/// A PEM file of CA certificates, read when the URL is.
+struct CaFile {
+    path: PathBuf,
+    pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for CaFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CaFile({})", self.path.display())
+    }
+}
+
+impl CaFile {
+    fn read(path: &Path) -> Result<Self> {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("reading the SMTP CA file {}", path.display()))?;
+        if !CertificateDer::pem_slice_iter(&pem).any(|cert| cert.is_ok()) {
+            bail!(
+                "the SMTP CA file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            );
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            pem,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,10 +102,17 @@ impl Server {
             )
         };
         let url = Url::parse(text).with_context(invalid)?;
-        let tls = url
-            .query_pairs()
-            .find(|(name, _)| name == "tls")
-            .map(|(_, value)| value.into_owned());
+        let (mut tls, mut ca) = (None, None);
+        for (name, value) in url.query_pairs() {
+            match name.as_ref() {
+                "tls" => tls = Some(value.into_owned()),
+                "ca" => ca = Some(PathBuf::from(value.as_ref())),
+                other => bail!(
+                    "{}: {other}= is not an option (tls=required, ca=FILE)",
+                    invalid()
+                ),
+            }
+        }
         let security = match (url.scheme(), tls.as_deref()) {
             ("smtp", None) => Security::None,
             ("smtp", Some("required")) => Security::StartTls,
@@ -111,23 +154,45 @@ impl Server {
                 decode(url.password().unwrap_or_default())?,
             )),
         };
+        let ca = match ca {
+            None => None,
+            Some(_) if security == Security::None => bail!(
+                "{}: ca= verifies a TLS server; use it with tls=required or smtps://",
+                invalid()
+            ),
+            Some(path) => Some(CaFile::read(&path)?),
+        };
         Ok(Self {
             host,
             port,
             security,
             credentials,
+            ca,
         })
+    }
+
+    /// TLS that verifies the server against `ca=`, or else the public roots.
+    fn tls(&self) -> Result<TlsParameters> {
+        let builder = TlsParameters::builder(self.host.clone());
+        let builder = match &self.ca {
+            None => builder,
+            Some(ca) => builder
+                .certificate_store(CertificateStore::None)
+                .add_root_certificate(Certificate::from_pem(&ca.pem).with_context(|| {
+                    format!("the SMTP CA file {} is unusable", ca.path.display())
+                })?),
+        };
+        Ok(builder.build()?)
     }
 
     /// Connects, greets, secures and logs in as the URL says.
     async fn connect(&self) -> Result<AsyncSmtpConnection> {
         let hello = ClientId::default();
-        let tls = || TlsParameters::new(self.host.clone());
         let address = (self.host.as_str(), self.port);
         let mut conn = match self.security {
             Security::Implicit => {
                 // (The delivery's timeout bounds the connection too.)
-                AsyncSmtpConnection::connect_tokio1(address, None, &hello, Some(tls()?), None)
+                AsyncSmtpConnection::connect_tokio1(address, None, &hello, Some(self.tls()?), None)
                     .await?
             }
             Security::None | Security::StartTls => {
@@ -137,7 +202,7 @@ impl Server {
             }
         };
         if self.security == Security::StartTls {
-            conn.starttls(tls()?, &hello).await?;
+            conn.starttls(self.tls()?, &hello).await?;
         }
         if let Some(credentials) = &self.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
@@ -273,11 +338,33 @@ mod tests {
             "smtp://",
             "smtp://x?tls=opportunistic",
             "smtps://x?tls=required",
+            "smtp://x?tsl=required",
+            "smtp://x?ca=/etc/ssl/certs/ca-certificates.crt",
             "x",
         ] {
             let err = Server::parse(bad).unwrap_err().to_string();
             assert!(err.contains("is not valid"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_ca_file_is_read_with_the_url_and_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let err = format!(
+            "{:#}",
+            Server::parse(&format!("smtps://x?ca={}", missing.display())).unwrap_err()
+        );
+        assert!(
+            err.contains("reading the SMTP CA file") && err.contains("missing.pem"),
+            "{err}"
+        );
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let err = Server::parse(&format!("smtp://x?tls=required&ca={}", empty.display()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("holds no PEM certificate"), "{err}");
     }
 
     #[test]

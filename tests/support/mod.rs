@@ -515,6 +515,12 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// aiosmtpd with more options, e.g. `--tlscert`/`--tlskey` (STARTTLS, then required)
+    /// or `--smtpscert`/`--smtpskey` (TLS from the first byte).
+    pub fn start_with(options: &[&std::ffi::OsStr]) -> Self {
         let python = repo_root().join(".services/venv/bin/python");
         assert!(
             python.exists(),
@@ -533,6 +539,7 @@ impl SmtpSink {
                 "-c",
                 "aiosmtpd.handlers.Mailbox",
             ])
+            .args(options)
             .arg(maildir.path().join("Maildir"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

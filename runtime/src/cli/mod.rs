@@ -73,7 +73,8 @@ pub struct Cli {
 
     /// The SMTP server playbooks send mail through: smtp://host:port (plain),
     /// smtp://host:port?tls=required (STARTTLS) or smtps://host:port; a login goes in as
-    /// user:password@host, over TLS only.
+    /// user:password@host, over TLS only; ca=FILE (a PEM file) verifies a server whose
+    /// certificate your own CA issued, e.g. smtps://mail.corp:465?ca=/etc/ilm/corp-ca.pem.
     #[arg(long, global = true, env = "ILM_SMTP")]
     smtp: Option<String>,
 
