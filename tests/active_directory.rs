@@ -9,7 +9,7 @@ use ldap3::{LdapConn, LdapConnSettings, Scope, SearchEntry};
 use serde_json::{json, Value};
 use std::path::Path;
 use support::{
-    dist, free_port, repo_root, Ilm, Ran, SambaDc, SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD,
+    dist, free_port, repo_root, Ilm, Ran, SambaDc, TestCa, SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD,
     SAMBA_BASE_DN,
 };
 
@@ -477,39 +477,6 @@ fn a_password_set_at_a_known_dn_sets_the_named_users_password_and_nobody_elses()
     assert!(moved.contains(&kim_dn), "{moved}");
 }
 
-/// A CA of its own (not the one that signed Samba's certificate), in Samba's folder.
-fn other_ca(samba: &SambaDc) -> std::path::PathBuf {
-    let other_ca = samba.dir.path().join("other-ca.pem");
-    let made = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args([
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=Other CA",
-            "-keyout",
-            "/dev/null",
-            "-out",
-        ])
-        .arg(&other_ca)
-        .output()
-        .expect("running openssl");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    other_ca
-}
-
 /// A directory that does not answer fails the incident for the worker to retry, as an
 /// unreachable app does; one whose certificate does not verify fails it for a person, since
 /// trying again gives the same answer.
@@ -531,7 +498,8 @@ fn a_directory_that_is_down_is_retried_and_one_that_cannot_be_trusted_is_not() {
     ilm.playbooks_dir = playbooks.path().to_owned();
     let down = format!("url=ldaps://127.0.0.1:{}", free_port());
     add_instance(&ilm, &samba.ca_file(), "down", &[&down]);
-    add_instance(&ilm, &other_ca(&samba), "untrusted", &[]);
+    let other_ca = TestCa::new();
+    add_instance(&ilm, &other_ca.path("ca.pem"), "untrusted", &[]);
     let incident = |instance: &str| {
         let fields = json!({"email": format!("{instance}@example.test"), "instance": instance, "userprofile": jdoe()});
         ilm.create_incident("Lookup", &fields)["id"].to_string()
@@ -743,7 +711,8 @@ fn connections_are_verified_encrypted_and_bound_by_the_host() {
     bind("EXAMPLE\\jdoe", PASSWORD).expect("the password set over StartTLS works");
 
     // A CA that did not sign the server's certificate: no connection.
-    let other_ca = other_ca(&samba);
+    let other_ca = TestCa::new();
+    let other_ca = other_ca.path("ca.pem");
     add_instance(&ilm, &other_ca, "wrong-ca", &[]);
     // Not a failure to retry: the certificate will not verify next time either.
     let (_, result) = vendor(&ilm, "iam-get-user", "wrong-ca", &jdoe());
