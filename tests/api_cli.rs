@@ -64,6 +64,33 @@ fn every_command_has_help() {
     }
 }
 
+/// A log filter that does not parse, from `--log` or `ILM_LOG`, is a usage error (exit 2)
+/// that shows the form, not a silent fall back to warnings only; a valid one runs.
+#[test]
+fn a_log_filter_that_does_not_parse_is_a_usage_error() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let refused = ilm(home.path(), &["--log", "ilm=verbose", "user", "list"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("'ilm=verbose' for '--log") && stderr.contains("warn,ilm=debug"),
+        "{stderr}"
+    );
+    let from_env = Command::new(env!("CARGO_BIN_EXE_ilm"))
+        .env("ILM_HOME", home.path())
+        .env("ILM_LOG", "[ilm")
+        .args(["user", "list"])
+        .output()
+        .expect("run ilm");
+    assert_eq!(
+        from_env.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&from_env.stderr)
+    );
+    ok(home.path(), &["--log", "warn,ilm=debug", "user", "list"]);
+}
+
 #[test]
 fn people_roles_and_keys_from_the_command_line() {
     let home = tempfile::tempdir().expect("tempdir");

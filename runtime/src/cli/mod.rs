@@ -93,7 +93,7 @@ pub struct Cli {
 
     /// Log filter (e.g. `info`, `ilm=debug`); also read from `ILM_LOG`. The default is
     /// `warn`, and for `ilm serve` also its request log (`warn,ilm::api=info`).
-    #[arg(long, global = true, env = "ILM_LOG")]
+    #[arg(long, global = true, env = "ILM_LOG", value_parser = log_filter)]
     log: Option<String>,
 
     #[command(subcommand)]
@@ -318,7 +318,18 @@ fn default_playbooks_dir(data_dir: &std::path::Path) -> PathBuf {
     own
 }
 
+/// A `--log` value that is a filter, checked when the command line is read, so a typo is a
+/// usage error rather than a silent fall back to warnings only.
+fn log_filter(text: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| {
+            format!("{e}; a filter is a level (info) or target=level pairs (warn,ilm=debug)")
+        })
+}
+
 fn init_logging(format: LogFormat, filter: &str) {
+    // `log_filter` checked the value; the defaults are valid.
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     // Colours only for a person at a terminal: a file or a pipe gets plain text.
