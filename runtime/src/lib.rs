@@ -1,6 +1,7 @@
 //! The ILM runtime: HR-driven identity lifecycle through sandboxed WebAssembly integrations.
 
 pub mod api;
+pub mod ca_file;
 pub mod cli;
 pub mod console;
 pub mod fan_out;

@@ -9,7 +9,7 @@
 //! after the directory's own. (lettre's own connections set `TCP_NODELAY` from its release
 //! after 0.11.23 on; until then `smtps://`, which connects through lettre, still waits.)
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use lettre::address::Envelope;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox};
@@ -20,7 +20,7 @@ use lettre::transport::smtp::client::{
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::{SMTP_PORT, SUBMISSIONS_PORT, SUBMISSION_PORT};
 use lettre::Message;
-use rustls::pki_types::{pem::PemObject, CertificateDer};
+use rustls::pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -58,7 +58,7 @@ struct Server {
 /// A PEM file of CA certificates, read when the URL is.
 struct CaFile {
     path: PathBuf,
-    pem: Vec<u8>,
+    certificates: Vec<CertificateDer<'static>>,
 }
 
 impl std::fmt::Debug for CaFile {
@@ -69,17 +69,11 @@ impl std::fmt::Debug for CaFile {
 
 impl CaFile {
     fn read(path: &Path) -> Result<Self> {
-        let pem = std::fs::read(path)
-            .with_context(|| format!("reading the SMTP CA file {}", path.display()))?;
-        if !CertificateDer::pem_slice_iter(&pem).any(|cert| cert.is_ok()) {
-            bail!(
-                "the SMTP CA file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                path.display()
-            );
-        }
+        let certificates = crate::ca_file::certificates(path)
+            .map_err(|why| anyhow!("reading the SMTP CA file {}: {why}", path.display()))?;
         Ok(Self {
             path: path.to_owned(),
-            pem,
+            certificates,
         })
     }
 }
@@ -173,15 +167,16 @@ impl Server {
 
     /// TLS that verifies the server against `ca=`, or else the public roots.
     fn tls(&self) -> Result<TlsParameters> {
-        let builder = TlsParameters::builder(self.host.clone());
-        let builder = match &self.ca {
-            None => builder,
-            Some(ca) => builder
-                .certificate_store(CertificateStore::None)
-                .add_root_certificate(Certificate::from_pem(&ca.pem).with_context(|| {
+        let mut builder = TlsParameters::builder(self.host.clone());
+        if let Some(ca) = &self.ca {
+            builder = builder.certificate_store(CertificateStore::None);
+            for certificate in &ca.certificates {
+                let root = Certificate::from_der(certificate.to_vec()).with_context(|| {
                     format!("the SMTP CA file {} is unusable", ca.path.display())
-                })?),
-        };
+                })?;
+                builder = builder.add_root_certificate(root);
+            }
+        }
         Ok(builder.build()?)
     }
 

@@ -514,22 +514,13 @@ fn transport_name(transport: Transport) -> &'static str {
 
 /// A TLS configuration that trusts only the CA certificates in `ca_file`.
 fn tls_config(ca_file: &Path) -> Result<Arc<rustls::ClientConfig>, LdapFailure> {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
     let unusable = |why: String| {
         LdapFailure::Untrusted(format!(
             "the directory CA file {} is unusable: {why}",
             ca_file.display()
         ))
     };
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca_file).map_err(|e| unusable(e.to_string()))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| unusable(e.to_string()))?;
-        roots.add(cert).map_err(|e| unusable(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(unusable("it holds no PEM certificate".to_owned()));
-    }
+    let roots = crate::ca_file::roots(ca_file).map_err(unusable)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

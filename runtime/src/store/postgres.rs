@@ -375,27 +375,17 @@ const CA_FILE_ENV: &str = "ILM_DATABASE_CA_FILE";
 /// `require` insists): the server's certificate is checked against the CAs in
 /// `ILM_DATABASE_CA_FILE`, or else the public CAs.
 fn tls_config() -> anyhow::Result<rustls::ClientConfig> {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
-    let mut roots = rustls::RootCertStore::empty();
-    match std::env::var_os(CA_FILE_ENV) {
+    let roots = match std::env::var_os(CA_FILE_ENV) {
         Some(file) => {
-            let unusable = |why: String| {
-                anyhow::anyhow!(
-                    "{CA_FILE_ENV} ({}) is unusable: {why}",
-                    std::path::Path::new(&file).display()
-                )
-            };
-            for cert in CertificateDer::pem_file_iter(&file).map_err(|e| unusable(e.to_string()))? {
-                roots
-                    .add(cert.map_err(|e| unusable(e.to_string()))?)
-                    .map_err(|e| unusable(e.to_string()))?;
-            }
-            if roots.is_empty() {
-                return Err(unusable("it holds no PEM certificate".to_owned()));
-            }
+            let file = std::path::Path::new(&file);
+            crate::ca_file::roots(file).map_err(|why| {
+                anyhow::anyhow!("{CA_FILE_ENV} ({}) is unusable: {why}", file.display())
+            })?
         }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
+        None => rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+    };
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
