@@ -326,7 +326,7 @@ impl commands::Guest for ActiveDirectory {
         let args = ilm_plugin_sdk::json_object(&args, "the arguments")?;
         let dir = Directory::from_params()?;
         let sam = required(&args, "username")?;
-        let user = match optional(&args, "dn") {
+        let user = match ilm_plugin_sdk::param_str(&args, "dn") {
             Some(dn) => dir.user_by_sam_at(&sam, &dn)?,
             None => dir.user_by_sam(&sam)?,
         };
@@ -371,19 +371,8 @@ impl commands::Guest for ActiveDirectory {
 
 /// A non-empty text argument.
 fn required(args: &Map<String, Value>, name: &str) -> Result<String, AppError> {
-    match args.get(name) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        Some(Value::Number(n)) => Ok(n.to_string()),
-        _ => Err(app_error("400", format!("the argument {name} is required"))),
-    }
-}
-
-/// A text argument that may be left out (or null).
-fn optional(args: &Map<String, Value>, name: &str) -> Option<String> {
-    match args.get(name) {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
+    ilm_plugin_sdk::param_str(args, name)
+        .ok_or_else(|| app_error("400", format!("the argument {name} is required")))
 }
 
 /// A refused password, with the fix when the domain's policy refused it.

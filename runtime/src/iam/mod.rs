@@ -174,10 +174,9 @@ pub struct Request<'a> {
 
 /// What a create knows of the account from the lookup its incident journals just before
 /// it (see `playbooks::api`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BeforeCreate {
     /// Nothing: the create looks first, and updates an account it finds.
-    #[default]
     Unknown,
     /// No account: the create makes one without looking again (one search of the directory
     /// less for each new hire). An account someone else makes in between fails the create,
